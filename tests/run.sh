@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs every test binary given on the command line, from the repository root,
+# and prints the grand total as the last line: "N passed, N failed".
+# A binary that crashes or exits non-zero without reporting a failure counts
+# as one failed test.
+passed=0
+failed=0
+for t in "$@"; do
+    name=$(basename "$t")
+    out=$("$t" 2>&1)
+    rc=$?
+    p=$(printf '%s\n' "$out" | grep -c '^ok ')
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        printf '%s\n' "$out" | tail -n 20
+        echo "FAIL $name (exit code $rc)"
+    elif [ "$f" -ne 0 ]; then
+        printf '%s\n' "$out" | grep -v '^ok '
+    fi
+    echo "$name: $p passed, $f failed"
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
