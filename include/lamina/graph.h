@@ -1,0 +1,195 @@
+/* Lamina computation graphs: build nodes with the op builders, compile once
+ * (shape inference with the real batch size, memory plan), then run forward
+ * and backward any number of times without allocating.
+ *
+ * Builders return NULL on error and record the first error in the graph
+ * ("sticky": later builders given NULL also return NULL); lam_graph_compile
+ * reports it.  Shapes carry the batch as their first dimension (B,C / B,T,C /
+ * B,C,H,W); builders run with B = 1 and compile re-infers with max_batch. */
+#ifndef LAMINA_GRAPH_H
+#define LAMINA_GRAPH_H
+
+#include "lamina/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lam_graph lam_graph;
+typedef struct lam_node lam_node;
+
+/* Activation applied in the epilogue of fused ops, and by name in model files. */
+typedef enum lam_act {
+    LAM_ACT_NONE = 0,
+    LAM_ACT_RELU,
+    LAM_ACT_SIGMOID,
+    LAM_ACT_TANH,
+    LAM_ACT_GELU,
+    LAM_ACT_COUNT_
+} lam_act;
+const char *lam_act_name(lam_act a);                   /* "none", "relu", ... */
+bool lam_act_from_name(const char *name, lam_act *out); /* false if unknown */
+
+/* Parameter initialisers.  `fan_in` / `fan_out` are taken from the shape:
+ * [out, in, ...] like PyTorch (receptive field = product of the rest). */
+typedef enum lam_init_kind {
+    LAM_INIT_ZEROS = 0,
+    LAM_INIT_ONES,
+    LAM_INIT_UNIFORM,         /* U(-a, a) with a = init.a */
+    LAM_INIT_NORMAL,          /* N(0, a^2) */
+    LAM_INIT_TORCH_DEFAULT,   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch Linear/Conv */
+    LAM_INIT_XAVIER_UNIFORM,  /* Glorot: U(-b, b), b = sqrt(6/(fan_in+fan_out)) (Keras) */
+    LAM_INIT_HE_NORMAL,       /* N(0, 2/fan_in) */
+    LAM_INIT_COUNT_
+} lam_init_kind;
+typedef struct lam_init {
+    lam_init_kind kind;
+    float a;
+    int64_t fan_in; /* 0: derive from the shape; set for biases (torch uses the weight's) */
+} lam_init;
+const char *lam_init_name(lam_init_kind k);
+bool lam_init_from_name(const char *name, lam_init_kind *out);
+
+/* A parameter as the graph registers it.  Values and gradients live in two flat
+ * arrays owned by the graph, at `offset`; `layer` groups the parameters of one
+ * layer (for per-layer optimisation and freezing). */
+typedef struct lam_param_info {
+    const char *name;   /* "fc1.weight" */
+    lam_shape shape;
+    size_t offset;      /* into lam_graph_params() / lam_graph_grads() */
+    size_t numel;
+    lam_init init;
+    int layer;          /* index of the layer that created it, -1 if none */
+    bool trainable;     /* false: frozen, no gradient work, no update */
+} lam_param_info;
+
+/* ---- graph lifetime and errors ------------------------------------------ */
+
+/* A new empty graph; `seed` seeds parameter initialisation and dropout. */
+lam_graph *lam_graph_new(uint64_t seed);
+void lam_graph_free(lam_graph *g);
+/* The first error recorded while building or compiling (LAM_OK if none),
+ * and its message ("dense fc2: input has shape [1, 50], expected ..."). */
+lam_status lam_graph_status(const lam_graph *g);
+const char *lam_graph_error(const lam_graph *g);
+/* Record an error in the graph (the first one sticks) and in this thread's
+ * last error; returns the graph's status.  For layer builders. */
+lam_status lam_graph_fail(lam_graph *g, lam_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- leaves ------------------------------------------------------------- */
+
+/* A float input of per-sample shape `sample` (the batch is prepended). */
+lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample);
+/* Integer class labels, shape [B]. */
+lam_node *lam_input_labels(lam_graph *g, const char *name);
+/* A named trainable parameter with a fixed shape (no batch dimension). */
+lam_node *lam_param(lam_graph *g, const char *name, lam_shape shape, lam_init init);
+
+/* ---- ops ------------------------------------------------------------------ */
+
+/* op(a) x op(b) on the last two dims; a [B, M, K] or [M, K]; b [K, N]. */
+lam_node *lam_matmul(lam_graph *g, lam_node *a, lam_node *b, bool trans_a, bool trans_b);
+/* Fused dense: act(x W^T + b); x [B, in], W [out, in], b [out] or NULL. */
+lam_node *lam_dense_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, lam_act act);
+lam_node *lam_add(lam_graph *g, lam_node *a, lam_node *b);      /* same shapes */
+lam_node *lam_mul(lam_graph *g, lam_node *a, lam_node *b);      /* same shapes */
+lam_node *lam_bias_add(lam_graph *g, lam_node *x, lam_node *b); /* x [..., C] + b [C] */
+lam_node *lam_relu(lam_graph *g, lam_node *x);
+lam_node *lam_sigmoid(lam_graph *g, lam_node *x);
+lam_node *lam_tanh(lam_graph *g, lam_node *x);
+lam_node *lam_gelu(lam_graph *g, lam_node *x);     /* exact erf form, as torch */
+lam_node *lam_softmax(lam_graph *g, lam_node *x);  /* over the last dimension */
+lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act); /* NONE: x */
+/* Inverted dropout with drop probability p in [0, 1); identity in inference. */
+lam_node *lam_dropout(lam_graph *g, lam_node *x, float p);
+
+/* Losses: scalar outputs, mean over the batch (and elements). */
+lam_node *lam_mse_loss(lam_graph *g, lam_node *pred, lam_node *target);
+/* logits [B, K], labels from lam_input_labels; mean of -log softmax. */
+lam_node *lam_softmax_ce_loss(lam_graph *g, lam_node *logits, lam_node *labels);
+/* Binary cross-entropy with logits; target same shape as logits, in [0,1]. */
+lam_node *lam_bce_logits_loss(lam_graph *g, lam_node *logits, lam_node *target);
+
+/* ---- compile and run ---------------------------------------------------- */
+
+typedef struct lam_compile_opts {
+    int max_batch;  /* largest batch run later (default 32) */
+    bool training;  /* plan for backward too (default true) */
+} lam_compile_opts;
+lam_compile_opts lam_compile_opts_defaults(void);
+
+/* Infer shapes at max_batch, plan memory, allocate parameters (initialised
+ * from the seed, in registration order), gradients and the activation buffer.
+ * Returns the sticky build error if there is one.  May be called again to
+ * re-plan (for example for a larger batch); parameter values are kept. */
+lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts);
+
+/* Run the forward pass for `batch` rows (1..max_batch).  `training` turns on
+ * dropout (and batch statistics later).  Fill inputs first. */
+lam_status lam_graph_forward(lam_graph *g, int batch, bool training);
+/* Zero the gradients of all trainable parameters. */
+void lam_graph_zero_grad(lam_graph *g);
+/* Backpropagate from the scalar `loss` (seeded with 1), accumulating into the
+ * parameter gradients.  Needs a training compile and a preceding forward. */
+lam_status lam_graph_backward(lam_graph *g, lam_node *loss);
+
+/* ---- inspection ----------------------------------------------------------- */
+
+/* The node's current shape (batch = the last run's, or max_batch). */
+lam_shape lam_node_shape(const lam_node *n);
+const char *lam_node_name(const lam_node *n);
+const char *lam_node_op_name(const lam_node *n);
+/* The node's value buffer (after compile): write inputs here, read outputs.
+ * Labels nodes hold int32. */
+float *lam_node_data(const lam_node *n);
+int32_t *lam_node_labels(const lam_node *n);
+/* The node's gradient buffer after backward (NULL if it has none). */
+float *lam_node_grad(const lam_node *n);
+/* Name a node (copied); names must be unique within a graph. */
+lam_status lam_node_set_name(lam_graph *g, lam_node *n, const char *name);
+/* Keep this node's value readable after backward (outputs with no consumers
+ * are kept anyway).  Call before compile. */
+void lam_graph_mark_output(lam_graph *g, lam_node *n);
+/* Find a node by name (NULL if absent). */
+lam_node *lam_graph_node(const lam_graph *g, const char *name);
+int lam_graph_node_count(const lam_graph *g);
+lam_node *lam_graph_node_at(const lam_graph *g, int i);
+
+size_t lam_graph_param_count(const lam_graph *g);
+const lam_param_info *lam_graph_param_at(const lam_graph *g, size_t i);
+const lam_param_info *lam_graph_param_find(const lam_graph *g, const char *name);
+size_t lam_graph_param_total(const lam_graph *g);  /* floats in all parameters */
+float *lam_graph_params(lam_graph *g);             /* after compile */
+float *lam_graph_grads(lam_graph *g);
+/* Freeze (false) or unfreeze a parameter: frozen parameters get no gradient. */
+lam_status lam_graph_set_trainable(lam_graph *g, const char *param_name, bool trainable);
+/* Layer bookkeeping used by the nn builders: parameters registered after
+ * lam_graph_begin_layer belong to that layer until the next call. */
+int lam_graph_begin_layer(lam_graph *g, const char *name);
+int lam_graph_layer_count(const lam_graph *g);
+const char *lam_graph_layer_name(const lam_graph *g, int layer);
+void lam_graph_set_layer_trainable(lam_graph *g, int layer, bool trainable);
+
+/* Planned memory: bytes of the activation/gradient arena, scratch, params
+ * (values + gradients) after compile. */
+typedef struct lam_mem_plan {
+    size_t arena_bytes;      /* activations, their gradients, saved tensors */
+    size_t arena_naive_bytes;/* what one buffer per tensor would need */
+    size_t scratch_bytes;
+    size_t param_bytes;      /* parameters + their gradients */
+} lam_mem_plan;
+lam_mem_plan lam_graph_mem_plan(const lam_graph *g);
+/* Forward FLOPs of one sample (multiply-add = 2), from the op definitions. */
+double lam_graph_flops_per_sample(const lam_graph *g);
+
+/* The RNG used for dropout masks (saved in checkpoints for exact resume). */
+lam_rng *lam_graph_rng(lam_graph *g);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,198 @@
+/* Lamina training: models built from model files, fit / evaluate / predict,
+ * metrics, checkpoints.  The library never prints: progress reaches the
+ * caller through callbacks (the lamina command prints them). */
+#ifndef LAMINA_TRAIN_H
+#define LAMINA_TRAIN_H
+
+#include "lamina/config.h"
+#include "lamina/data.h"
+#include "lamina/graph.h"
+#include "lamina/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lam_loss_kind {
+    LAM_LOSS_CROSS_ENTROPY = 0, /* softmax cross-entropy over class labels */
+    LAM_LOSS_MSE,               /* regression */
+    LAM_LOSS_BCE,               /* binary cross-entropy with logits, 0/1 targets */
+    LAM_LOSS_COUNT_
+} lam_loss_kind;
+
+typedef enum lam_scale_kind { LAM_SCALE_NONE = 0, LAM_SCALE_STANDARD, LAM_SCALE_MINMAX } lam_scale_kind;
+
+/* [data]: where the data comes from and how it is prepared. */
+typedef struct lam_data_opts {
+    const char *path;         /* CSV file (plain or .gz) */
+    lam_csv_opts csv;
+    double test_split;        /* fraction held out for the final test (0.2) */
+    uint64_t split_seed;      /* 42 */
+    bool stratify;            /* false */
+    lam_scale_kind scale;     /* STANDARD, fitted on the training part only */
+} lam_data_opts;
+
+/* [train]: the optimisation. */
+typedef struct lam_train_opts {
+    lam_loss_kind loss;
+    lam_optim_kind optimizer;
+    lam_param_group group;    /* lr, momentum, weight decay, betas, ... */
+    lam_schedule schedule;
+    int epochs;               /* 10 */
+    int batch;                /* 32 */
+    double val_split;         /* fraction of the training part for validation (0) */
+    int patience;             /* early stopping: epochs without improvement (0 = off) */
+    double min_delta;         /* improvement needed to reset patience */
+    double clip_norm;         /* clip gradients to this global norm (0 = off) */
+    bool shuffle;             /* true */
+    uint64_t seed;            /* batch order; defaults to [net] seed */
+} lam_train_opts;
+
+/* A model: the parsed model file, its graph and the nodes the trainer uses. */
+typedef struct lam_model {
+    lam_cfg *cfg;             /* owned; its text goes into checkpoints */
+    lam_graph *g;
+    lam_node *x;              /* input [B, sample...] */
+    lam_node *target;         /* labels [B] (int) or targets [B, nout] */
+    lam_node *out;            /* logits / predictions [B, nout] */
+    lam_node *loss;
+    lam_shape sample;         /* input shape of one sample */
+    int nout;                 /* output width (classes for cross-entropy) */
+    uint64_t seed;
+    lam_data_opts data;
+    lam_train_opts train;
+    lam_scaler *scaler;       /* input scaling fitted on training data (owned), or NULL */
+    int compiled_batch;
+} lam_model;
+
+/* Command-line style overrides applied on top of the model file; zero/NULL
+ * fields leave the file's value. */
+typedef struct lam_model_overrides {
+    const char *data_path;
+    int epochs, batch;
+    double lr;
+    long long seed;           /* < 0: keep */
+} lam_model_overrides;
+lam_model_overrides lam_model_overrides_none(void);
+
+/* Build a model from a parsed model file (takes ownership of cfg, also on
+ * error).  Every section and key is checked; errors carry line numbers. */
+lam_status lam_model_from_cfg(lam_cfg *cfg, const lam_model_overrides *ov, lam_model **out);
+/* Load and build from a file. */
+lam_status lam_model_load(const char *path, const lam_model_overrides *ov, lam_model **out);
+void lam_model_free(lam_model *m);
+/* Compile for batches up to max_batch (training plan). */
+lam_status lam_model_compile(lam_model *m, int max_batch);
+/* Write a description: layers, output shapes, parameter counts, FLOPs and the
+ * planned memory, into buf (truncated to n). */
+void lam_model_describe(lam_model *m, char *buf, size_t n);
+
+const char *lam_loss_name(lam_loss_kind k);
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+typedef struct lam_metrics {
+    lam_task task;
+    int64_t n;
+    double loss;
+    /* classification */
+    int nclasses;
+    double accuracy;
+    int64_t *confusion;       /* [nclasses * nclasses], row = true class, col = predicted */
+    double *precision, *recall, *f1; /* [nclasses] */
+    int64_t *support;         /* [nclasses] */
+    double macro_precision, macro_recall, macro_f1;
+    /* regression (averaged over targets) */
+    double mse, mae, r2;
+} lam_metrics;
+/* Allocate the per-class arrays for k classes (zeroed). */
+lam_status lam_metrics_init(lam_metrics *m, lam_task task, int nclasses);
+void lam_metrics_free(lam_metrics *m);
+/* Fill precision/recall/F1/accuracy from the confusion matrix. */
+void lam_metrics_finish_classification(lam_metrics *m);
+/* Regression metrics of predictions p against targets t, [n, k] each. */
+void lam_metrics_regression(lam_metrics *m, const float *p, const float *t, int64_t n, int k);
+/* A readable report (accuracy, per-class P/R/F1, confusion matrix, or the
+ * regression errors) into buf. */
+void lam_metrics_report(const lam_metrics *m, const char *const *class_names, char *buf, size_t n);
+
+/* ---- fit / evaluate / predict ------------------------------------------------ */
+
+typedef struct lam_epoch_log {
+    int epoch;                /* 1-based */
+    int epochs;
+    double train_loss, train_acc;   /* acc: NAN for regression */
+    double val_loss, val_acc;       /* NAN when there is no validation set */
+    double lr;
+    double seconds;
+    bool improved;            /* the monitored value improved (best so far) */
+} lam_epoch_log;
+
+typedef struct lam_batch_log {
+    int epoch, epochs;
+    int64_t batch, batches;   /* 1-based batch within the epoch */
+    double loss;              /* running mean over the epoch */
+    double elapsed;           /* seconds since the epoch began */
+} lam_batch_log;
+
+typedef struct lam_fit_hooks {
+    void (*on_batch)(const lam_batch_log *b, void *user);  /* may be NULL */
+    void (*on_epoch)(const lam_epoch_log *e, void *user);  /* may be NULL */
+    void *user;
+    const char *checkpoint_path;  /* write the state here after every epoch (NULL: no) */
+    const char *resume_path;      /* continue exactly from this checkpoint (NULL: no) */
+    const char *csv_log_path;     /* append one row of metrics per epoch (NULL: no) */
+} lam_fit_hooks;
+
+typedef struct lam_fit_result {
+    int epochs_run;
+    int best_epoch;           /* epoch whose weights the model holds at the end */
+    double best_monitor;      /* its validation loss (or training loss without validation) */
+    double seconds;           /* training time, evaluation excluded */
+    bool stopped_early;
+} lam_fit_result;
+
+/* Train `m` on `train`, validating on `val` (may be NULL) each epoch; with
+ * patience > 0 stops early and restores the best weights.  The dataset must
+ * already be scaled.  No allocation inside a training step. */
+lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,
+                   lam_fit_result *res);
+/* Loss and metrics on a dataset (inference mode). */
+lam_status lam_evaluate(lam_model *m, const lam_dataset *ds, lam_metrics *out);
+/* Outputs for every row: [n, nout] logits/probabilities (softmax applied for
+ * cross-entropy, sigmoid for BCE) into out. */
+lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out);
+
+/* ---- data preparation ------------------------------------------------------------ */
+
+/* Read the model's [data] file, split off the test part, fit the scaler on the
+ * training part (stored in m->scaler) and apply it to both; optionally split
+ * a validation part from the training part. */
+lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
+                                  lam_csv_report *report);
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+/* Training state saved with a checkpoint for exact resume. */
+typedef struct lam_train_state {
+    int epoch;                /* epochs completed */
+    uint64_t step;            /* optimiser steps taken */
+    int best_epoch, bad_epochs;
+    double best_monitor;
+    lam_loader_state loader;  /* batch order */
+    lam_rng dropout_rng;      /* the graph's RNG */
+} lam_train_state;
+
+/* Save parameters (by name), the scaler, the model file text and, when `o` is
+ * given, the optimiser state and training state.  Atomic (temp + fsync +
+ * rename). */
+lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train_state *ts, const char *path);
+/* Rebuild the model from a checkpoint's model text and load its parameters
+ * and scaler, checking names and shapes.  ts (may be NULL) receives the saved
+ * training state. */
+lam_status lam_checkpoint_load(const char *path, lam_model **out, lam_train_state *ts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,269 @@
+/* Graph compile: shape inference at the planned batch size, parameter storage
+ * and initialisation, and the memory plan.
+ *
+ * The plan: the schedule is forward steps 0..N-1 then backward steps N..2N-1
+ * (node i's backward is step 2N-1-i).  Every activation, gradient and saved
+ * tensor gets a lifetime interval of steps; buffers whose intervals do not
+ * overlap share memory.  Placement is greedy, largest first, at the lowest
+ * 64-byte-aligned offset that fits beside the already placed buffers it
+ * overlaps in time.  One scratch buffer serves every op's temporaries. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "graph/graph_internal.h"
+
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
+
+int lam_ops_plan_threads(void)
+{
+#ifdef _OPENMP
+    int a = omp_get_num_procs(), b = omp_get_max_threads();
+    return a > b ? a : b;
+#else
+    return 1;
+#endif
+}
+
+lam_compile_opts lam_compile_opts_defaults(void) { return (lam_compile_opts){.max_batch = 32, .training = true}; }
+
+lam_status lam_graph_reinfer(lam_graph *g, int batch)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        lam_node *n = g->nodes[i];
+        if (n->op == LAM_OP_INPUT) {
+            n->shape.d[0] = batch;
+            continue;
+        }
+        if (n->op == LAM_OP_PARAM) continue;
+        char err[400] = "";
+        lam_status s = lam_op_defs[n->op]->infer(n, err, sizeof err);
+        if (s != LAM_OK) return lam_graph_fail(g, s, "%s (node %s, batch %d)", err, n->name, batch);
+    }
+    g->cur_batch = batch;
+    return LAM_OK;
+}
+
+/* ---- parameter initialisation ------------------------------------------- */
+static void init_param(const lam_param_info *p, float *v, lam_rng *r)
+{
+    int64_t fan_in = p->init.fan_in, fan_out = 1;
+    if (!fan_in) {
+        int64_t rf = 1;
+        for (int i = 2; i < p->shape.ndim; i++) rf *= p->shape.d[i];
+        fan_in = p->shape.ndim >= 2 ? p->shape.d[1] * rf : (p->shape.ndim == 1 ? p->shape.d[0] : 1);
+        fan_out = p->shape.ndim >= 2 ? p->shape.d[0] * rf : 1;
+    }
+    size_t n = p->numel;
+    float a = p->init.a;
+    switch (p->init.kind) {
+    case LAM_INIT_ZEROS: memset(v, 0, n * sizeof *v); break;
+    case LAM_INIT_ONES:
+        for (size_t i = 0; i < n; i++) v[i] = 1.0f;
+        break;
+    case LAM_INIT_UNIFORM:
+    case LAM_INIT_TORCH_DEFAULT:
+    case LAM_INIT_XAVIER_UNIFORM:
+        if (p->init.kind == LAM_INIT_TORCH_DEFAULT) a = 1.0f / sqrtf((float)fan_in);
+        if (p->init.kind == LAM_INIT_XAVIER_UNIFORM) a = sqrtf(6.0f / (float)(fan_in + fan_out));
+        for (size_t i = 0; i < n; i++) v[i] = (2.0f * lam_rng_uniform(r) - 1.0f) * a;
+        break;
+    case LAM_INIT_NORMAL:
+    case LAM_INIT_HE_NORMAL:
+        if (p->init.kind == LAM_INIT_HE_NORMAL) a = sqrtf(2.0f / (float)fan_in);
+        for (size_t i = 0; i < n; i++) v[i] = lam_rng_normal(r) * a;
+        break;
+    default: LAM_ASSERT(0);
+    }
+}
+
+static lam_status alloc_params(lam_graph *g)
+{
+    if (g->param_alloc < g->param_total || !g->param_data) {
+        size_t total = g->param_total ? g->param_total : 16;
+        float *pv = lam_calloc(total, sizeof(float));
+        float *gv = lam_calloc(total, sizeof(float));
+        if (!pv || !gv) {
+            lam_free(pv);
+            lam_free(gv);
+            return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory allocating %zu parameters", total);
+        }
+        if (g->param_data) memcpy(pv, g->param_data, g->param_alloc * sizeof(float));
+        lam_free(g->param_data);
+        lam_free(g->grad_data);
+        g->param_data = pv;
+        g->grad_data = gv;
+        g->param_alloc = total;
+    }
+    /* initialise parameters registered since the last compile, in order, from
+     * an RNG stream that depends only on the seed and the parameter index */
+    for (int i = (int)g->param_inited; i < g->n_params; i++) {
+        lam_rng r;
+        lam_rng_seed(&r, g->seed * 0x9E3779B97F4A7C15ULL + (uint64_t)i + 1);
+        init_param(&g->params[i], g->param_data + g->params[i].offset, &r);
+    }
+    g->param_inited = (size_t)g->n_params;
+    for (int i = 0; i < g->n_nodes; i++) {
+        lam_node *n = g->nodes[i];
+        if (n->param < 0) continue;
+        n->val = g->param_data + g->params[n->param].offset;
+        n->grad = g->grad_data + g->params[n->param].offset;
+    }
+    return LAM_OK;
+}
+
+/* ---- memory plan ---------------------------------------------------------- */
+typedef struct buf {
+    size_t size, off;
+    int start, end;       /* inclusive step interval */
+    size_t *out_off;      /* where to store the placed offset */
+} buf;
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const buf *x = a, *y = b;
+    return x->size < y->size ? 1 : x->size > y->size ? -1 : x->start - y->start;
+}
+
+static size_t place(buf *bs, int nb)
+{
+    qsort(bs, (size_t)nb, sizeof *bs, by_size_desc);
+    size_t total = 0;
+    for (int i = 0; i < nb; i++) {
+        /* candidate offsets: 0 and the end of every placed, time-overlapping buffer */
+        size_t best = SIZE_MAX;
+        for (int c = -1; c < i; c++) {
+            size_t off = c < 0 ? 0 : bs[c].off + bs[c].size;
+            if (c >= 0 && (bs[c].end < bs[i].start || bs[c].start > bs[i].end)) continue;
+            if (off >= best) continue;
+            bool ok = true;
+            for (int j = 0; j < i && ok; j++) {
+                if (bs[j].end < bs[i].start || bs[j].start > bs[i].end) continue;
+                if (off < bs[j].off + bs[j].size && bs[j].off < off + bs[i].size) ok = false;
+            }
+            if (ok) best = off;
+        }
+        bs[i].off = best;
+        *bs[i].out_off = best;
+        if (best + bs[i].size > total) total = best + bs[i].size;
+    }
+    return total;
+}
+
+lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
+{
+    if (!g) return lam_fail(LAM_ERR_ARG, "lam_graph_compile: graph is NULL");
+    lam_compile_opts o = opts ? *opts : lam_compile_opts_defaults();
+    if (g->status != LAM_OK) return lam_fail(g->status, "%s", g->err);
+    if (o.max_batch < 1) return lam_fail(LAM_ERR_ARG, "compile: max_batch %d must be >= 1", o.max_batch);
+    if (g->n_nodes == 0) return lam_fail(LAM_ERR_STATE, "compile: the graph is empty");
+    g->plan_threads = lam_ops_plan_threads();
+    lam_status s = lam_graph_reinfer(g, o.max_batch);
+    if (s != LAM_OK) return s;
+    if ((s = alloc_params(g)) != LAM_OK) return s;
+
+    int N = g->n_nodes;
+    buf *bs = lam_calloc((size_t)N * 3, sizeof *bs);
+    if (!bs) return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory planning the graph");
+    /* last forward consumer of each node */
+    int *last_use = lam_calloc((size_t)N, sizeof *last_use);
+    int *first_consumer_bwd = lam_calloc((size_t)N, sizeof *first_consumer_bwd);
+    if (!last_use || !first_consumer_bwd) {
+        lam_free(bs);
+        lam_free(last_use);
+        lam_free(first_consumer_bwd);
+        return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory planning the graph");
+    }
+    for (int i = 0; i < N; i++) last_use[i] = i, first_consumer_bwd[i] = 2 * N - 1 - i;
+    for (int i = 0; i < N; i++) {
+        lam_node *n = g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int j = n->in[k]->id;
+            if (i > last_use[j]) last_use[j] = i;
+            /* the latest consumer's backward runs first and starts the gradient */
+            if (2 * N - 1 - i < first_consumer_bwd[j]) first_consumer_bwd[j] = 2 * N - 1 - i;
+        }
+    }
+    int nb = 0;
+    size_t naive = 0, scratch = 0;
+    int end_step = o.training ? 2 * N - 1 : N - 1;
+    for (int i = 0; i < N; i++) {
+        lam_node *n = g->nodes[i];
+        n->val_off = n->grad_off = n->saved_off = SIZE_MAX;
+        if (n->scratch_bytes > scratch) scratch = n->scratch_bytes;
+        if (n->op == LAM_OP_PARAM) continue;
+        size_t bytes = ALIGN64((size_t)lam_node_numel(n) * lam_dtype_size(n->dtype));
+        int bwd = 2 * N - 1 - i;
+        bool out = n->keep || n->n_consumers == 0;
+        int val_end = out ? end_step : (o.training ? bwd : last_use[i]);
+        bs[nb++] = (buf){bytes, 0, i, val_end, &n->val_off};
+        naive += bytes;
+        if (o.training && n->op != LAM_OP_INPUT && lam_op_defs[n->op]->backward) {
+            int start = n->n_consumers ? first_consumer_bwd[i] : bwd;
+            bs[nb++] = (buf){bytes, 0, start, bwd, &n->grad_off};
+            naive += bytes;
+        }
+        if (n->saved_bytes) {
+            size_t sb = ALIGN64(n->saved_bytes);
+            bs[nb++] = (buf){sb, 0, i, o.training ? bwd : i, &n->saved_off};
+            naive += sb;
+        }
+    }
+    size_t total = place(bs, nb);
+    lam_free(bs);
+    lam_free(last_use);
+    lam_free(first_consumer_bwd);
+
+    lam_free(g->arena_buf);
+    lam_free(g->scratch);
+    g->arena_buf = lam_malloc(total ? total : 64);
+    g->scratch = lam_malloc(scratch ? scratch : 64);
+    if (!g->arena_buf || !g->scratch) {
+        lam_free(g->arena_buf);
+        lam_free(g->scratch);
+        g->arena_buf = g->scratch = NULL;
+        return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory allocating %zu bytes of activations", total);
+    }
+    memset(g->arena_buf, 0, total ? total : 64);
+    for (int i = 0; i < N; i++) {
+        lam_node *n = g->nodes[i];
+        if (n->op == LAM_OP_PARAM) continue;
+        char *base = g->arena_buf;
+        n->val = n->val_off != SIZE_MAX ? (float *)(base + n->val_off) : NULL;
+        n->grad = n->grad_off != SIZE_MAX ? (float *)(base + n->grad_off) : NULL;
+        n->saved = n->saved_off != SIZE_MAX ? base + n->saved_off : NULL;
+    }
+    g->arena_bytes = total;
+    g->arena_naive = naive;
+    g->scratch_bytes = scratch;
+    g->max_batch = o.max_batch;
+    g->training_plan = o.training;
+    g->compiled = true;
+    g->fwd_done = false;
+    return LAM_OK;
+}
+
+lam_mem_plan lam_graph_mem_plan(const lam_graph *g)
+{
+    lam_mem_plan m = {0};
+    if (!g->compiled) return m;
+    m.arena_bytes = g->arena_bytes;
+    m.arena_naive_bytes = g->arena_naive;
+    m.scratch_bytes = g->scratch_bytes;
+    m.param_bytes = 2 * g->param_alloc * sizeof(float);
+    return m;
+}
+
+double lam_graph_flops_per_sample(const lam_graph *g)
+{
+    double f = 0.0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const lam_node *n = g->nodes[i];
+        if (lam_op_defs[n->op]->flops) f += lam_op_defs[n->op]->flops(n);
+    }
+    return f / (g->cur_batch ? g->cur_batch : 1);
+}

@@ -1,0 +1,119 @@
+/* Graph execution: forward over the node schedule, backward in reverse from a
+ * scalar loss.  Nothing here allocates: buffers come from the compiled plan.
+ * Backward works out, per call, which nodes lie on the loss's path and need a
+ * gradient (frozen parameters cut whole branches), and zeroes each
+ * intermediate gradient just before its first writer accumulates into it. */
+#include <string.h>
+
+#include "graph/graph_internal.h"
+
+static int run_threads(const lam_graph *g)
+{
+    int t = lam_get_threads();
+    return t < g->plan_threads ? t : g->plan_threads;
+}
+
+static void make_ctx(lam_graph *g, lam_node *n, lam_op_ctx *c, lam_status *st, char *msg, size_t len)
+{
+    memset(c, 0, sizeof *c);
+    c->node = n;
+    c->out = n->val;
+    c->dout = n->grad;
+    for (int k = 0; k < n->n_in; k++) c->in[k] = n->in[k]->val;
+    c->saved = n->saved;
+    c->scratch = g->scratch;
+    c->rng = &g->rng;
+    c->nthreads = run_threads(g);
+    c->status = st;
+    c->errmsg = msg;
+    c->errlen = len;
+}
+
+lam_status lam_graph_forward(lam_graph *g, int batch, bool training)
+{
+    if (!g || !g->compiled) return lam_fail(LAM_ERR_STATE, "forward: the graph is not compiled");
+    if (batch < 1 || batch > g->max_batch)
+        return lam_fail(LAM_ERR_ARG, "forward: batch %d outside 1..%d (the compiled maximum)", batch, g->max_batch);
+    if (batch != g->cur_batch) {
+        lam_status s = lam_graph_reinfer(g, batch);
+        if (s != LAM_OK) return s;
+    }
+    lam_status st = LAM_OK;
+    char msg[256] = "";
+    for (int i = 0; i < g->n_nodes; i++) {
+        lam_node *n = g->nodes[i];
+        if (n->op == LAM_OP_INPUT || n->op == LAM_OP_PARAM) continue;
+        lam_op_ctx c;
+        make_ctx(g, n, &c, &st, msg, sizeof msg);
+        c.training = training;
+        lam_op_defs[n->op]->forward(&c);
+        if (st != LAM_OK) {
+            g->fwd_done = false;
+            return lam_fail(st, "forward, node %s: %s", n->name, msg);
+        }
+    }
+    g->fwd_done = true;
+    g->fwd_training = training;
+    return LAM_OK;
+}
+
+void lam_graph_zero_grad(lam_graph *g)
+{
+    if (!g->grad_data) return;
+    for (int i = 0; i < g->n_params; i++)
+        if (g->params[i].trainable) memset(g->grad_data + g->params[i].offset, 0, g->params[i].numel * sizeof(float));
+}
+
+lam_status lam_graph_backward(lam_graph *g, lam_node *loss)
+{
+    if (!g || !g->compiled || !g->training_plan)
+        return lam_fail(LAM_ERR_STATE, "backward: the graph is not compiled for training");
+    if (!g->fwd_done) return lam_fail(LAM_ERR_STATE, "backward: run forward first");
+    if (!loss || loss->id >= g->n_nodes || g->nodes[loss->id] != loss)
+        return lam_fail(LAM_ERR_ARG, "backward: the loss node is not in this graph");
+    if (lam_node_numel(loss) != 1 || !loss->grad)
+        return lam_fail(LAM_ERR_ARG, "backward: node %s is not a scalar with a gradient", loss->name);
+
+    /* which nodes reach the loss, and which need a gradient */
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i]->on_path = false;
+    loss->on_path = true;
+    for (int i = loss->id; i >= 0; i--) {
+        lam_node *n = g->nodes[i];
+        if (!n->on_path) continue;
+        for (int k = 0; k < n->n_in; k++) n->in[k]->on_path = true;
+    }
+    for (int i = 0; i <= loss->id; i++) {
+        lam_node *n = g->nodes[i];
+        if (n->op == LAM_OP_PARAM) n->needs_grad = g->params[n->param].trainable;
+        else if (n->op == LAM_OP_INPUT || !lam_op_defs[n->op]->backward) n->needs_grad = false;
+        else {
+            n->needs_grad = false;
+            for (int k = 0; k < n->n_in; k++) n->needs_grad |= n->in[k]->needs_grad;
+        }
+    }
+    if (!loss->needs_grad) return LAM_OK; /* everything frozen: nothing to do */
+
+    unsigned epoch = ++g->bwd_epoch;
+    loss->grad[0] = 1.0f;
+    lam_status st = LAM_OK;
+    char msg[256] = "";
+    for (int i = loss->id; i >= 0; i--) {
+        lam_node *n = g->nodes[i];
+        if (!n->on_path || !n->needs_grad || n->op == LAM_OP_PARAM) continue;
+        lam_op_ctx c;
+        make_ctx(g, n, &c, &st, msg, sizeof msg);
+        c.training = g->fwd_training;
+        for (int k = 0; k < n->n_in; k++) {
+            lam_node *in = n->in[k];
+            if (!in->needs_grad) continue;
+            if (in->op != LAM_OP_PARAM && in->grad_epoch != epoch) {
+                memset(in->grad, 0, (size_t)lam_node_numel(in) * sizeof(float));
+                in->grad_epoch = epoch;
+            }
+            c.din[k] = in->grad;
+        }
+        lam_op_defs[n->op]->backward(&c);
+        if (st != LAM_OK) return lam_fail(st, "backward, node %s: %s", n->name, msg);
+    }
+    return LAM_OK;
+}

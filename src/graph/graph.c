@@ -1,0 +1,352 @@
+/* Graph building: leaves, the op builders (one generic node constructor that
+ * runs the op's shape inference), parameters and layers, and the sticky first
+ * error.  Nodes are created in topological order: an op's inputs exist before
+ * it, so the node array is already a valid schedule. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph/graph_internal.h"
+
+lam_status lam_graph_fail(lam_graph *g, lam_status s, const char *fmt, ...)
+{
+    if (g->status == LAM_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(g->err, sizeof g->err, fmt, ap);
+        va_end(ap);
+        g->status = s;
+    }
+    return lam_fail(g->status, "%s", g->err);
+}
+
+lam_graph *lam_graph_new(uint64_t seed)
+{
+    lam_graph *g = lam_calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->arena = lam_arena_new(0);
+    if (!g->arena) {
+        lam_free(g);
+        return NULL;
+    }
+    g->seed = seed;
+    lam_rng_seed(&g->rng, seed ^ 0x5eed0d40u);
+    g->cur_layer = -1;
+    g->max_batch = 1;
+    g->cur_batch = 1;
+    return g;
+}
+
+void lam_graph_free(lam_graph *g)
+{
+    if (!g) return;
+    lam_free(g->nodes);
+    lam_free(g->params);
+    lam_free(g->layers);
+    lam_free(g->param_data);
+    lam_free(g->grad_data);
+    lam_free(g->arena_buf);
+    lam_free(g->scratch);
+    lam_arena_free(g->arena);
+    lam_free(g);
+}
+
+lam_status lam_graph_status(const lam_graph *g) { return g->status; }
+const char *lam_graph_error(const lam_graph *g) { return g->err; }
+lam_rng *lam_graph_rng(lam_graph *g) { return &g->rng; }
+
+/* Grow an array of `elem`-byte items to hold one more; false on failure. */
+static bool grow(lam_graph *g, void **arr, int n, int *cap, size_t elem)
+{
+    if (n < *cap) return true;
+    int nc = *cap ? *cap * 2 : 16;
+    void *p = lam_realloc(*arr, (size_t)*cap * elem, (size_t)nc * elem);
+    if (!p) {
+        lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory building the graph");
+        return false;
+    }
+    *arr = p;
+    *cap = nc;
+    return true;
+}
+
+static lam_node *new_node(lam_graph *g, lam_op op, const char *name)
+{
+    if (!grow(g, (void **)&g->nodes, g->n_nodes, &g->cap_nodes, sizeof *g->nodes)) return NULL;
+    lam_node *n = lam_arena_alloc(g->arena, sizeof *n);
+    char auto_name[48];
+    if (!name) {
+        snprintf(auto_name, sizeof auto_name, "%s_%d", lam_op_name(op), g->n_nodes);
+        name = auto_name;
+    } else if (lam_graph_node(g, name)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "a node named '%s' exists already", name);
+        return NULL;
+    }
+    if (n) n->name = lam_arena_strdup(g->arena, name);
+    if (!n || !n->name) {
+        lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory building the graph");
+        return NULL;
+    }
+    n->id = g->n_nodes;
+    n->op = op;
+    n->param = -1;
+    n->dtype = LAM_DTYPE_F32;
+    n->val_off = n->grad_off = n->saved_off = SIZE_MAX;
+    g->nodes[g->n_nodes++] = n;
+    g->compiled = false;
+    return n;
+}
+
+/* The generic op constructor: checks inputs, runs shape inference. */
+static lam_node *op_node(lam_graph *g, lam_op op, const lam_op_params *p, int n_in, lam_node **in)
+{
+    if (!g) return NULL;
+    if (g->status != LAM_OK) return NULL;
+    const lam_op_def *def = lam_op_defs[op];
+    for (int k = 0; k < n_in; k++) {
+        if (!in[k]) {
+            lam_graph_fail(g, LAM_ERR_ARG, "%s: input %d is NULL", def->name, k);
+            return NULL;
+        }
+        if (in[k]->id >= g->n_nodes || g->nodes[in[k]->id] != in[k]) {
+            lam_graph_fail(g, LAM_ERR_ARG, "%s: input %d belongs to another graph", def->name, k);
+            return NULL;
+        }
+    }
+    lam_node *n = new_node(g, op, NULL);
+    if (!n) return NULL;
+    if (p) n->p = *p;
+    n->n_in = n_in;
+    for (int k = 0; k < n_in; k++) {
+        n->in[k] = in[k];
+        in[k]->n_consumers++;
+    }
+    char err[400] = "";
+    lam_status s = def->infer(n, err, sizeof err);
+    if (s != LAM_OK) {
+        lam_graph_fail(g, s, "%s", err);
+        return NULL;
+    }
+    return n;
+}
+
+lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    if (sample.ndim + 1 > LAM_MAX_DIMS) {
+        lam_graph_fail(g, LAM_ERR_SHAPE, "input %s: too many dimensions", name ? name : "");
+        return NULL;
+    }
+    for (int i = 0; i < sample.ndim; i++)
+        if (sample.d[i] <= 0) {
+            lam_graph_fail(g, LAM_ERR_SHAPE, "input %s: dimension %d is %lld, must be positive",
+                           name ? name : "", i, (long long)sample.d[i]);
+            return NULL;
+        }
+    lam_node *n = new_node(g, LAM_OP_INPUT, name);
+    if (!n) return NULL;
+    n->shape.ndim = sample.ndim + 1;
+    n->shape.d[0] = g->cur_batch;
+    for (int i = 0; i < sample.ndim; i++) n->shape.d[i + 1] = sample.d[i];
+    n->has_batch = true;
+    return n;
+}
+
+lam_node *lam_input_labels(lam_graph *g, const char *name)
+{
+    lam_node *n = lam_input(g, name, (lam_shape){0, {0}});
+    if (n) n->dtype = LAM_DTYPE_I32;
+    return n;
+}
+
+lam_node *lam_param(lam_graph *g, const char *name, lam_shape shape, lam_init init)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    if (!name || !*name) {
+        lam_graph_fail(g, LAM_ERR_ARG, "parameters need a name");
+        return NULL;
+    }
+    for (int i = 0; i < shape.ndim; i++)
+        if (shape.d[i] <= 0) {
+            lam_graph_fail(g, LAM_ERR_SHAPE, "parameter %s: dimension %d is %lld, must be positive", name, i,
+                           (long long)shape.d[i]);
+            return NULL;
+        }
+    if (!grow(g, (void **)&g->params, g->n_params, &g->cap_params, sizeof *g->params)) return NULL;
+    lam_node *n = new_node(g, LAM_OP_PARAM, name);
+    if (!n) return NULL;
+    n->shape = shape;
+    lam_param_info *pi = &g->params[g->n_params];
+    memset(pi, 0, sizeof *pi);
+    pi->name = n->name;
+    pi->shape = shape;
+    pi->numel = (size_t)lam_shape_numel(&shape);
+    pi->offset = g->param_total;
+    pi->init = init;
+    pi->layer = g->cur_layer;
+    pi->trainable = true;
+    g->param_total += (pi->numel + 15) & ~(size_t)15; /* keep each parameter 64-byte aligned */
+    n->param = g->n_params++;
+    return n;
+}
+
+/* ---- op builders -------------------------------------------------------- */
+
+lam_node *lam_matmul(lam_graph *g, lam_node *a, lam_node *b, bool trans_a, bool trans_b)
+{
+    lam_op_params p = {.matmul = {trans_a, trans_b}};
+    return op_node(g, LAM_OP_MATMUL, &p, 2, (lam_node *[]){a, b});
+}
+
+lam_node *lam_dense_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, lam_act act)
+{
+    if (g && (unsigned)act >= LAM_ACT_COUNT_) {
+        lam_graph_fail(g, LAM_ERR_ARG, "dense: unknown activation %d", (int)act);
+        return NULL;
+    }
+    lam_op_params p = {.dense = {act}};
+    return op_node(g, LAM_OP_DENSE, &p, b ? 3 : 2, (lam_node *[]){x, w, b});
+}
+
+#define BIN(fn, OP) \
+    lam_node *fn(lam_graph *g, lam_node *a, lam_node *b) { return op_node(g, OP, NULL, 2, (lam_node *[]){a, b}); }
+BIN(lam_add, LAM_OP_ADD)
+BIN(lam_mul, LAM_OP_MUL)
+BIN(lam_bias_add, LAM_OP_BIAS_ADD)
+BIN(lam_mse_loss, LAM_OP_MSE_LOSS)
+BIN(lam_softmax_ce_loss, LAM_OP_SOFTMAX_CE)
+BIN(lam_bce_logits_loss, LAM_OP_BCE_LOGITS)
+#undef BIN
+
+#define UN(fn, OP) \
+    lam_node *fn(lam_graph *g, lam_node *x) { return op_node(g, OP, NULL, 1, (lam_node *[]){x}); }
+UN(lam_relu, LAM_OP_RELU)
+UN(lam_sigmoid, LAM_OP_SIGMOID)
+UN(lam_tanh, LAM_OP_TANH)
+UN(lam_gelu, LAM_OP_GELU)
+UN(lam_softmax, LAM_OP_SOFTMAX)
+#undef UN
+
+lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act)
+{
+    switch (act) {
+    case LAM_ACT_NONE: return x;
+    case LAM_ACT_RELU: return lam_relu(g, x);
+    case LAM_ACT_SIGMOID: return lam_sigmoid(g, x);
+    case LAM_ACT_TANH: return lam_tanh(g, x);
+    case LAM_ACT_GELU: return lam_gelu(g, x);
+    default:
+        if (g) lam_graph_fail(g, LAM_ERR_ARG, "unknown activation %d", (int)act);
+        return NULL;
+    }
+}
+
+lam_node *lam_dropout(lam_graph *g, lam_node *x, float p)
+{
+    if (g && !(p >= 0.0f && p < 1.0f)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "dropout: rate %g must be in [0, 1)", (double)p);
+        return NULL;
+    }
+    lam_op_params prm = {.dropout = {p}};
+    return op_node(g, LAM_OP_DROPOUT, &prm, 1, (lam_node *[]){x});
+}
+
+/* ---- inspection and naming ------------------------------------------------ */
+
+lam_shape lam_node_shape(const lam_node *n) { return n->shape; }
+const char *lam_node_name(const lam_node *n) { return n->name; }
+const char *lam_node_op_name(const lam_node *n) { return lam_op_name(n->op); }
+float *lam_node_data(const lam_node *n) { return n->val; }
+int32_t *lam_node_labels(const lam_node *n) { return (int32_t *)n->val; }
+float *lam_node_grad(const lam_node *n) { return n->grad; }
+int lam_graph_node_count(const lam_graph *g) { return g->n_nodes; }
+lam_node *lam_graph_node_at(const lam_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i] : NULL; }
+
+lam_node *lam_graph_node(const lam_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i]->name, name) == 0) return g->nodes[i];
+    return NULL;
+}
+
+lam_status lam_node_set_name(lam_graph *g, lam_node *n, const char *name)
+{
+    if (!n || !name || !*name) return lam_fail(LAM_ERR_ARG, "lam_node_set_name: empty name");
+    lam_node *other = lam_graph_node(g, name);
+    if (other == n) return LAM_OK;
+    if (other) return lam_graph_fail(g, LAM_ERR_ARG, "a node named '%s' exists already", name);
+    const char *copy = lam_arena_strdup(g->arena, name);
+    if (!copy) return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory naming a node");
+    n->name = copy;
+    if (n->param >= 0) g->params[n->param].name = copy;
+    return LAM_OK;
+}
+
+void lam_graph_mark_output(lam_graph *g, lam_node *n)
+{
+    if (!n) return;
+    n->keep = true;
+    g->compiled = false;
+}
+
+size_t lam_graph_param_count(const lam_graph *g) { return (size_t)g->n_params; }
+const lam_param_info *lam_graph_param_at(const lam_graph *g, size_t i)
+{
+    return i < (size_t)g->n_params ? &g->params[i] : NULL;
+}
+const lam_param_info *lam_graph_param_find(const lam_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_params; i++)
+        if (strcmp(g->params[i].name, name) == 0) return &g->params[i];
+    return NULL;
+}
+size_t lam_graph_param_total(const lam_graph *g) { return g->param_total; }
+float *lam_graph_params(lam_graph *g) { return g->param_data; }
+float *lam_graph_grads(lam_graph *g) { return g->grad_data; }
+
+lam_status lam_graph_set_trainable(lam_graph *g, const char *param_name, bool trainable)
+{
+    for (int i = 0; i < g->n_params; i++)
+        if (strcmp(g->params[i].name, param_name) == 0) {
+            g->params[i].trainable = trainable;
+            return LAM_OK;
+        }
+    return lam_fail(LAM_ERR_ARG, "no parameter named '%s'", param_name);
+}
+
+int lam_graph_begin_layer(lam_graph *g, const char *name)
+{
+    if (!g || g->status != LAM_OK) return -1;
+    if (!grow(g, (void **)&g->layers, g->n_layers, &g->cap_layers, sizeof *g->layers)) return -1;
+    const char *copy = lam_arena_strdup(g->arena, name ? name : "");
+    if (!copy) {
+        lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    g->layers[g->n_layers] = copy;
+    g->cur_layer = g->n_layers++;
+    return g->cur_layer;
+}
+int lam_graph_layer_count(const lam_graph *g) { return g->n_layers; }
+const char *lam_graph_layer_name(const lam_graph *g, int layer)
+{
+    return layer >= 0 && layer < g->n_layers ? g->layers[layer] : NULL;
+}
+void lam_graph_set_layer_trainable(lam_graph *g, int layer, bool trainable)
+{
+    for (int i = 0; i < g->n_params; i++)
+        if (g->params[i].layer == layer) g->params[i].trainable = trainable;
+}
+
+static const char *const init_names[LAM_INIT_COUNT_] = {
+    "zeros", "ones", "uniform", "normal", "torch_default", "xavier_uniform", "he_normal"};
+const char *lam_init_name(lam_init_kind k) { return (unsigned)k < LAM_INIT_COUNT_ ? init_names[k] : "?"; }
+bool lam_init_from_name(const char *name, lam_init_kind *out)
+{
+    for (int i = 0; i < LAM_INIT_COUNT_; i++)
+        if (strcmp(name, init_names[i]) == 0) {
+            *out = (lam_init_kind)i;
+            return true;
+        }
+    return false;
+}

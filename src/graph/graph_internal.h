@@ -1,0 +1,39 @@
+/* The graph structure shared by graph building (graph.c), planning
+ * (compile.c) and execution (exec.c). */
+#ifndef LAMINA_GRAPH_INTERNAL_H
+#define LAMINA_GRAPH_INTERNAL_H
+
+#include "ops/op.h"
+
+struct lam_graph {
+    lam_arena *arena;          /* nodes, names */
+    lam_node **nodes;
+    int n_nodes, cap_nodes;
+    lam_param_info *params;
+    int n_params, cap_params;
+    size_t param_total;
+    const char **layers;
+    int n_layers, cap_layers, cur_layer;
+
+    lam_status status;         /* first error (sticky) */
+    char err[512];
+
+    uint64_t seed;
+    lam_rng rng;               /* dropout masks */
+
+    /* compiled state */
+    bool compiled, training_plan;
+    int max_batch, cur_batch, plan_threads;
+    float *param_data, *grad_data;
+    size_t param_alloc;        /* floats allocated in param_data */
+    size_t param_inited;       /* parameters [0, param_inited) hold values */
+    void *arena_buf, *scratch;
+    size_t arena_bytes, arena_naive, scratch_bytes;
+    bool fwd_done, fwd_training;
+    unsigned bwd_epoch;
+};
+
+/* Re-run shape inference of every node for batch size `batch`. */
+lam_status lam_graph_reinfer(lam_graph *g, int batch);
+
+#endif

@@ -1,0 +1,105 @@
+/* Internal op machinery: the node structure, typed op parameters, the op
+ * definition (shape inference, forward, backward side by side) and the run
+ * context handed to kernels.  Shared by src/ops (definitions) and src/graph
+ * (building, planning, executing). */
+#ifndef LAMINA_OPS_OP_H
+#define LAMINA_OPS_OP_H
+
+#include "lamina/graph.h"
+
+#define LAM_MAX_INPUTS 4
+
+/* ---- typed op parameters ------------------------------------------------- */
+typedef struct lam_no_params { char unused_; } lam_no_params;
+typedef struct lam_matmul_params { bool trans_a, trans_b; } lam_matmul_params;
+typedef struct lam_dense_params { lam_act act; } lam_dense_params;
+typedef struct lam_dropout_params { float p; } lam_dropout_params;
+
+typedef enum lam_op {
+#define LAM_OP(E, n, P) LAM_OP_##E,
+#include "ops.def"
+#undef LAM_OP
+    LAM_OP_COUNT_
+} lam_op;
+
+typedef union lam_op_params {
+#define LAM_OP(E, n, P) P n;
+#include "ops.def"
+#undef LAM_OP
+} lam_op_params;
+
+/* ---- nodes -------------------------------------------------------------- */
+struct lam_node {
+    int id;
+    lam_op op;
+    lam_op_params p;
+    int n_in;
+    lam_node *in[LAM_MAX_INPUTS];
+    const char *name;
+    lam_dtype dtype;
+    lam_shape shape;      /* current shape (batch = current batch) */
+    bool has_batch;       /* shape.d[0] is the batch */
+    int param;            /* index into the graph's parameters, or -1 */
+
+    /* set by shape inference for the current shape */
+    size_t scratch_bytes; /* temporary space during forward or backward */
+    size_t saved_bytes;   /* kept from forward to backward */
+
+    /* memory plan (after compile) */
+    float *val, *grad;
+    void *saved;
+    size_t val_off, grad_off, saved_off; /* in the arena; SIZE_MAX = none */
+    int n_consumers;
+    bool keep;            /* value stays readable after backward (an output) */
+
+    /* per-backward bookkeeping (arrays sized at compile, no allocation) */
+    bool needs_grad, on_path;
+    unsigned grad_epoch;  /* backward pass that last zeroed this node's grad */
+};
+
+/* ---- run context -------------------------------------------------------- */
+typedef struct lam_op_ctx {
+    const lam_node *node;
+    float *out, *dout;               /* dout: gradient of the output */
+    float *in[LAM_MAX_INPUTS];       /* input values */
+    float *din[LAM_MAX_INPUTS];      /* input gradients to ACCUMULATE into; NULL = not needed */
+    void *saved;                     /* saved_bytes, written in forward, read in backward */
+    void *scratch;                   /* scratch_bytes, 64-byte aligned */
+    float *gemm_ws;                  /* GEMM packing workspace */
+    lam_rng *rng;
+    bool training;
+    int nthreads;
+    /* An op that meets bad data at run time (a label out of range) records it
+     * here; the executor stops and reports it.  Kernels never abort. */
+    lam_status *status;
+    char *errmsg;
+    size_t errlen;
+} lam_op_ctx;
+
+/* Shape inference: read n->in[k]->shape (and p), set n->shape, n->dtype,
+ * n->has_batch, n->scratch_bytes, n->saved_bytes.  On a mismatch write a
+ * message into err (what and the shapes) and return LAM_ERR_SHAPE. */
+typedef lam_status (*lam_infer_fn)(lam_node *n, char *err, size_t errlen);
+typedef void (*lam_run_fn)(const lam_op_ctx *c);
+typedef double (*lam_flops_fn)(const lam_node *n); /* forward FLOPs at the current shape */
+
+typedef struct lam_op_def {
+    const char *name;
+    int min_in, max_in;
+    lam_infer_fn infer;
+    lam_run_fn forward;
+    lam_run_fn backward; /* NULL: no gradient flows through this op */
+    lam_flops_fn flops;  /* NULL: counted as zero */
+} lam_op_def;
+
+/* The table, indexed by lam_op. */
+extern const lam_op_def *const lam_op_defs[LAM_OP_COUNT_];
+const char *lam_op_name(lam_op op);
+
+/* Helpers for op files. */
+char *lam_shape_fmt(const lam_shape *s, char *buf, size_t n); /* = lam_shape_str */
+int64_t lam_node_numel(const lam_node *n);
+/* Above this many elements elementwise kernels go parallel. */
+#define LAM_PAR_MIN 32768
+
+#endif

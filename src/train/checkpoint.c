@@ -1,0 +1,266 @@
+/* Checkpoints: safetensors files holding every parameter by name, the input
+ * scaler ("scaler.shift", "scaler.scale"), optionally the optimiser state
+ * ("optim.<buffer>" and "optim.<buffer>.init") and, in __metadata__, the model
+ * file's text, the format version and the training state (epoch, step, early
+ * stopping, loader and dropout RNG states) for exact resume.  Written
+ * atomically by lam_safetensors_write; loaded by name and shape, strictly. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lamina/io.h"
+#include "train/train_internal.h"
+
+#define FORMAT "lamina-checkpoint"
+#define FORMAT_VERSION "1"
+
+#define TRY(x)                       \
+    do {                             \
+        lam_status s_ = (x);         \
+        if (s_ != LAM_OK) return s_; \
+    } while (0)
+
+static void rng_str(const lam_rng *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, r->s[0], r->s[1], r->s[2], r->s[3]);
+}
+
+static bool rng_parse(const char *s, lam_rng *r)
+{
+    if (!s || strlen(s) != 64) return false;
+    for (int i = 0; i < 4; i++) {
+        char part[17];
+        memcpy(part, s + 16 * i, 16);
+        part[16] = 0;
+        char *end;
+        r->s[i] = strtoull(part, &end, 16);
+        if (*end) return false;
+    }
+    return true;
+}
+
+lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train_state *ts, const char *path)
+{
+    lam_graph *g = m->g;
+    if (!lam_graph_params(g)) return lam_fail(LAM_ERR_STATE, "checkpoint: the model is not compiled");
+    size_t np = lam_graph_param_count(g);
+    lam_st_entry *e = lam_calloc(np + 2 + 2 * 8, sizeof *e);
+    if (!e) return LAM_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < np; i++) {
+        const lam_param_info *p = lam_graph_param_at(g, i);
+        e[n++] = (lam_st_entry){p->name, LAM_DTYPE_F32, p->shape, lam_graph_params(g) + p->offset};
+    }
+    if (m->scaler) {
+        const float *shift, *scale;
+        int64_t nc;
+        lam_scaler_params(m->scaler, &shift, &scale, &nc);
+        e[n++] = (lam_st_entry){"scaler.shift", LAM_DTYPE_F32, lam_shape1(nc), shift};
+        e[n++] = (lam_st_entry){"scaler.scale", LAM_DTYPE_F32, lam_shape1(nc), scale};
+    }
+    char names[8][64], steps[512] = "";
+    if (o) {
+        lam_optim *om = (lam_optim *)o; /* state_at hands out writable pointers; we only read */
+        int ns = lam_optim_state_count(o);
+        for (int i = 0; i < ns && i < 4; i++) {
+            lam_optim_state st;
+            lam_optim_state_at(om, i, &st);
+            snprintf(names[2 * i], sizeof names[0], "optim.%s", st.name);
+            snprintf(names[2 * i + 1], sizeof names[0], "optim.%s.init", st.name);
+            e[n++] = (lam_st_entry){names[2 * i], LAM_DTYPE_F32, lam_shape1((int64_t)st.numel), st.data};
+            e[n++] = (lam_st_entry){names[2 * i + 1], LAM_DTYPE_I8, lam_shape1(st.ngroups), st.initialised};
+        }
+        size_t k = 0;
+        for (int i = 0; i < lam_optim_ngroups(o) && k < sizeof steps - 24; i++)
+            k += (size_t)snprintf(steps + k, sizeof steps - k, i ? ",%" PRIu64 : "%" PRIu64, lam_optim_group_get_step(o, i));
+    }
+    char epoch[32], step[32], best_epoch[32], bad[32], best[64], lrng[80], drng[80], lep[32], lpos[32], ln[32];
+    lam_train_state z = {0};
+    if (!ts) ts = &z;
+    snprintf(epoch, sizeof epoch, "%d", ts->epoch);
+    snprintf(step, sizeof step, "%" PRIu64, ts->step);
+    snprintf(best_epoch, sizeof best_epoch, "%d", ts->best_epoch);
+    snprintf(bad, sizeof bad, "%d", ts->bad_epochs);
+    snprintf(best, sizeof best, "%.17g", ts->best_monitor);
+    rng_str(&ts->loader.epoch_rng, lrng, sizeof lrng);
+    rng_str(&ts->dropout_rng, drng, sizeof drng);
+    snprintf(lep, sizeof lep, "%" PRIu64, ts->loader.epoch);
+    snprintf(lpos, sizeof lpos, "%" PRIu64, ts->loader.pos);
+    snprintf(ln, sizeof ln, "%" PRIu64, ts->loader.n);
+    lam_st_meta meta[] = {
+        {"format", FORMAT},
+        {"format_version", FORMAT_VERSION},
+        {"model", m->cfg->text},
+        {"model_path", m->cfg->path},
+        {"scaler", m->scaler ? (lam_scaler_get_kind(m->scaler) == LAM_SCALER_STANDARD ? "standard" : "minmax") : "none"},
+        {"epoch", epoch},
+        {"step", step},
+        {"best_epoch", best_epoch},
+        {"bad_epochs", bad},
+        {"best_monitor", best},
+        {"loader_rng", lrng},
+        {"loader_epoch", lep},
+        {"loader_pos", lpos},
+        {"loader_n", ln},
+        {"dropout_rng", drng},
+        {"optimizer", o ? lam_optim_kind_name(lam_optim_get_kind(o)) : "none"},
+        {"optim_steps", steps},
+    };
+    lam_status s = lam_safetensors_write(path, e, n, meta, sizeof meta / sizeof meta[0]);
+    lam_free(e);
+    return s;
+}
+
+static lam_status meta_u64(const lam_safetensors *st, const char *path, const char *key, uint64_t *out)
+{
+    const char *v = lam_safetensors_meta(st, key);
+    char *end;
+    if (!v || !*v) return lam_fail(LAM_ERR_FORMAT, "%s: checkpoint metadata lacks '%s'", path, key);
+    *out = strtoull(v, &end, 10);
+    if (*end || *v == '-') return lam_fail(LAM_ERR_FORMAT, "%s: checkpoint metadata '%s' = '%s' is not a count", path, key, v);
+    return LAM_OK;
+}
+
+static lam_status read_state(const lam_safetensors *st, const char *path, lam_train_state *ts)
+{
+    uint64_t v;
+    memset(ts, 0, sizeof *ts);
+    TRY(meta_u64(st, path, "epoch", &v));
+    if (v > 1000000) return lam_fail(LAM_ERR_FORMAT, "%s: epoch %" PRIu64 " out of range", path, v);
+    ts->epoch = (int)v;
+    TRY(meta_u64(st, path, "step", &ts->step));
+    TRY(meta_u64(st, path, "best_epoch", &v));
+    ts->best_epoch = (int)(v > 1000000 ? 0 : v);
+    TRY(meta_u64(st, path, "bad_epochs", &v));
+    ts->bad_epochs = (int)(v > 1000000 ? 0 : v);
+    const char *b = lam_safetensors_meta(st, "best_monitor");
+    ts->best_monitor = b ? strtod(b, NULL) : 0;
+    TRY(meta_u64(st, path, "loader_epoch", &ts->loader.epoch));
+    TRY(meta_u64(st, path, "loader_pos", &ts->loader.pos));
+    TRY(meta_u64(st, path, "loader_n", &ts->loader.n));
+    if (!rng_parse(lam_safetensors_meta(st, "loader_rng"), &ts->loader.epoch_rng) ||
+        !rng_parse(lam_safetensors_meta(st, "dropout_rng"), &ts->dropout_rng))
+        return lam_fail(LAM_ERR_FORMAT, "%s: malformed RNG state in checkpoint metadata", path);
+    return LAM_OK;
+}
+
+/* Copy every parameter of m from st (names and shapes must match); check that
+ * st holds nothing else but scaler and optimiser tensors. */
+static lam_status load_params(const lam_safetensors *st, const char *path, lam_model *m)
+{
+    lam_graph *g = m->g;
+    for (size_t i = 0; i < lam_graph_param_count(g); i++) {
+        const lam_param_info *p = lam_graph_param_at(g, i);
+        const lam_st_tensor *t;
+        lam_status s = lam_safetensors_get(st, p->name, LAM_DTYPE_F32, &p->shape, &t);
+        if (s != LAM_OK) return lam_fail(s, "%s: %s", path, lam_last_error());
+        memcpy(lam_graph_params(g) + p->offset, t->data, t->nbytes);
+    }
+    for (size_t i = 0; i < lam_safetensors_count(st); i++) {
+        const char *nm = lam_safetensors_at(st, i)->name;
+        if (!strncmp(nm, "optim.", 6) || !strncmp(nm, "scaler.", 7)) continue;
+        if (!lam_graph_param_find(g, nm))
+            return lam_fail(LAM_ERR_FORMAT, "%s: tensor '%s' is not a parameter of the model", path, nm);
+    }
+    const char *kind = lam_safetensors_meta(st, "scaler");
+    if (kind && strcmp(kind, "none") != 0) {
+        lam_scaler_kind k;
+        if (!strcmp(kind, "standard")) k = LAM_SCALER_STANDARD;
+        else if (!strcmp(kind, "minmax")) k = LAM_SCALER_MINMAX;
+        else return lam_fail(LAM_ERR_FORMAT, "%s: unknown scaler '%s'", path, kind);
+        const lam_st_tensor *sh = lam_safetensors_find(st, "scaler.shift"), *sc = lam_safetensors_find(st, "scaler.scale");
+        int64_t nf = lam_shape_numel(&m->sample);
+        if (!sh || !sc || sh->dtype != LAM_DTYPE_F32 || sc->dtype != LAM_DTYPE_F32 || sh->shape.ndim != 1 ||
+            sc->shape.ndim != 1 || sh->shape.d[0] != nf || sc->shape.d[0] != nf)
+            return lam_fail(LAM_ERR_FORMAT, "%s: scaler tensors missing or not F32 [%lld]", path, (long long)nf);
+        lam_scaler_free(m->scaler);
+        m->scaler = NULL;
+        TRY(lam_scaler_from_params(k, sh->data, sc->data, nf, &m->scaler));
+    }
+    return LAM_OK;
+}
+
+static lam_status open_checked(const char *path, lam_safetensors **st)
+{
+    TRY(lam_safetensors_open(path, st));
+    const char *f = lam_safetensors_meta(*st, "format"), *v = lam_safetensors_meta(*st, "format_version");
+    if (!f || strcmp(f, FORMAT) != 0 || !lam_safetensors_meta(*st, "model")) {
+        lam_safetensors_close(*st);
+        *st = NULL;
+        return lam_fail(LAM_ERR_FORMAT, "%s: not a Lamina checkpoint (no %s metadata)", path, FORMAT);
+    }
+    if (!v || strcmp(v, FORMAT_VERSION) != 0) {
+        lam_fail(LAM_ERR_FORMAT, "%s: checkpoint format version %s, this Lamina reads %s", path, v ? v : "?",
+                 FORMAT_VERSION);
+        lam_safetensors_close(*st);
+        *st = NULL;
+        return LAM_ERR_FORMAT;
+    }
+    return LAM_OK;
+}
+
+lam_status lam_checkpoint_load(const char *path, lam_model **out, lam_train_state *ts)
+{
+    *out = NULL;
+    lam_safetensors *st;
+    TRY(open_checked(path, &st));
+    const char *text = lam_safetensors_meta(st, "model");
+    const char *mp = lam_safetensors_meta(st, "model_path");
+    lam_cfg *cfg = NULL;
+    lam_model *m = NULL;
+    lam_status s = lam_cfg_parse(text, strlen(text), mp ? mp : path, &cfg);
+    if (s == LAM_OK) s = lam_model_from_cfg(cfg, NULL, &m);
+    if (s == LAM_OK) s = lam_model_compile(m, m->train.batch);
+    if (s == LAM_OK) s = load_params(st, path, m);
+    if (s == LAM_OK && ts) s = read_state(st, path, ts);
+    lam_safetensors_close(st);
+    if (s != LAM_OK) {
+        lam_model_free(m);
+        return s;
+    }
+    *out = m;
+    return LAM_OK;
+}
+
+lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts)
+{
+    lam_safetensors *st;
+    TRY(open_checked(path, &st));
+    lam_status s = LAM_OK;
+    if (strcmp(lam_safetensors_meta(st, "model"), m->cfg->text) != 0)
+        s = lam_fail(LAM_ERR_ARG, "%s: the checkpoint was made from a different model file", path);
+    if (s == LAM_OK) s = load_params(st, path, m);
+    if (s == LAM_OK) s = read_state(st, path, ts);
+    const char *ok = lam_safetensors_meta(st, "optimizer");
+    if (s == LAM_OK && (!ok || strcmp(ok, lam_optim_kind_name(lam_optim_get_kind(o))) != 0))
+        s = lam_fail(LAM_ERR_FORMAT, "%s: checkpoint has no %s optimiser state", path,
+                     lam_optim_kind_name(lam_optim_get_kind(o)));
+    for (size_t i = 0; s == LAM_OK && i < lam_safetensors_count(st); i++) {
+        const lam_st_tensor *t = lam_safetensors_at(st, i);
+        size_t L = strlen(t->name);
+        if (strncmp(t->name, "optim.", 6) != 0 || (L > 5 && !strcmp(t->name + L - 5, ".init"))) continue;
+        char init_name[160];
+        snprintf(init_name, sizeof init_name, "%s.init", t->name);
+        const lam_st_tensor *fl = lam_safetensors_find(st, init_name);
+        if (t->dtype != LAM_DTYPE_F32 || t->shape.ndim != 1 || !fl || fl->dtype != LAM_DTYPE_I8 ||
+            fl->shape.ndim != 1 || fl->shape.d[0] != lam_optim_ngroups(o)) {
+            s = lam_fail(LAM_ERR_FORMAT, "%s: optimiser state %s malformed", path, t->name);
+            break;
+        }
+        s = lam_optim_state_set(o, t->name + 6, t->data, (size_t)t->shape.d[0], fl->data);
+    }
+    const char *steps = lam_safetensors_meta(st, "optim_steps");
+    for (int i = 0; s == LAM_OK && steps && *steps && i < lam_optim_ngroups(o); i++) {
+        char *end;
+        uint64_t v = strtoull(steps, &end, 10);
+        if (end == steps) {
+            s = lam_fail(LAM_ERR_FORMAT, "%s: malformed optim_steps", path);
+            break;
+        }
+        s = lam_optim_group_set_step(o, i, v);
+        steps = *end == ',' ? end + 1 : end;
+    }
+    lam_safetensors_close(st);
+    return s;
+}

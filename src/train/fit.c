@@ -1,0 +1,436 @@
+/* fit / evaluate / predict and data preparation.  The training step (gather a
+ * batch, forward, backward, clip, optimiser step) allocates nothing: every
+ * buffer is made before the first epoch. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "train/train_internal.h"
+
+#define TRY(x)                       \
+    do {                             \
+        lam_status s_ = (x);         \
+        if (s_ != LAM_OK) return s_; \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ---- data preparation --------------------------------------------------------- */
+
+lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
+                                  lam_csv_report *report)
+{
+    *train = *test = NULL;
+    if (val) *val = NULL;
+    if (!m->data.path)
+        return lam_fail(LAM_ERR_ARG, "%s: no data: set [data] path = FILE or pass --data FILE", m->cfg->path);
+    lam_dataset *all = NULL, *rest = NULL;
+    TRY(lam_csv_read(m->data.path, &m->data.csv, &all, report));
+    lam_status s = LAM_OK;
+    int64_t nf = lam_shape_numel(&m->sample);
+    if (all->nfeat != nf) {
+        s = lam_fail(LAM_ERR_SHAPE, "%s has %lld features per row but the model's input %s expects %lld", m->data.path,
+                     (long long)all->nfeat, m->cfg->path, (long long)nf);
+        goto fail;
+    }
+    if (all->task == LAM_TASK_CLASSIFICATION) {
+        int need = m->train.loss == LAM_LOSS_BCE ? 2 : m->nout;
+        if (all->nclasses > need) {
+            s = lam_fail(LAM_ERR_SHAPE, "%s has %d classes but the model's output layer has %d units", m->data.path,
+                         all->nclasses, m->nout);
+            goto fail;
+        }
+    } else if (all->ntargets != m->nout) {
+        s = lam_fail(LAM_ERR_SHAPE, "%s has %d targets but the model has %d outputs", m->data.path, all->ntargets,
+                     m->nout);
+        goto fail;
+    }
+    lam_split_opts so = lam_split_opts_defaults();
+    so.seed = m->data.split_seed;
+    so.stratify = m->data.stratify && all->task == LAM_TASK_CLASSIFICATION;
+    so.test_fraction = m->data.test_split;
+    if (m->data.test_split > 0) {
+        if ((s = lam_dataset_split_ex(all, &so, &rest, test)) != LAM_OK) goto fail;
+        lam_dataset_free(all);
+        all = NULL;
+    } else {
+        rest = all;
+        all = NULL;
+    }
+    if (val && m->train.val_split > 0) {
+        so.test_fraction = m->train.val_split;
+        so.seed = m->data.split_seed + 1;
+        if ((s = lam_dataset_split_ex(rest, &so, train, val)) != LAM_OK) goto fail;
+        lam_dataset_free(rest);
+        rest = NULL;
+    } else {
+        *train = rest;
+        rest = NULL;
+    }
+    lam_scaler_free(m->scaler);
+    m->scaler = NULL;
+    if (m->data.scale != LAM_SCALE_NONE) {
+        lam_scaler_kind k = m->data.scale == LAM_SCALE_STANDARD ? LAM_SCALER_STANDARD : LAM_SCALER_MINMAX;
+        if ((s = lam_scaler_fit(k, *train, &m->scaler)) != LAM_OK) goto fail;
+        if ((s = lam_scaler_apply(m->scaler, *train)) != LAM_OK) goto fail;
+        if (val && *val && (s = lam_scaler_apply(m->scaler, *val)) != LAM_OK) goto fail;
+        if (*test && (s = lam_scaler_apply(m->scaler, *test)) != LAM_OK) goto fail;
+    }
+    return LAM_OK;
+fail:
+    lam_dataset_free(all);
+    lam_dataset_free(rest);
+    lam_dataset_free(*train);
+    lam_dataset_free(*test);
+    if (val) {
+        lam_dataset_free(*val);
+        *val = NULL;
+    }
+    *train = *test = NULL;
+    return s;
+}
+
+/* ---- batches ---------------------------------------------------------------------- */
+
+/* Put the targets of rows idx[0..b) into the target node. */
+static void load_targets(lam_model *m, const lam_dataset *ds, const uint32_t *idx, int b)
+{
+    if (m->train.loss == LAM_LOSS_CROSS_ENTROPY) {
+        int32_t *lab = lam_node_labels(m->target);
+        for (int i = 0; i < b; i++) lab[i] = ds->labels[idx ? idx[i] : (uint32_t)i];
+    } else if (m->train.loss == LAM_LOSS_BCE && ds->labels) {
+        float *t = lam_node_data(m->target);
+        for (int i = 0; i < b; i++) t[i] = (float)ds->labels[idx ? idx[i] : (uint32_t)i];
+    } else {
+        float *t = lam_node_data(m->target);
+        int k = ds->ntargets;
+        for (int i = 0; i < b; i++) memcpy(t + (size_t)i * k, ds->y + (size_t)(idx ? idx[i] : (uint32_t)i) * k, sizeof(float) * (size_t)k);
+    }
+}
+
+static void load_inputs(lam_model *m, const lam_dataset *ds, const uint32_t *idx, int b)
+{
+    float *x = lam_node_data(m->x);
+    size_t nf = (size_t)ds->nfeat;
+    for (int i = 0; i < b; i++) memcpy(x + i * nf, ds->x + (size_t)idx[i] * nf, nf * sizeof(float));
+}
+
+/* Correct predictions in the current batch (classification). */
+static int64_t batch_correct(lam_model *m, int b)
+{
+    const float *o = lam_node_data(m->out);
+    int k = m->nout;
+    int64_t c = 0;
+    if (m->train.loss == LAM_LOSS_BCE) {
+        const float *t = lam_node_data(m->target);
+        for (int i = 0; i < b; i++) c += (o[i] > 0) == (t[i] > 0.5f);
+        return c;
+    }
+    const int32_t *lab = lam_node_labels(m->target);
+    for (int i = 0; i < b; i++) {
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (o[i * k + j] > o[i * k + best]) best = j;
+        c += best == lab[i];
+    }
+    return c;
+}
+
+static bool is_classification(const lam_model *m) { return m->train.loss != LAM_LOSS_MSE; }
+
+/* ---- evaluate ------------------------------------------------------------------------ */
+
+/* Run the model over ds in order; per batch, call fn(user, first_row, b). */
+static lam_status sweep(lam_model *m, const lam_dataset *ds, bool targets, void (*fn)(lam_model *, int64_t, int, void *),
+                        void *user)
+{
+    int B = m->compiled_batch;
+    uint32_t idx[1024];
+    if (B > 1024) B = 1024;
+    for (int64_t r = 0; r < ds->n; r += B) {
+        int b = (int)(ds->n - r < B ? ds->n - r : B);
+        for (int i = 0; i < b; i++) idx[i] = (uint32_t)(r + i);
+        load_inputs(m, ds, idx, b);
+        if (targets) load_targets(m, ds, idx, b);
+        TRY(lam_graph_forward(m->g, b, false));
+        fn(m, r, b, user);
+    }
+    return LAM_OK;
+}
+
+typedef struct eval_acc {
+    lam_metrics *mt;
+    double loss_sum;
+    float *pred; /* regression: [n, k] */
+} eval_acc;
+
+static void eval_batch(lam_model *m, int64_t r, int b, void *user)
+{
+    eval_acc *a = user;
+    a->loss_sum += (double)lam_node_data(m->loss)[0] * b;
+    const float *o = lam_node_data(m->out);
+    int k = m->nout;
+    if (a->pred) {
+        memcpy(a->pred + r * k, o, sizeof(float) * (size_t)b * (size_t)k);
+        return;
+    }
+    int K = a->mt->nclasses;
+    for (int i = 0; i < b; i++) {
+        int truth, best = 0;
+        if (m->train.loss == LAM_LOSS_BCE) {
+            truth = lam_node_data(m->target)[i] > 0.5f;
+            best = o[i] > 0;
+        } else {
+            truth = lam_node_labels(m->target)[i];
+            for (int j = 1; j < k; j++)
+                if (o[i * k + j] > o[i * k + best]) best = j;
+        }
+        if (truth < K && best < K) a->mt->confusion[(size_t)truth * K + best]++;
+    }
+}
+
+lam_status lam_evaluate(lam_model *m, const lam_dataset *ds, lam_metrics *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!ds || ds->n == 0) return lam_fail(LAM_ERR_ARG, "evaluate: empty dataset");
+    if (ds->nfeat != lam_shape_numel(&m->sample))
+        return lam_fail(LAM_ERR_SHAPE, "evaluate: data has %lld features, the model expects %lld", (long long)ds->nfeat,
+                        (long long)lam_shape_numel(&m->sample));
+    if (is_classification(m) && !ds->labels)
+        return lam_fail(LAM_ERR_ARG, "evaluate: the model classifies but the data has no class labels");
+    if (!is_classification(m) && !ds->y)
+        return lam_fail(LAM_ERR_ARG, "evaluate: the model is a regression but the data has no targets");
+    TRY(lam_model_compile(m, m->train.batch));
+    int K = m->train.loss == LAM_LOSS_BCE ? 2 : m->nout;
+    TRY(lam_metrics_init(out, is_classification(m) ? LAM_TASK_CLASSIFICATION : LAM_TASK_REGRESSION, K));
+    eval_acc a = {out, 0, NULL};
+    if (!is_classification(m)) {
+        a.pred = lam_calloc((size_t)ds->n * (size_t)m->nout, sizeof(float));
+        if (!a.pred) return LAM_ERR_NOMEM;
+    }
+    lam_status s = sweep(m, ds, true, eval_batch, &a);
+    if (s == LAM_OK) {
+        out->n = ds->n;
+        out->loss = a.loss_sum / (double)ds->n;
+        if (is_classification(m)) lam_metrics_finish_classification(out);
+        else lam_metrics_regression(out, a.pred, ds->y, ds->n, m->nout);
+    } else {
+        lam_metrics_free(out);
+    }
+    lam_free(a.pred);
+    return s;
+}
+
+typedef struct pred_acc { float *out; } pred_acc;
+static void pred_batch(lam_model *m, int64_t r, int b, void *user)
+{
+    pred_acc *a = user;
+    int k = m->nout;
+    const float *o = lam_node_data(m->out);
+    float *dst = a->out + r * k;
+    for (int i = 0; i < b; i++) {
+        const float *oi = o + (size_t)i * k;
+        float *di = dst + (size_t)i * k;
+        if (m->train.loss == LAM_LOSS_CROSS_ENTROPY) {
+            float mx = oi[0];
+            for (int j = 1; j < k; j++) mx = oi[j] > mx ? oi[j] : mx;
+            double z = 0;
+            for (int j = 0; j < k; j++) z += exp((double)oi[j] - mx);
+            for (int j = 0; j < k; j++) di[j] = (float)(exp((double)oi[j] - mx) / z);
+        } else if (m->train.loss == LAM_LOSS_BCE) {
+            for (int j = 0; j < k; j++) di[j] = 1.0f / (1.0f + expf(-oi[j]));
+        } else {
+            memcpy(di, oi, sizeof(float) * (size_t)k);
+        }
+    }
+}
+
+lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out)
+{
+    if (!ds || ds->n == 0) return lam_fail(LAM_ERR_ARG, "predict: empty dataset");
+    if (ds->nfeat != lam_shape_numel(&m->sample))
+        return lam_fail(LAM_ERR_SHAPE, "predict: data has %lld features, the model expects %lld", (long long)ds->nfeat,
+                        (long long)lam_shape_numel(&m->sample));
+    TRY(lam_model_compile(m, m->train.batch));
+    pred_acc a = {out};
+    return sweep(m, ds, false, pred_batch, &a);
+}
+
+/* ---- fit ------------------------------------------------------------------------------ */
+
+/* Optimiser over the trainable parameters: one parameter group per layer (all
+ * with the [train] hyper-parameters for now), group 0 for layer-less ones. */
+static lam_status make_optim(lam_model *m, lam_optim **out)
+{
+    lam_graph *g = m->g;
+    size_t np = lam_graph_param_count(g);
+    int ngroups = lam_graph_layer_count(g) + 1;
+    lam_param_span *spans = lam_calloc(np ? np : 1, sizeof *spans);
+    lam_param_group *groups = lam_calloc((size_t)ngroups, sizeof *groups);
+    lam_status s = LAM_OK;
+    if (!spans || !groups) {
+        s = LAM_ERR_NOMEM;
+        goto done;
+    }
+    size_t ns = 0;
+    for (size_t i = 0; i < np; i++) {
+        const lam_param_info *p = lam_graph_param_at(g, i);
+        if (!p->trainable) continue;
+        spans[ns++] = (lam_param_span){p->name, p->offset, p->numel, p->layer + 1};
+    }
+    for (int i = 0; i < ngroups; i++) groups[i] = m->train.group;
+    s = lam_optim_create(m->train.optimizer, lam_graph_param_total(g), spans, ns, groups, ngroups, out);
+done:
+    lam_free(spans);
+    lam_free(groups);
+    return s;
+}
+
+lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,
+                   lam_fit_result *res)
+{
+    lam_fit_hooks hk = hooks ? *hooks : (lam_fit_hooks){0};
+    memset(res, 0, sizeof *res);
+    if (!train || train->n == 0) return lam_fail(LAM_ERR_ARG, "fit: empty training set");
+    if (train->nfeat != lam_shape_numel(&m->sample))
+        return lam_fail(LAM_ERR_SHAPE, "fit: data has %lld features, the model expects %lld", (long long)train->nfeat,
+                        (long long)lam_shape_numel(&m->sample));
+    if (is_classification(m) ? !train->labels : !train->y)
+        return lam_fail(LAM_ERR_ARG, "fit: the data has no %s", is_classification(m) ? "class labels" : "targets");
+    TRY(lam_model_compile(m, m->train.batch));
+
+    lam_optim *opt = NULL;
+    lam_loader *ld = NULL;
+    FILE *csv = NULL;
+    float *best = NULL;
+    uint32_t *idx = NULL;
+    lam_metrics vm = {0};
+    lam_status s = make_optim(m, &opt);
+    if (s != LAM_OK) goto done;
+    lam_loader_opts lo = lam_loader_opts_defaults();
+    lo.batch_size = m->train.batch;
+    lo.shuffle = m->train.shuffle;
+    lo.seed = m->train.seed;
+    if ((s = lam_loader_new(train, &lo, &ld)) != LAM_OK) goto done;
+    size_t ptotal = lam_graph_param_total(m->g);
+    best = lam_malloc(ptotal * sizeof(float) + 64);
+    idx = lam_malloc(sizeof(uint32_t) * (size_t)m->train.batch);
+    if (!best || !idx) {
+        s = LAM_ERR_NOMEM;
+        goto done;
+    }
+    lam_schedule sched = m->train.schedule;
+    int64_t nb = lam_loader_num_batches(ld);
+    if (sched.t_max == 0) sched.t_max = sched.per_step ? (long)(nb * m->train.epochs) : m->train.epochs;
+
+    lam_train_state ts = {0};
+    ts.best_monitor = INFINITY;
+    if (hk.resume_path) {
+        if ((s = lam_checkpoint_resume_(hk.resume_path, m, opt, &ts)) != LAM_OK) goto done;
+        if ((s = lam_loader_set_state(ld, &ts.loader)) != LAM_OK) goto done;
+        *lam_graph_rng(m->g) = ts.dropout_rng;
+    }
+    memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
+    if (hk.csv_log_path) {
+        csv = fopen(hk.csv_log_path, ts.epoch ? "a" : "w");
+        if (!csv) {
+            s = lam_fail(LAM_ERR_IO, "%s: cannot write the metrics log: %s", hk.csv_log_path, strerror(errno));
+            goto done;
+        }
+        if (!ts.epoch) fprintf(csv, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
+    }
+    double t_train = 0;
+    int epoch;
+    for (epoch = ts.epoch + 1; epoch <= m->train.epochs; epoch++) {
+        double t0 = now_s(), loss_sum = 0;
+        int64_t correct = 0, seen = 0, bi = 0;
+        int b;
+        float factor = lam_schedule_factor(&sched, sched.per_step ? (long)ts.step : epoch - 1);
+        while (lam_loader_next_indices(ld, idx, &b)) {
+            if (sched.per_step) factor = lam_schedule_factor(&sched, (long)ts.step);
+            load_inputs(m, train, idx, b);
+            load_targets(m, train, idx, b);
+            if ((s = lam_graph_forward(m->g, b, true)) != LAM_OK) goto done;
+            float l = lam_node_data(m->loss)[0];
+            if (!isfinite(l)) {
+                s = lam_fail(LAM_ERR_STATE, "training diverged: loss is %g at epoch %d, batch %lld (lower the learning rate)",
+                             (double)l, epoch, (long long)bi + 1);
+                goto done;
+            }
+            loss_sum += (double)l * b;
+            if (is_classification(m)) correct += batch_correct(m, b);
+            seen += b;
+            lam_graph_zero_grad(m->g);
+            if ((s = lam_graph_backward(m->g, m->loss)) != LAM_OK) goto done;
+            if (m->train.clip_norm > 0 &&
+                (s = lam_optim_clip_grad_norm(opt, lam_graph_grads(m->g), m->train.clip_norm, NULL)) != LAM_OK)
+                goto done;
+            if ((s = lam_optim_step(opt, lam_graph_params(m->g), lam_graph_grads(m->g), factor)) != LAM_OK) goto done;
+            ts.step++;
+            bi++;
+            if (hk.on_batch) {
+                lam_batch_log bl = {epoch, m->train.epochs, bi, nb, loss_sum / (double)seen, now_s() - t0};
+                hk.on_batch(&bl, hk.user);
+            }
+        }
+        double dt = now_s() - t0;
+        t_train += dt;
+        lam_epoch_log el = {epoch, m->train.epochs, loss_sum / (double)(seen ? seen : 1),
+                            is_classification(m) ? (double)correct / (double)(seen ? seen : 1) : NAN,
+                            NAN, NAN, m->train.group.lr * factor, dt, false};
+        double monitor = el.train_loss;
+        if (val && val->n) {
+            if ((s = lam_evaluate(m, val, &vm)) != LAM_OK) goto done;
+            el.val_loss = vm.loss;
+            el.val_acc = is_classification(m) ? vm.accuracy : NAN;
+            lam_metrics_free(&vm);
+            monitor = el.val_loss;
+        }
+        ts.epoch = epoch;
+        if (monitor < ts.best_monitor - m->train.min_delta) {
+            ts.best_monitor = monitor;
+            ts.best_epoch = epoch;
+            ts.bad_epochs = 0;
+            el.improved = true;
+            memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
+        } else {
+            ts.bad_epochs++;
+        }
+        if (hk.on_epoch) hk.on_epoch(&el, hk.user);
+        if (csv) {
+            fprintf(csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.4f\n", el.epoch, el.train_loss, el.train_acc, el.val_loss,
+                    el.val_acc, el.lr, el.seconds);
+            fflush(csv);
+        }
+        if (hk.checkpoint_path) {
+            lam_loader_get_state(ld, &ts.loader);
+            ts.dropout_rng = *lam_graph_rng(m->g);
+            if ((s = lam_checkpoint_save(m, opt, &ts, hk.checkpoint_path)) != LAM_OK) goto done;
+        }
+        if (m->train.patience > 0 && ts.bad_epochs >= m->train.patience) {
+            res->stopped_early = true;
+            break;
+        }
+    }
+    /* early stopping restores the best weights (Keras's restore_best_weights) */
+    if (m->train.patience > 0 && ts.best_epoch > 0)
+        memcpy(lam_graph_params(m->g), best, ptotal * sizeof(float));
+    res->epochs_run = ts.epoch;
+    res->best_epoch = m->train.patience > 0 ? ts.best_epoch : ts.epoch;
+    res->best_monitor = ts.best_monitor;
+    res->seconds = t_train;
+done:
+    if (csv && fclose(csv) != 0 && s == LAM_OK) s = lam_fail(LAM_ERR_IO, "%s: write error", hk.csv_log_path);
+    lam_optim_free(opt);
+    lam_loader_free(ld);
+    lam_free(best);
+    lam_free(idx);
+    return s;
+}

@@ -1,0 +1,345 @@
+/* Models from model files: every section and key of the file is read here
+ * through the typed getters (so unknown keys are errors with line numbers),
+ * the layers are built with the nn builders, and the output, target and loss
+ * nodes are attached. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lamina/nn.h"
+#include "lamina/train.h"
+
+static const char *const loss_names[] = {"cross_entropy", "mse", "bce", NULL};
+const char *lam_loss_name(lam_loss_kind k) { return (unsigned)k < LAM_LOSS_COUNT_ ? loss_names[k] : "?"; }
+
+lam_model_overrides lam_model_overrides_none(void) { return (lam_model_overrides){.seed = -1}; }
+
+void lam_model_free(lam_model *m)
+{
+    if (!m) return;
+    lam_graph_free(m->g);
+    lam_scaler_free(m->scaler);
+    lam_cfg_free(m->cfg);
+    lam_free(m);
+}
+
+#define TRY(x)                          \
+    do {                                \
+        lam_status s_ = (x);            \
+        if (s_ != LAM_OK) return s_;    \
+    } while (0)
+
+static lam_cfg_section *section(lam_cfg *c, const char *name)
+{
+    int i = lam_cfg_find(c, name, 0);
+    if (i < 0) return NULL;
+    return &c->sec[i];
+}
+
+static lam_status check_single(lam_cfg *c, const char *name)
+{
+    int a = lam_cfg_find(c, name, 0);
+    if (a >= 0) {
+        int b = lam_cfg_find(c, name, a + 1);
+        if (b >= 0)
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: section [%s] repeated (first on line %d)", c->path, c->sec[b].line,
+                            name, c->sec[a].line);
+    }
+    return LAM_OK;
+}
+
+static lam_status read_data(lam_cfg *c, lam_data_opts *d)
+{
+    lam_cfg_section *s = section(c, "data");
+    d->csv = lam_csv_opts_defaults();
+    TRY(lam_cfg_str(c, s, "path", NULL, &d->path));
+    const char *label;
+    TRY(lam_cfg_str(c, s, "label", "last", &label));
+    if (!strcmp(label, "last")) label = "-1";
+    else if (!strcmp(label, "first")) label = "0";
+    d->csv.label = lam_csv_col_parse(label);
+    static const char *const hdr[] = {"auto", "yes", "no", NULL};
+    int h;
+    TRY(lam_cfg_choice(c, s, "header", hdr, 0, &h));
+    d->csv.header = (lam_csv_header)h;
+    static const char *const miss[] = {"error", "drop", "mean", NULL};
+    int mi;
+    TRY(lam_cfg_choice(c, s, "missing", miss, 0, &mi));
+    d->csv.missing = (lam_missing)mi;
+    const char *delim;
+    TRY(lam_cfg_str(c, s, "delimiter", ",", &delim));
+    if (!strcmp(delim, "tab")) d->csv.delimiter = '\t';
+    else if (strlen(delim) == 1) d->csv.delimiter = delim[0];
+    else return lam_fail(LAM_ERR_FORMAT, "%s: [data] delimiter must be one character or 'tab'", c->path);
+    TRY(lam_cfg_double(c, s, "test_split", 0.2, 0.0, 0.9, &d->test_split));
+    long seed;
+    TRY(lam_cfg_int(c, s, "split_seed", 42, 0, (1L << 62), &seed));
+    d->split_seed = (uint64_t)seed;
+    TRY(lam_cfg_bool(c, s, "stratify", false, &d->stratify));
+    static const char *const sc[] = {"none", "standard", "minmax", NULL};
+    int k;
+    TRY(lam_cfg_choice(c, s, "scale", sc, 1, &k));
+    d->scale = (lam_scale_kind)k;
+    return LAM_OK;
+}
+
+static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
+{
+    lam_cfg_section *s = section(c, "train");
+    int k;
+    TRY(lam_cfg_choice(c, s, "loss", loss_names, 0, &k));
+    t->loss = (lam_loss_kind)k;
+    const char *opt;
+    int line = 0;
+    TRY(lam_cfg_str(c, s, "optimizer", "sgd", &opt));
+    lam_cfg_raw(c, s, "optimizer", &line);
+    if (!lam_optim_kind_from_name(opt, &t->optimizer))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown optimizer '%s' (sgd, adam, adamw, rmsprop, adagrad)", c->path,
+                        line, opt);
+    lam_param_group *g = &t->group;
+    *g = lam_param_group_defaults(t->optimizer);
+    TRY(lam_cfg_double(c, s, "lr", g->lr, 0.0, 1e3, &g->lr));
+    TRY(lam_cfg_double(c, s, "momentum", g->momentum, 0.0, 1.0, &g->momentum));
+    TRY(lam_cfg_double(c, s, "dampening", g->dampening, 0.0, 1.0, &g->dampening));
+    TRY(lam_cfg_bool(c, s, "nesterov", g->nesterov, &g->nesterov));
+    TRY(lam_cfg_double(c, s, "weight_decay", g->weight_decay, 0.0, 1e3, &g->weight_decay));
+    TRY(lam_cfg_double(c, s, "l2", g->weight_decay, 0.0, 1e3, &g->weight_decay));
+    TRY(lam_cfg_double(c, s, "l1", g->l1, 0.0, 1e3, &g->l1));
+    TRY(lam_cfg_double(c, s, "beta1", g->beta1, 0.0, 0.999999, &g->beta1));
+    TRY(lam_cfg_double(c, s, "beta2", g->beta2, 0.0, 0.999999999, &g->beta2));
+    TRY(lam_cfg_double(c, s, "eps", g->eps, 1e-30, 1.0, &g->eps));
+    TRY(lam_cfg_double(c, s, "alpha", g->alpha, 0.0, 1.0, &g->alpha));
+    TRY(lam_cfg_bool(c, s, "centered", g->centered, &g->centered));
+    TRY(lam_cfg_bool(c, s, "amsgrad", g->amsgrad, &g->amsgrad));
+    TRY(lam_cfg_double(c, s, "lr_decay", g->lr_decay, 0.0, 1e3, &g->lr_decay));
+    TRY(lam_param_group_check(t->optimizer, g, 0));
+
+    const char *sched;
+    TRY(lam_cfg_str(c, s, "schedule", "constant", &sched));
+    lam_cfg_raw(c, s, "schedule", &line);
+    if (!lam_schedule_from_name(sched, &t->schedule))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown schedule '%s' (constant, step, multistep, exponential, cosine, warmup_cosine)",
+                        c->path, line, sched);
+    lam_schedule *sc = &t->schedule;
+    long v;
+    TRY(lam_cfg_bool(c, s, "schedule_per_step", sc->per_step, &sc->per_step));
+    TRY(lam_cfg_int(c, s, "step_size", sc->step_size, 1, 1L << 40, &v));
+    sc->step_size = v;
+    TRY(lam_cfg_double(c, s, "gamma", sc->gamma, 1e-9, 10.0, &sc->gamma));
+    TRY(lam_cfg_int(c, s, "warmup", sc->warmup, 0, 1L << 40, &v));
+    sc->warmup = v;
+    TRY(lam_cfg_double(c, s, "warmup_start_factor", sc->warmup_start_factor, 0.0, 1.0, &sc->warmup_start_factor));
+    TRY(lam_cfg_double(c, s, "min_lr_factor", sc->eta_min, 0.0, 1.0, &sc->eta_min));
+    TRY(lam_cfg_int(c, s, "t_max", sc->t_max, 0, 1L << 40, &v));
+    sc->t_max = v;
+
+    TRY(lam_cfg_int(c, s, "epochs", 10, 1, 1000000, &v));
+    t->epochs = (int)v;
+    TRY(lam_cfg_int(c, s, "batch", 32, 1, 1 << 20, &v));
+    t->batch = (int)v;
+    TRY(lam_cfg_double(c, s, "validation_split", 0.0, 0.0, 0.9, &t->val_split));
+    TRY(lam_cfg_int(c, s, "patience", 0, 0, 1000000, &v));
+    t->patience = (int)v;
+    TRY(lam_cfg_double(c, s, "min_delta", 0.0, 0.0, 1e9, &t->min_delta));
+    TRY(lam_cfg_double(c, s, "clip_norm", 0.0, 0.0, 1e9, &t->clip_norm));
+    TRY(lam_cfg_bool(c, s, "shuffle", true, &t->shuffle));
+    TRY(lam_cfg_int(c, s, "seed", (long)(net_seed & 0x3fffffffffffffffULL), 0, 1L << 62, &v));
+    t->seed = (uint64_t)v;
+    return LAM_OK;
+}
+
+static lam_status build_layers(lam_model *m)
+{
+    lam_cfg *c = m->cfg;
+    lam_graph *g = m->g;
+    lam_node *h = m->x;
+    int n_dense = 0, n_drop = 0, n_layers = 0;
+    for (int i = 0; i < c->n_sec; i++) {
+        lam_cfg_section *s = &c->sec[i];
+        char autoname[64];
+        const char *name;
+        if (!strcmp(s->name, "net") || !strcmp(s->name, "data") || !strcmp(s->name, "train")) continue;
+        if (!strcmp(s->name, "dense")) {
+            snprintf(autoname, sizeof autoname, "fc%d", ++n_dense);
+            TRY(lam_cfg_str(c, s, "name", autoname, &name));
+            long units;
+            TRY(lam_cfg_int(c, s, "units", 0, 1, 1 << 24, &units));
+            if (!lam_cfg_raw(c, s, "units", NULL))
+                return lam_fail(LAM_ERR_FORMAT, "%s:%d: [dense] needs 'units'", c->path, s->line);
+            const char *act_s;
+            int line = s->line;
+            TRY(lam_cfg_str(c, s, "activation", "none", &act_s));
+            lam_cfg_raw(c, s, "activation", &line);
+            lam_dense_opts o = lam_dense_opts_defaults((int)units, LAM_ACT_NONE);
+            if (!lam_act_from_name(act_s, &o.act))
+                return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown activation '%s' (none, relu, sigmoid, tanh, gelu)",
+                                c->path, line, act_s);
+            TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
+            const char *init_s;
+            TRY(lam_cfg_str(c, s, "init", "torch_default", &init_s));
+            lam_cfg_raw(c, s, "init", &line);
+            if (!lam_init_from_name(init_s, &o.init))
+                return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown init '%s' (torch_default, xavier_uniform, he_normal, ...)",
+                                c->path, line, init_s);
+            h = lam_nn_dense(g, h, name, &o);
+        } else if (!strcmp(s->name, "dropout")) {
+            snprintf(autoname, sizeof autoname, "dropout%d", ++n_drop);
+            TRY(lam_cfg_str(c, s, "name", autoname, &name));
+            double rate;
+            TRY(lam_cfg_double(c, s, "rate", 0.5, 0.0, 0.99, &rate));
+            h = lam_dropout(g, h, (float)rate);
+            if (h) lam_node_set_name(g, h, name);
+        } else {
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown section [%s] (net, data, train, dense, dropout)", c->path,
+                            s->line, s->name);
+        }
+        n_layers++;
+        if (!h) return lam_fail(lam_graph_status(g), "%s:%d: [%s]: %s", c->path, s->line, s->name, lam_graph_error(g));
+    }
+    if (n_layers == 0) return lam_fail(LAM_ERR_FORMAT, "%s: the model has no layers", c->path);
+    m->out = h;
+    return LAM_OK;
+}
+
+static lam_status attach_loss(lam_model *m)
+{
+    lam_graph *g = m->g;
+    lam_shape os = lam_node_shape(m->out);
+    if (os.ndim != 2)
+        return lam_fail(LAM_ERR_SHAPE, "%s: the last layer must give [batch, outputs]", m->cfg->path);
+    m->nout = (int)os.d[1];
+    lam_graph_mark_output(g, m->out);
+    if (m->train.loss == LAM_LOSS_CROSS_ENTROPY) {
+        if (m->nout < 2)
+            return lam_fail(LAM_ERR_SHAPE, "%s: cross_entropy needs an output layer of at least 2 units (has %d)",
+                            m->cfg->path, m->nout);
+        m->target = lam_input_labels(g, "labels");
+        m->loss = lam_softmax_ce_loss(g, m->out, m->target);
+    } else {
+        m->target = lam_input(g, "targets", lam_shape1(m->nout));
+        m->loss = m->train.loss == LAM_LOSS_MSE ? lam_mse_loss(g, m->out, m->target)
+                                                : lam_bce_logits_loss(g, m->out, m->target);
+    }
+    if (!m->loss) return lam_fail(lam_graph_status(g), "%s: %s", m->cfg->path, lam_graph_error(g));
+    lam_node_set_name(g, m->loss, "loss");
+    return LAM_OK;
+}
+
+static lam_status build(lam_model *m, const lam_model_overrides *ov)
+{
+    lam_cfg *c = m->cfg;
+    TRY(check_single(c, "net"));
+    TRY(check_single(c, "data"));
+    TRY(check_single(c, "train"));
+    lam_cfg_section *net = section(c, "net");
+    if (!net) return lam_fail(LAM_ERR_FORMAT, "%s: missing [net] section (input = ...)", c->path);
+    int64_t dims[LAM_MAX_DIMS];
+    int nd;
+    TRY(lam_cfg_int_list(c, net, "input", dims, LAM_MAX_DIMS - 1, &nd, true));
+    m->sample = lam_shape_make(nd, dims);
+    long seed;
+    TRY(lam_cfg_int(c, net, "seed", 0, 0, 1L << 62, &seed));
+    if (ov && ov->seed >= 0) seed = (long)ov->seed;
+    m->seed = (uint64_t)seed;
+    TRY(read_data(c, &m->data));
+    TRY(read_train(c, &m->train, m->seed));
+    if (ov) {
+        if (ov->data_path) m->data.path = ov->data_path;
+        if (ov->epochs > 0) m->train.epochs = ov->epochs;
+        if (ov->batch > 0) m->train.batch = ov->batch;
+        if (ov->lr > 0) m->train.group.lr = ov->lr;
+        if (ov->seed >= 0) m->train.seed = (uint64_t)ov->seed;
+    }
+    m->data.csv.task = m->train.loss == LAM_LOSS_MSE ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
+    m->g = lam_graph_new(m->seed);
+    if (!m->g) return LAM_ERR_NOMEM;
+    m->x = lam_input(m->g, "x", m->sample);
+    if (!m->x) return lam_fail(lam_graph_status(m->g), "%s: %s", c->path, lam_graph_error(m->g));
+    TRY(build_layers(m));
+    TRY(attach_loss(m));
+    return lam_cfg_check_unused(c);
+}
+
+lam_status lam_model_from_cfg(lam_cfg *cfg, const lam_model_overrides *ov, lam_model **out)
+{
+    *out = NULL;
+    lam_model *m = lam_calloc(1, sizeof *m);
+    if (!m) {
+        lam_cfg_free(cfg);
+        return LAM_ERR_NOMEM;
+    }
+    m->cfg = cfg;
+    lam_status s = build(m, ov);
+    if (s != LAM_OK) {
+        lam_model_free(m);
+        return s;
+    }
+    *out = m;
+    return LAM_OK;
+}
+
+lam_status lam_model_load(const char *path, const lam_model_overrides *ov, lam_model **out)
+{
+    lam_cfg *c;
+    *out = NULL;
+    TRY(lam_cfg_load(path, &c));
+    return lam_model_from_cfg(c, ov, out);
+}
+
+lam_status lam_model_compile(lam_model *m, int max_batch)
+{
+    if (m->compiled_batch >= max_batch) return LAM_OK;
+    lam_compile_opts o = lam_compile_opts_defaults();
+    o.max_batch = max_batch;
+    TRY(lam_graph_compile(m->g, &o));
+    m->compiled_batch = max_batch;
+    return LAM_OK;
+}
+
+static void fmt_bytes(double b, char *buf, size_t n)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB"};
+    int i = 0;
+    while (b >= 1024 && i < 3) b /= 1024, i++;
+    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+void lam_model_describe(lam_model *m, char *buf, size_t n)
+{
+    size_t k = 0;
+#define OUT(...) k += (size_t)snprintf(buf + k, k < n ? n - k : 0, __VA_ARGS__)
+    char s[64];
+    OUT("model %s: input %s, loss %s, optimizer %s\n", m->cfg->path, lam_shape_str(&m->sample, s, sizeof s),
+        lam_loss_name(m->train.loss), lam_optim_kind_name(m->train.optimizer));
+    OUT("  %-14s %-11s %-16s %12s\n", "layer", "op", "output", "params");
+    size_t total = 0;
+    for (int i = 0; i < lam_graph_node_count(m->g); i++) {
+        lam_node *nd = lam_graph_node_at(m->g, i);
+        const char *op = lam_node_op_name(nd);
+        if (!strcmp(op, "param")) continue;
+        size_t np = 0;
+        for (size_t p = 0; p < lam_graph_param_count(m->g); p++) {
+            const lam_param_info *pi = lam_graph_param_at(m->g, p);
+            size_t ln = strlen(lam_node_name(nd));
+            if (!strncmp(pi->name, lam_node_name(nd), ln) && pi->name[ln] == '.') np += pi->numel;
+        }
+        total += np;
+        lam_shape sh = lam_node_shape(nd);
+        OUT("  %-14s %-11s %-16s %12zu\n", lam_node_name(nd), op, lam_shape_str(&sh, s, sizeof s), np);
+    }
+    size_t trainable = 0;
+    for (size_t p = 0; p < lam_graph_param_count(m->g); p++)
+        if (lam_graph_param_at(m->g, p)->trainable) trainable += lam_graph_param_at(m->g, p)->numel;
+    OUT("  parameters: %zu (%zu trainable)\n", total, trainable);
+    OUT("  forward FLOPs per sample: %.0f\n", lam_graph_flops_per_sample(m->g));
+    lam_mem_plan mp = lam_graph_mem_plan(m->g);
+    if (mp.arena_bytes || mp.param_bytes) {
+        char a[32], b[32], c2[32], d[32];
+        fmt_bytes((double)mp.arena_bytes, a, sizeof a);
+        fmt_bytes((double)mp.arena_naive_bytes, b, sizeof b);
+        fmt_bytes((double)mp.scratch_bytes, c2, sizeof c2);
+        fmt_bytes((double)mp.param_bytes, d, sizeof d);
+        OUT("  planned memory at batch %d: activations+gradients %s (%s unplanned), scratch %s, parameters+gradients %s\n",
+            m->compiled_batch, a, b, c2, d);
+    }
+#undef OUT
+}

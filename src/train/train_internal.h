@@ -1,0 +1,11 @@
+/* Internal glue between fit.c and checkpoint.c. */
+#ifndef LAMINA_TRAIN_INTERNAL_H
+#define LAMINA_TRAIN_INTERNAL_H
+
+#include "lamina/train.h"
+
+/* Load parameters, optimiser state and training state from a checkpoint into
+ * an already built model (same model text) and optimiser, for exact resume. */
+lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts);
+
+#endif

@@ -1,0 +1,319 @@
+/* The op-table test: every op in ops.def has an entry here (the test fails for
+ * one that does not).  Each entry builds the op on random inputs held in
+ * parameters, checks forward against a double-precision reference, and checks
+ * backward against central finite differences of that double reference
+ * (loss = mean((y - t)^2) for non-scalar ops, the op itself for losses). */
+#include "graph/graph_internal.h"
+#include "lamina/graph.h"
+#include "test.h"
+
+#define MAXIN 3
+typedef struct entry {
+    lam_op op;
+    int n_in;                 /* float inputs (parameters) */
+    lam_shape in_shape[MAXIN];
+    bool labels;              /* a labels input follows the float inputs */
+    int nclass;
+    float away_from_zero;     /* keep |x| above this (kinks) */
+    lam_node *(*build)(lam_graph *g, lam_node **in, lam_node *labels);
+    /* reference forward in double: out has numel(op output) entries */
+    void (*ref)(double **in, const lam_shape *s, const int32_t *lab, double *out);
+} entry;
+
+/* ---- references ---------------------------------------------------------- */
+static int64_t nel(const lam_shape *s) { return lam_shape_numel(s); }
+
+static void ref_matmul_nt(double **in, const lam_shape *s, const int32_t *l, double *o)
+{   /* a [M,K] x b [N,K]^T */
+    int64_t M = s[0].d[0], K = s[0].d[1], N = s[1].d[0];
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double a = 0;
+            for (int64_t k = 0; k < K; k++) a += in[0][i * K + k] * in[1][j * K + k];
+            o[i * N + j] = a;
+        }
+}
+static void ref_matmul_tn(double **in, const lam_shape *s, const int32_t *l, double *o)
+{   /* a [K,M]^T x b [K,N] */
+    int64_t K = s[0].d[0], M = s[0].d[1], N = s[1].d[1];
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double a = 0;
+            for (int64_t k = 0; k < K; k++) a += in[0][k * M + i] * in[1][k * N + j];
+            o[i * N + j] = a;
+        }
+}
+static double gelu_d(double x) { return 0.5 * x * (1 + erf(x / sqrt(2.0))); }
+static double act_d(lam_act a, double x)
+{
+    switch (a) {
+    case LAM_ACT_RELU: return x > 0 ? x : 0;
+    case LAM_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case LAM_ACT_TANH: return tanh(x);
+    case LAM_ACT_GELU: return gelu_d(x);
+    default: return x;
+    }
+}
+static void ref_dense(double **in, const lam_shape *s, lam_act act, double *o)
+{
+    int64_t B = s[0].d[0], I = s[0].d[1], O = s[1].d[0];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < O; j++) {
+            double a = in[2][j];
+            for (int64_t k = 0; k < I; k++) a += in[0][b * I + k] * in[1][j * I + k];
+            o[b * O + j] = act_d(act, a);
+        }
+}
+static void ref_dense_gelu(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_GELU, o); }
+static void ref_dense_relu(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_RELU, o); }
+static void ref_dense_tanh(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_TANH, o); }
+static void ref_dense_sig(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_SIGMOID, o); }
+static void ref_add(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i] + in[1][i];
+}
+static void ref_mul(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i] * in[1][i];
+}
+static void ref_bias(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t C = s[1].d[0];
+    for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i] + in[1][i % C];
+}
+#define REF_ACT(NAME, A) \
+    static void NAME(double **in, const lam_shape *s, const int32_t *l, double *o) \
+    { for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = act_d(A, in[0][i]); }
+REF_ACT(ref_relu, LAM_ACT_RELU)
+REF_ACT(ref_sigmoid, LAM_ACT_SIGMOID)
+REF_ACT(ref_tanh, LAM_ACT_TANH)
+REF_ACT(ref_gelu, LAM_ACT_GELU)
+static void ref_softmax(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t C = s[0].d[s[0].ndim - 1], R = nel(&s[0]) / C;
+    for (int64_t r = 0; r < R; r++) {
+        double m = -1e300, z = 0;
+        for (int64_t j = 0; j < C; j++) m = fmax(m, in[0][r * C + j]);
+        for (int64_t j = 0; j < C; j++) z += exp(in[0][r * C + j] - m);
+        for (int64_t j = 0; j < C; j++) o[r * C + j] = exp(in[0][r * C + j] - m) / z;
+    }
+}
+static void ref_mse(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    double a = 0;
+    for (int64_t i = 0; i < nel(&s[0]); i++) a += (in[0][i] - in[1][i]) * (in[0][i] - in[1][i]);
+    o[0] = a / (double)nel(&s[0]);
+}
+static void ref_ce(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t C = s[0].d[1], B = s[0].d[0];
+    double a = 0;
+    for (int64_t r = 0; r < B; r++) {
+        double m = -1e300, z = 0;
+        for (int64_t j = 0; j < C; j++) m = fmax(m, in[0][r * C + j]);
+        for (int64_t j = 0; j < C; j++) z += exp(in[0][r * C + j] - m);
+        a += log(z) + m - in[0][r * C + l[r]];
+    }
+    o[0] = a / (double)B;
+}
+static void ref_bce(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    double a = 0;
+    for (int64_t i = 0; i < nel(&s[0]); i++) {
+        double x = in[0][i], t = in[1][i];
+        a += -(t * log(1 / (1 + exp(-x))) + (1 - t) * log(1 - 1 / (1 + exp(-x))));
+    }
+    o[0] = a / (double)nel(&s[0]);
+}
+
+/* ---- builders ------------------------------------------------------------ */
+static lam_node *b_mm_nt(lam_graph *g, lam_node **i, lam_node *l) { return lam_matmul(g, i[0], i[1], false, true); }
+static lam_node *b_mm_tn(lam_graph *g, lam_node **i, lam_node *l) { return lam_matmul(g, i[0], i[1], true, false); }
+static lam_node *b_dense_gelu(lam_graph *g, lam_node **i, lam_node *l) { return lam_dense_op(g, i[0], i[1], i[2], LAM_ACT_GELU); }
+static lam_node *b_dense_relu(lam_graph *g, lam_node **i, lam_node *l) { return lam_dense_op(g, i[0], i[1], i[2], LAM_ACT_RELU); }
+static lam_node *b_dense_tanh(lam_graph *g, lam_node **i, lam_node *l) { return lam_dense_op(g, i[0], i[1], i[2], LAM_ACT_TANH); }
+static lam_node *b_dense_sig(lam_graph *g, lam_node **i, lam_node *l) { return lam_dense_op(g, i[0], i[1], i[2], LAM_ACT_SIGMOID); }
+static lam_node *b_add(lam_graph *g, lam_node **i, lam_node *l) { return lam_add(g, i[0], i[1]); }
+static lam_node *b_mul(lam_graph *g, lam_node **i, lam_node *l) { return lam_mul(g, i[0], i[1]); }
+static lam_node *b_bias(lam_graph *g, lam_node **i, lam_node *l) { return lam_bias_add(g, i[0], i[1]); }
+static lam_node *b_relu(lam_graph *g, lam_node **i, lam_node *l) { return lam_relu(g, i[0]); }
+static lam_node *b_sigmoid(lam_graph *g, lam_node **i, lam_node *l) { return lam_sigmoid(g, i[0]); }
+static lam_node *b_tanh(lam_graph *g, lam_node **i, lam_node *l) { return lam_tanh(g, i[0]); }
+static lam_node *b_gelu(lam_graph *g, lam_node **i, lam_node *l) { return lam_gelu(g, i[0]); }
+static lam_node *b_softmax(lam_graph *g, lam_node **i, lam_node *l) { return lam_softmax(g, i[0]); }
+static lam_node *b_mse(lam_graph *g, lam_node **i, lam_node *l) { return lam_mse_loss(g, i[0], i[1]); }
+static lam_node *b_ce(lam_graph *g, lam_node **i, lam_node *l) { return lam_softmax_ce_loss(g, i[0], l); }
+static lam_node *b_bce(lam_graph *g, lam_node **i, lam_node *l) { return lam_bce_logits_loss(g, i[0], i[1]); }
+
+#define S2(a, b) {2, {a, b}}
+#define S1(a) {1, {a}}
+#define S3(a, b, c) {3, {a, b, c}}
+static const entry entries[] = {
+    {LAM_OP_MATMUL, 2, {S2(5, 7), S2(6, 7)}, false, 0, 0, b_mm_nt, ref_matmul_nt},
+    {LAM_OP_MATMUL, 2, {S2(7, 5), S2(7, 6)}, false, 0, 0, b_mm_tn, ref_matmul_tn},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, b_dense_gelu, ref_dense_gelu},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, b_dense_tanh, ref_dense_tanh},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, b_dense_sig, ref_dense_sig},
+    {LAM_OP_DENSE, 3, {S2(3, 4), S2(2, 4), S1(2)}, false, 0, 0.0f, b_dense_relu, ref_dense_relu},
+    {LAM_OP_ADD, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, b_add, ref_add},
+    {LAM_OP_MUL, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, b_mul, ref_mul},
+    {LAM_OP_BIAS_ADD, 2, {S3(2, 3, 4), S1(4)}, false, 0, 0, b_bias, ref_bias},
+    {LAM_OP_RELU, 1, {S2(4, 5)}, false, 0, 0.05f, b_relu, ref_relu},
+    {LAM_OP_SIGMOID, 1, {S2(4, 5)}, false, 0, 0, b_sigmoid, ref_sigmoid},
+    {LAM_OP_TANH, 1, {S2(4, 5)}, false, 0, 0, b_tanh, ref_tanh},
+    {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, b_gelu, ref_gelu},
+    {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, b_softmax, ref_softmax},
+    {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, b_mse, ref_mse},
+    {LAM_OP_SOFTMAX_CE, 1, {S2(5, 4)}, true, 4, 0, b_ce, ref_ce},
+    {LAM_OP_BCE_LOGITS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, b_bce, ref_bce},
+};
+#define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
+
+/* loss as the test defines it, in double */
+static double ref_loss(const entry *e, double **in, const int32_t *lab, const double *t, int64_t nout, bool scalar)
+{
+    double out[4096];
+    e->ref(in, e->in_shape, lab, out);
+    if (scalar) return out[0];
+    double a = 0;
+    for (int64_t i = 0; i < nout; i++) a += (out[i] - t[i]) * (out[i] - t[i]);
+    return a / (double)nout;
+}
+
+static int check_entry(const entry *e, uint64_t seed)
+{
+    int fails_before = t_failed_checks_;
+    lam_graph *g = lam_graph_new(seed);
+    lam_node *in[MAXIN] = {0}, *lab = NULL;
+    char nm[16];
+    for (int k = 0; k < e->n_in; k++) {
+        snprintf(nm, sizeof nm, "x%d", k);
+        in[k] = lam_param(g, nm, e->in_shape[k], (lam_init){LAM_INIT_ZEROS, 0, 0});
+    }
+    if (e->labels) {
+        /* the labels' batch must match the logits, which are a parameter here */
+        g->cur_batch = (int)e->in_shape[0].d[0];
+        lab = lam_input_labels(g, "labels");
+    }
+    lam_node *y = e->build(g, in, lab);
+    CHECK_MSG(y != NULL, "%s: %s", lam_op_name(e->op), lam_graph_error(g));
+    if (!y) {
+        lam_graph_free(g);
+        return 1;
+    }
+    CHECK(y->op == e->op);
+    bool scalar = y->shape.ndim == 0;
+    lam_node *loss = y, *tgt = NULL;
+    if (!scalar) {
+        tgt = lam_param(g, "target", y->shape, (lam_init){LAM_INIT_ZEROS, 0, 0});
+        loss = lam_mse_loss(g, y, tgt);
+        lam_graph_mark_output(g, y);
+    }
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = e->labels ? (int)e->in_shape[0].d[0] : 1;
+    CHECK_OK(lam_graph_compile(g, &co));
+    if (tgt) lam_graph_set_trainable(g, "target", false);
+    lam_rng r;
+    lam_rng_seed(&r, seed);
+    double *din[MAXIN];
+    for (int k = 0; k < e->n_in; k++) {
+        float *v = lam_node_data(in[k]);
+        int64_t n = nel(&e->in_shape[k]);
+        din[k] = malloc(sizeof(double) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) {
+            float x = lam_rng_uniform(&r) * 2.0f - 1.0f;
+            if (e->op == LAM_OP_BCE_LOGITS && k == 1) x = lam_rng_uniform(&r);       /* targets in [0,1] */
+            if (e->away_from_zero > 0 && fabsf(x) < e->away_from_zero) x = x < 0 ? -0.5f : 0.5f;
+            v[i] = x;
+            din[k][i] = x;
+        }
+    }
+    int32_t labels[64] = {0};
+    if (lab)
+        for (int64_t i = 0; i < e->in_shape[0].d[0]; i++) lam_node_labels(lab)[i] = labels[i] = (int32_t)lam_rng_below(&r, (uint32_t)e->nclass);
+    int64_t nout = lam_node_numel(y);
+    double *t = calloc((size_t)nout, sizeof(double));
+    if (tgt)
+        for (int64_t i = 0; i < nout; i++) t[i] = lam_node_data(tgt)[i] = lam_rng_uniform(&r);
+
+    CHECK_OK(lam_graph_forward(g, co.max_batch, true));
+    lam_graph_zero_grad(g);
+    CHECK_OK(lam_graph_backward(g, loss));
+
+    /* forward against the double reference */
+    double ref[4096];
+    e->ref(din, e->in_shape, labels, ref);
+    for (int64_t i = 0; i < nout; i++)
+        CHECK_MSG(fabs(lam_node_data(y)[i] - ref[i]) <= 1e-5 + 1e-5 * fabs(ref[i]), "%s forward[%lld] = %.8g, reference %.8g",
+                  lam_op_name(e->op), (long long)i, lam_node_data(y)[i], ref[i]);
+    /* backward against central differences of the double reference */
+    for (int k = 0; k < e->n_in; k++) {
+        const float *gk = lam_node_grad(in[k]);
+        for (int64_t i = 0; i < nel(&e->in_shape[k]); i++) {
+            double save = din[k][i], h = 1e-6;
+            din[k][i] = save + h;
+            double lp = ref_loss(e, din, labels, t, nout, scalar);
+            din[k][i] = save - h;
+            double lm = ref_loss(e, din, labels, t, nout, scalar);
+            din[k][i] = save;
+            double num = (lp - lm) / (2 * h);
+            CHECK_MSG(fabs(gk[i] - num) <= 2e-5 + 2e-3 * fabs(num), "%s d input %d [%lld] = %.8g, numeric %.8g",
+                      lam_op_name(e->op), k, (long long)i, gk[i], num);
+        }
+    }
+    for (int k = 0; k < e->n_in; k++) free(din[k]);
+    free(t);
+    lam_graph_free(g);
+    return t_failed_checks_ - fails_before;
+}
+
+static void test_every_op_has_an_entry(void)
+{
+    for (int op = 0; op < LAM_OP_COUNT_; op++) {
+        bool found = op == LAM_OP_INPUT || op == LAM_OP_PARAM || op == LAM_OP_DROPOUT; /* tested below */
+        for (int i = 0; i < NENTRIES; i++) found |= entries[i].op == (lam_op)op;
+        CHECK_MSG(found, "op %s has no entry in tests/test_ops.c", lam_op_name((lam_op)op));
+    }
+}
+
+static void test_ops_against_reference(void)
+{
+    for (int i = 0; i < NENTRIES; i++)
+        for (uint64_t seed = 1; seed <= 3; seed++) check_entry(&entries[i], seed);
+}
+
+/* Dropout: mask values, scaling, gradient = mask, rate close to p, identity in eval. */
+static void test_dropout(void)
+{
+    lam_graph *g = lam_graph_new(7);
+    lam_node *x = lam_param(g, "x", lam_shape2(100, 100), (lam_init){LAM_INIT_ONES, 0, 0});
+    lam_node *y = lam_dropout(g, x, 0.3f);
+    lam_node *t = lam_param(g, "t", lam_shape2(100, 100), (lam_init){LAM_INIT_ZEROS, 0, 0});
+    lam_node *loss = lam_mse_loss(g, y, t);
+    lam_graph_mark_output(g, y);
+    CHECK_OK(lam_graph_compile(g, NULL));
+    CHECK_OK(lam_graph_forward(g, 1, true));
+    lam_graph_zero_grad(g);
+    CHECK_OK(lam_graph_backward(g, loss));
+    int dropped = 0;
+    float keep = 1.0f / 0.7f;
+    for (int i = 0; i < 10000; i++) {
+        float v = lam_node_data(y)[i];
+        CHECK(v == 0.0f || v == keep);
+        dropped += v == 0.0f;
+        /* d/dx mean((x*m)^2) = 2 x m^2 / n */
+        CHECK_NEAR(lam_node_grad(x)[i], 2.0 * v * v / 10000.0, 1e-9, 1e-5);
+    }
+    CHECK(dropped > 2700 && dropped < 3300);
+    CHECK_OK(lam_graph_forward(g, 1, false));
+    for (int i = 0; i < 10000; i++) CHECK(lam_node_data(y)[i] == 1.0f);
+    lam_graph_free(g);
+}
+
+int main(void)
+{
+    RUN(test_every_op_has_an_entry);
+    RUN(test_ops_against_reference);
+    RUN(test_dropout);
+    TEST_MAIN_END;
+}
