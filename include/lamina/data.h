@@ -1,0 +1,328 @@
+/* Lamina data layer, tabular part: the in-memory data set (features plus class
+ * labels or regression targets), the CSV reader (plain or gzip), feature
+ * scaling, one-hot encoding, seeded train/test splits and the batch loader
+ * whose state goes into checkpoints.  Depends on base and tensor only.
+ *
+ * Conventions: row-major float features x[n, nfeat]; class labels are int32 in
+ * [0, nclasses); every object is created by a function of this header and
+ * released by its _free function; fallible functions return lam_status and
+ * leave a message in lam_last_error(). */
+#ifndef LAMINA_DATA_H
+#define LAMINA_DATA_H
+
+#include "lamina/base.h"
+#include "lamina/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- data set ----------------------------------------------------------- */
+
+typedef enum lam_task {
+    LAM_TASK_CLASSIFICATION = 0, /* int32 labels in [0, nclasses) */
+    LAM_TASK_REGRESSION,         /* float targets y[n, ntargets] */
+} lam_task;
+
+/* Name of a task: "classification" / "regression"; never NULL. */
+const char *lam_task_name(lam_task t);
+
+/* Row-count limit of a data set: samples are indexed with uint32 (loader
+ * permutations, splits). */
+#define LAM_DATASET_MAX_ROWS ((int64_t)UINT32_MAX)
+
+/* A data set in memory.  The struct is public so that trainers can read the
+ * arrays directly; all pointers are owned by the data set and released by
+ * lam_dataset_free.  Change the contents of x / labels / y freely, but not the
+ * pointers or sizes (use the functions below to make new data sets). */
+typedef struct lam_dataset {
+    lam_task task;
+    int64_t n;              /* samples (rows) */
+    int64_t nfeat;          /* features per sample */
+    lam_shape sample_shape; /* shape of one sample: [nfeat] for tables, [C,H,W]
+                               for images; its element count is nfeat */
+    float *x;               /* [n, nfeat], row-major */
+    int32_t *labels;        /* [n], classification only (else NULL) */
+    int32_t nclasses;       /* classification: number of classes (>= 1) */
+    float *y;               /* [n, ntargets], regression only (else NULL) */
+    int32_t ntargets;       /* regression: targets per sample (>= 1) */
+    char **feature_names;   /* [nfeat] or NULL (no header) */
+    char **class_names;     /* [nclasses] or NULL: the labels were the integers
+                               0..K-1 themselves */
+    char **target_names;    /* [ntargets] or NULL */
+} lam_dataset;
+
+/* Allocate a zero-filled data set of n samples with nfeat features and `nout`
+ * outputs: the number of classes for classification, the number of targets
+ * for regression.  Names are NULL; sample_shape is [nfeat].  Readers (CSV,
+ * IDX, ...) and programs that build data in code start here.
+ * Errors: LAM_ERR_ARG (n < 0 or above LAM_DATASET_MAX_ROWS, nfeat < 1,
+ * nout < 1, out NULL), LAM_ERR_NOMEM.  On error *out is NULL. */
+lam_status lam_dataset_new(lam_task task, int64_t n, int64_t nfeat, int32_t nout,
+                           lam_dataset **out);
+
+/* Release a data set and everything it owns; NULL is a no-op. */
+void lam_dataset_free(lam_dataset *ds);
+
+/* Replace the feature / class / target names with copies of `names` (an array
+ * of nfeat / nclasses / ntargets strings); names == NULL removes them.
+ * Errors: LAM_ERR_ARG (a NULL entry, class names on a regression set, target
+ * names on a classification set), LAM_ERR_NOMEM (the old names are kept). */
+lam_status lam_dataset_set_feature_names(lam_dataset *ds, const char *const *names);
+lam_status lam_dataset_set_class_names(lam_dataset *ds, const char *const *names);
+lam_status lam_dataset_set_target_names(lam_dataset *ds, const char *const *names);
+
+/* Declare the shape of one sample (e.g. [1, 8, 8] for the digits images).
+ * Errors: LAM_ERR_SHAPE if its element count is not nfeat. */
+lam_status lam_dataset_set_sample_shape(lam_dataset *ds, lam_shape shape);
+
+/* Check the invariants a data set built by hand may break: every label in
+ * [0, nclasses), every feature and target finite.
+ * Errors: LAM_ERR_FORMAT naming the first offending row and column. */
+lam_status lam_dataset_check(const lam_dataset *ds);
+
+/* New data set made of rows idx[0..m-1] of ds, in that order (repeats
+ * allowed); idx == NULL takes all rows (a deep copy).  Names, nclasses and the
+ * sample shape are copied.  The caller owns *out (lam_dataset_free).
+ * Errors: LAM_ERR_ARG (an index >= n, NULL ds/out), LAM_ERR_NOMEM. */
+lam_status lam_dataset_subset(const lam_dataset *ds, const uint32_t *idx, int64_t m,
+                              lam_dataset **out);
+
+/* Number of samples of each class into counts[nclasses] (caller's array).
+ * Errors: LAM_ERR_ARG on a regression set, LAM_ERR_FORMAT on a label out of
+ * range. */
+lam_status lam_dataset_class_counts(const lam_dataset *ds, int64_t *counts);
+
+/* ---- CSV reader ----------------------------------------------------------- */
+
+typedef enum lam_csv_header {
+    LAM_CSV_HEADER_AUTO = 0, /* header if the first row looks like names (below) */
+    LAM_CSV_HEADER_YES,
+    LAM_CSV_HEADER_NO,
+} lam_csv_header;
+
+typedef enum lam_missing {
+    LAM_MISSING_ERROR = 0, /* a missing value is a LAM_ERR_FORMAT */
+    LAM_MISSING_DROP,      /* rows with any missing value are dropped */
+    LAM_MISSING_MEAN,      /* missing features get the column mean (of the
+                              values present); a missing label/target is an error */
+} lam_missing;
+
+/* A column of a CSV file: by header name when `name` is non-NULL, else by
+ * index (0-based; negative counts from the end, -1 is the last column). */
+typedef struct lam_csv_col {
+    int index;
+    const char *name;
+} lam_csv_col;
+
+/* "3" / "-1" -> by index, anything else -> by name (pointing into s).  For
+ * command lines and model files. */
+lam_csv_col lam_csv_col_parse(const char *s);
+
+typedef struct lam_csv_opts {
+    char delimiter;              /* ','; '\t', ';', ' ' ... (not '"', CR, LF, NUL) */
+    lam_csv_header header;       /* AUTO */
+    lam_task task;               /* CLASSIFICATION */
+    lam_csv_col label;           /* classification: {-1, NULL}, the last column */
+    const lam_csv_col *targets;  /* regression: target columns; NULL: the last */
+    int ntargets;
+    const lam_csv_col *ignore;   /* columns that are neither features nor outputs */
+    int nignore;
+    lam_missing missing;         /* ERROR */
+    /* Class mapping for files read after the training file (test sets):
+     * class_names != NULL: labels must be one of these nclasses strings and map
+     * to their position; else nclasses > 0: labels must be integers in
+     * [0, nclasses); else (default) the mapping is inferred (below). */
+    const char *const *class_names;
+    int32_t nclasses;
+    int32_t max_classes;         /* inferred classes above this are an error
+                                    (a regression column read as labels); 10000 */
+    size_t max_line;             /* longest accepted record in bytes; 1 MiB */
+} lam_csv_opts;
+
+lam_csv_opts lam_csv_opts_defaults(void);
+
+/* What the reader found.  Owns per_column arrays: release with
+ * lam_csv_report_clear. */
+typedef struct lam_csv_report {
+    int64_t rows;          /* data rows in the file (no header, no blank lines) */
+    int64_t rows_kept;     /* = ds->n */
+    int64_t rows_dropped;  /* LAM_MISSING_DROP */
+    int64_t values_imputed;/* LAM_MISSING_MEAN, all columns */
+    int ncols;             /* fields per row */
+    bool header;           /* the first row was taken as column names */
+    bool gzip;             /* the file was gzip-compressed */
+    /* [ncols], indexed by file column: missing values found in each column.
+     * Under MEAN all of them were imputed, under DROP their rows were dropped.*/
+    int64_t *missing_per_col;
+} lam_csv_report;
+
+/* Release the report's arrays and zero it; safe on a zeroed report. */
+void lam_csv_report_clear(lam_csv_report *r);
+
+/* One-line summary, e.g. "1797 rows x 65 columns (gzip, no header); 0 dropped,
+ * 0 imputed", into buf; returns buf. */
+char *lam_csv_report_str(const lam_csv_report *r, char *buf, size_t n);
+
+/* Read a CSV file, plain or gzip-compressed (detected from the content), into
+ * a new data set.
+ *
+ * Fields: separated by opts->delimiter; RFC 4180 quoting ("a,b", "" for a
+ * quote, line breaks inside quotes); spaces and tabs around fields are
+ * trimmed; CRLF, LF or CR line ends; blank lines are skipped; a UTF-8 BOM is
+ * skipped.  Numbers are parsed with strtod (C locale assumed) and must be
+ * finite and in float range.  Missing values: an empty field, NA, N/A, NaN
+ * (any case) or "?".
+ *
+ * Header: AUTO takes the first row as names when a column is selected by
+ * name, or when a feature/target field of the first row is not a number, or
+ * when its label is not a number but the second row's label is.
+ *
+ * Columns: every column that is not the label / a target / ignored is a
+ * feature.  Classification labels: if the distinct label values are exactly
+ * the integers 0..K-1 they are used as they are (class_names NULL);
+ * otherwise the distinct values are sorted (numerically when all are
+ * numbers, else bytewise) and numbered 0..K-1, and class_names keeps them.
+ *
+ * Ownership: the caller owns *out (lam_dataset_free) and, when report is
+ * non-NULL, the report's arrays (lam_csv_report_clear).  opts may be NULL
+ * (defaults).  On error *out is NULL and the report holds nothing.
+ *
+ * Errors: LAM_ERR_ARG (bad options, a column index out of range or a name not
+ * in the header), LAM_ERR_IO (open/read failed), LAM_ERR_FORMAT (empty file,
+ * no data rows, wrong number of fields, a non-numeric feature, a missing
+ * value or label, an unterminated quote, a record longer than max_line,
+ * corrupt gzip data; the message gives path:line:column, what was found and
+ * a hint), LAM_ERR_NOMEM. */
+lam_status lam_csv_read(const char *path, const lam_csv_opts *opts, lam_dataset **out,
+                        lam_csv_report *report);
+
+/* ---- transforms --------------------------------------------------------- */
+
+typedef enum lam_scaler_kind {
+    LAM_SCALER_STANDARD = 0, /* shift = mean, scale = population std (ddof 0) */
+    LAM_SCALER_MINMAX,       /* shift = min,  scale = max - min: into [0, 1] */
+} lam_scaler_kind;
+
+/* Per-column affine transform  x' = (x - shift[j]) / scale[j],  with
+ * scale[j] = 1 for constant columns (like scikit-learn's StandardScaler and
+ * MinMaxScaler).  shift/scale are the numbers to store in a checkpoint. */
+typedef struct lam_scaler lam_scaler;
+
+/* Fit on the features of ds (fit on the training part only).
+ * Errors: LAM_ERR_ARG (no rows, non-finite value), LAM_ERR_NOMEM. */
+lam_status lam_scaler_fit(lam_scaler_kind kind, const lam_dataset *ds, lam_scaler **out);
+
+/* Fit on any row-major matrix m[n, ncols] (e.g. regression targets).
+ * Errors as lam_scaler_fit. */
+lam_status lam_scaler_fit_rows(lam_scaler_kind kind, const float *m, int64_t n, int64_t ncols,
+                               lam_scaler **out);
+
+/* Rebuild a scaler from saved vectors shift[ncols], scale[ncols] (copied).
+ * Errors: LAM_ERR_ARG (ncols < 1, a scale that is zero or not finite, a
+ * non-finite shift), LAM_ERR_NOMEM. */
+lam_status lam_scaler_from_params(lam_scaler_kind kind, const float *shift, const float *scale,
+                                  int64_t ncols, lam_scaler **out);
+
+/* Borrow the scaler's vectors (valid until lam_scaler_free); any out pointer
+ * may be NULL. */
+void lam_scaler_params(const lam_scaler *s, const float **shift, const float **scale,
+                       int64_t *ncols);
+lam_scaler_kind lam_scaler_get_kind(const lam_scaler *s);
+
+/* Transform ds->x in place.  Errors: LAM_ERR_SHAPE if ds->nfeat differs. */
+lam_status lam_scaler_apply(const lam_scaler *s, lam_dataset *ds);
+
+/* Transform / undo on rows m[n, ncols] in place; allocates nothing (usable in
+ * a prediction step).  Errors: LAM_ERR_SHAPE if ncols differs. */
+lam_status lam_scaler_transform(const lam_scaler *s, float *m, int64_t n, int64_t ncols);
+lam_status lam_scaler_inverse(const lam_scaler *s, float *m, int64_t n, int64_t ncols);
+
+void lam_scaler_free(lam_scaler *s);
+
+/* One-hot encode labels[n] into out[n, nclasses] (caller's buffer, fully
+ * written); allocates nothing.  Errors: LAM_ERR_ARG on a label outside
+ * [0, nclasses) (naming its index). */
+lam_status lam_onehot(const int32_t *labels, int64_t n, int32_t nclasses, float *out);
+
+/* ---- train / test split --------------------------------------------------- */
+
+typedef struct lam_split_opts {
+    double test_fraction; /* 0.25; the second part gets ceil(test_fraction * n) rows */
+    uint64_t seed;        /* 0 */
+    bool stratify;        /* keep class proportions (classification only); false */
+} lam_split_opts;
+
+lam_split_opts lam_split_opts_defaults(void);
+
+/* Split ds into two new data sets: rows are permuted with a lam_rng seeded by
+ * opts->seed; *test gets the first ceil(test_fraction * n) rows of the
+ * permutation and *train the rest, in permutation order (scikit-learn's
+ * ShuffleSplit rule).  Stratified: each class contributes its share of test
+ * rows (largest remainders, ties to the lower class), then both parts are
+ * shuffled.  For a validation split, split the training part again.  The same
+ * seed gives the same split, bit for bit, on every platform.
+ * Errors: LAM_ERR_ARG (fraction outside (0, 1), a part would be empty,
+ * stratify on a regression set), LAM_ERR_NOMEM.  On error both outputs are
+ * NULL. */
+lam_status lam_dataset_split_ex(const lam_dataset *ds, const lam_split_opts *opts,
+                                lam_dataset **train, lam_dataset **test);
+
+/* lam_dataset_split_ex without stratification. */
+lam_status lam_dataset_split(const lam_dataset *ds, double test_fraction, uint64_t seed,
+                             lam_dataset **train, lam_dataset **test);
+
+/* ---- batch loader --------------------------------------------------------- */
+
+typedef struct lam_loader_opts {
+    int batch_size; /* 32 */
+    bool shuffle;   /* true: a fresh permutation every epoch */
+    bool drop_last; /* false: the last batch of an epoch may be smaller */
+    uint64_t seed;  /* 0 */
+} lam_loader_opts;
+
+lam_loader_opts lam_loader_opts_defaults(void);
+
+/* Everything needed to resume a loader exactly (plain data, for checkpoints).
+ * The permutation of the current epoch is rebuilt from epoch_rng. */
+typedef struct lam_loader_state {
+    lam_rng epoch_rng; /* RNG state at the start of the epoch, before its shuffle */
+    uint64_t epoch;    /* epochs completed */
+    uint64_t pos;      /* samples of this epoch already served */
+    uint64_t n;        /* data-set size, checked on restore */
+} lam_loader_state;
+
+/* Batches over a data set.  Borrows ds, which must outlive the loader and keep
+ * its size.  All memory is allocated here: lam_loader_next allocates nothing.
+ * Errors: LAM_ERR_ARG (ds with no rows, batch_size < 1), LAM_ERR_NOMEM. */
+typedef struct lam_loader lam_loader;
+lam_status lam_loader_new(const lam_dataset *ds, const lam_loader_opts *opts, lam_loader **out);
+void lam_loader_free(lam_loader *l);
+
+/* Gather the next batch into caller buffers: xbuf[batch_size, nfeat],
+ * labels[batch_size] (classification) or ybuf[batch_size, ntargets]
+ * (regression); any buffer may be NULL to skip it.  *batch_n receives the rows
+ * written.  Returns false at the end of the epoch (nothing written, *batch_n
+ * = 0) and moves to the next epoch, so `while (lam_loader_next(...))` is one
+ * epoch.  Allocates nothing. */
+bool lam_loader_next(lam_loader *l, float *xbuf, int32_t *labels, float *ybuf, int *batch_n);
+
+/* As lam_loader_next, but only the sample indices of the batch, idx[batch_size]. */
+bool lam_loader_next_indices(lam_loader *l, uint32_t *idx, int *batch_n);
+
+/* Batches in one epoch (with drop_last taken into account). */
+int64_t lam_loader_num_batches(const lam_loader *l);
+/* Epochs completed so far. */
+uint64_t lam_loader_epoch(const lam_loader *l);
+
+/* Save / restore the position for exact resume: after set_state the loader
+ * yields the same batches as the loader whose state was saved.
+ * Errors (set): LAM_ERR_ARG if state->n differs from the data set's size or
+ * pos > n.  get_state cannot fail. */
+void lam_loader_get_state(const lam_loader *l, lam_loader_state *st);
+lam_status lam_loader_set_state(lam_loader *l, const lam_loader_state *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

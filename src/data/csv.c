@@ -1,0 +1,849 @@
+/* CSV reader: options, column roles (feature / label / target / ignored),
+ * header detection, strict number parsing, the missing-value policies, class
+ * label mapping (integers 0..K-1 as they are, else sorted distinct values)
+ * and assembly of the lam_dataset.  Tokenizing is in csv_lex.c.  Everything
+ * grows with the data actually read; nothing is sized from file contents
+ * before they have been parsed. */
+#include "csv_internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROLE_FEAT, ROLE_LABEL, ROLE_TARGET, ROLE_IGNORE };
+
+/* Interned label strings with an open-addressing hash index. */
+typedef struct strtab {
+    char *pool;
+    size_t used, cap;
+    struct strent { size_t off, len; } *ent;
+    size_t ecap;
+    int32_t n;
+    int32_t *h; /* -1: empty */
+    size_t hcap;
+} strtab;
+
+typedef struct ctx {
+    const char *path;
+    lam_csv_opts o;
+    csv_src src;
+    csv_rec head, rec; /* the first record (header candidate), the current one */
+    bool header;
+    int ncols;
+    unsigned char *role; /* [ncols] */
+    int *colpos;         /* [ncols]: index among features / targets */
+    int label_col;
+    int *tcols, nt;      /* target columns in the order given */
+    int *fcols, nfeat;   /* feature columns in file order */
+    int64_t *missing;    /* [ncols] */
+    float *x, *y;
+    int32_t *lab;
+    size_t xcap, ycap, lcap; /* elements */
+    int64_t rows, kept, dropped, imputed;
+    strtab tab;
+    int32_t nclasses;
+    char **class_names;
+} ctx;
+
+lam_csv_opts lam_csv_opts_defaults(void)
+{
+    return (lam_csv_opts){
+        .delimiter = ',',
+        .header = LAM_CSV_HEADER_AUTO,
+        .task = LAM_TASK_CLASSIFICATION,
+        .label = {-1, NULL},
+        .missing = LAM_MISSING_ERROR,
+        .max_classes = 10000,
+        .max_line = (size_t)1 << 20,
+    };
+}
+
+lam_csv_col lam_csv_col_parse(const char *s)
+{
+    lam_csv_col c = {0, NULL};
+    if (!s) return (lam_csv_col){-1, NULL};
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end != s && *end == 0 && v >= -INT32_MAX && v <= INT32_MAX) c.index = (int)v;
+    else c.name = s;
+    return c;
+}
+
+void lam_csv_report_clear(lam_csv_report *r)
+{
+    if (!r) return;
+    lam_free(r->missing_per_col);
+    memset(r, 0, sizeof *r);
+}
+
+char *lam_csv_report_str(const lam_csv_report *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%lld rows x %d columns (%s, %s); %lld kept, %lld dropped, %lld imputed",
+             (long long)r->rows, r->ncols, r->gzip ? "gzip" : "plain",
+             r->header ? "header" : "no header", (long long)r->rows_kept,
+             (long long)r->rows_dropped, (long long)r->values_imputed);
+    return buf;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static lam_status grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return LAM_OK;
+    size_t nc = *cap ? *cap : 256, old, bytes;
+    while (nc < need)
+        if (!lam_mul_size(nc, 2, &nc)) return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
+    if (!lam_mul_size(nc, elem, &bytes) || !lam_mul_size(*cap, elem, &old))
+        return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
+    void *q = lam_realloc(*p, old, bytes);
+    if (!q) return LAM_ERR_NOMEM;
+    *p = q;
+    *cap = nc;
+    return LAM_OK;
+}
+
+static bool ieq(const char *a, size_t n, const char *b)
+{
+    if (strlen(b) != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] - 'A' + 'a') : a[i];
+        if (x != b[i]) return false;
+    }
+    return true;
+}
+
+/* Missing-value markers: empty, NA, N/A, NaN (any case), "?". */
+static bool is_missing(const char *s, size_t n)
+{
+    if (n == 0) return true;
+    if (n > 3) return false;
+    if (n == 1) return s[0] == '?';
+    return ieq(s, n, "na") || ieq(s, n, "nan") || ieq(s, n, "n/a");
+}
+
+/* Clinger's fast path for plain decimals ([+-]digits[.digits][e[+-]digits]):
+ * with a mantissa below 2^53 and a power of ten up to 22 one IEEE operation
+ * is correctly rounded, so the result equals strtod's bit for bit.  Returns
+ * false to fall back to strtod. */
+static bool parse_fast(const char *s, size_t n, double *v)
+{
+#if FLT_EVAL_METHOD == 0
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    bool neg = false, any = false;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    uint64_t m = 0;
+    int e10 = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = true) {
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        if (m > ((uint64_t)1 << 53)) return false;
+    }
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = true, e10--) {
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            if (m > ((uint64_t)1 << 53)) return false;
+        }
+    if (!any) return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        bool eneg = false;
+        int e = 0, nd = 0;
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
+        for (; i < n && s[i] >= '0' && s[i] <= '9' && nd < 4; i++, nd++) e = e * 10 + (s[i] - '0');
+        if (nd == 0) return false;
+        e10 += eneg ? -e : e;
+    }
+    if (i != n || e10 < -22 || e10 > 22) return false;
+    double d = (double)m;
+    d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+    *v = neg ? -d : d;
+    return true;
+#else
+    (void)s, (void)n, (void)v;
+    return false;
+#endif
+}
+
+/* 0: a finite number in *v; 1: not a number; 2: infinite / out of float range. */
+static int parse_num(const char *s, size_t n, double *v)
+{
+    if (n == 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r') return 1;
+    if (parse_fast(s, n, v)) return fabs(*v) > FLT_MAX ? 2 : 0;
+    char *end;
+    double d = strtod(s, &end);
+    if (end == s || end != s + n) return 1;
+    if (!isfinite(d) || fabs(d) > FLT_MAX) return 2;
+    *v = d;
+    return 0;
+}
+
+static const char *fld(const csv_rec *r, int j) { return csv_field_text(r, j); }
+
+/* "column 'name' (field 3)" or "field 3" */
+static const char *col_desc(const ctx *c, int j, char *buf, size_t n)
+{
+    if (c->header) {
+        char shown[200];
+        snprintf(buf, n, "column '%s' (field %d)",
+                 csv_show(fld(&c->head, j), c->head.f[j].len, shown, sizeof shown), j + 1);
+    } else {
+        snprintf(buf, n, "field %d", j + 1);
+    }
+    return buf;
+}
+
+/* ---- label strings ---------------------------------------------------------- */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void strtab_free(strtab *t)
+{
+    lam_free(t->pool);
+    lam_free(t->ent);
+    lam_free(t->h);
+    memset(t, 0, sizeof *t);
+}
+
+static int32_t strtab_find(const strtab *t, const char *s, size_t n, size_t *slot)
+{
+    if (!t->hcap) return -1;
+    size_t m = t->hcap - 1, i = (size_t)hash_bytes(s, n) & m;
+    while (t->h[i] >= 0) {
+        int32_t id = t->h[i];
+        if (t->ent[id].len == n && memcmp(t->pool + t->ent[id].off, s, n) == 0) return id;
+        i = (i + 1) & m;
+    }
+    if (slot) *slot = i;
+    return -1;
+}
+
+static lam_status strtab_rehash(strtab *t, size_t hcap)
+{
+    int32_t *h = lam_malloc(hcap * sizeof *h);
+    if (!h) return LAM_ERR_NOMEM;
+    for (size_t i = 0; i < hcap; i++) h[i] = -1;
+    for (int32_t id = 0; id < t->n; id++) {
+        size_t i = (size_t)hash_bytes(t->pool + t->ent[id].off, t->ent[id].len) & (hcap - 1);
+        while (h[i] >= 0) i = (i + 1) & (hcap - 1);
+        h[i] = id;
+    }
+    lam_free(t->h);
+    t->h = h;
+    t->hcap = hcap;
+    return LAM_OK;
+}
+
+/* Id of string s, added when new (*added set). */
+static lam_status strtab_intern(strtab *t, const char *s, size_t n, int32_t *id, bool *added)
+{
+    lam_status st;
+    *added = false;
+    if ((size_t)(t->n + 1) * 2 > t->hcap) {
+        size_t nh;
+        if (!lam_mul_size(t->hcap ? t->hcap : 32, 2, &nh))
+            return lam_fail(LAM_ERR_NOMEM, "label table overflows");
+        if ((st = strtab_rehash(t, nh)) != LAM_OK) return st;
+    }
+    size_t slot = 0;
+    if ((*id = strtab_find(t, s, n, &slot)) >= 0) return LAM_OK;
+    size_t need;
+    if (!lam_add_size(t->used, n, &need) || !lam_add_size(need, 1, &need))
+        return lam_fail(LAM_ERR_NOMEM, "label table overflows");
+    if ((st = grow((void **)&t->pool, &t->cap, need, 1)) != LAM_OK) return st;
+    if ((st = grow((void **)&t->ent, &t->ecap, (size_t)t->n + 1, sizeof *t->ent)) != LAM_OK)
+        return st;
+    memcpy(t->pool + t->used, s, n);
+    t->pool[t->used + n] = 0;
+    t->ent[t->n].off = t->used;
+    t->ent[t->n].len = n;
+    t->used = need;
+    t->h[slot] = t->n;
+    *id = t->n++;
+    *added = true;
+    return LAM_OK;
+}
+
+/* ---- options and columns ---------------------------------------------------- */
+
+static lam_status check_opts(const lam_csv_opts *o)
+{
+    char d = o->delimiter;
+    if (d == 0 || d == '"' || d == '\r' || d == '\n')
+        return lam_fail(LAM_ERR_ARG, "lam_csv_read: delimiter 0x%02x cannot be used; hint: "
+                                     "',', ';', '\\t' or ' '", (unsigned char)d);
+    if ((unsigned)o->header > LAM_CSV_HEADER_NO || (unsigned)o->task > LAM_TASK_REGRESSION ||
+        (unsigned)o->missing > LAM_MISSING_MEAN)
+        return lam_fail(LAM_ERR_ARG, "lam_csv_read: header, task or missing policy out of range");
+    if (o->max_line < 1 || o->max_classes < 1)
+        return lam_fail(LAM_ERR_ARG, "lam_csv_read: max_line and max_classes must be >= 1");
+    if (o->ntargets < 0 || (o->ntargets > 0 && !o->targets) || o->nignore < 0 ||
+        (o->nignore > 0 && !o->ignore))
+        return lam_fail(LAM_ERR_ARG, "lam_csv_read: targets/ignore arrays do not match counts");
+    if (o->class_names) {
+        if (o->nclasses < 1)
+            return lam_fail(LAM_ERR_ARG, "lam_csv_read: class_names given with nclasses %d",
+                            (int)o->nclasses);
+        for (int32_t k = 0; k < o->nclasses; k++)
+            if (!o->class_names[k])
+                return lam_fail(LAM_ERR_ARG, "lam_csv_read: class_names[%d] is NULL", (int)k);
+    }
+    if (o->nclasses < 0) return lam_fail(LAM_ERR_ARG, "lam_csv_read: nclasses < 0");
+    return LAM_OK;
+}
+
+static lam_status resolve_col(ctx *c, lam_csv_col col, const char *what, int *idx)
+{
+    if (col.name) {
+        int found = -1;
+        for (int j = 0; j < c->ncols; j++) {
+            if (c->head.f[j].len == strlen(col.name) &&
+                memcmp(fld(&c->head, j), col.name, c->head.f[j].len) == 0) {
+                if (found >= 0)
+                    return lam_fail(LAM_ERR_ARG,
+                                    "%s:%lld: %s column '%s' appears twice in the header "
+                                    "(fields %d and %d); hint: select it by index",
+                                    c->path, (long long)c->head.line, what, col.name, found + 1,
+                                    j + 1);
+                found = j;
+            }
+        }
+        if (found < 0) {
+            char list[256] = "", shown[64];
+            size_t k = 0;
+            for (int j = 0; j < c->ncols && k + 70 < sizeof list; j++)
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "",
+                                      csv_show(fld(&c->head, j), c->head.f[j].len, shown,
+                                               sizeof shown));
+            return lam_fail(LAM_ERR_ARG,
+                            "%s:%lld: no %s column named '%s' in the header; the columns are "
+                            "%s%s",
+                            c->path, (long long)c->head.line, what, col.name, list,
+                            c->ncols > 0 && k + 70 >= sizeof list ? ", ..." : "");
+        }
+        *idx = found;
+        return LAM_OK;
+    }
+    long j = col.index < 0 ? (long)c->ncols + col.index : col.index;
+    if (j < 0 || j >= c->ncols)
+        return lam_fail(LAM_ERR_ARG,
+                        "%s: %s column %d is out of range: the file has %d columns (line %lld); "
+                        "hint: indices start at 0, negative ones count from the end",
+                        c->path, what, col.index, c->ncols, (long long)c->head.line);
+    *idx = (int)j;
+    return LAM_OK;
+}
+
+static bool any_by_name(const lam_csv_opts *o)
+{
+    if (o->task == LAM_TASK_CLASSIFICATION && o->label.name) return true;
+    for (int i = 0; o->task == LAM_TASK_REGRESSION && i < o->ntargets; i++)
+        if (o->targets[i].name) return true;
+    for (int i = 0; i < o->nignore; i++)
+        if (o->ignore[i].name) return true;
+    return false;
+}
+
+static lam_status setup_columns(ctx *c)
+{
+    int n = c->ncols;
+    lam_status st;
+    c->role = lam_calloc((size_t)n, 1);
+    c->colpos = lam_calloc((size_t)n, sizeof *c->colpos);
+    c->fcols = lam_calloc((size_t)n, sizeof *c->fcols);
+    c->missing = lam_calloc((size_t)n, sizeof *c->missing);
+    int nt = c->o.task == LAM_TASK_REGRESSION ? (c->o.ntargets ? c->o.ntargets : 1) : 0;
+    c->tcols = lam_calloc((size_t)(nt ? nt : 1), sizeof *c->tcols);
+    if (!c->role || !c->colpos || !c->fcols || !c->missing || !c->tcols) return LAM_ERR_NOMEM;
+    for (int i = 0; i < c->o.nignore; i++) {
+        int j;
+        if ((st = resolve_col(c, c->o.ignore[i], "ignored", &j)) != LAM_OK) return st;
+        c->role[j] = ROLE_IGNORE;
+    }
+    c->label_col = -1;
+    if (c->o.task == LAM_TASK_CLASSIFICATION) {
+        int j;
+        if ((st = resolve_col(c, c->o.label, "label", &j)) != LAM_OK) return st;
+        if (c->role[j] == ROLE_IGNORE)
+            return lam_fail(LAM_ERR_ARG, "%s: the label column (field %d) is also ignored",
+                            c->path, j + 1);
+        c->role[j] = ROLE_LABEL;
+        c->label_col = j;
+    } else {
+        for (int i = 0; i < nt; i++) {
+            lam_csv_col tc = c->o.ntargets ? c->o.targets[i] : (lam_csv_col){-1, NULL};
+            int j;
+            if ((st = resolve_col(c, tc, "target", &j)) != LAM_OK) return st;
+            if (c->role[j] != ROLE_FEAT)
+                return lam_fail(LAM_ERR_ARG, "%s: target column (field %d) is %s", c->path,
+                                j + 1, c->role[j] == ROLE_TARGET ? "given twice" : "also ignored");
+            c->role[j] = ROLE_TARGET;
+            c->colpos[j] = i;
+            c->tcols[i] = j;
+        }
+        c->nt = nt;
+    }
+    for (int j = 0; j < n; j++)
+        if (c->role[j] == ROLE_FEAT) {
+            c->colpos[j] = c->nfeat;
+            c->fcols[c->nfeat++] = j;
+        }
+    if (c->nfeat == 0)
+        return lam_fail(LAM_ERR_FORMAT,
+                        "%s:%lld: no feature columns: the file has %d column(s), all of them "
+                        "label, target or ignored; hint: check the delimiter ('%c')",
+                        c->path, (long long)c->head.line, n, c->o.delimiter);
+    return LAM_OK;
+}
+
+/* Header detection for LAM_CSV_HEADER_AUTO (see data.h). */
+static bool looks_like_header(const ctx *c, const csv_rec *second, bool have_second)
+{
+    double v;
+    for (int j = 0; j < c->ncols; j++) {
+        if (c->role[j] != ROLE_FEAT && c->role[j] != ROLE_TARGET) continue;
+        const char *s = fld(&c->head, j);
+        size_t n = c->head.f[j].len;
+        if (!is_missing(s, n) && parse_num(s, n, &v) == 1) return true;
+    }
+    if (c->label_col >= 0 && have_second && !second->too_many && second->nf == c->ncols) {
+        int j = c->label_col;
+        const char *a = fld(&c->head, j), *b = fld(second, j);
+        size_t na = c->head.f[j].len, nb = second->f[j].len;
+        if (!is_missing(a, na) && parse_num(a, na, &v) == 1 && parse_num(b, nb, &v) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+static lam_status label_of(ctx *c, const csv_rec *r, int j, int32_t *out)
+{
+    const char *s = fld(r, j);
+    size_t n = r->f[j].len;
+    char shown[200];
+    if (c->o.class_names) {
+        int32_t id = strtab_find(&c->tab, s, n, NULL);
+        if (id < 0) {
+            char list[160] = "";
+            size_t k = 0;
+            for (int32_t i = 0; i < c->o.nclasses && k + 40 < sizeof list; i++)
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s'%.30s'", i ? ", " : "",
+                                      c->o.class_names[i]);
+            return lam_fail(LAM_ERR_FORMAT,
+                            "%s:%lld:%lld: label \"%s\" is not one of the %d given class names "
+                            "(%s%s); hint: read the test file with the training file's classes",
+                            c->path, (long long)r->f[j].line, (long long)r->f[j].col,
+                            csv_show(s, n, shown, sizeof shown), (int)c->o.nclasses, list,
+                            k + 40 >= sizeof list ? ", ..." : "");
+        }
+        *out = id;
+        return LAM_OK;
+    }
+    if (c->o.nclasses > 0) {
+        double v;
+        if (parse_num(s, n, &v) != 0 || v != floor(v) || v < 0 || v >= c->o.nclasses)
+            return lam_fail(LAM_ERR_FORMAT,
+                            "%s:%lld:%lld: label \"%s\" is not an integer in [0, %d) "
+                            "(nclasses = %d)",
+                            c->path, (long long)r->f[j].line, (long long)r->f[j].col,
+                            csv_show(s, n, shown, sizeof shown), (int)c->o.nclasses,
+                            (int)c->o.nclasses);
+        *out = (int32_t)v;
+        return LAM_OK;
+    }
+    bool added;
+    lam_status st = strtab_intern(&c->tab, s, n, out, &added);
+    if (st != LAM_OK) return st;
+    if (added && c->tab.n > c->o.max_classes)
+        return lam_fail(LAM_ERR_FORMAT,
+                        "%s:%lld:%lld: the label column has more than %d distinct values "
+                        "(\"%s\" is one more); hint: is it a regression target? set task = "
+                        "regression, or raise max_classes",
+                        c->path, (long long)r->f[j].line, (long long)r->f[j].col,
+                        (int)c->o.max_classes, csv_show(s, n, shown, sizeof shown));
+    return LAM_OK;
+}
+
+static lam_status bad_count(const ctx *c, const csv_rec *r)
+{
+    char found[32];
+    if (r->too_many) snprintf(found, sizeof found, "more");
+    else snprintf(found, sizeof found, "%d", r->nf);
+    return lam_fail(LAM_ERR_FORMAT,
+                    "%s:%lld:%lld: expected %d fields (as on line %lld%s), found %s; hint: "
+                    "check the delimiter ('%c') and quote fields that contain it",
+                    c->path, (long long)r->end_line, (long long)r->end_col, c->ncols,
+                    (long long)c->head.line, c->header ? ", the header" : "", found,
+                    c->o.delimiter);
+}
+
+static lam_status process_row(ctx *c, const csv_rec *r)
+{
+    lam_status st;
+    char what[256], shown[200];
+    c->rows++;
+    if (r->too_many || r->nf != c->ncols) return bad_count(c, r);
+    if (c->kept >= LAM_DATASET_MAX_ROWS)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%lld: more than %lld data rows", c->path,
+                        (long long)r->line, (long long)LAM_DATASET_MAX_ROWS);
+    size_t k1 = (size_t)c->kept + 1, need;
+    if (!lam_mul_size(k1, (size_t)c->nfeat, &need))
+        return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
+    if ((st = grow((void **)&c->x, &c->xcap, need, sizeof(float))) != LAM_OK) return st;
+    if (c->nt) {
+        if (!lam_mul_size(k1, (size_t)c->nt, &need))
+            return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
+        if ((st = grow((void **)&c->y, &c->ycap, need, sizeof(float))) != LAM_OK) return st;
+    } else if ((st = grow((void **)&c->lab, &c->lcap, k1, sizeof(int32_t))) != LAM_OK) {
+        return st;
+    }
+    float *xr = c->x + (size_t)c->kept * (size_t)c->nfeat;
+    float *yr = c->nt ? c->y + (size_t)c->kept * (size_t)c->nt : NULL;
+    int nmiss = 0;
+    for (int j = 0; j < c->ncols; j++) {
+        int role = c->role[j];
+        if (role == ROLE_IGNORE) continue;
+        const char *s = fld(r, j);
+        size_t n = r->f[j].len;
+        long long L = (long long)r->f[j].line, C = (long long)r->f[j].col;
+        if (is_missing(s, n)) {
+            c->missing[j]++;
+            nmiss++;
+            if (c->o.missing == LAM_MISSING_DROP) continue;
+            if (role != ROLE_FEAT)
+                return lam_fail(LAM_ERR_FORMAT,
+                                "%s:%lld:%lld: missing %s (\"%s\") in %s; hint: %s cannot be "
+                                "imputed; set missing = drop to skip such rows",
+                                c->path, L, C, role == ROLE_LABEL ? "label" : "target",
+                                csv_show(s, n, shown, sizeof shown), col_desc(c, j, what, 200),
+                                role == ROLE_LABEL ? "labels" : "targets");
+            if (c->o.missing == LAM_MISSING_ERROR)
+                return lam_fail(LAM_ERR_FORMAT,
+                                "%s:%lld:%lld: missing value (\"%s\") in %s; hint: set missing "
+                                "= drop or mean to accept missing values",
+                                c->path, L, C, csv_show(s, n, shown, sizeof shown),
+                                col_desc(c, j, what, 200));
+            xr[c->colpos[j]] = NAN;
+            continue;
+        }
+        if (role == ROLE_LABEL) continue;
+        double v;
+        int pr = parse_num(s, n, &v);
+        if (pr != 0) {
+            const char *hint =
+                pr == 2 ? "values must be finite and within float range"
+                : (c->o.delimiter != ',' && memchr(s, ',', n))
+                    ? "decimal commas are not supported; use '.'"
+                : (r == &c->head && !c->header)
+                    ? "if the first row holds column names, set header = yes or auto"
+                    : "a non-numeric column must be the label or be ignored";
+            return lam_fail(LAM_ERR_FORMAT, "%s:%lld:%lld: %s: expected a number, found \"%s\"; "
+                                            "hint: %s",
+                            c->path, L, C, col_desc(c, j, what, 200),
+                            csv_show(s, n, shown, sizeof shown), hint);
+        }
+        if (role == ROLE_FEAT) xr[c->colpos[j]] = (float)v;
+        else yr[c->colpos[j]] = (float)v;
+    }
+    if (nmiss && c->o.missing == LAM_MISSING_DROP) {
+        c->dropped++;
+        return LAM_OK;
+    }
+    if (c->label_col >= 0 && (st = label_of(c, r, c->label_col, &c->lab[c->kept])) != LAM_OK)
+        return st;
+    c->kept++;
+    return LAM_OK;
+}
+
+/* Replace the NaN placeholders of missing features by their column's mean. */
+static lam_status impute_means(ctx *c)
+{
+    for (int k = 0; k < c->nfeat; k++) {
+        int j = c->fcols[k];
+        if (!c->missing[j]) continue;
+        double sum = 0;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < c->kept; i++) {
+            float v = c->x[i * c->nfeat + k];
+            if (!isnan(v)) {
+                sum += v;
+                cnt++;
+            }
+        }
+        if (cnt == 0) {
+            char what[256];
+            return lam_fail(LAM_ERR_FORMAT,
+                            "%s: %s has no values (all %lld missing), so it has no mean to "
+                            "impute; hint: ignore this column",
+                            c->path, col_desc(c, j, what, sizeof what), (long long)c->missing[j]);
+        }
+        float mean = (float)(sum / (double)cnt);
+        for (int64_t i = 0; i < c->kept; i++) {
+            float *p = &c->x[i * c->nfeat + k];
+            if (isnan(*p)) *p = mean;
+        }
+        c->imputed += c->missing[j];
+    }
+    return LAM_OK;
+}
+
+typedef struct lab_ent {
+    double v;
+    const char *s;
+    size_t len;
+    int32_t id;
+} lab_ent;
+
+static int cmp_bytes(const lab_ent *a, const lab_ent *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int r = memcmp(a->s, b->s, n);
+    if (r) return r;
+    return (a->len > b->len) - (a->len < b->len);
+}
+static int cmp_ent_bytes(const void *pa, const void *pb) { return cmp_bytes(pa, pb); }
+static int cmp_ent_num(const void *pa, const void *pb)
+{
+    const lab_ent *a = pa, *b = pb;
+    if (a->v != b->v) return a->v < b->v ? -1 : 1;
+    return cmp_bytes(a, b);
+}
+
+/* Inferred mapping: number the sorted distinct label strings. */
+static lam_status finalize_labels(ctx *c)
+{
+    if (c->o.class_names || c->o.nclasses > 0) {
+        c->nclasses = c->o.nclasses;
+        if (!c->o.class_names) return LAM_OK;
+        c->class_names = lam_calloc((size_t)c->nclasses, sizeof(char *));
+        if (!c->class_names) return LAM_ERR_NOMEM;
+        for (int32_t k = 0; k < c->nclasses; k++)
+            if (!(c->class_names[k] = lam_strdup(c->o.class_names[k]))) return LAM_ERR_NOMEM;
+        return LAM_OK;
+    }
+    strtab *t = &c->tab;
+    int32_t K0 = t->n;
+    lab_ent *e = lam_calloc((size_t)K0, sizeof *e);
+    int32_t *map = lam_calloc((size_t)K0, sizeof *map);
+    lam_status st = LAM_ERR_NOMEM;
+    if (!e || !map) goto done;
+    bool all_num = true;
+    for (int32_t i = 0; i < K0; i++) {
+        e[i] = (lab_ent){0, t->pool + t->ent[i].off, t->ent[i].len, i};
+        if (parse_num(e[i].s, e[i].len, &e[i].v) != 0) all_num = false;
+    }
+    qsort(e, (size_t)K0, sizeof *e, all_num ? cmp_ent_num : cmp_ent_bytes);
+    int32_t K = 0;
+    bool direct = all_num;
+    for (int32_t i = 0; i < K0; i++) {
+        if (i == 0 || !all_num || e[i].v != e[i - 1].v) {
+            if (e[i].v != (double)K) direct = false;
+            K++;
+        }
+        map[e[i].id] = K - 1;
+    }
+    c->nclasses = K;
+    if (!direct) {
+        c->class_names = lam_calloc((size_t)K, sizeof(char *));
+        if (!c->class_names) goto done;
+        for (int32_t i = 0, k = -1; i < K0; i++) {
+            if (map[e[i].id] == k) continue;
+            k = map[e[i].id];
+            if (!(c->class_names[k] = lam_malloc(e[i].len + 1))) goto done;
+            memcpy(c->class_names[k], e[i].s, e[i].len);
+            c->class_names[k][e[i].len] = 0;
+        }
+    }
+    for (int64_t i = 0; i < c->kept; i++) c->lab[i] = map[c->lab[i]];
+    st = LAM_OK;
+done:
+    lam_free(e);
+    lam_free(map);
+    return st;
+}
+
+/* Copies of the header names of columns cols[0..k-1]; NULL on NOMEM. */
+static char **header_names(const ctx *c, const int *cols, int k)
+{
+    char **names = lam_calloc((size_t)k, sizeof *names);
+    if (!names) return NULL;
+    for (int i = 0; i < k; i++) {
+        size_t n = c->head.f[cols[i]].len;
+        if (!(names[i] = lam_malloc(n + 1))) {
+            for (int q = 0; q < i; q++) lam_free(names[q]);
+            lam_free(names);
+            return NULL;
+        }
+        memcpy(names[i], fld(&c->head, cols[i]), n);
+        names[i][n] = 0;
+    }
+    return names;
+}
+
+/* Shrink buffer *p of cap elements to n elements. */
+static lam_status shrink(void **p, size_t cap, size_t n, size_t elem)
+{
+    if (cap == n) return LAM_OK;
+    void *q = lam_realloc(*p, cap * elem, (n ? n : 1) * elem);
+    if (!q) return LAM_ERR_NOMEM;
+    *p = q;
+    return LAM_OK;
+}
+
+static lam_status build(ctx *c, lam_dataset **out)
+{
+    lam_status st;
+    size_t nx = (size_t)c->kept * (size_t)c->nfeat; /* fits: the buffer exists */
+    if ((st = shrink((void **)&c->x, c->xcap, nx, sizeof(float))) != LAM_OK) return st;
+    c->xcap = nx;
+    if (c->nt) {
+        size_t ny = (size_t)c->kept * (size_t)c->nt;
+        if ((st = shrink((void **)&c->y, c->ycap, ny, sizeof(float))) != LAM_OK) return st;
+        c->ycap = ny;
+    } else {
+        if ((st = shrink((void **)&c->lab, c->lcap, (size_t)c->kept, sizeof(int32_t))) != LAM_OK)
+            return st;
+        c->lcap = (size_t)c->kept;
+    }
+    lam_dataset *ds = lam_calloc(1, sizeof *ds);
+    if (!ds) return LAM_ERR_NOMEM;
+    ds->task = c->o.task;
+    ds->n = c->kept;
+    ds->nfeat = c->nfeat;
+    ds->sample_shape = lam_shape1(c->nfeat);
+    if (c->header) {
+        ds->feature_names = header_names(c, c->fcols, c->nfeat);
+        if (c->nt) ds->target_names = header_names(c, c->tcols, c->nt);
+        if (!ds->feature_names || (c->nt && !ds->target_names)) {
+            ds->ntargets = c->nt; /* so that lam_dataset_free frees the names */
+            lam_dataset_free(ds);
+            return LAM_ERR_NOMEM;
+        }
+    }
+    ds->x = c->x;
+    c->x = NULL;
+    if (c->nt) {
+        ds->ntargets = c->nt;
+        ds->y = c->y;
+        c->y = NULL;
+    } else {
+        ds->nclasses = c->nclasses;
+        ds->labels = c->lab;
+        c->lab = NULL;
+        ds->class_names = c->class_names;
+        c->class_names = NULL;
+    }
+    *out = ds;
+    return LAM_OK;
+}
+
+static void ctx_free(ctx *c)
+{
+    csv_src_close(&c->src);
+    csv_rec_free(&c->head);
+    csv_rec_free(&c->rec);
+    lam_free(c->role);
+    lam_free(c->colpos);
+    lam_free(c->tcols);
+    lam_free(c->fcols);
+    lam_free(c->missing);
+    lam_free(c->x);
+    lam_free(c->y);
+    lam_free(c->lab);
+    strtab_free(&c->tab);
+    if (c->class_names)
+        for (int32_t k = 0; k < c->nclasses; k++) lam_free(c->class_names[k]);
+    lam_free(c->class_names);
+}
+
+/* The whole read; c is cleaned up by the caller. */
+static lam_status read_all(ctx *c, lam_dataset **out)
+{
+    lam_status st;
+    const lam_csv_opts *o = &c->o;
+    bool got, have2 = false;
+    if ((st = csv_src_open(&c->src, c->path)) != LAM_OK) return st;
+    if (o->class_names) { /* the given classes, in their order */
+        for (int32_t k = 0; k < o->nclasses; k++) {
+            int32_t id;
+            bool added;
+            const char *s = o->class_names[k];
+            if ((st = strtab_intern(&c->tab, s, strlen(s), &id, &added)) != LAM_OK) return st;
+            if (!added)
+                return lam_fail(LAM_ERR_ARG, "lam_csv_read: class name '%s' is given twice", s);
+        }
+    }
+    if ((st = csv_next(&c->src, &c->head, o->delimiter, o->max_line, 0, &got)) != LAM_OK)
+        return st;
+    if (!got)
+        return lam_fail(LAM_ERR_FORMAT, "%s: the file is empty (no rows); hint: check the path "
+                                        "and that the file was written completely", c->path);
+    c->ncols = c->head.nf;
+    bool by_name = any_by_name(o);
+    if (o->header == LAM_CSV_HEADER_NO && by_name)
+        return lam_fail(LAM_ERR_ARG, "%s: columns are selected by name but header = no; hint: "
+                                     "select them by index", c->path);
+    c->header = o->header == LAM_CSV_HEADER_YES || by_name;
+    if ((st = setup_columns(c)) != LAM_OK) return st;
+    if (o->header == LAM_CSV_HEADER_AUTO && !by_name) {
+        st = csv_next(&c->src, &c->rec, o->delimiter, o->max_line, c->ncols, &have2);
+        if (st != LAM_OK) return st;
+        c->header = looks_like_header(c, &c->rec, have2);
+    }
+    if (!c->header && (st = process_row(c, &c->head)) != LAM_OK) return st;
+    if (have2 && (st = process_row(c, &c->rec)) != LAM_OK) return st;
+    for (;;) {
+        if ((st = csv_next(&c->src, &c->rec, o->delimiter, o->max_line, c->ncols, &got)) != LAM_OK)
+            return st;
+        if (!got) break;
+        if ((st = process_row(c, &c->rec)) != LAM_OK) return st;
+    }
+    if (c->kept == 0) {
+        if (c->rows == 0)
+            return lam_fail(LAM_ERR_FORMAT, "%s: no data rows after the header (line %lld)",
+                            c->path, (long long)c->head.line);
+        return lam_fail(LAM_ERR_FORMAT, "%s: all %lld rows have missing values and were dropped",
+                        c->path, (long long)c->rows);
+    }
+    if (o->missing == LAM_MISSING_MEAN && (st = impute_means(c)) != LAM_OK) return st;
+    if (o->task == LAM_TASK_CLASSIFICATION && (st = finalize_labels(c)) != LAM_OK) return st;
+    return build(c, out);
+}
+
+lam_status lam_csv_read(const char *path, const lam_csv_opts *opts, lam_dataset **out,
+                        lam_csv_report *report)
+{
+    if (report) memset(report, 0, sizeof *report);
+    if (!out) return lam_fail(LAM_ERR_ARG, "lam_csv_read: out is NULL");
+    *out = NULL;
+    if (!path) return lam_fail(LAM_ERR_ARG, "lam_csv_read: path is NULL");
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    c.o = opts ? *opts : lam_csv_opts_defaults();
+    lam_status st = check_opts(&c.o);
+    if (st == LAM_OK) st = read_all(&c, out);
+    if (st == LAM_OK && report) {
+        report->rows = c.rows;
+        report->rows_kept = c.kept;
+        report->rows_dropped = c.dropped;
+        report->values_imputed = c.imputed;
+        report->ncols = c.ncols;
+        report->header = c.header;
+        report->gzip = csv_src_is_gzip(&c.src);
+        report->missing_per_col = c.missing;
+        c.missing = NULL;
+    }
+    ctx_free(&c);
+    return st;
+}

@@ -1,0 +1,230 @@
+/* The lam_dataset object: allocation, names, sample shape, invariant checks,
+ * row gathering (subset) and per-class counts.  Splits live in split.c, the
+ * CSV reader in csv.c. */
+#include "lamina/data.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *lam_task_name(lam_task t)
+{
+    switch (t) {
+    case LAM_TASK_CLASSIFICATION: return "classification";
+    case LAM_TASK_REGRESSION: return "regression";
+    }
+    return "?";
+}
+
+static void free_names(char **names, int64_t k)
+{
+    if (!names) return;
+    for (int64_t i = 0; i < k; i++) lam_free(names[i]);
+    lam_free(names);
+}
+
+void lam_dataset_free(lam_dataset *ds)
+{
+    if (!ds) return;
+    lam_free(ds->x);
+    lam_free(ds->labels);
+    lam_free(ds->y);
+    free_names(ds->feature_names, ds->nfeat);
+    free_names(ds->class_names, ds->nclasses);
+    free_names(ds->target_names, ds->ntargets);
+    lam_free(ds);
+}
+
+lam_status lam_dataset_new(lam_task task, int64_t n, int64_t nfeat, int32_t nout,
+                           lam_dataset **out)
+{
+    if (!out) return lam_fail(LAM_ERR_ARG, "lam_dataset_new: out is NULL");
+    *out = NULL;
+    if (task != LAM_TASK_CLASSIFICATION && task != LAM_TASK_REGRESSION)
+        return lam_fail(LAM_ERR_ARG, "lam_dataset_new: unknown task %d", (int)task);
+    if (n < 0 || n > LAM_DATASET_MAX_ROWS)
+        return lam_fail(LAM_ERR_ARG, "lam_dataset_new: n = %lld outside [0, %lld]",
+                        (long long)n, (long long)LAM_DATASET_MAX_ROWS);
+    if (nfeat < 1 || nout < 1)
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_new: nfeat = %lld and %s = %d must be >= 1",
+                        (long long)nfeat,
+                        task == LAM_TASK_CLASSIFICATION ? "nclasses" : "ntargets", (int)nout);
+    size_t nx, ny;
+    if (!lam_mul_size((size_t)n, (size_t)nfeat, &nx) || !lam_mul_size(nx, sizeof(float), &nx) ||
+        !lam_mul_size((size_t)n, (size_t)nout, &ny) || !lam_mul_size(ny, sizeof(float), &ny))
+        return lam_fail(LAM_ERR_NOMEM, "lam_dataset_new: %lld x %lld floats overflow size_t",
+                        (long long)n, (long long)nfeat);
+    lam_dataset *ds = lam_calloc(1, sizeof *ds);
+    if (!ds) return LAM_ERR_NOMEM;
+    ds->task = task;
+    ds->n = n;
+    ds->nfeat = nfeat;
+    ds->sample_shape = lam_shape1(nfeat);
+    ds->x = lam_calloc(1, nx ? nx : 1);
+    if (task == LAM_TASK_CLASSIFICATION) {
+        ds->nclasses = nout;
+        ds->labels = lam_calloc(n ? (size_t)n : 1, sizeof(int32_t));
+    } else {
+        ds->ntargets = nout;
+        ds->y = lam_calloc(1, ny ? ny : 1);
+    }
+    if (!ds->x || (!ds->labels && !ds->y)) {
+        lam_dataset_free(ds);
+        return LAM_ERR_NOMEM;
+    }
+    *out = ds;
+    return LAM_OK;
+}
+
+/* Deep copy of k strings into a new array; NULL on NOMEM (nothing leaked). */
+static char **copy_names(const char *const *names, int64_t k)
+{
+    char **c = lam_calloc((size_t)k, sizeof *c);
+    if (!c) return NULL;
+    for (int64_t i = 0; i < k; i++) {
+        c[i] = lam_strdup(names[i]);
+        if (!c[i]) {
+            free_names(c, i);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static lam_status set_names(char ***slot, int64_t k, const char *const *names, const char *what)
+{
+    if (names) {
+        for (int64_t i = 0; i < k; i++)
+            if (!names[i])
+                return lam_fail(LAM_ERR_ARG, "lam_dataset_set_%s_names: name %lld is NULL",
+                                what, (long long)i);
+    }
+    char **c = NULL;
+    if (names && !(c = copy_names(names, k))) return LAM_ERR_NOMEM;
+    free_names(*slot, k);
+    *slot = c;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_set_feature_names(lam_dataset *ds, const char *const *names)
+{
+    if (!ds) return lam_fail(LAM_ERR_ARG, "lam_dataset_set_feature_names: ds is NULL");
+    return set_names(&ds->feature_names, ds->nfeat, names, "feature");
+}
+
+lam_status lam_dataset_set_class_names(lam_dataset *ds, const char *const *names)
+{
+    if (!ds || ds->task != LAM_TASK_CLASSIFICATION)
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_set_class_names: needs a classification data set");
+    return set_names(&ds->class_names, ds->nclasses, names, "class");
+}
+
+lam_status lam_dataset_set_target_names(lam_dataset *ds, const char *const *names)
+{
+    if (!ds || ds->task != LAM_TASK_REGRESSION)
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_set_target_names: needs a regression data set");
+    return set_names(&ds->target_names, ds->ntargets, names, "target");
+}
+
+lam_status lam_dataset_set_sample_shape(lam_dataset *ds, lam_shape shape)
+{
+    if (!ds) return lam_fail(LAM_ERR_ARG, "lam_dataset_set_sample_shape: ds is NULL");
+    bool ok = shape.ndim >= 1 && shape.ndim <= LAM_MAX_DIMS;
+    int64_t numel = 1;
+    for (int i = 0; ok && i < shape.ndim; i++) {
+        if (shape.d[i] < 1 || numel > ds->nfeat / shape.d[i]) ok = false;
+        else numel *= shape.d[i];
+    }
+    if (!ok || numel != ds->nfeat) {
+        char buf[96];
+        if (shape.ndim < 0 || shape.ndim > LAM_MAX_DIMS) shape.ndim = 0;
+        return lam_fail(LAM_ERR_SHAPE,
+                        "sample shape %s does not hold the %lld features of a sample; "
+                        "hint: its dimensions must multiply to nfeat",
+                        lam_shape_str(&shape, buf, sizeof buf), (long long)ds->nfeat);
+    }
+    ds->sample_shape = shape;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_check(const lam_dataset *ds)
+{
+    if (!ds) return lam_fail(LAM_ERR_ARG, "lam_dataset_check: ds is NULL");
+    for (int64_t i = 0; i < ds->n; i++) {
+        const float *row = ds->x + i * ds->nfeat;
+        for (int64_t j = 0; j < ds->nfeat; j++)
+            if (!isfinite(row[j]))
+                return lam_fail(LAM_ERR_FORMAT, "data set row %lld, feature %lld is %g",
+                                (long long)i, (long long)j, (double)row[j]);
+        if (ds->task == LAM_TASK_CLASSIFICATION) {
+            if (ds->labels[i] < 0 || ds->labels[i] >= ds->nclasses)
+                return lam_fail(LAM_ERR_FORMAT,
+                                "data set row %lld: label %d outside [0, %d)", (long long)i,
+                                (int)ds->labels[i], (int)ds->nclasses);
+        } else {
+            for (int32_t k = 0; k < ds->ntargets; k++)
+                if (!isfinite(ds->y[i * ds->ntargets + k]))
+                    return lam_fail(LAM_ERR_FORMAT, "data set row %lld, target %d is %g",
+                                    (long long)i, (int)k, (double)ds->y[i * ds->ntargets + k]);
+        }
+    }
+    return LAM_OK;
+}
+
+lam_status lam_dataset_subset(const lam_dataset *ds, const uint32_t *idx, int64_t m,
+                              lam_dataset **out)
+{
+    if (!out) return lam_fail(LAM_ERR_ARG, "lam_dataset_subset: out is NULL");
+    *out = NULL;
+    if (!ds) return lam_fail(LAM_ERR_ARG, "lam_dataset_subset: ds is NULL");
+    if (!idx) m = ds->n;
+    if (m < 0) return lam_fail(LAM_ERR_ARG, "lam_dataset_subset: m = %lld", (long long)m);
+    for (int64_t i = 0; idx && i < m; i++)
+        if ((int64_t)idx[i] >= ds->n)
+            return lam_fail(LAM_ERR_ARG,
+                            "lam_dataset_subset: idx[%lld] = %u is out of range for %lld rows",
+                            (long long)i, idx[i], (long long)ds->n);
+    bool cls = ds->task == LAM_TASK_CLASSIFICATION;
+    lam_dataset *s;
+    lam_status st = lam_dataset_new(ds->task, m, ds->nfeat, cls ? ds->nclasses : ds->ntargets, &s);
+    if (st != LAM_OK) return st;
+    s->sample_shape = ds->sample_shape;
+    if ((ds->feature_names &&
+         !(s->feature_names = copy_names((const char *const *)ds->feature_names, ds->nfeat))) ||
+        (ds->class_names &&
+         !(s->class_names = copy_names((const char *const *)ds->class_names, ds->nclasses))) ||
+        (ds->target_names &&
+         !(s->target_names = copy_names((const char *const *)ds->target_names, ds->ntargets)))) {
+        lam_dataset_free(s);
+        return LAM_ERR_NOMEM;
+    }
+    size_t rowx = (size_t)ds->nfeat * sizeof(float);
+    size_t rowy = cls ? 0 : (size_t)ds->ntargets * sizeof(float);
+    for (int64_t i = 0; i < m; i++) {
+        int64_t r = idx ? (int64_t)idx[i] : i;
+        memcpy(s->x + i * ds->nfeat, ds->x + r * ds->nfeat, rowx);
+        if (cls) s->labels[i] = ds->labels[r];
+        else memcpy(s->y + i * ds->ntargets, ds->y + r * ds->ntargets, rowy);
+    }
+    *out = s;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_class_counts(const lam_dataset *ds, int64_t *counts)
+{
+    if (!ds || !counts || ds->task != LAM_TASK_CLASSIFICATION)
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_class_counts: needs a classification data set and a "
+                        "counts array");
+    memset(counts, 0, (size_t)ds->nclasses * sizeof *counts);
+    for (int64_t i = 0; i < ds->n; i++) {
+        int32_t c = ds->labels[i];
+        if (c < 0 || c >= ds->nclasses)
+            return lam_fail(LAM_ERR_FORMAT, "data set row %lld: label %d outside [0, %d)",
+                            (long long)i, (int)c, (int)ds->nclasses);
+        counts[c]++;
+    }
+    return LAM_OK;
+}

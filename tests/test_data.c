@@ -1,0 +1,1005 @@
+/* Tests of the data layer: data sets, the CSV reader (all options, every
+ * malformed case, gzip, fault injection, garbage input), scalers, one-hot,
+ * splits and the batch loader (coverage, determinism, exact resume, no
+ * allocation per batch).  Fixtures are written to a temporary directory. */
+#include "lamina/data.h"
+#include "test.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+static char tmpdir[64];
+
+/* Path of fixture `name` in the temporary directory (static buffer ring). */
+static const char *tpath(const char *name)
+{
+    static char bufs[4][256]; /* test-only scratch */
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
+    return bufs[k];
+}
+
+static const char *write_bytes(const char *name, const void *data, size_t n)
+{
+    const char *p = tpath(name);
+    FILE *f = fopen(p, "wb");
+    if (!f) return p;
+    fwrite(data, 1, n, f);
+    fclose(f);
+    return p;
+}
+static const char *write_file(const char *name, const char *text)
+{
+    return write_bytes(name, text, strlen(text));
+}
+static const char *write_gz(const char *name, const char *text)
+{
+    const char *p = tpath(name);
+    gzFile g = gzopen(p, "wb");
+    if (g) {
+        gzwrite(g, text, (unsigned)strlen(text));
+        gzclose(g);
+    }
+    return p;
+}
+
+static uint64_t live_bytes(void)
+{
+    lam_alloc_stats s;
+    lam_alloc_get_stats(&s);
+    return s.bytes_live;
+}
+
+static bool err_has(const char *needle) { return strstr(lam_last_error(), needle) != NULL; }
+
+/* Read text with opts; NULL on failure (reported). */
+static lam_dataset *read_text(const char *name, const char *text, const lam_csv_opts *o,
+                              lam_csv_report *rep)
+{
+    lam_dataset *ds = NULL;
+    const char *p = write_file(name, text);
+    lam_status st = lam_csv_read(p, o, &ds, rep);
+    CHECK_MSG(st == LAM_OK, "%s: %s %s", name, lam_status_str(st), lam_last_error());
+    return ds;
+}
+
+/* Expect lam_csv_read of text to fail with status `want` and a message
+ * containing "<path>:<where>" (where may be "" to check only the path). */
+static void expect_fail(const char *name, const char *text, const lam_csv_opts *o,
+                        lam_status want, const char *where)
+{
+    lam_dataset *ds = (lam_dataset *)1;
+    const char *p = write_file(name, text);
+    char loc[300];
+    snprintf(loc, sizeof loc, "%s%s", p, where);
+    lam_csv_report rep;
+    lam_status st = lam_csv_read(p, o, &ds, &rep);
+    CHECK_MSG(st == want, "%s: got %s (%s), want %s", name, lam_status_str(st), lam_last_error(),
+              lam_status_str(want));
+    CHECK(ds == NULL);
+    CHECK(rep.missing_per_col == NULL);
+    if (want != LAM_ERR_ARG || where[0])
+        CHECK_MSG(err_has(loc), "%s: message lacks \"%s\": %s", name, loc, lam_last_error());
+    if (st == LAM_OK) lam_dataset_free(ds);
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+static void test_csv_basic(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_csv_report rep;
+    lam_dataset *ds = read_text("basic.csv", "1,2,0\n3,4.5,1\n-5,6e1,2\n", NULL, &rep);
+    if (ds) {
+        CHECK(ds->n == 3 && ds->nfeat == 2 && ds->nclasses == 3);
+        CHECK(ds->task == LAM_TASK_CLASSIFICATION && ds->y == NULL);
+        CHECK(ds->class_names == NULL && ds->feature_names == NULL);
+        CHECK(ds->x[0] == 1 && ds->x[3] == 4.5f && ds->x[4] == -5 && ds->x[5] == 60);
+        CHECK(ds->labels[0] == 0 && ds->labels[1] == 1 && ds->labels[2] == 2);
+        CHECK(ds->sample_shape.ndim == 1 && ds->sample_shape.d[0] == 2);
+        CHECK(rep.rows == 3 && rep.rows_kept == 3 && rep.ncols == 3 && !rep.header && !rep.gzip);
+        CHECK(rep.missing_per_col && rep.missing_per_col[0] == 0);
+        char buf[200];
+        CHECK(strstr(lam_csv_report_str(&rep, buf, sizeof buf), "3 rows x 3 columns") != NULL);
+    }
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* no trailing newline; lone CR line ends; blank trailing lines */
+    ds = read_text("nonl.csv", "1,2,0\n3,4,1", NULL, NULL);
+    CHECK(ds && ds->n == 2 && ds->x[3] == 4);
+    lam_dataset_free(ds);
+    ds = read_text("cr.csv", "1,2,0\r3,4,1\r", NULL, NULL);
+    CHECK(ds && ds->n == 2 && ds->labels[1] == 1);
+    lam_dataset_free(ds);
+    ds = read_text("blank.csv", "1,2,0\n\n3,4,1\n\n\r\n  \n", NULL, NULL);
+    CHECK(ds && ds->n == 2);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_header_and_quotes(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_csv_report rep;
+    /* BOM, CRLF, quoted names and values, escaped quotes, spaces, string labels */
+    const char *text = "\xEF\xBB\xBF\"x,1\", y ,class\r\n"
+                       " 1.5 ,\"2\",\"a,b\"\r\n"
+                       "3,4,\"say \"\"hi\"\"\"\r\n"
+                       "5,6, \"a,b\" \r\n\r\n\r\n";
+    lam_dataset *ds = read_text("quotes.csv", text, NULL, &rep);
+    if (ds) {
+        CHECK(rep.header && ds->n == 3 && ds->nfeat == 2 && ds->nclasses == 2);
+        CHECK(ds->feature_names && strcmp(ds->feature_names[0], "x,1") == 0 &&
+              strcmp(ds->feature_names[1], "y") == 0);
+        CHECK(ds->class_names && strcmp(ds->class_names[0], "a,b") == 0 &&
+              strcmp(ds->class_names[1], "say \"hi\"") == 0);
+        CHECK(ds->labels[0] == 0 && ds->labels[1] == 1 && ds->labels[2] == 0);
+        CHECK(ds->x[0] == 1.5f && ds->x[1] == 2 && ds->x[5] == 6);
+    }
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* a quoted field spanning lines; the line count continues correctly */
+    ds = read_text("multiline.csv", "a,b,c\n1,2,\"x\ny\"\n3,4,z\n", NULL, NULL);
+    CHECK(ds && ds->n == 2 && ds->class_names && strcmp(ds->class_names[0], "x\ny") == 0);
+    lam_dataset_free(ds);
+    expect_fail("multiline_bad.csv", "a,b,c\n1,2,\"x\ny\"\n3,q,z\n", NULL, LAM_ERR_FORMAT, ":4:3");
+    /* header with numeric-looking feature names: detected through the label */
+    ds = read_text("numhead.csv", "0,1,target\n1,2,0\n3,4,1\n", NULL, &rep);
+    CHECK(ds && rep.header && ds->n == 2 && ds->nclasses == 2 && ds->class_names == NULL);
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* string labels without a header: not mistaken for one */
+    ds = read_text("iris.csv", "5.1,3.5,setosa\n4.9,3.0,versicolor\n6.3,2.9,virginica\n", NULL,
+                   &rep);
+    CHECK(ds && !rep.header && ds->n == 3 && ds->nclasses == 3);
+    if (ds) CHECK(strcmp(ds->class_names[2], "virginica") == 0 && ds->labels[1] == 1);
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* explicit header = yes / no */
+    lam_csv_opts o = lam_csv_opts_defaults();
+    o.header = LAM_CSV_HEADER_YES;
+    ds = read_text("hyes.csv", "1,2,3\n4,5,0\n", &o, NULL);
+    CHECK(ds && ds->n == 1 && ds->feature_names && strcmp(ds->feature_names[1], "2") == 0);
+    lam_dataset_free(ds);
+    o.header = LAM_CSV_HEADER_NO;
+    expect_fail("hno.csv", "a,b,c\n4,5,0\n", &o, LAM_ERR_FORMAT, ":1:1");
+    CHECK(err_has("header = yes"));
+    /* other delimiters */
+    o = lam_csv_opts_defaults();
+    o.delimiter = ';';
+    ds = read_text("semi.csv", "a;b;c\n1.5;2;x\n", &o, NULL);
+    CHECK(ds && ds->n == 1 && ds->x[0] == 1.5f);
+    lam_dataset_free(ds);
+    o.delimiter = '\t';
+    ds = read_text("tab.tsv", "1\t 2\t0\n3\t4\t1\n", &o, NULL);
+    CHECK(ds && ds->n == 2 && ds->x[1] == 2);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+/* Numbers read from CSV equal (float)strtod of their text, bit for bit, for
+ * every spelling (the reader has a fast path for plain decimals). */
+static void test_csv_numbers(void)
+{
+    uint64_t live0 = live_bytes();
+    enum { N = 3000 };
+    static char text[N * 40];
+    static char vals[N][32];
+    lam_rng r;
+    lam_rng_seed(&r, 2024);
+    size_t k = 0;
+    for (int i = 0; i < N; i++) {
+        double v = (lam_rng_uniform_d(&r) - 0.5) * pow(10.0, (int)lam_rng_below(&r, 30) - 15);
+        switch (i % 6) {
+        case 0: snprintf(vals[i], 32, "%.17g", v); break;
+        case 1: snprintf(vals[i], 32, "%.4f", v); break;
+        case 2: snprintf(vals[i], 32, "%.9e", v); break;
+        case 3: snprintf(vals[i], 32, "%d", (int)lam_rng_below(&r, 100000) - 50000); break;
+        case 4: snprintf(vals[i], 32, "+%.3E", fabs(v)); break;
+        default: snprintf(vals[i], 32, "%.25f", v); break;
+        }
+        k += (size_t)snprintf(text + k, sizeof text - k, "%s,0\n", vals[i]);
+    }
+    lam_dataset *ds = read_text("numbers.csv", text, NULL, NULL);
+    int bad = 0;
+    for (int i = 0; ds && i < N; i++) {
+        float want = (float)strtod(vals[i], NULL);
+        if (memcmp(&want, &ds->x[i], sizeof want) != 0 && bad++ < 5)
+            fprintf(stderr, "  %s -> %.9g, strtod %.9g\n", vals[i], ds->x[i], want);
+    }
+    CHECK(ds && bad == 0);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_gzip(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_csv_report rep;
+    const char *p = write_gz("small.csv.gz", "f1,f2,label\n1,2,b\n3,4,a\n");
+    lam_dataset *ds = NULL;
+    CHECK_OK(lam_csv_read(p, NULL, &ds, &rep));
+    if (ds) {
+        CHECK(rep.gzip && rep.header && ds->n == 2 && ds->labels[0] == 1);
+        CHECK(strcmp(ds->class_names[0], "a") == 0);
+    }
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* truncated gzip stream: a clean error, not a crash */
+    char big[20000];
+    size_t k = 0;
+    for (int i = 0; k + 40 < sizeof big; i++)
+        k += (size_t)snprintf(big + k, sizeof big - k, "%d,%d,%d\n", i * 7919 % 1000, i, i % 3);
+    p = write_gz("trunc.csv.gz", big);
+    FILE *f = fopen(p, "rb");
+    unsigned char buf[20000];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    write_bytes("trunc.csv.gz", buf, n / 2);
+    ds = NULL;
+    lam_status st = lam_csv_read(p, NULL, &ds, NULL);
+    CHECK_MSG(st == LAM_ERR_FORMAT, "%s %s", lam_status_str(st), lam_last_error());
+    CHECK(ds == NULL && err_has("gzip"));
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_columns(void)
+{
+    uint64_t live0 = live_bytes();
+    const char *text = "id,label,a,b,note\n"
+                       "x1,1,0.5,1.5,hello\n"
+                       "x2,0,2.5,3.5,world\n";
+    lam_csv_opts o = lam_csv_opts_defaults();
+    lam_csv_col ign[2] = {{0, NULL}, {0, "note"}};
+    o.label = (lam_csv_col){1, NULL};
+    o.ignore = ign;
+    o.nignore = 2;
+    lam_dataset *ds = read_text("cols.csv", text, &o, NULL);
+    if (ds) {
+        CHECK(ds->nfeat == 2 && ds->n == 2 && ds->labels[0] == 1 && ds->x[2] == 2.5f);
+        CHECK(strcmp(ds->feature_names[0], "a") == 0 && strcmp(ds->feature_names[1], "b") == 0);
+    }
+    lam_dataset_free(ds);
+    o.label = (lam_csv_col){0, "label"};
+    ign[0] = (lam_csv_col){-5, NULL};
+    ds = read_text("cols2.csv", text, &o, NULL);
+    CHECK(ds && ds->nfeat == 2 && ds->labels[1] == 0);
+    lam_dataset_free(ds);
+    /* errors: a name not in the header, an index out of range, label ignored */
+    o.label = (lam_csv_col){0, "species"};
+    expect_fail("cols3.csv", text, &o, LAM_ERR_ARG, ":1:");
+    CHECK(err_has("species") && err_has("'label'"));
+    o.label = (lam_csv_col){7, NULL};
+    o.nignore = 0;
+    expect_fail("cols4.csv", "1,2,3\n", &o, LAM_ERR_ARG, "");
+    CHECK(err_has("out of range") && err_has("3 columns"));
+    o.label = (lam_csv_col){0, NULL};
+    ign[0] = (lam_csv_col){0, NULL};
+    o.nignore = 1;
+    expect_fail("cols5.csv", "1,2,3\n", &o, LAM_ERR_ARG, "");
+    o = lam_csv_opts_defaults();
+    o.header = LAM_CSV_HEADER_NO;
+    o.label = (lam_csv_col){0, "label"};
+    expect_fail("cols6.csv", text, &o, LAM_ERR_ARG, "");
+    /* lam_csv_col_parse */
+    lam_csv_col c = lam_csv_col_parse("-2");
+    CHECK(c.name == NULL && c.index == -2);
+    c = lam_csv_col_parse("species");
+    CHECK(c.name && strcmp(c.name, "species") == 0);
+    c = lam_csv_col_parse("3x");
+    CHECK(c.name != NULL);
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_regression(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_csv_opts o = lam_csv_opts_defaults();
+    o.task = LAM_TASK_REGRESSION;
+    lam_dataset *ds = read_text("reg1.csv", "x1,x2,y\n1,2,0.5\n3,4,-1.25\n", &o, NULL);
+    if (ds) {
+        CHECK(ds->task == LAM_TASK_REGRESSION && ds->labels == NULL && ds->ntargets == 1);
+        CHECK(ds->nfeat == 2 && ds->y[0] == 0.5f && ds->y[1] == -1.25f);
+        CHECK(ds->target_names && strcmp(ds->target_names[0], "y") == 0);
+    }
+    lam_dataset_free(ds);
+    lam_csv_col t[2] = {{0, "t2"}, {1, NULL}};
+    o.targets = t;
+    o.ntargets = 2;
+    ds = read_text("reg2.csv", "x,t1,t2,z\n1,2,3,4\n5,6,7,8\n", &o, NULL);
+    if (ds) {
+        CHECK(ds->ntargets == 2 && ds->nfeat == 2);
+        CHECK(ds->y[0] == 3 && ds->y[1] == 2 && ds->y[2] == 7 && ds->y[3] == 6);
+        CHECK(ds->x[0] == 1 && ds->x[1] == 4 && ds->x[3] == 8);
+        CHECK(strcmp(ds->target_names[0], "t2") == 0 && strcmp(ds->feature_names[1], "z") == 0);
+    }
+    lam_dataset_free(ds);
+    t[1] = (lam_csv_col){2, NULL}; /* t2 twice */
+    expect_fail("reg3.csv", "x,t1,t2,z\n1,2,3,4\n", &o, LAM_ERR_ARG, "");
+    o.ntargets = 0;
+    expect_fail("reg4.csv", "1,2\n3,abc\n", &o, LAM_ERR_FORMAT, ":2:3");
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_missing(void)
+{
+    uint64_t live0 = live_bytes();
+    const char *text = "1,NA,0\n2,3,1\n?,5,0\n4,,1\n";
+    lam_csv_opts o = lam_csv_opts_defaults();
+    expect_fail("miss1.csv", text, &o, LAM_ERR_FORMAT, ":1:3");
+    CHECK(err_has("missing value") && err_has("NA"));
+    o.missing = LAM_MISSING_DROP;
+    lam_csv_report rep;
+    lam_dataset *ds = read_text("miss2.csv", text, &o, &rep);
+    if (ds) {
+        CHECK(ds->n == 1 && ds->x[0] == 2 && ds->x[1] == 3 && ds->labels[0] == 0);
+        CHECK(ds->nclasses == 1); /* only label "1" left: mapped, kept by name */
+        CHECK(rep.rows == 4 && rep.rows_dropped == 3 && rep.values_imputed == 0);
+        CHECK(rep.missing_per_col[0] == 1 && rep.missing_per_col[1] == 2 &&
+              rep.missing_per_col[2] == 0);
+    }
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    o.missing = LAM_MISSING_MEAN;
+    ds = read_text("miss3.csv", text, &o, &rep);
+    if (ds) {
+        CHECK(ds->n == 4 && rep.values_imputed == 3 && rep.rows_dropped == 0);
+        CHECK_NEAR(ds->x[4], 7.0 / 3.0, 1e-6, 0);
+        CHECK(ds->x[1] == 4 && ds->x[7] == 4 && ds->x[0] == 1);
+        CHECK(rep.missing_per_col[0] == 1 && rep.missing_per_col[1] == 2);
+    }
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* missing labels: an error under ERROR and MEAN, dropped under DROP */
+    expect_fail("miss4.csv", "1,2,0\n3,4,NaN\n", &o, LAM_ERR_FORMAT, ":2:5");
+    CHECK(err_has("missing label"));
+    o.missing = LAM_MISSING_ERROR;
+    expect_fail("miss5.csv", "1,2,0\n3,4,\n", &o, LAM_ERR_FORMAT, ":2:5");
+    o.missing = LAM_MISSING_DROP;
+    ds = read_text("miss6.csv", "1,2,0\n3,4,n/a\n5,6,1\n", &o, NULL);
+    CHECK(ds && ds->n == 2 && ds->labels[1] == 1);
+    lam_dataset_free(ds);
+    expect_fail("miss7.csv", "1,NA,0\n3,,1\n", &o, LAM_ERR_FORMAT, "");
+    CHECK(err_has("dropped"));
+    o.missing = LAM_MISSING_MEAN;
+    expect_fail("miss8.csv", "1,NA,0\n3,,1\n", &o, LAM_ERR_FORMAT, "");
+    CHECK(err_has("field 2") && err_has("no values"));
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_labels(void)
+{
+    uint64_t live0 = live_bytes();
+    /* integers that are not 0..K-1: mapped in numeric order */
+    lam_dataset *ds = read_text("lab1.csv", "1,2\n2,10\n3,1\n4,2\n5,1.0\n", NULL, NULL);
+    if (ds) {
+        CHECK(ds->nclasses == 3 && ds->class_names);
+        CHECK(strcmp(ds->class_names[0], "1") == 0 && strcmp(ds->class_names[2], "10") == 0);
+        CHECK(ds->labels[0] == 1 && ds->labels[1] == 2 && ds->labels[2] == 0 &&
+              ds->labels[4] == 0);
+    }
+    lam_dataset_free(ds);
+    /* fixed number of classes (a test file that lacks a class) */
+    lam_csv_opts o = lam_csv_opts_defaults();
+    o.nclasses = 4;
+    ds = read_text("lab2.csv", "1,0\n2,3\n", &o, NULL);
+    CHECK(ds && ds->nclasses == 4 && ds->labels[1] == 3 && ds->class_names == NULL);
+    lam_dataset_free(ds);
+    expect_fail("lab3.csv", "1,0\n2,4\n", &o, LAM_ERR_FORMAT, ":2:3");
+    /* fixed class names */
+    const char *names[2] = {"dog", "cat"};
+    o.class_names = names;
+    o.nclasses = 2;
+    ds = read_text("lab4.csv", "1,cat\n2,dog\n3,cat\n", &o, NULL);
+    if (ds) {
+        CHECK(ds->nclasses == 2 && ds->labels[0] == 1 && ds->labels[1] == 0);
+        CHECK(strcmp(ds->class_names[0], "dog") == 0);
+    }
+    lam_dataset_free(ds);
+    expect_fail("lab5.csv", "1,cat\n2,cow\n", &o, LAM_ERR_FORMAT, ":2:3");
+    CHECK(err_has("cow") && err_has("'dog'"));
+    /* too many distinct labels */
+    o = lam_csv_opts_defaults();
+    o.max_classes = 2;
+    expect_fail("lab6.csv", "1,a\n2,b\n3,c\n", &o, LAM_ERR_FORMAT, ":3:3");
+    CHECK(err_has("regression"));
+    CHECK(live_bytes() == live0);
+}
+
+static void test_csv_malformed(void)
+{
+    uint64_t live0 = live_bytes();
+    expect_fail("empty.csv", "", NULL, LAM_ERR_FORMAT, ": the file is empty");
+    expect_fail("blanks.csv", "\n\r\n\n", NULL, LAM_ERR_FORMAT, ": the file is empty");
+    lam_csv_opts o = lam_csv_opts_defaults();
+    o.header = LAM_CSV_HEADER_YES;
+    expect_fail("hdronly.csv", "a,b,c\n", &o, LAM_ERR_FORMAT, ": no data rows");
+    expect_fail("few.csv", "1,2,0\n3,4,1\n5,6\n", NULL, LAM_ERR_FORMAT, ":3:4");
+    CHECK(err_has("expected 3 fields") && err_has("found 2"));
+    expect_fail("many.csv", "1,2,0\n3,4,1,7\n", NULL, LAM_ERR_FORMAT, ":2:7");
+    CHECK(err_has("found more"));
+    expect_fail("nonnum.csv", "1,2,0\n3,x7,1\n", NULL, LAM_ERR_FORMAT, ":2:3");
+    CHECK(err_has("expected a number") && err_has("\"x7\""));
+    expect_fail("nonnum_hdr.csv", "a,b,c\n1,2,0\n3,4y,1\n", NULL, LAM_ERR_FORMAT, ":3:3");
+    CHECK(err_has("column 'b'"));
+    expect_fail("unterm.csv", "1,2,0\n\"3,4,1\n5,6,0\n", NULL, LAM_ERR_FORMAT, ":2:1");
+    CHECK(err_has("never closed"));
+    expect_fail("afterq.csv", "\"1\"x,2,0\n", NULL, LAM_ERR_FORMAT, ":1:4");
+    expect_fail("inf.csv", "1,2,0\n3,inf,1\n", NULL, LAM_ERR_FORMAT, ":2:3");
+    CHECK(err_has("finite"));
+    expect_fail("range.csv", "1,2,0\n3,1e39,1\n", NULL, LAM_ERR_FORMAT, ":2:3");
+    o = lam_csv_opts_defaults();
+    o.delimiter = ';';
+    expect_fail("comma.csv", "1;2;0\n1;2,5;0\n", &o, LAM_ERR_FORMAT, ":2:3");
+    CHECK(err_has("decimal commas"));
+    /* huge lines: with a small limit and with the default one */
+    o = lam_csv_opts_defaults();
+    o.max_line = 100;
+    char line[600];
+    memset(line, '1', sizeof line);
+    memcpy(line, "1,2,0\n", 6);
+    line[sizeof line - 1] = 0;
+    expect_fail("long.csv", line, &o, LAM_ERR_FORMAT, ":2:");
+    CHECK(err_has("longer than 100 bytes"));
+    size_t big = ((size_t)1 << 20) + 100;
+    char *huge = malloc(big + 1);
+    if (huge) {
+        memset(huge, '7', big);
+        huge[big] = 0;
+        expect_fail("huge.csv", huge, NULL, LAM_ERR_FORMAT, ":1:");
+        free(huge);
+    }
+    /* I/O and arguments */
+    lam_dataset *ds = (lam_dataset *)1;
+    CHECK(lam_csv_read(tpath("does_not_exist.csv"), NULL, &ds, NULL) == LAM_ERR_IO && !ds);
+    CHECK(err_has("does_not_exist.csv") && err_has("cannot open"));
+    lam_status st = lam_csv_read(tmpdir, NULL, &ds, NULL);
+    CHECK_MSG(st == LAM_ERR_IO, "%s %s", lam_status_str(st), lam_last_error());
+    o = lam_csv_opts_defaults();
+    o.delimiter = '"';
+    CHECK(lam_csv_read(tpath("basic.csv"), &o, &ds, NULL) == LAM_ERR_ARG);
+    CHECK(lam_csv_read(NULL, NULL, &ds, NULL) == LAM_ERR_ARG);
+    CHECK(lam_csv_read(tpath("basic.csv"), NULL, NULL, NULL) == LAM_ERR_ARG);
+    CHECK(live_bytes() == live0);
+}
+
+/* Every allocation failure inside the reader gives LAM_ERR_NOMEM, no leak. */
+static void test_csv_fault_injection(void)
+{
+    lam_csv_opts o = lam_csv_opts_defaults();
+    o.missing = LAM_MISSING_MEAN;
+    const char *p = write_gz("fault.csv.gz", "a,\"b c\",label\n1,2,cat\n3,NA,dog\n5,6,cat\n"
+                                             "7,8,eel\n9,10,fox\n");
+    const char *names[3] = {"cat", "dog", "zzz"};
+    int okays = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        lam_csv_opts oo = o;
+        if (pass == 1) {
+            oo.class_names = names; /* fixed mapping path */
+            oo.nclasses = 3;
+            p = write_file("fault2.csv", "a,b,label\n1,2,cat\n3,NA,dog\n5,6,zzz\n");
+        }
+        bool done = false;
+        for (uint64_t n = 1; n < 400 && !done; n++) {
+            uint64_t live0 = live_bytes();
+            lam_dataset *ds = NULL;
+            lam_csv_report rep;
+            lam_alloc_fail_after(n);
+            lam_status st = lam_csv_read(p, &oo, &ds, &rep);
+            lam_alloc_fail_after(0);
+            if (st == LAM_OK) {
+                done = true;
+                okays++;
+                CHECK(ds->n >= 3 && rep.values_imputed == 1);
+                lam_dataset_free(ds);
+                lam_csv_report_clear(&rep);
+            } else {
+                CHECK_MSG(st == LAM_ERR_NOMEM, "n=%d: %s %s", (int)n, lam_status_str(st),
+                          lam_last_error());
+                CHECK(ds == NULL);
+            }
+            CHECK_MSG(live_bytes() == live0, "n=%d leaked %lld bytes", (int)n,
+                      (long long)(live_bytes() - live0));
+        }
+    }
+    CHECK(okays == 2);
+}
+
+/* Random bytes and mutated CSV text: the reader returns a status, never
+ * crashes, never leaks. */
+static void test_csv_garbage(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_rng r;
+    lam_rng_seed(&r, 12345);
+    static unsigned char buf[8192];
+    const char alphabet[] = "0123456789.,-+e\"\r\n \tNA?x";
+    int n_ok = 0;
+    for (int it = 0; it < 300; it++) {
+        size_t n = lam_rng_below(&r, sizeof buf);
+        int mode = it % 3;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = mode == 0 ? (unsigned char)lam_rng_below(&r, 256)
+                               : (unsigned char)alphabet[lam_rng_below(&r, sizeof alphabet - 1)];
+        if (mode == 2 && n > 2) { /* gzip magic then junk */
+            buf[0] = 0x1f;
+            buf[1] = 0x8b;
+        }
+        const char *p = write_bytes("garbage.bin", buf, n);
+        lam_csv_opts o = lam_csv_opts_defaults();
+        o.missing = (lam_missing)(it % 3);
+        o.task = it % 2 ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
+        o.max_line = 1000;
+        lam_dataset *ds = NULL;
+        lam_csv_report rep;
+        lam_status st = lam_csv_read(p, &o, &ds, &rep);
+        CHECK_MSG(st == LAM_OK || st == LAM_ERR_FORMAT || st == LAM_ERR_IO,
+                  "it %d: %s %s", it, lam_status_str(st), lam_last_error());
+        if (st == LAM_OK) {
+            n_ok++;
+            CHECK(lam_dataset_check(ds) == LAM_OK);
+            lam_dataset_free(ds);
+            lam_csv_report_clear(&rep);
+        } else {
+            CHECK(ds == NULL && lam_last_error()[0]);
+        }
+    }
+    (void)n_ok;
+    CHECK(live_bytes() == live0);
+}
+
+static void test_digits(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_dataset *ds = NULL;
+    lam_csv_report rep;
+    CHECK_OK(lam_csv_read("data/digits.csv.gz", NULL, &ds, &rep));
+    if (!ds) return;
+    CHECK(ds->n == 1797 && ds->nfeat == 64 && ds->nclasses == 10 && ds->class_names == NULL);
+    CHECK(rep.gzip && !rep.header && rep.ncols == 65);
+    int64_t counts[10];
+    CHECK_OK(lam_dataset_class_counts(ds, counts));
+    int64_t sum = 0;
+    for (int k = 0; k < 10; k++) {
+        sum += counts[k];
+        CHECK(counts[k] >= 170 && counts[k] <= 190);
+    }
+    CHECK(sum == 1797);
+    float lo = 1e9f, hi = -1e9f;
+    for (int64_t i = 0; i < ds->n * ds->nfeat; i++) {
+        lo = ds->x[i] < lo ? ds->x[i] : lo;
+        hi = ds->x[i] > hi ? ds->x[i] : hi;
+    }
+    CHECK(lo == 0 && hi == 16);
+    CHECK(ds->x[2] == 5 && ds->x[3] == 13 && ds->labels[0] == 0 && ds->labels[1] == 1);
+    CHECK_OK(lam_dataset_set_sample_shape(ds, lam_shape3(1, 8, 8)));
+    CHECK(lam_dataset_set_sample_shape(ds, lam_shape2(8, 7)) == LAM_ERR_SHAPE);
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+/* ---- data sets, transforms ------------------------------------------------ */
+
+/* n samples, feature 0 = row index, labels: row % k. */
+static lam_dataset *make_ds(int64_t n, int64_t nfeat, int32_t k)
+{
+    lam_dataset *ds = NULL;
+    CHECK_OK(lam_dataset_new(LAM_TASK_CLASSIFICATION, n, nfeat, k, &ds));
+    if (!ds) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < nfeat; j++) ds->x[i * nfeat + j] = (float)(i + 1000 * j);
+        ds->labels[i] = (int32_t)(i % k);
+    }
+    return ds;
+}
+
+static void test_dataset(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_dataset *ds = make_ds(10, 2, 3), *s = NULL;
+    const char *fn[2] = {"u", "v"}, *cn[3] = {"a", "b", "c"};
+    CHECK_OK(lam_dataset_set_feature_names(ds, fn));
+    CHECK_OK(lam_dataset_set_class_names(ds, cn));
+    CHECK(lam_dataset_set_target_names(ds, fn) == LAM_ERR_ARG);
+    uint32_t idx[4] = {9, 0, 9, 4};
+    CHECK_OK(lam_dataset_subset(ds, idx, 4, &s));
+    if (s) {
+        CHECK(s->n == 4 && s->x[0] == 9 && s->x[1] == 1009 && s->x[2] == 0 && s->labels[3] == 1);
+        CHECK(strcmp(s->feature_names[1], "v") == 0 && strcmp(s->class_names[2], "c") == 0);
+    }
+    int64_t counts[3];
+    CHECK_OK(lam_dataset_class_counts(s, counts));
+    CHECK(counts[0] == 3 && counts[1] == 1 && counts[2] == 0);
+    lam_dataset_free(s);
+    idx[2] = 10;
+    CHECK(lam_dataset_subset(ds, idx, 4, &s) == LAM_ERR_ARG && s == NULL);
+    CHECK_OK(lam_dataset_subset(ds, NULL, 0, &s)); /* deep copy */
+    CHECK(s && s->n == 10 && s->x[19] == 1009);
+    lam_dataset_free(s);
+    CHECK_OK(lam_dataset_check(ds));
+    ds->labels[3] = 3;
+    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && err_has("row 3"));
+    CHECK(lam_dataset_class_counts(ds, counts) == LAM_ERR_FORMAT);
+    lam_dataset_free(ds);
+    CHECK(lam_dataset_new(LAM_TASK_REGRESSION, 5, 0, 1, &s) == LAM_ERR_ARG && !s);
+    CHECK(lam_dataset_new(LAM_TASK_REGRESSION, -1, 2, 1, &s) == LAM_ERR_ARG);
+    /* fault injection through new + names + subset */
+    for (uint64_t n = 1; n < 60; n++) {
+        uint64_t l0 = live_bytes();
+        lam_dataset *a = make_ds(5, 2, 2), *b = NULL;
+        if (!a) break;
+        lam_alloc_fail_after(n);
+        lam_status st = lam_dataset_set_feature_names(a, fn);
+        if (st == LAM_OK) st = lam_dataset_subset(a, NULL, 0, &b);
+        lam_alloc_fail_after(0);
+        CHECK(st == LAM_OK || st == LAM_ERR_NOMEM);
+        lam_dataset_free(a);
+        lam_dataset_free(b);
+        CHECK(live_bytes() == l0);
+        if (st == LAM_OK) break;
+    }
+    CHECK(live_bytes() == live0);
+}
+
+static void test_scaler(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_dataset *ds = NULL;
+    CHECK_OK(lam_dataset_new(LAM_TASK_CLASSIFICATION, 4, 3, 2, &ds));
+    if (!ds) return;
+    const float x[12] = {1, 10, 5, 2, 20, 5, 3, 60, 5, 6, 30, 5};
+    memcpy(ds->x, x, sizeof x);
+    lam_scaler *s = NULL;
+    CHECK_OK(lam_scaler_fit(LAM_SCALER_STANDARD, ds, &s));
+    const float *shift, *scale;
+    int64_t nc;
+    lam_scaler_params(s, &shift, &scale, &nc);
+    CHECK(nc == 3 && lam_scaler_get_kind(s) == LAM_SCALER_STANDARD);
+    CHECK_NEAR(shift[0], 3, 1e-6, 0);
+    CHECK_NEAR(shift[1], 30, 1e-6, 0);
+    CHECK_NEAR(scale[0], sqrt(3.5), 1e-6, 1e-6);  /* population std: 14/4 */
+    CHECK_NEAR(scale[1], sqrt(350), 1e-5, 1e-6);  /* 1400/4 */
+    CHECK(shift[2] == 5 && scale[2] == 1);       /* constant column */
+    float row[3] = {4, 0, 7};
+    CHECK_OK(lam_scaler_transform(s, row, 1, 3));
+    CHECK_NEAR(row[0], 1 / sqrt(3.5), 1e-6, 1e-6);
+    CHECK_NEAR(row[1], -30 / sqrt(350), 1e-6, 1e-6);
+    CHECK_NEAR(row[2], 2, 1e-6, 0);
+    CHECK_OK(lam_scaler_inverse(s, row, 1, 3));
+    CHECK_NEAR(row[0], 4, 1e-5, 0);
+    CHECK_NEAR(row[1], 0, 1e-5, 0);
+    CHECK(lam_scaler_transform(s, row, 1, 2) == LAM_ERR_SHAPE);
+    /* round trip through saved vectors */
+    lam_scaler *s2 = NULL;
+    CHECK_OK(lam_scaler_from_params(LAM_SCALER_STANDARD, shift, scale, 3, &s2));
+    lam_dataset *copy = NULL;
+    CHECK_OK(lam_dataset_subset(ds, NULL, 0, &copy));
+    CHECK_OK(lam_scaler_apply(s, ds));
+    CHECK_OK(lam_scaler_apply(s2, copy));
+    CHECK(copy && memcmp(ds->x, copy->x, sizeof x) == 0);
+    double mean0 = 0, var0 = 0;
+    for (int i = 0; i < 4; i++) mean0 += ds->x[i * 3] / 4.0;
+    for (int i = 0; i < 4; i++) var0 += (ds->x[i * 3] - mean0) * (ds->x[i * 3] - mean0) / 4.0;
+    CHECK_NEAR(mean0, 0, 1e-6, 0);
+    CHECK_NEAR(var0, 1, 1e-5, 0);
+    const float zero[3] = {0, 0, 0};
+    lam_scaler *bad = NULL;
+    CHECK(lam_scaler_from_params(LAM_SCALER_STANDARD, shift, zero, 3, &bad) == LAM_ERR_ARG);
+    lam_scaler_free(s);
+    lam_scaler_free(s2);
+    /* min-max */
+    memcpy(copy->x, x, sizeof x);
+    CHECK_OK(lam_scaler_fit_rows(LAM_SCALER_MINMAX, copy->x, 4, 3, &s));
+    lam_scaler_params(s, &shift, &scale, NULL);
+    CHECK(shift[0] == 1 && scale[0] == 5 && shift[1] == 10 && scale[1] == 50 && scale[2] == 1);
+    float r2[3] = {6, 35, 5};
+    CHECK_OK(lam_scaler_transform(s, r2, 1, 3));
+    CHECK(r2[0] == 1 && r2[1] == 0.5f && r2[2] == 0);
+    lam_scaler_free(s);
+    copy->x[4] = NAN;
+    CHECK(lam_scaler_fit(LAM_SCALER_STANDARD, copy, &s) == LAM_ERR_ARG && s == NULL);
+    /* one-hot */
+    int32_t lab[3] = {2, 0, 1};
+    float oh[9];
+    CHECK_OK(lam_onehot(lab, 3, 3, oh));
+    CHECK(oh[2] == 1 && oh[0] == 0 && oh[3] == 1 && oh[7] == 1 && oh[8] == 0);
+    lab[1] = 3;
+    CHECK(lam_onehot(lab, 3, 3, oh) == LAM_ERR_ARG && err_has("labels[1]"));
+    for (uint64_t n = 1; n < 10; n++) {
+        uint64_t l0 = live_bytes();
+        lam_alloc_fail_after(n);
+        lam_status st = lam_scaler_fit(LAM_SCALER_MINMAX, ds, &s);
+        lam_alloc_fail_after(0);
+        CHECK(st == LAM_OK || st == LAM_ERR_NOMEM);
+        if (st == LAM_OK) lam_scaler_free(s);
+        CHECK(live_bytes() == l0);
+    }
+    lam_dataset_free(copy);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+/* ---- splits --------------------------------------------------------------- */
+
+static void test_split(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_dataset *ds = make_ds(100, 2, 3), *tr = NULL, *te = NULL, *tr2 = NULL, *te2 = NULL;
+    if (!ds) return;
+    CHECK_OK(lam_dataset_split(ds, 0.2, 42, &tr, &te));
+    CHECK(tr && te && tr->n == 80 && te->n == 20);
+    int seen[100] = {0};
+    for (int64_t i = 0; tr && i < tr->n; i++) seen[(int)tr->x[i * 2]]++;
+    for (int64_t i = 0; te && i < te->n; i++) seen[(int)te->x[i * 2]]++;
+    bool once = true;
+    for (int i = 0; i < 100; i++) once = once && seen[i] == 1;
+    CHECK(once);
+    for (int64_t i = 0; te && i < te->n; i++)
+        CHECK(te->labels[i] == (int32_t)te->x[i * 2] % 3 && te->x[i * 2 + 1] == te->x[i * 2] + 1000);
+    CHECK_OK(lam_dataset_split(ds, 0.2, 42, &tr2, &te2));
+    CHECK(tr2 && te2 && memcmp(te->x, te2->x, 20 * 2 * sizeof(float)) == 0);
+    CHECK(memcmp(tr->labels, tr2->labels, 80 * sizeof(int32_t)) == 0);
+    lam_dataset_free(tr2);
+    lam_dataset_free(te2);
+    CHECK_OK(lam_dataset_split(ds, 0.2, 43, &tr2, &te2));
+    CHECK(te2 && memcmp(te->x, te2->x, 20 * 2 * sizeof(float)) != 0);
+    /* validation split of the training part */
+    lam_dataset *tr3 = NULL, *va = NULL;
+    CHECK_OK(lam_dataset_split(tr, 0.1, 7, &tr3, &va));
+    CHECK(tr3 && va && tr3->n == 72 && va->n == 8);
+    lam_dataset_free(tr3);
+    lam_dataset_free(va);
+    lam_dataset_free(tr);
+    lam_dataset_free(te);
+    lam_dataset_free(tr2);
+    lam_dataset_free(te2);
+    /* ceil rule */
+    lam_dataset *small = make_ds(10, 1, 2);
+    CHECK_OK(lam_dataset_split(small, 0.25, 1, &tr, &te));
+    CHECK(te && tr && te->n == 3 && tr->n == 7);
+    lam_dataset_free(tr);
+    lam_dataset_free(te);
+    CHECK(lam_dataset_split(small, 0.0, 1, &tr, &te) == LAM_ERR_ARG && !tr && !te);
+    CHECK(lam_dataset_split(small, 1.0, 1, &tr, &te) == LAM_ERR_ARG);
+    CHECK(lam_dataset_split(small, NAN, 1, &tr, &te) == LAM_ERR_ARG);
+    CHECK(lam_dataset_split(small, 0.95, 1, &tr, &te) == LAM_ERR_ARG && err_has("training"));
+    lam_dataset_free(small);
+    /* stratified: 60 / 30 / 10 -> 12 / 6 / 2 test rows */
+    for (int i = 0; i < 100; i++) ds->labels[i] = i < 60 ? 0 : i < 90 ? 1 : 2;
+    lam_split_opts so = lam_split_opts_defaults();
+    CHECK(so.test_fraction == 0.25);
+    so.test_fraction = 0.2;
+    so.stratify = true;
+    so.seed = 5;
+    CHECK_OK(lam_dataset_split_ex(ds, &so, &tr, &te));
+    int64_t c[3];
+    if (te && tr) {
+        CHECK_OK(lam_dataset_class_counts(te, c));
+        CHECK(c[0] == 12 && c[1] == 6 && c[2] == 2);
+        CHECK_OK(lam_dataset_class_counts(tr, c));
+        CHECK(c[0] == 48 && c[1] == 24 && c[2] == 8);
+    }
+    lam_dataset_free(tr);
+    lam_dataset_free(te);
+    /* largest remainder: 7 test rows of 3/3/4 -> shares 2.1/2.1/2.8 -> 2/2/3 */
+    lam_dataset *s10 = make_ds(10, 1, 3);
+    for (int i = 0; i < 10; i++) s10->labels[i] = i < 3 ? 0 : i < 6 ? 1 : 2;
+    so.test_fraction = 0.7;
+    CHECK_OK(lam_dataset_split_ex(s10, &so, &tr, &te));
+    if (te) {
+        CHECK_OK(lam_dataset_class_counts(te, c));
+        CHECK(c[0] == 2 && c[1] == 2 && c[2] == 3);
+    }
+    lam_dataset_free(tr);
+    lam_dataset_free(te);
+    lam_dataset_free(s10);
+    for (uint64_t n = 1; n < 40; n++) {
+        uint64_t l0 = live_bytes();
+        lam_alloc_fail_after(n);
+        so.test_fraction = 0.3;
+        lam_status st = lam_dataset_split_ex(ds, &so, &tr, &te);
+        lam_alloc_fail_after(0);
+        CHECK(st == LAM_OK || (st == LAM_ERR_NOMEM && !tr && !te));
+        lam_dataset_free(tr);
+        lam_dataset_free(te);
+        CHECK(live_bytes() == l0);
+        if (st == LAM_OK) break;
+    }
+    lam_dataset *reg = NULL;
+    CHECK_OK(lam_dataset_new(LAM_TASK_REGRESSION, 10, 1, 1, &reg));
+    CHECK(lam_dataset_split_ex(reg, &so, &tr, &te) == LAM_ERR_ARG);
+    lam_dataset_free(reg);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+/* ---- loader --------------------------------------------------------------- */
+
+static void test_loader_epochs(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_dataset *ds = make_ds(10, 2, 3);
+    if (!ds) return;
+    lam_loader_opts o = lam_loader_opts_defaults();
+    o.batch_size = 4;
+    o.seed = 9;
+    lam_loader *l = NULL;
+    CHECK_OK(lam_loader_new(ds, &o, &l));
+    if (!l) return;
+    CHECK(lam_loader_num_batches(l) == 3);
+    float xb[8];
+    int32_t lb[4];
+    int bn;
+    uint32_t first[10];
+    lam_alloc_stats a0, a1;
+    lam_alloc_get_stats(&a0);
+    for (int epoch = 0; epoch < 3; epoch++) {
+        int seen[10] = {0}, sizes[4] = {0}, nb = 0, k = 0;
+        uint32_t order[10];
+        while (lam_loader_next(l, xb, lb, NULL, &bn)) {
+            if (nb < 4) sizes[nb] = bn;
+            nb++;
+            for (int i = 0; i < bn; i++) {
+                int r = (int)xb[i * 2];
+                seen[r]++;
+                order[k++] = (uint32_t)r;
+                CHECK(lb[i] == r % 3 && xb[i * 2 + 1] == (float)(r + 1000));
+            }
+        }
+        CHECK(bn == 0 && nb == 3 && sizes[0] == 4 && sizes[1] == 4 && sizes[2] == 2);
+        for (int i = 0; i < 10; i++) CHECK(seen[i] == 1);
+        CHECK(lam_loader_epoch(l) == (uint64_t)epoch + 1);
+        if (epoch == 0) memcpy(first, order, sizeof first);
+        else CHECK(memcmp(first, order, sizeof first) != 0); /* a fresh permutation */
+    }
+    lam_alloc_get_stats(&a1);
+    CHECK(a1.n_alloc == a0.n_alloc); /* no allocation while batching */
+    lam_loader_free(l);
+    /* drop_last, no shuffle: identity order, the partial batch is skipped */
+    o.shuffle = false;
+    o.drop_last = true;
+    CHECK_OK(lam_loader_new(ds, &o, &l));
+    CHECK(lam_loader_num_batches(l) == 2);
+    uint32_t idx[4];
+    int nb = 0;
+    while (lam_loader_next_indices(l, idx, &bn)) {
+        CHECK(bn == 4 && idx[0] == (uint32_t)(4 * nb) && idx[3] == (uint32_t)(4 * nb + 3));
+        nb++;
+    }
+    CHECK(nb == 2);
+    lam_loader_free(l);
+    /* errors */
+    o.batch_size = 0;
+    CHECK(lam_loader_new(ds, &o, &l) == LAM_ERR_ARG && l == NULL);
+    for (uint64_t n = 1; n < 5; n++) {
+        uint64_t l0 = live_bytes();
+        o.batch_size = 3;
+        lam_alloc_fail_after(n);
+        lam_status st = lam_loader_new(ds, &o, &l);
+        lam_alloc_fail_after(0);
+        CHECK(st == LAM_OK || (st == LAM_ERR_NOMEM && !l));
+        lam_loader_free(l);
+        l = NULL;
+        CHECK(live_bytes() == l0);
+    }
+    /* regression targets */
+    lam_dataset *reg = NULL;
+    CHECK_OK(lam_dataset_new(LAM_TASK_REGRESSION, 5, 1, 2, &reg));
+    for (int i = 0; i < 5; i++) {
+        reg->x[i] = (float)i;
+        reg->y[2 * i] = (float)(10 * i);
+        reg->y[2 * i + 1] = (float)(-i);
+    }
+    o = lam_loader_opts_defaults();
+    o.batch_size = 5;
+    CHECK_OK(lam_loader_new(reg, &o, &l));
+    float rx[5], ry[10];
+    CHECK(lam_loader_next(l, rx, NULL, ry, &bn) && bn == 5);
+    for (int i = 0; i < 5; i++) CHECK(ry[2 * i] == 10 * rx[i] && ry[2 * i + 1] == -rx[i]);
+    CHECK(!lam_loader_next(l, rx, NULL, ry, &bn));
+    lam_loader_free(l);
+    lam_dataset_free(reg);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+/* Batches of one epoch as indices; returns the count. */
+static int run_batches(lam_loader *l, uint32_t *out, int max)
+{
+    int k = 0, bn;
+    uint32_t idx[8];
+    while (k < max && lam_loader_next_indices(l, idx, &bn))
+        for (int i = 0; i < bn; i++) out[k++] = idx[i];
+    return k;
+}
+
+static void test_loader_resume(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_dataset *ds = make_ds(23, 1, 2);
+    if (!ds) return;
+    lam_loader_opts o = lam_loader_opts_defaults();
+    o.batch_size = 5;
+    o.seed = 77;
+    lam_loader *a = NULL, *b = NULL, *c = NULL;
+    CHECK_OK(lam_loader_new(ds, &o, &a));
+    CHECK_OK(lam_loader_new(ds, &o, &c));
+    o.seed = 1; /* b starts elsewhere; its state will be overwritten */
+    CHECK_OK(lam_loader_new(ds, &o, &b));
+    if (!a || !b || !c) return;
+    /* same seed: same sequence over several epochs */
+    uint32_t s1[200], s2[200];
+    int n1 = 0, n2 = 0;
+    for (int e = 0; e < 3; e++) {
+        n1 += run_batches(a, s1 + n1, 100);
+        n2 += run_batches(c, s2 + n2, 100);
+    }
+    CHECK(n1 == 69 && n2 == 69 && memcmp(s1, s2, sizeof(uint32_t) * 69) == 0);
+    /* save mid-epoch (two batches into epoch 3), restore into b */
+    uint32_t idx[8];
+    int bn;
+    CHECK(lam_loader_next_indices(a, idx, &bn) && bn == 5);
+    CHECK(lam_loader_next_indices(a, idx, &bn) && bn == 5);
+    lam_loader_state st;
+    lam_loader_get_state(a, &st);
+    CHECK(st.epoch == 3 && st.pos == 10 && st.n == 23);
+    CHECK_OK(lam_loader_set_state(b, &st));
+    CHECK(lam_loader_epoch(b) == 3);
+    n1 = n2 = 0;
+    for (int e = 0; e < 3; e++) {
+        n1 += run_batches(a, s1 + n1, 100);
+        n2 += run_batches(b, s2 + n2, 100);
+    }
+    CHECK(n1 == 13 + 46 && n2 == n1 && memcmp(s1, s2, sizeof(uint32_t) * (size_t)n1) == 0);
+    /* state at an epoch boundary */
+    lam_loader_get_state(a, &st);
+    CHECK(st.pos == 0);
+    CHECK_OK(lam_loader_set_state(b, &st));
+    n1 = run_batches(a, s1, 100);
+    n2 = run_batches(b, s2, 100);
+    CHECK(n1 == 23 && n2 == 23 && memcmp(s1, s2, sizeof(uint32_t) * 23) == 0);
+    /* a state for another data set size is refused */
+    st.n = 24;
+    CHECK(lam_loader_set_state(b, &st) == LAM_ERR_ARG && err_has("24"));
+    st.n = 23;
+    st.pos = 30;
+    CHECK(lam_loader_set_state(b, &st) == LAM_ERR_ARG);
+    lam_loader_free(a);
+    lam_loader_free(b);
+    lam_loader_free(c);
+    lam_dataset_free(ds);
+    CHECK(live_bytes() == live0);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_data_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_csv_basic);
+    RUN(test_csv_header_and_quotes);
+    RUN(test_csv_numbers);
+    RUN(test_csv_gzip);
+    RUN(test_csv_columns);
+    RUN(test_csv_regression);
+    RUN(test_csv_missing);
+    RUN(test_csv_labels);
+    RUN(test_csv_malformed);
+    RUN(test_csv_fault_injection);
+    RUN(test_csv_garbage);
+    RUN(test_digits);
+    RUN(test_dataset);
+    RUN(test_scaler);
+    RUN(test_split);
+    RUN(test_loader_epochs);
+    RUN(test_loader_resume);
+    /* remove the fixtures */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    TEST_MAIN_END;
+}
