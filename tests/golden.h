@@ -1,4 +1,4 @@
-/* Reader for the golden fixtures in tests/golden/*.txt, produced by the
+/* Reader for the golden fixtures in tests/golden/ (*.txt files), produced by the
  * committed scripts tests/golden/make_*.py with Debian's python3-torch.
  * Format: one tensor per line,  "NAME d0 d1 ... : v0 v1 v2 ..."  with values
  * printed as %.9g; lines starting with '#' are comments.  A scalar has no

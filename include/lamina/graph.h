@@ -119,6 +119,7 @@ lam_node *lam_bce_logits_loss(lam_graph *g, lam_node *logits, lam_node *target);
 typedef struct lam_compile_opts {
     int max_batch;  /* largest batch run later (default 32) */
     bool training;  /* plan for backward too (default true) */
+    bool no_reuse;  /* give every tensor its own memory (for testing the planner) */
 } lam_compile_opts;
 lam_compile_opts lam_compile_opts_defaults(void);
 
@@ -136,6 +137,9 @@ void lam_graph_zero_grad(lam_graph *g);
 /* Backpropagate from the scalar `loss` (seeded with 1), accumulating into the
  * parameter gradients.  Needs a training compile and a preceding forward. */
 lam_status lam_graph_backward(lam_graph *g, lam_node *loss);
+/* Backpropagate from any node, seeding its gradient with `seed` (as many
+ * floats as the node has at the current batch), like torch's y.backward(g). */
+lam_status lam_graph_backward_seed(lam_graph *g, lam_node *node, const float *seed);
 
 /* ---- inspection ----------------------------------------------------------- */
 

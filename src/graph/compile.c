@@ -129,10 +129,17 @@ static int by_size_desc(const void *a, const void *b)
     return x->size < y->size ? 1 : x->size > y->size ? -1 : x->start - y->start;
 }
 
-static size_t place(buf *bs, int nb)
+static size_t place(buf *bs, int nb, bool no_reuse)
 {
-    qsort(bs, (size_t)nb, sizeof *bs, by_size_desc);
     size_t total = 0;
+    if (no_reuse) {
+        for (int i = 0; i < nb; i++) {
+            *bs[i].out_off = bs[i].off = total;
+            total += bs[i].size;
+        }
+        return total;
+    }
+    qsort(bs, (size_t)nb, sizeof *bs, by_size_desc);
     for (int i = 0; i < nb; i++) {
         /* candidate offsets: 0 and the end of every placed, time-overlapping buffer */
         size_t best = SIZE_MAX;
@@ -213,7 +220,7 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
             naive += sb;
         }
     }
-    size_t total = place(bs, nb);
+    size_t total = place(bs, nb, o.no_reuse);
     lam_free(bs);
     lam_free(last_use);
     lam_free(first_consumer_bwd);

@@ -66,13 +66,20 @@ void lam_graph_zero_grad(lam_graph *g)
 
 lam_status lam_graph_backward(lam_graph *g, lam_node *loss)
 {
+    if (loss && lam_node_numel(loss) != 1)
+        return lam_fail(LAM_ERR_ARG, "backward: node %s is not a scalar (use lam_graph_backward_seed)", loss->name);
+    const float one = 1.0f;
+    return lam_graph_backward_seed(g, loss, &one);
+}
+
+lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *seed)
+{
     if (!g || !g->compiled || !g->training_plan)
         return lam_fail(LAM_ERR_STATE, "backward: the graph is not compiled for training");
     if (!g->fwd_done) return lam_fail(LAM_ERR_STATE, "backward: run forward first");
     if (!loss || loss->id >= g->n_nodes || g->nodes[loss->id] != loss)
-        return lam_fail(LAM_ERR_ARG, "backward: the loss node is not in this graph");
-    if (lam_node_numel(loss) != 1 || !loss->grad)
-        return lam_fail(LAM_ERR_ARG, "backward: node %s is not a scalar with a gradient", loss->name);
+        return lam_fail(LAM_ERR_ARG, "backward: the node is not in this graph");
+    if (!loss->grad) return lam_fail(LAM_ERR_ARG, "backward: node %s has no gradient", loss->name);
 
     /* which nodes reach the loss, and which need a gradient */
     for (int i = 0; i < g->n_nodes; i++) g->nodes[i]->on_path = false;
@@ -94,7 +101,7 @@ lam_status lam_graph_backward(lam_graph *g, lam_node *loss)
     if (!loss->needs_grad) return LAM_OK; /* everything frozen: nothing to do */
 
     unsigned epoch = ++g->bwd_epoch;
-    loss->grad[0] = 1.0f;
+    memcpy(loss->grad, seed, (size_t)lam_node_numel(loss) * sizeof(float));
     lam_status st = LAM_OK;
     char msg[256] = "";
     for (int i = loss->id; i >= 0; i--) {

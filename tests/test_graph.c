@@ -1,0 +1,283 @@
+/* Graph properties: the memory plan (reuse gives the same bits as no reuse,
+ * and saves memory), no allocation inside a training step, same seed same
+ * bits, 1 and 2 threads same bits, batch-split invariance, freezing, sticky
+ * build errors, and clean failure under injected allocation faults. */
+#include <string.h>
+
+#include "lamina/lamina.h"
+#include "test.h"
+
+typedef struct mlp {
+    lam_graph *g;
+    lam_node *x, *y, *out, *loss;
+} mlp;
+
+/* in -> h -> h -> k MLP with dropout and every activation kind */
+static mlp build_mlp(uint64_t seed, int in, int h, int k, float drop)
+{
+    mlp m;
+    m.g = lam_graph_new(seed);
+    m.x = lam_input(m.g, "x", lam_shape1(in));
+    lam_dense_opts o = lam_dense_opts_defaults(h, LAM_ACT_RELU);
+    lam_node *a = lam_nn_dense(m.g, m.x, "fc1", &o);
+    if (drop > 0) a = lam_dropout(m.g, a, drop);
+    o.act = LAM_ACT_GELU;
+    a = lam_nn_dense(m.g, a, "fc2", &o);
+    a = lam_tanh(m.g, a);
+    o = lam_dense_opts_defaults(k, LAM_ACT_NONE);
+    m.out = lam_nn_dense(m.g, a, "out", &o);
+    m.y = lam_input_labels(m.g, "y");
+    m.loss = lam_softmax_ce_loss(m.g, m.out, m.y);
+    return m;
+}
+
+static void fill_batch(mlp *m, int b, int in, int k, uint64_t seed)
+{
+    lam_rng r;
+    lam_rng_seed(&r, seed);
+    float *x = lam_node_data(m->x);
+    for (int i = 0; i < b * in; i++) x[i] = lam_rng_normal(&r);
+    for (int i = 0; i < b; i++) lam_node_labels(m->y)[i] = (int32_t)lam_rng_below(&r, (uint32_t)k);
+}
+
+/* n SGD-momentum steps on random batches; returns the optimiser (caller frees) */
+static lam_optim *train_steps(mlp *m, int steps, int b, int in, int k)
+{
+    size_t np = 0;
+    lam_param_span spans[16];
+    for (size_t i = 0; i < lam_graph_param_count(m->g); i++) {
+        const lam_param_info *p = lam_graph_param_at(m->g, i);
+        if (p->trainable) spans[np++] = (lam_param_span){p->name, p->offset, p->numel, 0}; /* as lam_fit does */
+    }
+    lam_param_group grp = lam_param_group_defaults(LAM_OPTIM_SGD);
+    grp.lr = 0.05;
+    grp.momentum = 0.9;
+    lam_optim *o = lam_optim_new(LAM_OPTIM_SGD, lam_graph_param_total(m->g), spans, np, &grp, 1);
+    for (int s = 0; s < steps; s++) {
+        fill_batch(m, b, in, k, 100 + (uint64_t)s);
+        CHECK_OK(lam_graph_forward(m->g, b, true));
+        lam_graph_zero_grad(m->g);
+        CHECK_OK(lam_graph_backward(m->g, m->loss));
+        CHECK_OK(lam_optim_step(o, lam_graph_params(m->g), lam_graph_grads(m->g), 1.0f));
+    }
+    return o;
+}
+
+static void test_plan_reuse_matches_no_reuse(void)
+{
+    float *res[2];
+    size_t total = 0;
+    lam_mem_plan plans[2];
+    for (int v = 0; v < 2; v++) {
+        mlp m = build_mlp(3, 20, 32, 5, 0.2f);
+        lam_compile_opts co = lam_compile_opts_defaults();
+        co.max_batch = 16;
+        co.no_reuse = v == 1;
+        CHECK_OK(lam_graph_compile(m.g, &co));
+        lam_optim_free(train_steps(&m, 5, 16, 20, 5));
+        total = lam_graph_param_total(m.g);
+        res[v] = malloc(total * sizeof(float));
+        memcpy(res[v], lam_graph_params(m.g), total * sizeof(float));
+        plans[v] = lam_graph_mem_plan(m.g);
+        lam_graph_free(m.g);
+    }
+    CHECK(memcmp(res[0], res[1], total * sizeof(float)) == 0);
+    CHECK_MSG(plans[0].arena_bytes < plans[1].arena_bytes, "planned %zu bytes, unplanned %zu", plans[0].arena_bytes,
+              plans[1].arena_bytes);
+    CHECK(plans[1].arena_bytes == plans[0].arena_naive_bytes);
+    free(res[0]);
+    free(res[1]);
+}
+
+static void test_no_allocation_in_training_step(void)
+{
+    mlp m = build_mlp(1, 20, 64, 5, 0.1f);
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = 32;
+    CHECK_OK(lam_graph_compile(m.g, &co));
+    lam_optim *o = train_steps(&m, 1, 32, 20, 5); /* warm-up: state buffers exist */
+    lam_alloc_stats before, after;
+    lam_alloc_get_stats(&before);
+    for (int s = 0; s < 10; s++) {
+        int b = s % 2 ? 32 : 17; /* a short last batch too */
+        fill_batch(&m, b, 20, 5, (uint64_t)s);
+        CHECK_OK(lam_graph_forward(m.g, b, true));
+        lam_graph_zero_grad(m.g);
+        CHECK_OK(lam_graph_backward(m.g, m.loss));
+        CHECK_OK(lam_optim_clip_grad_norm(o, lam_graph_grads(m.g), 1.0, NULL));
+        CHECK_OK(lam_optim_step(o, lam_graph_params(m.g), lam_graph_grads(m.g), 1.0f));
+    }
+    lam_alloc_get_stats(&after);
+    CHECK_MSG(after.n_alloc == before.n_alloc, "%llu allocations in 10 training steps",
+              (unsigned long long)(after.n_alloc - before.n_alloc));
+    lam_optim_free(o);
+    lam_graph_free(m.g);
+}
+
+static float *run_and_copy(uint64_t seed, int threads, int in, int h, int b, size_t *total)
+{
+    lam_set_threads(threads);
+    mlp m = build_mlp(seed, in, h, 10, 0.1f);
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = b;
+    CHECK_OK(lam_graph_compile(m.g, &co));
+    lam_optim_free(train_steps(&m, 4, b, in, 10));
+    *total = lam_graph_param_total(m.g);
+    float *p = malloc(*total * sizeof(float));
+    memcpy(p, lam_graph_params(m.g), *total * sizeof(float));
+    lam_graph_free(m.g);
+    lam_set_threads(0);
+    return p;
+}
+
+static void test_same_seed_same_bits(void)
+{
+    size_t n1, n2, n3;
+    float *a = run_and_copy(42, 2, 30, 50, 24, &n1), *b = run_and_copy(42, 2, 30, 50, 24, &n2);
+    float *c = run_and_copy(43, 2, 30, 50, 24, &n3);
+    CHECK(n1 == n2 && memcmp(a, b, n1 * sizeof(float)) == 0);
+    CHECK(memcmp(a, c, n1 * sizeof(float)) != 0);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_thread_count_invariance(void)
+{
+    /* big enough that GEMMs and elementwise kernels split across threads */
+    size_t n1, n2;
+    float *a = run_and_copy(5, 1, 256, 512, 256, &n1), *b = run_and_copy(5, 2, 256, 512, 256, &n2);
+    CHECK(n1 == n2 && memcmp(a, b, n1 * sizeof(float)) == 0);
+    free(a);
+    free(b);
+}
+
+/* gradient of a batch = mean of the gradients of its halves (mean losses) */
+static void test_batch_split_invariance(void)
+{
+    mlp m = build_mlp(9, 12, 16, 4, 0.0f);
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = 8;
+    CHECK_OK(lam_graph_compile(m.g, &co));
+    size_t total = lam_graph_param_total(m.g);
+    fill_batch(&m, 8, 12, 4, 77);
+    float xs[8 * 12];
+    int32_t ys[8];
+    memcpy(xs, lam_node_data(m.x), sizeof xs);
+    memcpy(ys, lam_node_labels(m.y), sizeof ys);
+    lam_graph_zero_grad(m.g);
+    CHECK_OK(lam_graph_forward(m.g, 8, true));
+    CHECK_OK(lam_graph_backward(m.g, m.loss));
+    float *full = malloc(total * sizeof(float));
+    memcpy(full, lam_graph_grads(m.g), total * sizeof(float));
+    lam_graph_zero_grad(m.g);
+    for (int half = 0; half < 2; half++) {
+        memcpy(lam_node_data(m.x), xs + half * 4 * 12, 4 * 12 * sizeof(float));
+        memcpy(lam_node_labels(m.y), ys + half * 4, 4 * sizeof(int32_t));
+        CHECK_OK(lam_graph_forward(m.g, 4, true));
+        CHECK_OK(lam_graph_backward(m.g, m.loss)); /* accumulates */
+    }
+    const float *acc = lam_graph_grads(m.g);
+    for (size_t i = 0; i < total; i++) CHECK_NEAR(acc[i] / 2, full[i], 1e-6, 1e-4);
+    free(full);
+    lam_graph_free(m.g);
+}
+
+static void test_frozen_layer_unchanged(void)
+{
+    mlp m = build_mlp(11, 20, 32, 5, 0.0f);
+    CHECK_OK(lam_graph_compile(m.g, NULL));
+    int fc2 = -1;
+    for (int l = 0; l < lam_graph_layer_count(m.g); l++)
+        if (!strcmp(lam_graph_layer_name(m.g, l), "fc2")) fc2 = l;
+    CHECK(fc2 >= 0);
+    lam_graph_set_layer_trainable(m.g, fc2, false);
+    const lam_param_info *w1 = lam_graph_param_find(m.g, "fc1.weight"), *w2 = lam_graph_param_find(m.g, "fc2.weight");
+    CHECK(!w2->trainable && w1->trainable);
+    float *before2 = malloc(w2->numel * sizeof(float)), *before1 = malloc(w1->numel * sizeof(float));
+    memcpy(before2, lam_graph_params(m.g) + w2->offset, w2->numel * sizeof(float));
+    memcpy(before1, lam_graph_params(m.g) + w1->offset, w1->numel * sizeof(float));
+    /* poison the frozen gradient: backward must not touch it */
+    for (size_t i = 0; i < w2->numel; i++) lam_graph_grads(m.g)[w2->offset + i] = 12345.0f;
+    lam_optim_free(train_steps(&m, 3, 16, 20, 5));
+    CHECK(memcmp(before2, lam_graph_params(m.g) + w2->offset, w2->numel * sizeof(float)) == 0);
+    CHECK(lam_graph_grads(m.g)[w2->offset] == 12345.0f);
+    /* gradient still flows through the frozen layer to fc1 */
+    CHECK(memcmp(before1, lam_graph_params(m.g) + w1->offset, w1->numel * sizeof(float)) != 0);
+    free(before1);
+    free(before2);
+    lam_graph_free(m.g);
+}
+
+static void test_sticky_build_errors(void)
+{
+    lam_graph *g = lam_graph_new(0);
+    lam_node *x = lam_input(g, "x", lam_shape1(10));
+    lam_node *w = lam_param(g, "w", lam_shape2(5, 7), (lam_init){0});
+    lam_node *y = lam_dense_op(g, x, w, NULL, LAM_ACT_NONE); /* 10 != 7 */
+    CHECK(y == NULL);
+    CHECK(lam_graph_status(g) == LAM_ERR_SHAPE);
+    CHECK(strstr(lam_graph_error(g), "[1, 10]") && strstr(lam_graph_error(g), "[5, 7]"));
+    CHECK(lam_relu(g, y) == NULL);
+    CHECK(lam_relu(g, x) == NULL); /* sticky: later builders fail too */
+    CHECK(lam_graph_compile(g, NULL) == LAM_ERR_SHAPE);
+    CHECK(lam_graph_forward(g, 1, false) == LAM_ERR_STATE);
+    lam_graph_free(g);
+
+    g = lam_graph_new(0);
+    x = lam_input(g, "x", lam_shape1(3));
+    CHECK(lam_input(g, "x", lam_shape1(3)) == NULL); /* duplicate name */
+    CHECK(lam_graph_status(g) == LAM_ERR_ARG);
+    lam_graph_free(g);
+
+    g = lam_graph_new(0);
+    x = lam_input(g, "x", lam_shape1(3));
+    CHECK(lam_dropout(g, x, 1.5f) == NULL);
+    lam_graph_free(g);
+
+    /* labels out of range: a clean error from forward, not a crash */
+    mlp m = build_mlp(1, 4, 4, 3, 0);
+    CHECK_OK(lam_graph_compile(m.g, NULL));
+    fill_batch(&m, 2, 4, 3, 1);
+    lam_node_labels(m.y)[1] = 7;
+    CHECK(lam_graph_forward(m.g, 2, true) == LAM_ERR_ARG);
+    CHECK(strstr(lam_last_error(), "label 7") != NULL);
+    CHECK(lam_graph_backward(m.g, m.loss) == LAM_ERR_STATE);
+    CHECK(lam_graph_forward(m.g, 33, true) == LAM_ERR_ARG); /* above max_batch */
+    lam_graph_free(m.g);
+}
+
+static void test_fault_injection(void)
+{
+    int ok = 0, nomem = 0;
+    for (uint64_t n = 1; n < 200; n++) {
+        lam_alloc_fail_after(n);
+        mlp m = build_mlp(1, 8, 8, 3, 0.1f);
+        lam_status s = m.g ? lam_graph_compile(m.g, NULL) : LAM_ERR_NOMEM;
+        lam_alloc_fail_after(0);
+        if (s == LAM_OK) ok++;
+        else {
+            CHECK_MSG(s == LAM_ERR_NOMEM, "fault %llu gave %s", (unsigned long long)n, lam_status_str(s));
+            nomem++;
+        }
+        lam_graph_free(m.g);
+        if (s == LAM_OK && n > 20) break;
+    }
+    CHECK(nomem > 5 && ok >= 1);
+    lam_alloc_stats st;
+    lam_alloc_get_stats(&st);
+    CHECK_MSG(st.bytes_live == 0, "%llu bytes still allocated", (unsigned long long)st.bytes_live);
+}
+
+int main(void)
+{
+    RUN(test_plan_reuse_matches_no_reuse);
+    RUN(test_no_allocation_in_training_step);
+    RUN(test_same_seed_same_bits);
+    RUN(test_thread_count_invariance);
+    RUN(test_batch_split_invariance);
+    RUN(test_frozen_layer_unchanged);
+    RUN(test_sticky_build_errors);
+    RUN(test_fault_injection);
+    TEST_MAIN_END;
+}
