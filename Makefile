@@ -31,8 +31,10 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EXAMPLE_SRC = $(wildcard examples/*.c)
+EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all run test check bench clean
+.PHONY: all run test check bench examples clean
 all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(BUILD)/lamina lamina
 
 $(BUILD)/%.o: %.c
@@ -61,11 +63,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/liblamina.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $< -o $@ $(BUILD)/liblamina.a $(ALL_LDFLAGS) $(LDLIBS)
 
+# examples use only the public headers
+$(BUILD)/examples/%: examples/%.c $(BUILD)/liblamina.a
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(ALL_CFLAGS) $< -o $@ $(BUILD)/liblamina.a $(ALL_LDFLAGS) $(LDLIBS)
+
+examples: $(EXAMPLE_BIN)
+
 run: $(BUILD)/lamina
 	$(BUILD)/lamina train configs/digits_mlp.cfg --out runs/digits_mlp
 
-test: $(TEST_BIN) $(BUILD)/lamina
-	@LAMINA=$(BUILD)/lamina sh tests/run.sh $(TEST_BIN)
+test: $(TEST_BIN) $(BUILD)/lamina $(EXAMPLE_BIN)
+	@LAMINA=$(BUILD)/lamina sh tests/run.sh $(TEST_BIN) $(EXAMPLE_BIN)
 
 check:
 	$(MAKE) BUILD=build/check OPT=-O1 \

@@ -2,7 +2,8 @@
 # Runs every test binary given on the command line, from the repository root,
 # and prints the grand total as the last line: "N passed, N failed".
 # A binary that crashes or exits non-zero without reporting a failure counts
-# as one failed test.
+# as one failed test; one that reports nothing (an example program) counts as
+# one test, passed if it exits 0.
 passed=0
 failed=0
 for t in "$@"; do
@@ -15,6 +16,8 @@ for t in "$@"; do
         f=1
         printf '%s\n' "$out" | tail -n 20
         echo "FAIL $name (exit code $rc)"
+    elif [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+        p=1
     elif [ "$f" -ne 0 ]; then
         printf '%s\n' "$out" | grep -v '^ok '
     fi

@@ -132,6 +132,9 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts);
 /* Run the forward pass for `batch` rows (1..max_batch).  `training` turns on
  * dropout (and batch statistics later).  Fill inputs first. */
 lam_status lam_graph_forward(lam_graph *g, int batch, bool training);
+/* Run only the nodes that `target` depends on (inference without the loss,
+ * whose label inputs need not be filled). */
+lam_status lam_graph_forward_to(lam_graph *g, lam_node *target, int batch, bool training);
 /* Zero the gradients of all trainable parameters. */
 void lam_graph_zero_grad(lam_graph *g);
 /* Backpropagate from the scalar `loss` (seeded with 1), accumulating into the

@@ -137,7 +137,9 @@ typedef struct lam_batch_log {
 
 typedef struct lam_fit_hooks {
     void (*on_batch)(const lam_batch_log *b, void *user);  /* may be NULL */
-    void (*on_epoch)(const lam_epoch_log *e, void *user);  /* may be NULL */
+    /* may be NULL; return false to stop training after this epoch (the
+     * checkpoint is still written), as a Keras callback would */
+    bool (*on_epoch)(const lam_epoch_log *e, void *user);
     void *user;
     const char *checkpoint_path;  /* write the state here after every epoch (NULL: no) */
     const char *resume_path;      /* continue exactly from this checkpoint (NULL: no) */

@@ -29,7 +29,25 @@ static void make_ctx(lam_graph *g, lam_node *n, lam_op_ctx *c, lam_status *st, c
     c->errlen = len;
 }
 
+/* Mark the nodes `target` depends on (all nodes when target is NULL). */
+static void mark_path(lam_graph *g, const lam_node *target)
+{
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i]->on_path = target == NULL;
+    if (!target) return;
+    g->nodes[target->id]->on_path = true;
+    for (int i = target->id; i >= 0; i--) {
+        lam_node *n = g->nodes[i];
+        if (!n->on_path) continue;
+        for (int k = 0; k < n->n_in; k++) n->in[k]->on_path = true;
+    }
+}
+
 lam_status lam_graph_forward(lam_graph *g, int batch, bool training)
+{
+    return lam_graph_forward_to(g, NULL, batch, training);
+}
+
+lam_status lam_graph_forward_to(lam_graph *g, lam_node *target, int batch, bool training)
 {
     if (!g || !g->compiled) return lam_fail(LAM_ERR_STATE, "forward: the graph is not compiled");
     if (batch < 1 || batch > g->max_batch)
@@ -38,11 +56,14 @@ lam_status lam_graph_forward(lam_graph *g, int batch, bool training)
         lam_status s = lam_graph_reinfer(g, batch);
         if (s != LAM_OK) return s;
     }
+    if (target && (target->id >= g->n_nodes || g->nodes[target->id] != target))
+        return lam_fail(LAM_ERR_ARG, "forward: the target node is not in this graph");
+    mark_path(g, target);
     lam_status st = LAM_OK;
     char msg[256] = "";
     for (int i = 0; i < g->n_nodes; i++) {
         lam_node *n = g->nodes[i];
-        if (n->op == LAM_OP_INPUT || n->op == LAM_OP_PARAM) continue;
+        if (n->op == LAM_OP_INPUT || n->op == LAM_OP_PARAM || !n->on_path) continue;
         lam_op_ctx c;
         make_ctx(g, n, &c, &st, msg, sizeof msg);
         c.training = training;
@@ -52,7 +73,7 @@ lam_status lam_graph_forward(lam_graph *g, int batch, bool training)
             return lam_fail(st, "forward, node %s: %s", n->name, msg);
         }
     }
-    g->fwd_done = true;
+    g->fwd_done = target == NULL; /* backward needs every value */
     g->fwd_training = training;
     return LAM_OK;
 }
@@ -82,13 +103,7 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
     if (!loss->grad) return lam_fail(LAM_ERR_ARG, "backward: node %s has no gradient", loss->name);
 
     /* which nodes reach the loss, and which need a gradient */
-    for (int i = 0; i < g->n_nodes; i++) g->nodes[i]->on_path = false;
-    loss->on_path = true;
-    for (int i = loss->id; i >= 0; i--) {
-        lam_node *n = g->nodes[i];
-        if (!n->on_path) continue;
-        for (int k = 0; k < n->n_in; k++) n->in[k]->on_path = true;
-    }
+    mark_path(g, loss);
     for (int i = 0; i <= loss->id; i++) {
         lam_node *n = g->nodes[i];
         if (n->op == LAM_OP_PARAM) n->needs_grad = g->params[n->param].trainable;

@@ -150,6 +150,7 @@ static bool is_classification(const lam_model *m) { return m->train.loss != LAM_
 /* Run the model over ds in order; per batch, call fn(user, first_row, b). */
 static lam_status sweep(lam_model *m, const lam_dataset *ds, bool targets, void (*fn)(lam_model *, int64_t, int, void *),
                         void *user)
+/* targets == false: run only what the output needs (no loss, no labels) */
 {
     int B = m->compiled_batch;
     uint32_t idx[1024];
@@ -159,7 +160,7 @@ static lam_status sweep(lam_model *m, const lam_dataset *ds, bool targets, void 
         for (int i = 0; i < b; i++) idx[i] = (uint32_t)(r + i);
         load_inputs(m, ds, idx, b);
         if (targets) load_targets(m, ds, idx, b);
-        TRY(lam_graph_forward(m->g, b, false));
+        TRY(targets ? lam_graph_forward(m->g, b, false) : lam_graph_forward_to(m->g, m->out, b, false));
         fn(m, r, b, user);
     }
     return LAM_OK;
@@ -403,7 +404,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         } else {
             ts.bad_epochs++;
         }
-        if (hk.on_epoch) hk.on_epoch(&el, hk.user);
+        bool go_on = hk.on_epoch ? hk.on_epoch(&el, hk.user) : true;
         if (csv) {
             fprintf(csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.4f\n", el.epoch, el.train_loss, el.train_acc, el.val_loss,
                     el.val_acc, el.lr, el.seconds);
@@ -418,6 +419,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             res->stopped_early = true;
             break;
         }
+        if (!go_on) break;
     }
     /* early stopping restores the best weights (Keras's restore_best_weights) */
     if (m->train.patience > 0 && ts.best_epoch > 0)

@@ -1,0 +1,372 @@
+/* Training-level tests: model files (strict parsing, line numbers), the
+ * digits MLP reaching its accuracy, checkpoint round trip, exact resume,
+ * malformed checkpoints, early stopping, regression and binary losses. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lamina/lamina.h"
+#include "test.h"
+
+static char tmpdir[256];
+
+static lam_status model_from_text(const char *text, lam_model **m)
+{
+    lam_cfg *c;
+    lam_status s = lam_cfg_parse(text, strlen(text), "test.cfg", &c);
+    if (s != LAM_OK) return s;
+    return lam_model_from_cfg(c, NULL, m);
+}
+
+static void expect_cfg_error(const char *text, const char *needle)
+{
+    lam_model *m = NULL;
+    lam_status s = model_from_text(text, &m);
+    CHECK_MSG(s == LAM_ERR_FORMAT || s == LAM_ERR_SHAPE, "status %s for:\n%s", lam_status_str(s), text);
+    CHECK_MSG(strstr(lam_last_error(), needle) != NULL, "error '%s' lacks '%s'", lam_last_error(), needle);
+    CHECK(m == NULL);
+    lam_model_free(m);
+}
+
+#define NET "[net]\ninput = 4\n"
+#define OUT3 "[dense]\nunits = 3\n"
+
+static void test_model_file_errors(void)
+{
+    expect_cfg_error(NET "[dense]\nunits = 8\nactivaton = relu\n" OUT3, "test.cfg:5: unknown key 'activaton'");
+    expect_cfg_error(NET "[dense]\nunits = 8\nunits = 9\n" OUT3, "test.cfg:5: key 'units' repeated");
+    expect_cfg_error(NET "[dense]\nunits = 8x\n" OUT3, "test.cfg:4: units = '8x' is not an integer");
+    expect_cfg_error(NET "[dense]\nunits = 0\n" OUT3, "test.cfg:4:");
+    expect_cfg_error(NET "[conv9d]\nunits = 3\n", "test.cfg:3: unknown section [conv9d]");
+    expect_cfg_error(NET "[dense]\nactivation = relu\n" OUT3, "test.cfg:3: [dense] needs 'units'");
+    expect_cfg_error("input = 4\n" NET OUT3, "test.cfg:1: key outside any section");
+    expect_cfg_error(NET "[dense]\nunits = 3\nactivation = swishy\n", "test.cfg:5: unknown activation 'swishy'");
+    expect_cfg_error(NET OUT3 "[train]\noptimizer = adamax\n", "test.cfg:6: unknown optimizer 'adamax'");
+    expect_cfg_error(NET OUT3 "[train]\nlr = -1\n", "test.cfg:6: lr = -1 is outside");
+    expect_cfg_error(NET OUT3 "[train]\nepochs = 1e3\n", "test.cfg:6: epochs");
+    expect_cfg_error("[net]\n" OUT3, "[net] needs 'input'");
+    expect_cfg_error(NET, "no layers");
+    expect_cfg_error(NET "[dense]\nunits = 1\n", "cross_entropy needs an output layer of at least 2 units");
+    expect_cfg_error(NET "[dense\nunits = 3\n", "test.cfg:3: malformed section header");
+    expect_cfg_error(NET OUT3 "[train]\n[train]\n", "section [train] repeated");
+    expect_cfg_error(NET OUT3 "garbage line\n", "test.cfg:5: expected 'key = value'");
+    /* a valid file parses, and comments are allowed */
+    lam_model *m = NULL;
+    CHECK_OK(model_from_text("# comment\n[net]\ninput = 4 ; trailing\n[dense]\nunits = 3 # why\n", &m));
+    CHECK(m && m->nout == 3);
+    lam_model_free(m);
+}
+
+static lam_model *load_digits(const lam_model_overrides *ov)
+{
+    lam_model *m = NULL;
+    CHECK_OK(lam_model_load("configs/digits_mlp.cfg", ov, &m));
+    return m;
+}
+
+static void test_digits_accuracy(void)
+{
+    lam_model *m = load_digits(NULL);
+    if (!m) return;
+    lam_dataset *tr, *va, *te;
+    lam_csv_report rep = {0};
+    CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, &rep));
+    CHECK(tr && te && tr->n == 1437 && te->n == 360);
+    lam_fit_result fr;
+    CHECK_OK(lam_fit(m, tr, va, NULL, &fr));
+    lam_metrics mt;
+    CHECK_OK(lam_evaluate(m, te, &mt));
+    CHECK_MSG(mt.accuracy >= 0.97, "digits test accuracy %.4f < 0.97", mt.accuracy);
+    CHECK(mt.macro_f1 > 0.96);
+    int64_t total = 0;
+    for (int i = 0; i < 100; i++) total += mt.confusion[i];
+    CHECK(total == 360);
+    lam_metrics_free(&mt);
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+}
+
+/* train a few epochs, save, load, compare parameters, scaler and predictions */
+static void test_checkpoint_round_trip(void)
+{
+    lam_model_overrides ov = lam_model_overrides_none();
+    ov.epochs = 2;
+    lam_model *m = load_digits(&ov);
+    if (!m) return;
+    lam_dataset *tr, *va, *te;
+    CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+    lam_fit_result fr;
+    CHECK_OK(lam_fit(m, tr, NULL, NULL, &fr));
+    char path[300];
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    CHECK_OK(lam_checkpoint_save(m, NULL, NULL, path));
+    lam_model *m2 = NULL;
+    lam_train_state ts;
+    CHECK_OK(lam_checkpoint_load(path, &m2, &ts));
+    if (!m2) goto out;
+    size_t n = lam_graph_param_total(m->g);
+    CHECK(n == lam_graph_param_total(m2->g));
+    CHECK(memcmp(lam_graph_params(m->g), lam_graph_params(m2->g), n * sizeof(float)) == 0);
+    const float *a, *b;
+    int64_t na, nb;
+    CHECK(m2->scaler != NULL);
+    lam_scaler_params(m->scaler, &a, NULL, &na);
+    lam_scaler_params(m2->scaler, &b, NULL, &nb);
+    CHECK(na == nb && memcmp(a, b, (size_t)na * sizeof(float)) == 0);
+    float *p1 = malloc(sizeof(float) * (size_t)te->n * 10), *p2 = malloc(sizeof(float) * (size_t)te->n * 10);
+    CHECK_OK(lam_predict(m, te, p1));
+    CHECK_OK(lam_predict(m2, te, p2));
+    CHECK(memcmp(p1, p2, sizeof(float) * (size_t)te->n * 10) == 0);
+    free(p1);
+    free(p2);
+out:
+    lam_model_free(m2);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+}
+
+static bool stop_at_2(const lam_epoch_log *e, void *user)
+{
+    (void)user;
+    return e->epoch < 2;
+}
+
+/* 4 epochs straight == 2 epochs, checkpoint, fresh process state, resume 2 more */
+static void test_resume_equals_uninterrupted(void)
+{
+    static const char *cfg = "[net]\ninput = 64\nseed = 3\n[data]\npath = data/digits.csv.gz\n"
+                             "[dense]\nunits = 32\nactivation = relu\n[dropout]\nrate = 0.2\n[dense]\nunits = 10\n"
+                             "[train]\noptimizer = adam\nlr = 0.002\nepochs = 4\nbatch = 50\nschedule = cosine\n"
+                             "validation_split = 0.1\n";
+    char ck[300];
+    snprintf(ck, sizeof ck, "%s/resume.safetensors", tmpdir);
+    float *full = NULL;
+    size_t n = 0;
+    for (int run = 0; run < 3; run++) {
+        lam_model *m = NULL;
+        CHECK_OK(model_from_text(cfg, &m));
+        if (!m) return;
+        lam_dataset *tr, *va, *te;
+        CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+        lam_fit_hooks hk = {0};
+        lam_fit_result fr;
+        if (run == 1) {
+            hk.on_epoch = stop_at_2; /* interrupted half way, leaving a checkpoint */
+            hk.checkpoint_path = ck;
+        }
+        if (run == 2) hk.resume_path = ck;
+        CHECK_OK(lam_fit(m, tr, va, &hk, &fr));
+        n = lam_graph_param_total(m->g);
+        if (run == 0) {
+            full = malloc(n * sizeof(float));
+            memcpy(full, lam_graph_params(m->g), n * sizeof(float));
+        }
+        if (run == 2) {
+            CHECK(fr.epochs_run == 4);
+            CHECK_MSG(memcmp(full, lam_graph_params(m->g), n * sizeof(float)) == 0,
+                      "resumed parameters differ from an uninterrupted run");
+        }
+        lam_dataset_free(tr);
+        lam_dataset_free(va);
+        lam_dataset_free(te);
+        lam_model_free(m);
+    }
+    free(full);
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static void test_malformed_checkpoints(void)
+{
+    char good[300], bad[300];
+    snprintf(good, sizeof good, "%s/good.safetensors", tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", tmpdir);
+    lam_model_overrides ov = lam_model_overrides_none();
+    ov.epochs = 1;
+    lam_model *m = load_digits(&ov);
+    if (!m) return;
+    CHECK_OK(lam_model_compile(m, 32));
+    CHECK_OK(lam_checkpoint_save(m, NULL, NULL, good));
+    FILE *f = fopen(good, "rb");
+    static unsigned char buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    lam_model *m2 = NULL;
+    /* every 97th truncation point, and a few garbage variants */
+    for (size_t cut = 0; cut < len; cut += 97) {
+        write_file(bad, buf, cut);
+        lam_status s = lam_checkpoint_load(bad, &m2, NULL);
+        CHECK_MSG(s == LAM_ERR_FORMAT || s == LAM_ERR_IO, "truncated at %zu: %s", cut, lam_status_str(s));
+        CHECK(m2 == NULL);
+    }
+    write_file(bad, "garbage garbage garbage", 23);
+    CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_FORMAT && m2 == NULL);
+    /* a valid safetensors file that is not a Lamina checkpoint */
+    float v = 1;
+    lam_st_entry e = {"w", LAM_DTYPE_F32, lam_shape1(1), &v};
+    CHECK_OK(lam_safetensors_write(bad, &e, 1, NULL, 0));
+    CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_FORMAT);
+    CHECK(strstr(lam_last_error(), "not a Lamina checkpoint") != NULL);
+    /* a checkpoint whose parameter has the wrong shape */
+    const lam_param_info *w = lam_graph_param_find(m->g, "fc1.weight");
+    lam_st_entry e2[2] = {{"fc1.weight", LAM_DTYPE_F32, lam_shape2(100, 63), lam_graph_params(m->g) + w->offset}};
+    lam_st_meta meta[] = {{"format", "lamina-checkpoint"}, {"format_version", "1"}, {"model", m->cfg->text}};
+    CHECK_OK(lam_safetensors_write(bad, e2, 1, meta, 3));
+    CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_SHAPE && m2 == NULL);
+    /* a checkpoint with a missing parameter */
+    e2[0].shape = w->shape;
+    CHECK_OK(lam_safetensors_write(bad, e2, 1, meta, 3));
+    CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_FORMAT && m2 == NULL);
+    /* a model text that does not parse */
+    lam_st_meta meta2[] = {{"format", "lamina-checkpoint"}, {"format_version", "1"}, {"model", "[net]\nbogus\n"}};
+    CHECK_OK(lam_safetensors_write(bad, e2, 1, meta2, 3));
+    CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_FORMAT);
+    /* a future format version */
+    lam_st_meta meta3[] = {{"format", "lamina-checkpoint"}, {"format_version", "99"}, {"model", m->cfg->text}};
+    CHECK_OK(lam_safetensors_write(bad, e2, 1, meta3, 3));
+    CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_FORMAT);
+    CHECK(lam_checkpoint_load("/nonexistent/x.safetensors", &m2, NULL) == LAM_ERR_IO);
+    lam_model_free(m);
+}
+
+/* early stopping: stops, and the model holds the best epoch's weights */
+static void test_early_stopping_restores_best(void)
+{
+    static const char *cfg = "[net]\ninput = 64\n[data]\npath = data/digits.csv.gz\n"
+                             "[dense]\nunits = 64\nactivation = relu\n[dense]\nunits = 10\n"
+                             "[train]\noptimizer = sgd\nlr = 0.3\nmomentum = 0.9\nepochs = 60\nbatch = 16\n"
+                             "validation_split = 0.2\npatience = 3\n";
+    lam_model *m = NULL;
+    CHECK_OK(model_from_text(cfg, &m));
+    if (!m) return;
+    lam_dataset *tr, *va, *te;
+    CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+    lam_fit_result fr;
+    CHECK_OK(lam_fit(m, tr, va, NULL, &fr));
+    CHECK(fr.stopped_early && fr.epochs_run < 60);
+    CHECK(fr.best_epoch == fr.epochs_run - 3);
+    lam_metrics mt;
+    CHECK_OK(lam_evaluate(m, va, &mt));
+    CHECK_NEAR(mt.loss, fr.best_monitor, 1e-6, 1e-5);
+    lam_metrics_free(&mt);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+}
+
+/* regression (MSE) and binary classification (BCE) on generated data */
+static void test_regression_and_binary(void)
+{
+    char path[300], cfg[1024];
+    snprintf(path, sizeof path, "%s/reg.csv", tmpdir);
+    FILE *f = fopen(path, "w");
+    lam_rng r;
+    lam_rng_seed(&r, 5);
+    fprintf(f, "a,b,c,y\n");
+    for (int i = 0; i < 400; i++) {
+        float a = lam_rng_normal(&r), b = lam_rng_normal(&r), c = lam_rng_normal(&r);
+        fprintf(f, "%g,%g,%g,%g\n", a, b, c, 2 * a - b + 0.5f * c * c + 0.05f * lam_rng_normal(&r));
+    }
+    fclose(f);
+    snprintf(cfg, sizeof cfg,
+             "[net]\ninput = 3\n[data]\npath = %s\n[dense]\nunits = 32\nactivation = tanh\n[dense]\nunits = 1\n"
+             "[train]\nloss = mse\noptimizer = adam\nlr = 0.01\nepochs = 60\nbatch = 16\n",
+             path);
+    lam_model *m = NULL;
+    CHECK_OK(model_from_text(cfg, &m));
+    if (m) {
+        lam_dataset *tr, *va, *te;
+        CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+        lam_fit_result fr;
+        CHECK_OK(lam_fit(m, tr, va, NULL, &fr));
+        lam_metrics mt;
+        CHECK_OK(lam_evaluate(m, te, &mt));
+        CHECK_MSG(mt.r2 > 0.95, "regression R2 %.4f", mt.r2);
+        CHECK(mt.mse > 0 && mt.mae > 0);
+        lam_metrics_free(&mt);
+        lam_dataset_free(tr);
+        lam_dataset_free(va);
+        lam_dataset_free(te);
+        lam_model_free(m);
+    }
+    /* binary: label = [a + b > 0] */
+    snprintf(path, sizeof path, "%s/bin.csv", tmpdir);
+    f = fopen(path, "w");
+    for (int i = 0; i < 400; i++) {
+        float a = lam_rng_normal(&r), b = lam_rng_normal(&r);
+        fprintf(f, "%g,%g,%d\n", a, b, a + b > 0);
+    }
+    fclose(f);
+    snprintf(cfg, sizeof cfg,
+             "[net]\ninput = 2\n[data]\npath = %s\n[dense]\nunits = 8\nactivation = relu\n[dense]\nunits = 1\n"
+             "[train]\nloss = bce\noptimizer = adam\nlr = 0.01\nepochs = 30\n",
+             path);
+    CHECK_OK(model_from_text(cfg, &m));
+    if (m) {
+        lam_dataset *tr, *va, *te;
+        CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+        lam_fit_result fr;
+        CHECK_OK(lam_fit(m, tr, va, NULL, &fr));
+        lam_metrics mt;
+        CHECK_OK(lam_evaluate(m, te, &mt));
+        CHECK_MSG(mt.accuracy > 0.95, "binary accuracy %.4f", mt.accuracy);
+        lam_metrics_free(&mt);
+        lam_dataset_free(tr);
+        lam_dataset_free(va);
+        lam_dataset_free(te);
+        lam_model_free(m);
+    }
+}
+
+static void test_metrics_by_hand(void)
+{
+    lam_metrics m;
+    CHECK_OK(lam_metrics_init(&m, LAM_TASK_CLASSIFICATION, 3));
+    /* true 0: predicted 0,0,1 ; true 1: 1,1 ; true 2: 0,2,2,2 */
+    int64_t cm[9] = {2, 1, 0, 0, 2, 0, 1, 0, 3};
+    memcpy(m.confusion, cm, sizeof cm);
+    lam_metrics_finish_classification(&m);
+    CHECK_NEAR(m.accuracy, 7.0 / 9, 1e-12, 0);
+    CHECK_NEAR(m.precision[0], 2.0 / 3, 1e-12, 0);
+    CHECK_NEAR(m.recall[0], 2.0 / 3, 1e-12, 0);
+    CHECK_NEAR(m.precision[1], 2.0 / 3, 1e-12, 0);
+    CHECK_NEAR(m.recall[1], 1.0, 1e-12, 0);
+    CHECK_NEAR(m.f1[1], 0.8, 1e-12, 0);
+    CHECK_NEAR(m.recall[2], 0.75, 1e-12, 0);
+    CHECK_NEAR(m.macro_f1, (2.0 / 3 + 0.8 + 2 * 0.75 / 1.75) / 3, 1e-12, 0);
+    lam_metrics_free(&m);
+    float p[4] = {1, 2, 3, 4}, t[4] = {1, 2, 3, 5};
+    lam_metrics_regression(&m, p, t, 4, 1);
+    CHECK_NEAR(m.mse, 0.25, 1e-12, 0);
+    CHECK_NEAR(m.mae, 0.25, 1e-12, 0);
+    CHECK_NEAR(m.r2, 1 - 1.0 / 8.75, 1e-12, 0);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_train_XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    RUN(test_model_file_errors);
+    RUN(test_metrics_by_hand);
+    RUN(test_digits_accuracy);
+    RUN(test_checkpoint_round_trip);
+    RUN(test_resume_equals_uninterrupted);
+    RUN(test_malformed_checkpoints);
+    RUN(test_early_stopping_restores_best);
+    RUN(test_regression_and_binary);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    TEST_MAIN_END;
+}
