@@ -7,7 +7,7 @@
 #   make BLAS=openblas ...   use OpenBLAS for GEMM instead of Lamina's own kernels
 
 CC      ?= cc
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE

@@ -3,10 +3,9 @@
  * Backward accumulates into the input gradients it is given. */
 #include <stdio.h>
 
+#include "kernels/par.h"
 #include "kernels/vec.h"
 #include "ops/op.h"
-
-#define PAR_FOR _Pragma("omp parallel for if (n > LAM_PAR_MIN) schedule(static)")
 
 static lam_status infer_same2(lam_node *nd, char *err, size_t errlen)
 {
@@ -44,7 +43,7 @@ static void add_fwd(const lam_op_ctx *c)
     long n = (long)lam_node_numel(c->node);
     const float *a = c->in[0], *b = c->in[1];
     float *y = c->out;
-    PAR_FOR for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
+    LAM_PFOR(n, i, y[i] = a[i] + b[i]);
 }
 static void add_bwd(const lam_op_ctx *c)
 {
@@ -53,7 +52,7 @@ static void add_bwd(const lam_op_ctx *c)
     for (int k = 0; k < 2; k++) {
         float *d = c->din[k];
         if (!d) continue;
-        PAR_FOR for (long i = 0; i < n; i++) d[i] += dy[i];
+        LAM_PFOR(n, i, d[i] += dy[i]);
     }
 }
 const lam_op_def lam_opdef_add = {"add", 2, 2, infer_same2, add_fwd, add_bwd, flops_numel};
@@ -64,7 +63,7 @@ static void mul_fwd(const lam_op_ctx *c)
     long n = (long)lam_node_numel(c->node);
     const float *a = c->in[0], *b = c->in[1];
     float *y = c->out;
-    PAR_FOR for (long i = 0; i < n; i++) y[i] = a[i] * b[i];
+    LAM_PFOR(n, i, y[i] = a[i] * b[i]);
 }
 static void mul_bwd(const lam_op_ctx *c)
 {
@@ -74,7 +73,7 @@ static void mul_bwd(const lam_op_ctx *c)
         float *d = c->din[k];
         const float *other = c->in[1 - k];
         if (!d) continue;
-        PAR_FOR for (long i = 0; i < n; i++) d[i] += dy[i] * other[i];
+        LAM_PFOR(n, i, d[i] += dy[i] * other[i]);
     }
 }
 const lam_op_def lam_opdef_mul = {"mul", 2, 2, infer_same2, mul_fwd, mul_bwd, flops_numel};
@@ -98,10 +97,7 @@ static void bias_fwd(const lam_op_ctx *c)
     long n = rows * C;
     const float *x = c->in[0], *b = c->in[1];
     float *y = c->out;
-    (void)n;
-#pragma omp parallel for if (n > LAM_PAR_MIN) schedule(static)
-    for (long r = 0; r < rows; r++)
-        for (long j = 0; j < C; j++) y[r * C + j] = x[r * C + j] + b[j];
+    LAM_PFOR_WORK(rows, n, r, for (long j = 0; j < C; j++) y[r * C + j] = x[r * C + j] + b[j]);
 }
 static void bias_bwd(const lam_op_ctx *c)
 {
@@ -111,17 +107,12 @@ static void bias_bwd(const lam_op_ctx *c)
     const float *dy = c->dout;
     if (c->din[0]) {
         float *dx = c->din[0];
-        PAR_FOR for (long i = 0; i < n; i++) dx[i] += dy[i];
+        LAM_PFOR(n, i, dx[i] += dy[i]);
     }
     if (c->din[1]) {
         /* reduce over rows per channel: one thread per channel range, fixed order */
         float *db = c->din[1];
-#pragma omp parallel for if (n > LAM_PAR_MIN) schedule(static)
-        for (long j = 0; j < C; j++) {
-            float acc = 0.0f;
-            for (long r = 0; r < rows; r++) acc += dy[r * C + j];
-            db[j] += acc;
-        }
+        LAM_PFOR_WORK(C, n, j, float acc = 0.0f; for (long r = 0; r < rows; r++) acc += dy[r * C + j]; db[j] += acc);
     }
 }
 const lam_op_def lam_opdef_bias_add = {"bias_add", 2, 2, infer_bias, bias_fwd, bias_bwd, flops_numel};

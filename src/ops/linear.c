@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "kernels/gemm.h"
+#include "kernels/par.h"
 #include "kernels/vec.h"
 #include "ops/op.h"
 
@@ -137,15 +138,14 @@ static void dense_fwd(const lam_op_ctx *c)
               y, (int)out, ws, c->nthreads);
     lam_act act = nd->p.dense.act;
     /* epilogue: bias + activation, one pass over y */
-#pragma omp parallel for if (rows * out > LAM_PAR_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
+    LAM_PFOR_WORK(rows, rows * out, r, {
         float *yr = y + r * out;
         if (b)
             for (int64_t j = 0; j < out; j++) yr[j] += b[j];
         if (pre)
             for (int64_t j = 0; j < out; j++) pre[r * out + j] = yr[j];
         if (act != LAM_ACT_NONE) lam_k_act_fwd(act, yr, yr, (size_t)out);
-    }
+    });
 }
 
 static void dense_bwd(const lam_op_ctx *c)
@@ -163,12 +163,11 @@ static void dense_bwd(const lam_op_ctx *c)
     }
     if (nd->n_in == 3 && c->din[2]) {
         float *db = c->din[2];
-#pragma omp parallel for if (rows * out > LAM_PAR_MIN) schedule(static)
-        for (int64_t j = 0; j < out; j++) {
+        LAM_PFOR_WORK(out, rows * out, j, {
             float acc = 0.0f;
             for (int64_t r = 0; r < rows; r++) acc += dpre[r * out + j];
             db[j] += acc;
-        }
+        });
     }
     if (c->din[1]) /* dW[out,in] += dpre^T x */
         lam_sgemm(true, false, (int)out, (int)in, (int)rows, 1.0f, dpre, (int)out, c->in[0], (int)in, 1.0f,

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "kernels/par.h"
 #include "ops/op.h"
 
 void lam_softmax_row(const float *x, float *y, int64_t C);
@@ -89,8 +90,7 @@ static void ce_fwd(const lam_op_ctx *c)
             c->out[0] = NAN;
             return;
         }
-#pragma omp parallel for if (rows * C > LAM_PAR_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++) lam_softmax_row(c->in[0] + r * C, prob + r * C, C);
+    LAM_PFOR_WORK(rows, rows * C, r, lam_softmax_row(c->in[0] + r * C, prob + r * C, C));
     double s = 0.0;
     for (int64_t r = 0; r < rows; r++) {
         /* -log p computed from logits for accuracy: logsumexp - x[label] */

@@ -99,7 +99,5 @@ const char *lam_op_name(lam_op op);
 /* Helpers for op files. */
 char *lam_shape_fmt(const lam_shape *s, char *buf, size_t n); /* = lam_shape_str */
 int64_t lam_node_numel(const lam_node *n);
-/* Above this many elements elementwise kernels go parallel. */
-#define LAM_PAR_MIN 32768
 
 #endif

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "kernels/par.h"
 #include "ops/op.h"
 
 static lam_status infer_unary(lam_node *nd, char *err, size_t errlen)
@@ -45,8 +46,7 @@ static void softmax_fwd(const lam_op_ctx *c)
 {
     int64_t rows, C;
     rows_of(c->node, &rows, &C);
-#pragma omp parallel for if (rows * C > LAM_PAR_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++) lam_softmax_row(c->in[0] + r * C, c->out + r * C, C);
+    LAM_PFOR_WORK(rows, rows * C, r, lam_softmax_row(c->in[0] + r * C, c->out + r * C, C));
 }
 
 static void softmax_bwd(const lam_op_ctx *c)
@@ -56,13 +56,12 @@ static void softmax_bwd(const lam_op_ctx *c)
     rows_of(c->node, &rows, &C);
     const float *y = c->out, *dy = c->dout;
     float *dx = c->din[0];
-#pragma omp parallel for if (rows * C > LAM_PAR_MIN) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
+    LAM_PFOR_WORK(rows, rows * C, r, {
         const float *yr = y + r * C, *dyr = dy + r * C;
         double dot = 0.0;
         for (int64_t j = 0; j < C; j++) dot += (double)yr[j] * dyr[j];
         for (int64_t j = 0; j < C; j++) dx[r * C + j] += yr[j] * (dyr[j] - (float)dot);
-    }
+    });
 }
 
 static double flops_5n(const lam_node *nd) { return 5.0 * (double)lam_node_numel(nd); }
@@ -85,8 +84,7 @@ static void dropout_fwd(const lam_op_ctx *c)
     float keep = 1.0f / (1.0f - p);
     /* serial draws: the mask depends only on the RNG state, not on threads */
     for (int64_t i = 0; i < n; i++) mask[i] = lam_rng_uniform(c->rng) < p ? 0.0f : keep;
-#pragma omp parallel for if (n > LAM_PAR_MIN) schedule(static)
-    for (int64_t i = 0; i < n; i++) c->out[i] = c->in[0][i] * mask[i];
+    LAM_PFOR(n, i, c->out[i] = c->in[0][i] * mask[i]);
 }
 
 static void dropout_bwd(const lam_op_ctx *c)
@@ -94,8 +92,7 @@ static void dropout_bwd(const lam_op_ctx *c)
     if (!c->din[0]) return;
     int64_t n = lam_node_numel(c->node);
     const float *mask = c->saved;
-#pragma omp parallel for if (n > LAM_PAR_MIN) schedule(static)
-    for (int64_t i = 0; i < n; i++) c->din[0][i] += c->dout[i] * mask[i];
+    LAM_PFOR(n, i, c->din[0][i] += c->dout[i] * mask[i]);
 }
 
 const lam_op_def lam_opdef_dropout = {"dropout", 1, 1, infer_unary, dropout_fwd, dropout_bwd, NULL};
