@@ -1,6 +1,13 @@
 /* The lamina command: train, eval, predict, inspect.  The only code that
- * prints for the user and chooses exit codes: 0 success, 1 failure, 2 usage. */
+ * prints for the user and chooses exit codes: 0 success, 1 failure (a bad
+ * model file, data file or checkpoint, an I/O error), 2 usage (an unknown
+ * command or option, a missing or malformed option value).
+ *
+ * eval and predict read data files with the checkpoint's [data] options.
+ * predict also accepts files with the features only; eval and predict map
+ * class labels as training did (see class_map below). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,49 +18,55 @@
 
 #define EXIT_USAGE 2
 
+/* Report the library's message for s (or the status name when the library
+ * left none) and return the failure exit code. */
 static int fail(lam_status s)
 {
     const char *msg = lam_last_error();
-    fprintf(stderr, "lamina: error: %s%s%s\n", msg[0] ? msg : lam_status_str(s), msg[0] ? "" : "", "");
+    fprintf(stderr, "lamina: error: %s\n", msg && msg[0] ? msg : lam_status_str(s));
     return EXIT_FAILURE;
 }
 
-/* ---- options ---------------------------------------------------------------- */
-typedef struct cli_opts {
-    const char *file;          /* CFG or CKPT */
-    const char *data, *out, *resume;
-    int epochs, batch, threads;
-    double lr;
-    long long seed;
-    bool quiet, help;
-} cli_opts;
+/* ---- help ---------------------------------------------------------------------- */
 
 static const char *const train_help =
     "usage: lamina train CFG [options]\n"
-    "Train the model described by the model file CFG and report its test results.\n"
+    "Train the model described by the model file CFG, then evaluate it on the held-out\n"
+    "test part of the data ([data] test_split): accuracy, per-class precision/recall/F1\n"
+    "and the confusion matrix (or MSE/MAE/R2 for regression).\n"
     "  --data PATH     data file (CSV, plain or .gz), instead of the model's [data] path\n"
-    "  --epochs N      number of epochs\n"
+    "  --epochs N      number of epochs (with --resume: the total, counting the done ones)\n"
     "  --batch N       batch size\n"
     "  --lr X          learning rate\n"
     "  --seed N        seed for initialisation, shuffling and dropout\n"
     "  --threads N     kernel threads (default: all cores)\n"
-    "  --out DIR       run folder (default runs/NAME): model.safetensors, checkpoint.safetensors,\n"
-    "                  metrics.csv, report.txt\n"
-    "  --resume CKPT   continue exactly from a checkpoint of the same model\n"
-    "  --quiet         no progress output\n";
+    "  --out DIR       run folder (default runs/NAME, NAME the model file's name without\n"
+    "                  extension): model.safetensors (final weights), checkpoint.safetensors\n"
+    "                  (written every epoch, for --resume), metrics.csv, report.txt\n"
+    "  --resume CKPT   continue exactly from a checkpoint of the same model file\n"
+    "  --quiet         no progress output (results are still printed)\n";
 static const char *const eval_help =
     "usage: lamina eval CKPT --data PATH [--threads N]\n"
-    "Evaluate a trained model on a labelled data file: loss, accuracy, per-class\n"
-    "precision/recall/F1 and the confusion matrix (or MSE/MAE/R2 for regression).\n";
+    "Evaluate a trained model on a labelled data file with the training data's column\n"
+    "layout: loss, accuracy, per-class precision/recall/F1 and the confusion matrix (or\n"
+    "MSE/MAE/R2 for regression).  Class labels are mapped as in training.\n"
+    "  --data PATH     data file (CSV, plain or .gz)\n"
+    "  --threads N     kernel threads (default: all cores)\n";
 static const char *const predict_help =
     "usage: lamina predict CKPT --data PATH [--out FILE] [--threads N]\n"
-    "Write one CSV row per input row: the predicted class and the class\n"
-    "probabilities (or the predicted values for regression).  The data file has\n"
-    "the same columns as the training data.\n";
+    "Write a CSV with a header and one row per input row: the predicted class (its\n"
+    "name when the training labels were names) and the class probabilities p0, p1, ...\n"
+    "(p1 alone for a binary model; the predicted values y0, y1, ... for regression).\n"
+    "The data file holds either the features only or the training data's columns (the\n"
+    "label/target columns are then ignored); the first row decides which.\n"
+    "  --data PATH     data file (CSV, plain or .gz)\n"
+    "  --out FILE      output file (default: standard output)\n"
+    "  --threads N     kernel threads (default: all cores)\n";
 static const char *const inspect_help =
     "usage: lamina inspect CFG|CKPT [--batch N]\n"
-    "Print the resolved model: layers, output shapes, parameter counts, FLOPs and\n"
-    "the planned memory.\n";
+    "Print the resolved model of a model file or checkpoint (*.safetensors): layers,\n"
+    "output shapes, parameter counts, FLOPs and the memory planned for a batch.\n"
+    "  --batch N       batch size to plan memory for (default: [train] batch)\n";
 static const char *const main_help =
     "usage: lamina COMMAND [options]   (lamina COMMAND --help for details)\n"
     "commands:\n"
@@ -61,203 +74,309 @@ static const char *const main_help =
     "  eval CKPT      evaluate a trained model on labelled data\n"
     "  predict CKPT   predict with a trained model\n"
     "  inspect FILE   show a model file's or checkpoint's layers, shapes, parameters and memory\n"
-    "  version        print the version\n";
+    "  version        print the version\n"
+    "exit codes: 0 success, 1 failure, 2 usage error\n";
 
-static bool parse_num(const char *flag, const char *v, double lo, double hi, double *out)
+/* ---- options ------------------------------------------------------------------- */
+
+typedef struct cli_opts {
+    const char *file;          /* CFG or CKPT */
+    const char *data, *out, *resume;
+    int epochs, batch, threads;
+    double lr;
+    long long seed;            /* < 0: not given */
+    bool quiet, help;
+} cli_opts;
+
+static bool parse_int(const char *flag, const char *v, long long lo, long long hi, long long *out)
 {
     char *end;
     errno = 0;
-    double x = v ? strtod(v, &end) : 0;
-    if (!v || errno || end == v || *end || x < lo || x > hi) {
-        fprintf(stderr, "lamina: %s needs a number in [%g, %g], got '%s'\n", flag, lo, hi, v ? v : "");
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        fprintf(stderr, "lamina: %s needs an integer in [%lld, %lld], got '%s'\n", flag, lo, hi, v);
         return false;
     }
     *out = x;
     return true;
 }
 
+static bool parse_double(const char *flag, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "lamina: %s needs a number in [%g, %g], got '%s'\n", flag, lo, hi, v);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+/* Options of one command: `allowed` lists the long options it takes, as
+ * " name name ... ".  Accepts "--name value" and "--name=value".  Returns 0 or
+ * EXIT_USAGE (the message printed). */
 static int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
 {
     memset(o, 0, sizeof *o);
     o->seed = -1;
+    bool only_files = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double x;
+        if (only_files || a[0] != '-' || !a[1]) { /* "-" alone is a file name */
+            if (o->file) {
+                fprintf(stderr, "lamina: unexpected argument '%s'\n", a);
+                return EXIT_USAGE;
+            }
+            o->file = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            only_files = true;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             o->help = true;
             continue;
         }
-        if (a[0] == '-' && a[1] == '-') {
-            char key[64];
-            snprintf(key, sizeof key, " %s ", a + 2);
-            if (!strstr(allowed, key)) {
-                fprintf(stderr, "lamina: unknown option %s\n", a);
+        char name[64];
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        char key[80];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), a);
+        snprintf(key, sizeof key, " %s ", name + 2);
+        if (a[1] != '-' || len >= 63 || len < 3 || !strstr(allowed, key)) {
+            fprintf(stderr, "lamina: unknown option %.*s (see --help)\n", (int)len, a);
+            return EXIT_USAGE;
+        }
+        if (!strcmp(name, "--quiet")) {
+            if (eq) {
+                fprintf(stderr, "lamina: --quiet takes no value\n");
                 return EXIT_USAGE;
             }
+            o->quiet = true;
+            continue;
         }
-        if (!strcmp(a, "--quiet")) o->quiet = true;
-        else if (!strcmp(a, "--data") && v) o->data = argv[++i];
-        else if (!strcmp(a, "--out") && v) o->out = argv[++i];
-        else if (!strcmp(a, "--resume") && v) o->resume = argv[++i];
-        else if (!strcmp(a, "--epochs")) {
-            if (!parse_num(a, v, 1, 1e6, &x)) return EXIT_USAGE;
-            o->epochs = (int)x, i++;
-        } else if (!strcmp(a, "--batch")) {
-            if (!parse_num(a, v, 1, 1 << 20, &x)) return EXIT_USAGE;
-            o->batch = (int)x, i++;
-        } else if (!strcmp(a, "--threads")) {
-            if (!parse_num(a, v, 1, 1024, &x)) return EXIT_USAGE;
-            o->threads = (int)x, i++;
-        } else if (!strcmp(a, "--lr")) {
-            if (!parse_num(a, v, 1e-12, 1e3, &x)) return EXIT_USAGE;
-            o->lr = x, i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (!parse_num(a, v, 0, 4e18, &x)) return EXIT_USAGE;
-            o->seed = (long long)x, i++;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "lamina: option %s needs a value\n", a);
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v || !*v || (!eq && v[0] == '-' && v[1] == '-')) {
+            fprintf(stderr, "lamina: option %s needs a value\n", name);
             return EXIT_USAGE;
-        } else if (!o->file) o->file = a;
-        else {
-            fprintf(stderr, "lamina: unexpected argument '%s'\n", a);
-            return EXIT_USAGE;
+        }
+        long long n;
+        if (!strcmp(name, "--data")) o->data = v;
+        else if (!strcmp(name, "--out")) o->out = v;
+        else if (!strcmp(name, "--resume")) o->resume = v;
+        else if (!strcmp(name, "--epochs")) {
+            if (!parse_int(name, v, 1, 1000000, &n)) return EXIT_USAGE;
+            o->epochs = (int)n;
+        } else if (!strcmp(name, "--batch")) {
+            if (!parse_int(name, v, 1, 1 << 20, &n)) return EXIT_USAGE;
+            o->batch = (int)n;
+        } else if (!strcmp(name, "--threads")) {
+            if (!parse_int(name, v, 1, 1024, &n)) return EXIT_USAGE;
+            o->threads = (int)n;
+        } else if (!strcmp(name, "--seed")) {
+            if (!parse_int(name, v, 0, (1LL << 62), &n)) return EXIT_USAGE;
+            o->seed = n;
+        } else if (!strcmp(name, "--lr")) {
+            if (!parse_double(name, v, 1e-12, 1e3, &o->lr)) return EXIT_USAGE;
         }
     }
     if (o->threads) lam_set_threads(o->threads);
     return 0;
 }
 
-/* ---- progress ------------------------------------------------------------------ */
-typedef struct progress {
-    bool tty, quiet;
-} progress;
-
-static void on_batch(const lam_batch_log *b, void *user)
+/* Help to stdout (exit 0) when asked for, else usage to stderr (exit 2) when
+ * a required argument is missing; -1 to go on. */
+static int help_or_usage(const cli_opts *o, const char *help, bool ok)
 {
-    progress *p = user;
-    if (!p->tty || p->quiet) return;
-    if (b->batch % 5 != 0 && b->batch != b->batches) return;
-    double eta = b->elapsed / (double)b->batch * (double)(b->batches - b->batch);
-    int w = 24, fill = (int)(w * b->batch / (b->batches ? b->batches : 1));
-    char bar[32];
-    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : ' ';
-    bar[w] = 0;
-    fprintf(stderr, "\repoch %d/%d [%s] %lld/%lld loss %.4f ETA %.1fs   ", b->epoch, b->epochs, bar,
-            (long long)b->batch, (long long)b->batches, b->loss, eta);
+    if (o->help) return fputs(help, stdout), 0;
+    if (!ok) return fputs(help, stderr), EXIT_USAGE;
+    return -1;
 }
 
-static void on_epoch(const lam_epoch_log *e, void *user)
-{
-    progress *p = user;
-    if (p->quiet) return;
-    if (p->tty) fprintf(stderr, "\r%*s\r", 78, "");
-    fprintf(stderr, "epoch %d/%d  loss %.4f", e->epoch, e->epochs, e->train_loss);
-    if (e->train_acc == e->train_acc) fprintf(stderr, "  acc %.4f", e->train_acc);
-    if (e->val_loss == e->val_loss) fprintf(stderr, "  val_loss %.4f", e->val_loss);
-    if (e->val_acc == e->val_acc) fprintf(stderr, "  val_acc %.4f", e->val_acc);
-    fprintf(stderr, "  lr %.3g  %.2fs%s\n", e->lr, e->seconds, e->improved ? "" : "");
-}
+/* ---- class labels ------------------------------------------------------------------ */
 
-/* ---- commands ------------------------------------------------------------------- */
+/* Class names for reports: `names` (n of them, may be NULL) padded to k
+ * entries with the class indices.  Owned by the struct (class_names_free). */
+typedef struct class_names {
+    char **v;
+    int k;
+} class_names;
 
-static int mkdir_p(const char *dir)
+static lam_status class_names_make(const char *const *names, int n, int k, class_names *out)
 {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0777);
-            *p = '/';
-        }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
-static int cmd_train(int argc, char **argv)
-{
-    cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet ");
-    if (rc) return rc;
-    if (o.help) return fputs(train_help, stdout), 0;
-    if (!o.file) return fputs(train_help, stderr), EXIT_USAGE;
-    lam_model_overrides ov = lam_model_overrides_none();
-    ov.data_path = o.data;
-    ov.epochs = o.epochs;
-    ov.batch = o.batch;
-    ov.lr = o.lr;
-    ov.seed = o.seed;
-    lam_model *m = NULL;
-    lam_dataset *tr = NULL, *va = NULL, *te = NULL;
-    lam_metrics mt = {0};
-    lam_csv_report rep = {0};
-    lam_status s = lam_model_load(o.file, &ov, &m);
-    if (s != LAM_OK) return fail(s);
-    char out_dir[1024];
-    if (o.out) snprintf(out_dir, sizeof out_dir, "%s", o.out);
-    else {
-        const char *base = strrchr(o.file, '/');
-        base = base ? base + 1 : o.file;
-        snprintf(out_dir, sizeof out_dir, "runs/%.*s", (int)strcspn(base, "."), base);
+    out->v = NULL;
+    out->k = 0;
+    if (!names || k < 1) return LAM_OK;
+    out->v = lam_calloc((size_t)k, sizeof(char *));
+    if (!out->v) return LAM_ERR_NOMEM;
+    out->k = k;
+    for (int c = 0; c < k; c++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", c);
+        if (!(out->v[c] = lam_strdup(c < n ? names[c] : num))) return LAM_ERR_NOMEM;
     }
-    if (mkdir_p(out_dir) != 0) {
-        fprintf(stderr, "lamina: error: cannot create the run folder %s: %s\n", out_dir, strerror(errno));
-        lam_model_free(m);
-        return EXIT_FAILURE;
-    }
-    if ((s = lam_model_prepare_data(m, &tr, &va, &te, &rep)) != LAM_OK) goto out;
-    char buf[8192];
-    printf("data: %s: %lld rows x %lld features", m->data.path, (long long)rep.rows_kept, (long long)tr->nfeat);
-    if (rep.rows_dropped) printf(", %lld rows with missing values dropped", (long long)rep.rows_dropped);
-    if (rep.values_imputed) printf(", %lld missing values imputed with column means", (long long)rep.values_imputed);
-    printf("; train %lld, validation %lld, test %lld\n", (long long)tr->n, (long long)(va ? va->n : 0),
-           (long long)(te ? te->n : 0));
-    if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
-    lam_model_describe(m, buf, sizeof buf);
-    fputs(buf, stdout);
-    printf("training: %s lr %g, batch %d, %d epochs, %d threads\n", lam_optim_kind_name(m->train.optimizer),
-           m->train.group.lr, m->train.batch, m->train.epochs, lam_get_threads());
-    fflush(stdout);
-    char ckpt[1100], model_path[1100], csv_path[1100], report_path[1100];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out_dir);
-    snprintf(model_path, sizeof model_path, "%s/model.safetensors", out_dir);
-    snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", out_dir);
-    snprintf(report_path, sizeof report_path, "%s/report.txt", out_dir);
-    progress pg = {isatty(2) != 0, o.quiet};
-    lam_fit_hooks hk = {on_batch, on_epoch, &pg, ckpt, o.resume, csv_path};
-    lam_fit_result fr;
-    if ((s = lam_fit(m, tr, va, &hk, &fr)) != LAM_OK) goto out;
-    if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
-    printf("trained %d epochs in %.2f s (%.4f s/epoch)%s; best epoch %d\n", fr.epochs_run, fr.seconds,
-           fr.seconds / (fr.epochs_run ? fr.epochs_run : 1), fr.stopped_early ? ", stopped early" : "",
-           fr.best_epoch);
-    const lam_dataset *evs = te ? te : tr;
-    if ((s = lam_evaluate(m, evs, &mt)) != LAM_OK) goto out;
-    lam_metrics_report(&mt, (const char *const *)evs->class_names, buf, sizeof buf);
-    printf("%s results:\n%s", te ? "test" : "training-set", buf);
-    FILE *f = fopen(report_path, "w");
-    if (f) {
-        fprintf(f, "%s results (%s):\n%s", te ? "test" : "training-set", o.file, buf);
-        fclose(f);
-    }
-    printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt)\n", model_path);
-out:
-    lam_metrics_free(&mt);
-    lam_csv_report_clear(&rep);
-    lam_dataset_free(tr);
-    lam_dataset_free(va);
-    lam_dataset_free(te);
-    lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return LAM_OK;
 }
 
-/* Read a data file with the checkpoint's column layout and scale it. */
-static lam_status load_eval_data(lam_model *m, const char *path, lam_dataset **ds)
+static void class_names_free(class_names *c)
 {
-    lam_status s = lam_csv_read(path, &m->data.csv, ds, NULL);
+    for (int i = 0; c->v && i < c->k; i++) lam_free(c->v[i]);
+    lam_free(c->v);
+    c->v = NULL;
+    c->k = 0;
+}
+
+static bool is_classifier(const lam_model *m) { return m->train.loss != LAM_LOSS_MSE; }
+
+/* Classes the model tells apart: its outputs, or 2 for a binary (BCE) model. */
+static int model_classes(const lam_model *m)
+{
+    return m->train.loss == LAM_LOSS_BCE ? 2 : m->nout;
+}
+
+/* The class mapping of training.  The checkpoint stores the model file but
+ * not the class names, so they are recovered from the training data file the
+ * model file names ([data] path), which lam_csv_read_classes scans without
+ * parsing features.  *known is false when that file cannot be read (it moved,
+ * or training used --data); then *why holds the reason. */
+typedef struct class_map {
+    bool known;
+    char **names;   /* NULL: the labels were the integers 0..K-1 themselves */
+    int32_t n;
+    char why[512];
+} class_map;
+
+static void class_map_find(const lam_model *m, class_map *cm)
+{
+    memset(cm, 0, sizeof *cm);
+    if (!is_classifier(m)) return;
+    if (!m->data.path) {
+        snprintf(cm->why, sizeof cm->why, "the model file names no training data ([data] path)");
+        return;
+    }
+    lam_status s = lam_csv_read_classes(m->data.path, &m->data.csv, &cm->names, &cm->n);
+    if (s != LAM_OK) {
+        snprintf(cm->why, sizeof cm->why, "the training data cannot be read: %s", lam_last_error());
+        return;
+    }
+    if (cm->n > model_classes(m)) {
+        snprintf(cm->why, sizeof cm->why, "the training data %s now has %d classes, the model %d", m->data.path,
+                 (int)cm->n, model_classes(m));
+        lam_csv_names_free(cm->names, cm->n);
+        cm->names = NULL;
+        cm->n = 0;
+        return;
+    }
+    cm->known = true;
+}
+
+static void class_map_free(class_map *cm)
+{
+    lam_csv_names_free(cm->names, cm->n);
+    cm->names = NULL;
+}
+
+/* Without the training mapping: labels inferred from this file alone that are
+ * integers in [0, k) are taken as class indices; other label strings keep the
+ * sorted order of this file, with a warning. */
+static lam_status relabel_unknown(lam_dataset *ds, int k, const char *path, const class_map *cm)
+{
+    if (!ds->class_names) return LAM_OK;
+    int32_t *map = lam_calloc((size_t)ds->nclasses, sizeof *map);
+    if (!map) return LAM_ERR_NOMEM;
+    bool ints = true;
+    for (int32_t c = 0; c < ds->nclasses && ints; c++) {
+        char *end;
+        long v = strtol(ds->class_names[c], &end, 10);
+        ints = end != ds->class_names[c] && !*end && v >= 0 && v < k;
+        map[c] = (int32_t)v;
+    }
+    if (ints) {
+        for (int64_t i = 0; i < ds->n; i++) ds->labels[i] = map[ds->labels[i]];
+        for (int32_t c = 0; c < ds->nclasses; c++) lam_free(ds->class_names[c]);
+        lam_free(ds->class_names);
+        ds->class_names = NULL;
+        ds->nclasses = k;
+    } else {
+        fprintf(stderr,
+                "lamina: warning: the class labels of %s are numbered in sorted order (%s = 0, ...); this "
+                "matches training only if the training data had exactly these classes (the checkpoint does "
+                "not store class names, and %s)\n",
+                path, ds->class_names[0], cm->why);
+    }
+    lam_free(map);
+    return LAM_OK;
+}
+
+/* ---- eval / predict data ------------------------------------------------------------ */
+
+/* Read a data file for eval (with_outputs: labels/targets needed) or predict
+ * (features only, or the training layout with its label/target columns
+ * ignored), with the checkpoint's [data] options, and scale it as in
+ * training.  Decides the layout from the column count of the first row. */
+static lam_status load_data(lam_model *m, const char *path, bool with_outputs, const class_map *cm,
+                            lam_dataset **ds)
+{
+    *ds = NULL;
+    lam_csv_opts o = m->data.csv;
+    int64_t nf = lam_shape_numel(&m->sample);
+    bool reg = o.task == LAM_TASK_REGRESSION;
+    int nout = reg ? (o.ntargets ? o.ntargets : 1) : 1, nign = o.nignore, ncols;
+    lam_status s = lam_csv_count_columns(path, &o, &ncols);
     if (s != LAM_OK) return s;
-    if (m->scaler && (s = lam_scaler_apply(m->scaler, *ds)) != LAM_OK) {
+    int64_t full = nf + nout + nign;
+    const char *what = reg ? (nout > 1 ? "target columns" : "target column") : "label column";
+    if (ncols != full && (with_outputs || ncols != nf)) {
+        if (with_outputs && ncols == nf)
+            return lam_fail(LAM_ERR_FORMAT,
+                            "%s has %d columns: the model's %lld features but no %s; hint: eval needs the "
+                            "labelled layout of the training data (%lld columns); use lamina predict for "
+                            "features-only data",
+                            path, ncols, (long long)nf, what, (long long)full);
+        char ign[64] = "";
+        if (nign) snprintf(ign, sizeof ign, " and %d ignored", nign);
+        if (with_outputs)
+            return lam_fail(LAM_ERR_FORMAT, "%s has %d columns; the model expects %lld (%lld features, the %s%s)",
+                            path, ncols, (long long)full, (long long)nf, what, ign);
+        return lam_fail(LAM_ERR_FORMAT, "%s has %d columns; the model expects %lld features (or %lld with the %s%s)",
+                        path, ncols, (long long)nf, (long long)full, what, ign);
+    }
+    lam_csv_col *ign_cols = NULL;
+    if (!with_outputs) {
+        o.features_only = true;
+        if (ncols == full) { /* the training layout: ignore its outputs too */
+            ign_cols = lam_calloc((size_t)(nign + nout), sizeof *ign_cols);
+            if (!ign_cols) return LAM_ERR_NOMEM;
+            for (int i = 0; i < nign; i++) ign_cols[i] = o.ignore[i];
+            for (int i = 0; i < nout; i++)
+                ign_cols[nign + i] = reg ? (o.ntargets ? o.targets[i] : (lam_csv_col){-1, NULL}) : o.label;
+            o.ignore = ign_cols;
+            o.nignore = nign + nout;
+        } else {
+            o.ignore = NULL;
+            o.nignore = 0;
+        }
+    } else if (!reg && cm->known) {
+        o.class_names = (const char *const *)cm->names;
+        o.nclasses = cm->names ? cm->n : model_classes(m); /* integer labels: any class of the model */
+    }
+    s = lam_csv_read(path, &o, ds, NULL);
+    lam_free(ign_cols);
+    if (s != LAM_OK) return s;
+    if (with_outputs && !reg) {
+        if (!cm->known) s = relabel_unknown(*ds, model_classes(m), path, cm);
+        if (s == LAM_OK && (*ds)->nclasses > model_classes(m))
+            s = lam_fail(LAM_ERR_FORMAT, "%s has %d classes but the model tells %d apart", path, (int)(*ds)->nclasses,
+                         model_classes(m));
+    }
+    if (s == LAM_OK && (*ds)->nfeat != nf)
+        s = lam_fail(LAM_ERR_FORMAT, "%s has %lld features per row; the model expects %lld", path,
+                     (long long)(*ds)->nfeat, (long long)nf);
+    if (s == LAM_OK && m->scaler) s = lam_scaler_apply(m->scaler, *ds);
+    if (s != LAM_OK) {
         lam_dataset_free(*ds);
         *ds = NULL;
     }
@@ -269,22 +388,68 @@ static int cmd_eval(int argc, char **argv)
     cli_opts o;
     int rc = parse_opts(argc, argv, &o, " data threads ");
     if (rc) return rc;
-    if (o.help) return fputs(eval_help, stdout), 0;
-    if (!o.file || !o.data) return fputs(eval_help, stderr), EXIT_USAGE;
+    if ((rc = help_or_usage(&o, eval_help, o.file && o.data)) >= 0) return rc;
     lam_model *m;
     lam_dataset *ds = NULL;
     lam_metrics mt = {0};
+    class_map cm;
+    class_names cn = {0};
     lam_status s = lam_checkpoint_load(o.file, &m, NULL);
     if (s != LAM_OK) return fail(s);
-    if ((s = load_eval_data(m, o.data, &ds)) == LAM_OK && (s = lam_evaluate(m, ds, &mt)) == LAM_OK) {
-        char buf[8192];
-        lam_metrics_report(&mt, (const char *const *)ds->class_names, buf, sizeof buf);
-        fputs(buf, stdout);
-    }
+    class_map_find(m, &cm);
+    if ((s = load_data(m, o.data, true, &cm, &ds)) != LAM_OK) goto out;
+    if ((s = lam_evaluate(m, ds, &mt)) != LAM_OK) goto out;
+    const char *const *names = (const char *const *)(cm.known ? cm.names : ds->class_names);
+    int nnames = cm.known ? cm.n : ds->nclasses;
+    if ((s = class_names_make(names, nnames, mt.nclasses, &cn)) != LAM_OK) goto out;
+    char buf[16384];
+    lam_metrics_report(&mt, (const char *const *)cn.v, buf, sizeof buf);
+    printf("%s: %lld rows\n%s", o.data, (long long)ds->n, buf);
+out:
+    class_names_free(&cn);
+    class_map_free(&cm);
     lam_metrics_free(&mt);
     lam_dataset_free(ds);
     lam_model_free(m);
     return s == LAM_OK ? 0 : fail(s);
+}
+
+/* A CSV field: quoted when it holds a delimiter, quote or line break. */
+static void put_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_predictions(FILE *f, const lam_model *m, const float *pred, int64_t n, const class_map *cm)
+{
+    int k = m->nout;
+    bool ce = m->train.loss == LAM_LOSS_CROSS_ENTROPY, binary = m->train.loss == LAM_LOSS_BCE && k == 1;
+    if (ce || binary) fputs("predicted", f);
+    for (int j = 0; j < k; j++)
+        fprintf(f, binary ? ",p1" : ce ? ",p%d" : (j ? ",y%d" : "y%d"), j);
+    fputc('\n', f);
+    for (int64_t i = 0; i < n; i++) {
+        const float *p = pred + i * k;
+        if (ce || binary) {
+            int best = 0;
+            if (binary) best = p[0] >= 0.5f;
+            for (int j = 1; j < k; j++)
+                if (p[j] > p[best]) best = j;
+            if (cm->names && best < cm->n) put_field(f, cm->names[best]);
+            else fprintf(f, "%d", best);
+        }
+        for (int j = 0; j < k; j++) fprintf(f, (ce || binary || j) ? ",%.6g" : "%.6g", (double)p[j]);
+        fputc('\n', f);
+    }
 }
 
 static int cmd_predict(int argc, char **argv)
@@ -292,15 +457,18 @@ static int cmd_predict(int argc, char **argv)
     cli_opts o;
     int rc = parse_opts(argc, argv, &o, " data out threads ");
     if (rc) return rc;
-    if (o.help) return fputs(predict_help, stdout), 0;
-    if (!o.file || !o.data) return fputs(predict_help, stderr), EXIT_USAGE;
+    if ((rc = help_or_usage(&o, predict_help, o.file && o.data)) >= 0) return rc;
     lam_model *m;
     lam_dataset *ds = NULL;
     float *pred = NULL;
     FILE *f = stdout;
+    class_map cm;
     lam_status s = lam_checkpoint_load(o.file, &m, NULL);
     if (s != LAM_OK) return fail(s);
-    if ((s = load_eval_data(m, o.data, &ds)) != LAM_OK) goto out;
+    class_map_find(m, &cm);
+    if ((s = load_data(m, o.data, false, &cm, &ds)) != LAM_OK) goto out;
+    if (is_classifier(m) && !cm.known)
+        fprintf(stderr, "lamina: note: predicted classes are written as indices: %s\n", cm.why);
     pred = lam_calloc((size_t)ds->n * (size_t)m->nout, sizeof(float));
     if (!pred) {
         s = LAM_ERR_NOMEM;
@@ -308,32 +476,191 @@ static int cmd_predict(int argc, char **argv)
     }
     if ((s = lam_predict(m, ds, pred)) != LAM_OK) goto out;
     if (o.out && !(f = fopen(o.out, "w"))) {
-        s = lam_fail(LAM_ERR_IO, "%s: %s", o.out, strerror(errno));
+        f = stdout;
+        s = lam_fail(LAM_ERR_IO, "%s: cannot write the predictions: %s", o.out, strerror(errno));
         goto out;
     }
-    int k = m->nout;
-    bool cls = m->train.loss == LAM_LOSS_CROSS_ENTROPY;
-    fprintf(f, cls ? "predicted" : "");
-    for (int j = 0; j < k; j++) fprintf(f, cls ? ",p%d" : (j ? ",y%d" : "y%d"), j);
-    fprintf(f, "\n");
-    for (int64_t i = 0; i < ds->n; i++) {
-        const float *p = pred + i * k;
-        if (cls) {
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                if (p[j] > p[best]) best = j;
-            fprintf(f, "%d", best);
-        }
-        for (int j = 0; j < k; j++) fprintf(f, (cls || j) ? ",%.6g" : "%.6g", p[j]);
-        fprintf(f, "\n");
-    }
+    write_predictions(f, m, pred, ds->n, &cm);
     if (f != stdout && fclose(f) != 0) s = lam_fail(LAM_ERR_IO, "%s: write error", o.out);
+    else if (f == stdout && fflush(stdout) != 0) s = lam_fail(LAM_ERR_IO, "standard output: write error");
+    if (s == LAM_OK && o.out) fprintf(stderr, "lamina: wrote %lld predictions to %s\n", (long long)ds->n, o.out);
 out:
+    class_map_free(&cm);
     lam_free(pred);
     lam_dataset_free(ds);
     lam_model_free(m);
     return s == LAM_OK ? 0 : fail(s);
 }
+
+/* ---- train ---------------------------------------------------------------------------- */
+
+typedef struct progress {
+    bool tty, quiet;
+    int width;      /* characters of the progress line on screen (0: none) */
+} progress;
+
+static void on_batch(const lam_batch_log *b, void *user)
+{
+    progress *p = user;
+    if (!p->tty || p->quiet) return;
+    if (b->batch % 5 != 0 && b->batch != b->batches) return;
+    int64_t nb = b->batches > 0 ? b->batches : 1;
+    double eta = b->elapsed / (double)b->batch * (double)(nb - b->batch);
+    int w = 24, fill = (int)(w * b->batch / nb);
+    char bar[32];
+    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+    bar[w] = 0;
+    int n = fprintf(stderr, "\repoch %d/%d [%s] %lld/%lld loss %.4f ETA %.1fs", b->epoch, b->epochs, bar,
+                    (long long)b->batch, (long long)b->batches, b->loss, eta);
+    if (n > 1 && n - 1 < p->width) fprintf(stderr, "%*s", p->width - (n - 1), ""); /* erase a longer line */
+    if (n - 1 > p->width) p->width = n - 1;
+}
+
+static bool on_epoch(const lam_epoch_log *e, void *user)
+{
+    progress *p = user;
+    if (p->quiet) return true;
+    if (p->width) fprintf(stderr, "\r%*s\r", p->width, "");
+    p->width = 0;
+    fprintf(stderr, "epoch %d/%d  loss %.4f", e->epoch, e->epochs, e->train_loss);
+    if (e->train_acc == e->train_acc) fprintf(stderr, "  acc %.4f", e->train_acc);
+    if (e->val_loss == e->val_loss) fprintf(stderr, "  val_loss %.4f", e->val_loss);
+    if (e->val_acc == e->val_acc) fprintf(stderr, "  val_acc %.4f", e->val_acc);
+    fprintf(stderr, "  lr %.3g  %.2fs%s\n", e->lr, e->seconds, e->improved && e->val_loss == e->val_loss ? "  (best)" : "");
+    return true;
+}
+
+/* Create dir and its parents (like mkdir -p).  On failure returns -1 with
+ * errno set, including ENOTDIR when a component exists but is not a folder. */
+static int mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof tmp) {
+        errno = n ? ENAMETOOLONG : ENOENT;
+        return -1;
+    }
+    memcpy(tmp, dir, n + 1);
+    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = 0;
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p != 0) continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(tmp, 0777) != 0) {
+            int e = errno;
+            struct stat st;
+            if (e != EEXIST || stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                errno = e == EEXIST ? ENOTDIR : e;
+                return -1;
+            }
+        }
+        *p = c;
+        if (!c) return 0;
+    }
+}
+
+/* The run folder: --out, or runs/NAME with NAME the model file's base name
+ * without its extension. */
+static bool run_dir(const cli_opts *o, char *buf, size_t n)
+{
+    int k;
+    if (o->out) {
+        k = snprintf(buf, n, "%s", o->out);
+    } else {
+        const char *base = strrchr(o->file, '/');
+        base = base ? base + 1 : o->file;
+        const char *dot = strrchr(base, '.');
+        int len = (int)(dot && dot != base ? (size_t)(dot - base) : strlen(base));
+        k = snprintf(buf, n, "runs/%.*s", len, base);
+    }
+    return k > 0 && (size_t)k < n;
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet ");
+    if (rc) return rc;
+    if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
+    lam_model_overrides ov = lam_model_overrides_none();
+    ov.data_path = o.data;
+    ov.epochs = o.epochs;
+    ov.batch = o.batch;
+    ov.lr = o.lr;
+    ov.seed = o.seed;
+    lam_model *m = NULL;
+    lam_dataset *tr = NULL, *va = NULL, *te = NULL;
+    lam_metrics mt = {0};
+    lam_csv_report rep = {0};
+    class_names cn = {0};
+    char out_dir[PATH_MAX];
+    if (!run_dir(&o, out_dir, sizeof out_dir)) {
+        fprintf(stderr, "lamina: error: the run folder name is too long\n");
+        return EXIT_FAILURE;
+    }
+    lam_status s = lam_model_load(o.file, &ov, &m);
+    if (s != LAM_OK) return fail(s);
+    if ((s = lam_model_prepare_data(m, &tr, &va, &te, &rep)) != LAM_OK) goto out;
+    if (mkdir_p(out_dir) != 0) {
+        s = lam_fail(LAM_ERR_IO, "cannot create the run folder %s: %s", out_dir, strerror(errno));
+        goto out;
+    }
+    char buf[16384];
+    printf("data: %s: %lld rows x %lld features", m->data.path, (long long)rep.rows_kept, (long long)tr->nfeat);
+    if (tr->task == LAM_TASK_CLASSIFICATION) printf(", %d classes", (int)tr->nclasses);
+    if (rep.rows_dropped) printf(", %lld rows with missing values dropped", (long long)rep.rows_dropped);
+    if (rep.values_imputed) printf(", %lld missing values imputed with column means", (long long)rep.values_imputed);
+    printf("; train %lld, validation %lld, test %lld\n", (long long)tr->n, (long long)(va ? va->n : 0),
+           (long long)(te ? te->n : 0));
+    if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
+    lam_model_describe(m, buf, sizeof buf);
+    fputs(buf, stdout);
+    printf("training: %s lr %g, batch %d, %d epochs, %d threads\n", lam_optim_kind_name(m->train.optimizer),
+           m->train.group.lr, m->train.batch, m->train.epochs, lam_get_threads());
+    fflush(stdout);
+    char ckpt[PATH_MAX + 32], model_path[PATH_MAX + 32], csv_path[PATH_MAX + 32], report_path[PATH_MAX + 32];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out_dir);
+    snprintf(model_path, sizeof model_path, "%s/model.safetensors", out_dir);
+    snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", out_dir);
+    snprintf(report_path, sizeof report_path, "%s/report.txt", out_dir);
+    progress pg = {isatty(2) != 0, o.quiet, 0};
+    lam_fit_hooks hk = {on_batch, on_epoch, &pg, ckpt, o.resume, csv_path};
+    lam_fit_result fr;
+    if ((s = lam_fit(m, tr, va, &hk, &fr)) != LAM_OK) goto out;
+    if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
+    printf("trained %d epochs in %.2f s (%.4f s/epoch)%s; best epoch %d\n", fr.epochs_run, fr.seconds,
+           fr.seconds / (fr.epochs_run ? fr.epochs_run : 1), fr.stopped_early ? ", stopped early" : "",
+           fr.best_epoch);
+    const lam_dataset *evs = te ? te : tr;
+    if ((s = lam_evaluate(m, evs, &mt)) != LAM_OK) goto out;
+    if ((s = class_names_make((const char *const *)evs->class_names, evs->nclasses, mt.nclasses, &cn)) != LAM_OK)
+        goto out;
+    lam_metrics_report(&mt, (const char *const *)cn.v, buf, sizeof buf);
+    const char *which = te ? "test" : "training-set";
+    printf("%s results:\n%s", which, buf);
+    FILE *f = fopen(report_path, "w");
+    if (!f) {
+        s = lam_fail(LAM_ERR_IO, "%s: cannot write the report: %s", report_path, strerror(errno));
+        goto out;
+    }
+    fprintf(f, "model %s, data %s, %d epochs\n%s results:\n%s", o.file, m->data.path, fr.epochs_run, which, buf);
+    if (fclose(f) != 0) {
+        s = lam_fail(LAM_ERR_IO, "%s: write error", report_path);
+        goto out;
+    }
+    printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt)\n", model_path);
+out:
+    class_names_free(&cn);
+    lam_metrics_free(&mt);
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+    return s == LAM_OK ? 0 : fail(s);
+}
+
+/* ---- inspect --------------------------------------------------------------------------- */
 
 static bool is_checkpoint(const char *path)
 {
@@ -346,8 +673,7 @@ static int cmd_inspect(int argc, char **argv)
     cli_opts o;
     int rc = parse_opts(argc, argv, &o, " batch ");
     if (rc) return rc;
-    if (o.help) return fputs(inspect_help, stdout), 0;
-    if (!o.file) return fputs(inspect_help, stderr), EXIT_USAGE;
+    if ((rc = help_or_usage(&o, inspect_help, o.file != NULL)) >= 0) return rc;
     lam_model *m;
     lam_train_state ts;
     bool ck = is_checkpoint(o.file);
@@ -355,27 +681,44 @@ static int cmd_inspect(int argc, char **argv)
     if (s != LAM_OK) return fail(s);
     if (o.batch) m->train.batch = o.batch;
     if ((s = lam_model_compile(m, m->train.batch)) == LAM_OK) {
-        char buf[8192];
+        char buf[16384];
         lam_model_describe(m, buf, sizeof buf);
         fputs(buf, stdout);
-        if (ck) printf("checkpoint: %d epochs, %llu steps\n", ts.epoch, (unsigned long long)ts.step);
+        if (ck && ts.epoch > 0)
+            printf("training state: %d epochs, %llu steps\n", ts.epoch, (unsigned long long)ts.step);
+        else if (ck)
+            printf("trained weights (no training state)\n");
     }
     lam_model_free(m);
     return s == LAM_OK ? 0 : fail(s);
 }
 
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"train", cmd_train},
+    {"eval", cmd_eval},
+    {"predict", cmd_predict},
+    {"inspect", cmd_inspect},
+};
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(main_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
+    if (argc < 2) return fputs(main_help, stderr), EXIT_USAGE;
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
-    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
-    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 2, argv + 2);
-    if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 2, argv + 2);
+    int ncmd = (int)(sizeof commands / sizeof commands[0]);
+    if (!strcmp(cmd, "help") && argc > 2) { /* lamina help COMMAND */
+        for (int i = 0; i < ncmd; i++)
+            if (!strcmp(argv[2], commands[i].name)) {
+                char help[] = "--help";
+                return commands[i].run(1, (char *[]){help});
+            }
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) return fputs(main_help, stdout), 0;
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) return printf("lamina %s\n", LAMINA_VERSION), 0;
+    for (int i = 0; i < ncmd; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 2, argv + 2);
     fprintf(stderr, "lamina: unknown command '%s'\n%s", cmd, main_help);
     return EXIT_USAGE;
 }

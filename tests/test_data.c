@@ -973,6 +973,129 @@ static void test_loader_resume(void)
     CHECK(live_bytes() == live0);
 }
 
+/* features_only (files to predict on), lam_csv_count_columns and
+ * lam_csv_read_classes (the training file's class mapping). */
+static void test_csv_features_only(void)
+{
+    uint64_t live0 = live_bytes();
+    lam_csv_opts o = lam_csv_opts_defaults();
+    o.features_only = true;
+    /* every column is a feature; no labels, no targets */
+    lam_csv_report rep;
+    lam_dataset *ds = read_text("fo.csv", "1,2,3\n4,5,6\n", &o, &rep);
+    if (ds) {
+        CHECK(ds->n == 2 && ds->nfeat == 3 && ds->x[2] == 3 && ds->x[5] == 6);
+        CHECK(ds->labels == NULL && ds->y == NULL && ds->nclasses == 0 && ds->ntargets == 0);
+        CHECK(ds->class_names == NULL && ds->target_names == NULL);
+        CHECK(ds->task == LAM_TASK_REGRESSION); /* "no outputs" (see data.h) */
+        CHECK(rep.ncols == 3 && !rep.header);
+        CHECK_OK(lam_dataset_check(ds)); /* safe on a set without outputs */
+        lam_dataset *sub = (lam_dataset *)1;
+        CHECK(lam_dataset_subset(ds, NULL, 0, &sub) != LAM_OK && sub == NULL);
+        lam_scaler *sc = NULL;
+        CHECK_OK(lam_scaler_fit(LAM_SCALER_STANDARD, ds, &sc));
+        CHECK_OK(lam_scaler_apply(sc, ds));
+        lam_scaler_free(sc);
+    }
+    lam_csv_report_clear(&rep);
+    lam_dataset_free(ds);
+    /* a header is detected from the feature fields; a label option naming a
+     * column that is not there is not used */
+    o.label = (lam_csv_col){0, "species"};
+    ds = read_text("fo_head.csv", "a,b\n1,2\n3,4\n", &o, NULL);
+    CHECK(ds && ds->n == 2 && ds->nfeat == 2 && ds->feature_names &&
+          !strcmp(ds->feature_names[1], "b") && ds->labels == NULL);
+    lam_dataset_free(ds);
+    o.label = (lam_csv_col){-1, NULL};
+    /* ignored columns stay ignored (e.g. a label column of the training layout) */
+    lam_csv_col ign[1] = {{-1, NULL}};
+    o.ignore = ign;
+    o.nignore = 1;
+    ds = read_text("fo_ign.csv", "1,2,cat\n3,4,?\n5,6,\n", &o, NULL);
+    CHECK(ds && ds->n == 3 && ds->nfeat == 2 && ds->x[4] == 5 && ds->labels == NULL);
+    lam_dataset_free(ds);
+    o.nignore = 0;
+    o.ignore = NULL;
+    /* regression options are not used either */
+    o.task = LAM_TASK_REGRESSION;
+    ds = read_text("fo_reg.csv", "1,2\n3,4\n", &o, NULL);
+    CHECK(ds && ds->nfeat == 2 && ds->y == NULL && ds->ntargets == 0);
+    lam_dataset_free(ds);
+    /* features are still strict: a label string is an error naming line:column */
+    expect_fail("fo_bad.csv", "1,2\n3,x\n", &o, LAM_ERR_FORMAT, ":2:3");
+    expect_fail("fo_empty.csv", "", &o, LAM_ERR_FORMAT, "");
+    /* missing values follow the policy */
+    o.missing = LAM_MISSING_MEAN;
+    ds = read_text("fo_mean.csv", "1,2\nNA,4\n3,6\n", &o, NULL);
+    CHECK(ds && ds->n == 3 && ds->x[2] == 2);
+    lam_dataset_free(ds);
+    o = lam_csv_opts_defaults();
+
+    /* column counts: the first record, header or not; blank lines skipped */
+    int nc = -1;
+    CHECK_OK(lam_csv_count_columns(write_file("cc.csv", "\n\na,b,c\n1,2,3\n"), NULL, &nc));
+    CHECK(nc == 3);
+    o.delimiter = ';';
+    CHECK_OK(lam_csv_count_columns(write_gz("cc.csv.gz", "1;2;3;4\n5;6;7;8\n"), &o, &nc));
+    CHECK(nc == 4);
+    o.delimiter = ',';
+    CHECK_OK(lam_csv_count_columns(write_file("cc_q.csv", "\"x,y\",z\n"), NULL, &nc));
+    CHECK(nc == 2);
+    CHECK(lam_csv_count_columns(write_file("cc_e.csv", "\n\n"), NULL, &nc) == LAM_ERR_FORMAT &&
+          nc == 0 && err_has("empty"));
+    CHECK(lam_csv_count_columns(tpath("no_such.csv"), NULL, &nc) == LAM_ERR_IO);
+    CHECK(lam_csv_count_columns(NULL, NULL, &nc) == LAM_ERR_ARG);
+
+    /* class mappings, as lam_csv_read infers them */
+    char **names = (char **)1;
+    int32_t k = -1;
+    const char *p = write_file("cls.csv", "f,label\n1,dog\n2,cat\n3,dog\n4,bird\n");
+    CHECK_OK(lam_csv_read_classes(p, NULL, &names, &k));
+    CHECK(k == 3 && names && !strcmp(names[0], "bird") && !strcmp(names[1], "cat") &&
+          !strcmp(names[2], "dog"));
+    ds = read_text("cls_test.csv", "f,label\n9,dog\n8,dog\n", NULL, NULL);
+    CHECK(ds && ds->nclasses == 1); /* inferred from the test file alone: wrong */
+    lam_dataset_free(ds);
+    o.class_names = (const char *const *)names;
+    o.nclasses = k;
+    ds = read_text("cls_test.csv", "f,label\n9,dog\n8,dog\n", &o, NULL);
+    CHECK(ds && ds->nclasses == 3 && ds->labels[0] == 2 && ds->labels[1] == 2);
+    lam_dataset_free(ds);
+    lam_csv_names_free(names, k);
+    o = lam_csv_opts_defaults();
+    /* integer labels 0..K-1: no names */
+    CHECK_OK(lam_csv_read_classes(write_file("cls_int.csv", "1,2\n3,0\n4,1\n"), NULL, &names, &k));
+    CHECK(k == 3 && names == NULL);
+    /* numeric, not 0..K-1: sorted numerically */
+    CHECK_OK(lam_csv_read_classes(write_file("cls_num.csv", "1,10\n3,2\n4,10\n"), NULL, &names, &k));
+    CHECK(k == 2 && names && !strcmp(names[0], "2") && !strcmp(names[1], "10"));
+    lam_csv_names_free(names, k);
+    /* features are not parsed, but rows are dropped for missing values as
+     * lam_csv_read drops them */
+    p = write_file("cls_drop.csv", "1,1,a\n2,?,b\n3,4,c\n");
+    CHECK_OK(lam_csv_read_classes(p, NULL, &names, &k));
+    CHECK(k == 3 && names);
+    lam_csv_names_free(names, k);
+    o.missing = LAM_MISSING_DROP;
+    CHECK_OK(lam_csv_read_classes(p, &o, &names, &k));
+    CHECK(k == 2 && names && !strcmp(names[0], "a") && !strcmp(names[1], "c"));
+    lam_csv_names_free(names, k);
+    /* the label column by name; a missing label is an error with its place */
+    o = lam_csv_opts_defaults();
+    o.label = (lam_csv_col){0, "y"};
+    CHECK_OK(lam_csv_read_classes(write_file("cls_name.csv", "y,f\nb,1\na,2\n"), &o, &names, &k));
+    CHECK(k == 2 && names && !strcmp(names[0], "a"));
+    lam_csv_names_free(names, k);
+    p = write_file("cls_miss.csv", "y,f\nb,1\n,2\n");
+    CHECK(lam_csv_read_classes(p, &o, &names, &k) == LAM_ERR_FORMAT && names == NULL && k == 0);
+    CHECK_MSG(err_has(":3:1"), "%s", lam_last_error());
+    o.task = LAM_TASK_REGRESSION;
+    CHECK(lam_csv_read_classes(p, &o, &names, &k) == LAM_ERR_ARG);
+    CHECK(lam_csv_read_classes(tpath("no_such.csv"), NULL, &names, &k) == LAM_ERR_IO);
+    lam_csv_names_free(NULL, 3);
+    CHECK(live_bytes() == live0);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_data_XXXXXX");
@@ -991,6 +1114,7 @@ int main(void)
     RUN(test_csv_malformed);
     RUN(test_csv_fault_injection);
     RUN(test_csv_garbage);
+    RUN(test_csv_features_only);
     RUN(test_digits);
     RUN(test_dataset);
     RUN(test_scaler);

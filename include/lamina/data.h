@@ -138,6 +138,14 @@ typedef struct lam_csv_opts {
     int32_t max_classes;         /* inferred classes above this are an error
                                     (a regression column read as labels); 10000 */
     size_t max_line;             /* longest accepted record in bytes; 1 MiB */
+    /* Features only (files to predict on): every column not in `ignore` is a
+     * feature, and label, targets and the class options are not used.  The
+     * data set has no outputs: labels and y are NULL, nclasses and ntargets
+     * are 0, and task is LAM_TASK_REGRESSION (with no targets, so that every
+     * data-set function sees "no labels" rather than a NULL label array).
+     * Such a set feeds lam_predict and the scalers; split, subset and class
+     * counts reject it.  false. */
+    bool features_only;
 } lam_csv_opts;
 
 lam_csv_opts lam_csv_opts_defaults(void);
@@ -196,6 +204,30 @@ char *lam_csv_report_str(const lam_csv_report *r, char *buf, size_t n);
  * a hint), LAM_ERR_NOMEM. */
 lam_status lam_csv_read(const char *path, const lam_csv_opts *opts, lam_dataset **out,
                         lam_csv_report *report);
+
+/* Number of fields in the first non-blank record of a CSV file (the header
+ * row when there is one), split with opts->delimiter (opts may be NULL).
+ * Reads only that record: for choosing how to read a file whose layout can
+ * vary, e.g. features only or features plus the label column.
+ * Errors: LAM_ERR_ARG (NULL path/ncols, bad delimiter), LAM_ERR_IO,
+ * LAM_ERR_FORMAT (empty file, malformed first record, corrupt gzip),
+ * LAM_ERR_NOMEM. */
+lam_status lam_csv_count_columns(const char *path, const lam_csv_opts *opts, int *ncols);
+
+/* The class mapping lam_csv_read infers for this file and these options,
+ * found without parsing the features (so it is cheap even for big files):
+ * *names receives the *nclasses class strings in index order, or NULL when
+ * the labels are the integers 0..K-1 themselves.  opts->task must be
+ * classification; opts->class_names, nclasses and features_only are ignored.
+ * Rows are dropped for missing values as lam_csv_read would drop them.  Use it
+ * to read a test file with the training file's classes (pass the result as
+ * opts->class_names / nclasses).  Release with lam_csv_names_free.
+ * Errors: as lam_csv_read (LAM_ERR_ARG for a regression task). */
+lam_status lam_csv_read_classes(const char *path, const lam_csv_opts *opts, char ***names,
+                                int32_t *nclasses);
+
+/* Free an array of n strings from lam_csv_read_classes; NULL is a no-op. */
+void lam_csv_names_free(char **names, int32_t n);
 
 /* ---- transforms --------------------------------------------------------- */
 

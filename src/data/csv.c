@@ -45,6 +45,7 @@ typedef struct ctx {
     strtab tab;
     int32_t nclasses;
     char **class_names;
+    bool labels_only;    /* lam_csv_read_classes: parse the label column only */
 } ctx;
 
 lam_csv_opts lam_csv_opts_defaults(void)
@@ -344,8 +345,9 @@ static lam_status resolve_col(ctx *c, lam_csv_col col, const char *what, int *id
 
 static bool any_by_name(const lam_csv_opts *o)
 {
-    if (o->task == LAM_TASK_CLASSIFICATION && o->label.name) return true;
-    for (int i = 0; o->task == LAM_TASK_REGRESSION && i < o->ntargets; i++)
+    bool outputs = !o->features_only;
+    if (outputs && o->task == LAM_TASK_CLASSIFICATION && o->label.name) return true;
+    for (int i = 0; outputs && o->task == LAM_TASK_REGRESSION && i < o->ntargets; i++)
         if (o->targets[i].name) return true;
     for (int i = 0; i < o->nignore; i++)
         if (o->ignore[i].name) return true;
@@ -360,7 +362,8 @@ static lam_status setup_columns(ctx *c)
     c->colpos = lam_calloc((size_t)n, sizeof *c->colpos);
     c->fcols = lam_calloc((size_t)n, sizeof *c->fcols);
     c->missing = lam_calloc((size_t)n, sizeof *c->missing);
-    int nt = c->o.task == LAM_TASK_REGRESSION ? (c->o.ntargets ? c->o.ntargets : 1) : 0;
+    bool outputs = !c->o.features_only;
+    int nt = outputs && c->o.task == LAM_TASK_REGRESSION ? (c->o.ntargets ? c->o.ntargets : 1) : 0;
     c->tcols = lam_calloc((size_t)(nt ? nt : 1), sizeof *c->tcols);
     if (!c->role || !c->colpos || !c->fcols || !c->missing || !c->tcols) return LAM_ERR_NOMEM;
     for (int i = 0; i < c->o.nignore; i++) {
@@ -369,7 +372,9 @@ static lam_status setup_columns(ctx *c)
         c->role[j] = ROLE_IGNORE;
     }
     c->label_col = -1;
-    if (c->o.task == LAM_TASK_CLASSIFICATION) {
+    if (!outputs) {
+        /* features only: no label, no targets */
+    } else if (c->o.task == LAM_TASK_CLASSIFICATION) {
         int j;
         if ((st = resolve_col(c, c->o.label, "label", &j)) != LAM_OK) return st;
         if (c->role[j] == ROLE_IGNORE)
@@ -497,17 +502,20 @@ static lam_status process_row(ctx *c, const csv_rec *r)
         return lam_fail(LAM_ERR_FORMAT, "%s:%lld: more than %lld data rows", c->path,
                         (long long)r->line, (long long)LAM_DATASET_MAX_ROWS);
     size_t k1 = (size_t)c->kept + 1, need;
-    if (!lam_mul_size(k1, (size_t)c->nfeat, &need))
-        return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
-    if ((st = grow((void **)&c->x, &c->xcap, need, sizeof(float))) != LAM_OK) return st;
+    if (!c->labels_only) {
+        if (!lam_mul_size(k1, (size_t)c->nfeat, &need))
+            return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
+        if ((st = grow((void **)&c->x, &c->xcap, need, sizeof(float))) != LAM_OK) return st;
+    }
     if (c->nt) {
         if (!lam_mul_size(k1, (size_t)c->nt, &need))
             return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
         if ((st = grow((void **)&c->y, &c->ycap, need, sizeof(float))) != LAM_OK) return st;
-    } else if ((st = grow((void **)&c->lab, &c->lcap, k1, sizeof(int32_t))) != LAM_OK) {
+    } else if (c->label_col >= 0 &&
+               (st = grow((void **)&c->lab, &c->lcap, k1, sizeof(int32_t))) != LAM_OK) {
         return st;
     }
-    float *xr = c->x + (size_t)c->kept * (size_t)c->nfeat;
+    float *xr = c->labels_only ? NULL : c->x + (size_t)c->kept * (size_t)c->nfeat;
     float *yr = c->nt ? c->y + (size_t)c->kept * (size_t)c->nt : NULL;
     int nmiss = 0;
     for (int j = 0; j < c->ncols; j++) {
@@ -527,6 +535,7 @@ static lam_status process_row(ctx *c, const csv_rec *r)
                                 c->path, L, C, role == ROLE_LABEL ? "label" : "target",
                                 csv_show(s, n, shown, sizeof shown), col_desc(c, j, what, 200),
                                 role == ROLE_LABEL ? "labels" : "targets");
+            if (c->labels_only) continue; /* features are not read */
             if (c->o.missing == LAM_MISSING_ERROR)
                 return lam_fail(LAM_ERR_FORMAT,
                                 "%s:%lld:%lld: missing value (\"%s\") in %s; hint: set missing "
@@ -536,7 +545,7 @@ static lam_status process_row(ctx *c, const csv_rec *r)
             xr[c->colpos[j]] = NAN;
             continue;
         }
-        if (role == ROLE_LABEL) continue;
+        if (role == ROLE_LABEL || c->labels_only) continue;
         double v;
         int pr = parse_num(s, n, &v);
         if (pr != 0) {
@@ -710,14 +719,15 @@ static lam_status build(ctx *c, lam_dataset **out)
         size_t ny = (size_t)c->kept * (size_t)c->nt;
         if ((st = shrink((void **)&c->y, c->ycap, ny, sizeof(float))) != LAM_OK) return st;
         c->ycap = ny;
-    } else {
+    } else if (c->label_col >= 0) {
         if ((st = shrink((void **)&c->lab, c->lcap, (size_t)c->kept, sizeof(int32_t))) != LAM_OK)
             return st;
         c->lcap = (size_t)c->kept;
     }
     lam_dataset *ds = lam_calloc(1, sizeof *ds);
     if (!ds) return LAM_ERR_NOMEM;
-    ds->task = c->o.task;
+    /* features only: a regression set with no targets (see data.h) */
+    ds->task = c->label_col < 0 && !c->nt ? LAM_TASK_REGRESSION : c->o.task;
     ds->n = c->kept;
     ds->nfeat = c->nfeat;
     ds->sample_shape = lam_shape1(c->nfeat);
@@ -736,7 +746,7 @@ static lam_status build(ctx *c, lam_dataset **out)
         ds->ntargets = c->nt;
         ds->y = c->y;
         c->y = NULL;
-    } else {
+    } else if (c->label_col >= 0) {
         ds->nclasses = c->nclasses;
         ds->labels = c->lab;
         c->lab = NULL;
@@ -815,8 +825,9 @@ static lam_status read_all(ctx *c, lam_dataset **out)
         return lam_fail(LAM_ERR_FORMAT, "%s: all %lld rows have missing values and were dropped",
                         c->path, (long long)c->rows);
     }
+    if (c->labels_only) return finalize_labels(c);
     if (o->missing == LAM_MISSING_MEAN && (st = impute_means(c)) != LAM_OK) return st;
-    if (o->task == LAM_TASK_CLASSIFICATION && (st = finalize_labels(c)) != LAM_OK) return st;
+    if (c->label_col >= 0 && (st = finalize_labels(c)) != LAM_OK) return st;
     return build(c, out);
 }
 
@@ -843,6 +854,63 @@ lam_status lam_csv_read(const char *path, const lam_csv_opts *opts, lam_dataset 
         report->gzip = csv_src_is_gzip(&c.src);
         report->missing_per_col = c.missing;
         c.missing = NULL;
+    }
+    ctx_free(&c);
+    return st;
+}
+
+lam_status lam_csv_count_columns(const char *path, const lam_csv_opts *opts, int *ncols)
+{
+    if (!path || !ncols) return lam_fail(LAM_ERR_ARG, "lam_csv_count_columns: NULL argument");
+    *ncols = 0;
+    lam_csv_opts o = opts ? *opts : lam_csv_opts_defaults();
+    lam_status st = check_opts(&o);
+    if (st != LAM_OK) return st;
+    csv_src src;
+    csv_rec rec;
+    memset(&rec, 0, sizeof rec);
+    bool got = false;
+    if ((st = csv_src_open(&src, path)) != LAM_OK) return st;
+    st = csv_next(&src, &rec, o.delimiter, o.max_line, 0, &got);
+    if (st == LAM_OK && !got)
+        st = lam_fail(LAM_ERR_FORMAT, "%s: the file is empty (no rows); hint: check the path "
+                                      "and that the file was written completely", path);
+    if (st == LAM_OK) *ncols = rec.nf;
+    csv_rec_free(&rec);
+    csv_src_close(&src);
+    return st;
+}
+
+void lam_csv_names_free(char **names, int32_t n)
+{
+    if (!names) return;
+    for (int32_t k = 0; k < n; k++) lam_free(names[k]);
+    lam_free(names);
+}
+
+lam_status lam_csv_read_classes(const char *path, const lam_csv_opts *opts, char ***names,
+                                int32_t *nclasses)
+{
+    if (!names || !nclasses) return lam_fail(LAM_ERR_ARG, "lam_csv_read_classes: NULL output");
+    *names = NULL;
+    *nclasses = 0;
+    if (!path) return lam_fail(LAM_ERR_ARG, "lam_csv_read_classes: path is NULL");
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    c.o = opts ? *opts : lam_csv_opts_defaults();
+    c.o.class_names = NULL; /* infer, as the training read did */
+    c.o.nclasses = 0;
+    c.o.features_only = false;
+    c.labels_only = true;
+    lam_status st = check_opts(&c.o);
+    if (st == LAM_OK && c.o.task != LAM_TASK_CLASSIFICATION)
+        st = lam_fail(LAM_ERR_ARG, "lam_csv_read_classes: needs task = classification");
+    if (st == LAM_OK) st = read_all(&c, NULL);
+    if (st == LAM_OK) {
+        *names = c.class_names; /* NULL when the labels are 0..K-1 */
+        *nclasses = c.nclasses;
+        c.class_names = NULL;
     }
     ctx_free(&c);
     return st;

@@ -1,0 +1,518 @@
+/* Tests of the lamina command as a user runs it: help and usage errors
+ * (exit 2), model-file errors naming the line (exit 1), an end-to-end run
+ * (train, eval, predict on both data layouts, inspect, resume) on a tiny
+ * generated data set, a regression model, and malformed inputs that must fail
+ * cleanly (exit 1, never a signal, never a sanitizer report).  The binary is
+ * $LAMINA (default build/lamina); fixtures live in a mkdtemp folder. */
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+static const char *lamina;
+static char out_buf[1 << 17], err_buf[1 << 17]; /* stdout / stderr of the last run */
+
+/* Path of `name` in the temporary folder (ring of static buffers). */
+static const char *tpath(const char *name)
+{
+    static char bufs[32][256]; /* a path stays valid for the next 31 calls */
+    static int k;
+    k = (k + 1) % 32;
+    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
+    return bufs[k];
+}
+
+static const char *write_file(const char *name, const char *text)
+{
+    const char *p = tpath(name);
+    FILE *f = fopen(p, "wb");
+    CHECK_MSG(f != NULL, "cannot write %s", p);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    return p;
+}
+
+static size_t read_into(const char *path, char *buf, size_t n)
+{
+    buf[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t k = fread(buf, 1, n - 1, f);
+    buf[k] = 0;
+    fclose(f);
+    return k;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int n = 0, c, last = '\n';
+    while ((c = fgetc(f)) != EOF) {
+        if (c == '\n') n++;
+        last = c;
+    }
+    fclose(f);
+    return n + (last != '\n');
+}
+
+/* Run `lamina ARGS` (ARGS a shell fragment) and return its exit code, 128 + N
+ * for a death by signal N.  stdout / stderr land in out_buf / err_buf.  Every
+ * run is checked for crashes and sanitizer reports. */
+static int run(const char *fmt, ...)
+{
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char out_path[128], err_path[128]; /* not tpath: the caller's paths live in its ring */
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmpdir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s' </dev/null", lamina, args, out_path, err_path);
+    int st = system(cmd);
+    int rc = st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    read_into(out_path, out_buf, sizeof out_buf);
+    read_into(err_path, err_buf, sizeof err_buf);
+    CHECK_MSG(rc >= 0 && rc <= 2, "lamina %s: exit code %d (crash?)\nstderr: %s", args, rc, err_buf);
+    CHECK_MSG(!strstr(err_buf, "Sanitizer") && !strstr(err_buf, "runtime error"), "lamina %s:\n%s", args, err_buf);
+    return rc;
+}
+
+#define CHECK_RUN(want, ...)                                                                            \
+    do {                                                                                                \
+        int rc_ = run(__VA_ARGS__);                                                                     \
+        CHECK_MSG(rc_ == (want), "exit code %d, want %d\nstdout: %.2000s\nstderr: %.2000s", rc_, (want), \
+                  out_buf, err_buf);                                                                    \
+    } while (0)
+
+#define CHECK_HAS(buf, needle) CHECK_MSG(strstr((buf), (needle)) != NULL, "no \"%s\" in:\n%.3000s", (needle), (buf))
+
+/* The number following `key` in text (after `after` when non-NULL); NAN if none. */
+static double number_after(const char *text, const char *after, const char *key)
+{
+    const char *p = after ? strstr(text, after) : text;
+    if (!p || !(p = strstr(p, key))) return NAN;
+    return strtod(p + strlen(key), NULL);
+}
+
+/* ---- fixtures -------------------------------------------------------------------- */
+
+static uint32_t lcg_state;
+static double urand(void)
+{
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    return (double)(lcg_state >> 8) / (double)(1u << 24);
+}
+
+static const char *const class_str[3] = {"ant", "bee", "cat"};
+
+/* n rows of 4 features around one of three centres, deterministically;
+ * label: class names (with_label 1), nothing (0).  Rows with class != only
+ * (only >= 0) are skipped. */
+static const char *write_classes(const char *name, int n, int with_label, int only, uint32_t seed)
+{
+    static const double centre[3][4] = {{0, 0, 0, 0}, {3, 3, 0, 0}, {0, 3, 3, 3}};
+    char *text = malloc((size_t)n * 80 + 100);
+    size_t k = (size_t)sprintf(text, with_label ? "f0,f1,f2,f3,label\n" : "f0,f1,f2,f3\n");
+    lcg_state = seed;
+    for (int i = 0; i < n; i++) {
+        int c = i % 3;
+        double x[4];
+        for (int j = 0; j < 4; j++) x[j] = centre[c][j] + urand();
+        if (only >= 0 && c != only) continue;
+        k += (size_t)sprintf(text + k, "%.4f,%.4f,%.4f,%.4f", x[0], x[1], x[2], x[3]);
+        k += (size_t)sprintf(text + k, with_label ? ",%s\n" : "\n", class_str[c]);
+    }
+    const char *p = write_file(name, text);
+    free(text);
+    return p;
+}
+
+static const char *const model_text =
+    "# three classes, four features\n"
+    "[net]\n"
+    "input = 4\n"
+    "seed = 1\n"
+    "[data]\n"
+    "path = %s\n"
+    "test_split = 0.2\n"
+    "[dense]\n"
+    "units = 16\n"
+    "activation = relu\n"
+    "[dense]\n"
+    "name = out\n"
+    "units = 3\n"
+    "[train]\n"
+    "optimizer = adam\n"
+    "lr = 0.02\n"
+    "batch = 16\n"
+    "epochs = 20\n";
+
+static const char *write_model(const char *name, const char *data_path)
+{
+    char text[2048];
+    snprintf(text, sizeof text, model_text, data_path);
+    return write_file(name, text);
+}
+
+/* ---- tests ----------------------------------------------------------------------- */
+
+static void test_help_and_usage(void)
+{
+    CHECK_RUN(0, "--help");
+    CHECK_HAS(out_buf, "usage: lamina COMMAND");
+    CHECK_RUN(0, "help");
+    CHECK_HAS(out_buf, "commands:");
+    static const char *const cmds[] = {"train", "eval", "predict", "inspect"};
+    for (int i = 0; i < 4; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: lamina %s", cmds[i]);
+        CHECK_RUN(0, "%s --help", cmds[i]);
+        CHECK_HAS(out_buf, want);
+        CHECK_RUN(0, "%s -h", cmds[i]);
+        CHECK_HAS(out_buf, want);
+        CHECK_RUN(0, "help %s", cmds[i]);
+        CHECK_HAS(out_buf, want);
+        /* the required file is missing: usage on stderr, exit 2 */
+        CHECK_RUN(2, "%s", cmds[i]);
+        CHECK_HAS(err_buf, want);
+        CHECK_RUN(2, "%s x --no-such-option", cmds[i]);
+        CHECK_HAS(err_buf, "unknown option --no-such-option");
+    }
+    CHECK_RUN(0, "version");
+    CHECK_HAS(out_buf, "lamina ");
+    CHECK_RUN(2, "");
+    CHECK_HAS(err_buf, "usage:");
+    CHECK_RUN(2, "frobnicate");
+    CHECK_HAS(err_buf, "unknown command 'frobnicate'");
+    /* options that belong to another command, bad values, missing values */
+    CHECK_RUN(2, "eval x.safetensors --data d.csv --epochs 3");
+    CHECK_HAS(err_buf, "unknown option --epochs");
+    CHECK_RUN(2, "train m.cfg --epochs abc");
+    CHECK_HAS(err_buf, "--epochs needs an integer");
+    CHECK_RUN(2, "train m.cfg --epochs 2.5");
+    CHECK_RUN(2, "train m.cfg --epochs=0");
+    CHECK_RUN(2, "train m.cfg --lr nan");
+    CHECK_RUN(2, "train m.cfg --out");
+    CHECK_HAS(err_buf, "--out needs a value");
+    CHECK_RUN(2, "train m.cfg other.cfg");
+    CHECK_HAS(err_buf, "unexpected argument 'other.cfg'");
+    CHECK_RUN(2, "train m.cfg -q");
+    /* a missing model file: exit 1, the path in the message */
+    const char *missing = tpath("no_such_model.cfg");
+    CHECK_RUN(1, "train '%s'", missing);
+    CHECK_HAS(err_buf, missing);
+    CHECK_RUN(1, "inspect '%s'", missing);
+    CHECK_HAS(err_buf, missing);
+    CHECK_RUN(1, "eval '%s' --data '%s'", tpath("no_such.safetensors"), missing);
+    CHECK_HAS(err_buf, "no_such.safetensors");
+}
+
+/* A model file with one mistake: `lamina inspect` exits 1 and the message
+ * names file:line and contains `what`. */
+static void expect_model_error(const char *name, const char *text, int line, const char *what)
+{
+    const char *p = write_file(name, text);
+    char where[300];
+    snprintf(where, sizeof where, "%s:%d:", p, line);
+    int rc = run("inspect '%s'", p);
+    CHECK_MSG(rc == 1, "%s: exit code %d\nstdout: %s\nstderr: %s", name, rc, out_buf, err_buf);
+    CHECK_MSG(strstr(err_buf, where) != NULL, "%s: no \"%s\" in: %s", name, where, err_buf);
+    CHECK_MSG(strstr(err_buf, what) != NULL, "%s: no \"%s\" in: %s", name, what, err_buf);
+}
+
+static void test_model_file_errors(void)
+{
+#define HEAD "[net]\ninput = 4\n"                           /* lines 1-2 */
+#define LAYERS "[dense]\nunits = 8\nactivation = relu\n"    /* lines 3-5 */
+#define OUT "[dense]\nunits = 3\n"                          /* lines 6-7 */
+#define TRAIN "[train]\nepochs = 2\n"                       /* lines 8-9 */
+    const char *ok = write_file("ok.cfg", HEAD LAYERS OUT TRAIN);
+    CHECK_RUN(0, "inspect '%s'", ok);
+    CHECK_HAS(out_buf, "parameters: 67"); /* 4*8+8 + 8*3+3 */
+    expect_model_error("unknown_key.cfg", HEAD "colour = red\n" LAYERS OUT TRAIN, 3, "unknown key 'colour'");
+    expect_model_error("dup_key.cfg", HEAD "input = 5\n" LAYERS OUT TRAIN, 3, "repeated");
+    expect_model_error("bad_number.cfg", HEAD "[dense]\nunits = 8x\n" OUT TRAIN, 4, "not an integer");
+    expect_model_error("bad_double.cfg", HEAD LAYERS OUT "[train]\nlr = 0.1.2\n", 9, "not a finite number");
+    expect_model_error("unknown_section.cfg", HEAD LAYERS "[conv9]\nunits = 3\n" TRAIN, 6, "unknown section [conv9]");
+    expect_model_error("no_units.cfg", HEAD LAYERS "[dense]\nactivation = tanh\n" TRAIN, 6, "needs 'units'");
+    expect_model_error("outside.cfg", "input = 4\n" HEAD LAYERS OUT TRAIN, 1, "outside any section");
+    expect_model_error("bad_act.cfg", HEAD "[dense]\nunits = 8\nactivation = relux\n" OUT TRAIN, 5,
+                       "unknown activation 'relux'");
+    expect_model_error("bad_opt.cfg", HEAD LAYERS OUT "[train]\noptimizer = adamax9\n", 9,
+                       "unknown optimizer 'adamax9'");
+    expect_model_error("range.cfg", HEAD LAYERS OUT "[train]\nepochs = 0\n", 9, "outside");
+    expect_model_error("range2.cfg", HEAD LAYERS OUT "[train]\nlr = -1\n", 9, "outside");
+    expect_model_error("bad_choice.cfg", HEAD LAYERS OUT "[train]\nloss = hinge\n", 9, "expected one of");
+    expect_model_error("bad_header.cfg", HEAD "[dense\n" OUT TRAIN, 3, "section");
+    /* train reports the same errors */
+    CHECK_RUN(1, "train '%s' --quiet --out '%s'", tpath("unknown_key.cfg"), tpath("never"));
+    CHECK_HAS(err_buf, ":3:");
+    CHECK_MSG(access(tpath("never"), F_OK) != 0, "the run folder was created for a broken model file");
+#undef HEAD
+#undef LAYERS
+#undef OUT
+#undef TRAIN
+}
+
+static void test_end_to_end(void)
+{
+    const char *data = write_classes("three.csv", 200, 1, -1, 7);
+    const char *feats = write_classes("three_features.csv", 200, 0, -1, 7);
+    const char *only_cat = write_classes("only_cat.csv", 30, 1, 2, 99);
+    const char *cfg = write_model("three.cfg", data);
+    const char *dir = tpath("run");
+    char p_model[300], p_ckpt[300], p_metrics[300], p_report[300];
+    snprintf(p_model, sizeof p_model, "%s/model.safetensors", dir);
+    snprintf(p_ckpt, sizeof p_ckpt, "%s/checkpoint.safetensors", dir);
+    snprintf(p_metrics, sizeof p_metrics, "%s/metrics.csv", dir);
+    snprintf(p_report, sizeof p_report, "%s/report.txt", dir);
+
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet", cfg, dir);
+    double acc = number_after(out_buf, "test results:", "accuracy ");
+    CHECK_MSG(acc >= 0.9, "test accuracy %g\n%s", acc, out_buf);
+    CHECK_HAS(out_buf, "confusion matrix");
+    CHECK_HAS(out_buf, "cat"); /* per-class lines carry the class names */
+    CHECK_HAS(out_buf, "parameters: 131");
+    CHECK_MSG(!strstr(err_buf, "epoch 1/"), "--quiet printed progress: %s", err_buf);
+    CHECK(file_exists(p_model) && file_exists(p_ckpt) && file_exists(p_metrics) && file_exists(p_report));
+    CHECK(count_lines(p_metrics) == 21);
+    char text[1 << 14];
+    read_into(p_metrics, text, sizeof text);
+    CHECK(strncmp(text, "epoch,", 6) == 0);
+    read_into(p_report, text, sizeof text);
+    CHECK_HAS(text, "accuracy");
+
+    /* progress without --quiet (stderr is not a terminal: one line per epoch) */
+    CHECK_RUN(0, "train '%s' --out '%s' --epochs 2", cfg, tpath("run_progress"));
+    CHECK_HAS(err_buf, "epoch 2/2");
+
+    CHECK_RUN(0, "eval '%s' --data '%s'", p_model, data);
+    acc = number_after(out_buf, NULL, "accuracy ");
+    CHECK_MSG(acc >= 0.9, "eval accuracy %g\n%s", acc, out_buf);
+    /* labels are mapped as in training even when the file has one class only
+     * (inferred from this file alone, "cat" would become class 0) */
+    CHECK_RUN(0, "eval '%s' --data '%s'", p_model, only_cat);
+    acc = number_after(out_buf, NULL, "accuracy ");
+    CHECK_MSG(acc >= 0.9, "eval accuracy on one class %g\n%s", acc, out_buf);
+    CHECK(number_after(out_buf, NULL, "(n = ") == 10);
+    /* an unknown class and a file without labels are errors */
+    const char *daisy = write_file("daisy.csv", "f0,f1,f2,f3,label\n1,2,3,4,ant\n1,2,3,4,daisy\n");
+    CHECK_RUN(1, "eval '%s' --data '%s'", p_model, daisy);
+    CHECK_HAS(err_buf, ":3:");
+    CHECK_HAS(err_buf, "daisy");
+    CHECK_RUN(1, "eval '%s' --data '%s'", p_model, feats);
+    CHECK_HAS(err_buf, "lamina predict");
+
+    /* predict on the training layout (labels ignored) and on features only */
+    const char *preds = tpath("preds.csv");
+    CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", p_model, data, preds);
+    CHECK(count_lines(preds) == 201);
+    read_into(preds, text, sizeof text);
+    CHECK(strncmp(text, "predicted,p0,p1,p2\n", 19) == 0);
+    CHECK(strncmp(text + 19, "ant,", 4) == 0); /* row 0 is class 0, by class name */
+    const char *preds2 = tpath("preds2.csv");
+    CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", p_model, feats, preds2);
+    CHECK(count_lines(preds2) == 201);
+    char text2[1 << 14];
+    read_into(preds2, text2, sizeof text2);
+    CHECK_MSG(strcmp(text, text2) == 0, "predictions differ between the two layouts");
+    CHECK_RUN(0, "predict '%s' --data '%s'", p_model, feats); /* to stdout */
+    CHECK(strncmp(out_buf, "predicted,", 10) == 0 && strcmp(out_buf, text) == 0);
+    const char *two = write_file("two.csv", "1,2\n3,4\n");
+    CHECK_RUN(1, "predict '%s' --data '%s'", p_model, two);
+    CHECK_HAS(err_buf, "has 2 columns; the model expects 4 features (or 5 with the label column)");
+    CHECK_RUN(1, "predict '%s' --data '%s' --out '%s'", p_model, feats, tpath("no_dir/p.csv"));
+    CHECK_HAS(err_buf, "no_dir/p.csv");
+
+    CHECK_RUN(0, "inspect '%s'", cfg);
+    CHECK_HAS(out_buf, "parameters: 131");
+    CHECK_RUN(0, "inspect '%s'", p_model);
+    CHECK_HAS(out_buf, "parameters: 131");
+    CHECK_RUN(0, "inspect '%s' --batch 7", p_ckpt);
+    CHECK_HAS(out_buf, "training state: 20 epochs");
+
+    /* resume: epochs 21..25 are appended */
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet --resume '%s' --epochs 25", cfg, dir, p_ckpt);
+    CHECK(count_lines(p_metrics) == 26);
+    read_into(p_metrics, text, sizeof text);
+    CHECK(strstr(text, "\n20,") && strstr(text, "\n21,") && strstr(text, "\n25,") && !strstr(text, "\n26,"));
+    CHECK_HAS(out_buf, "trained 25 epochs");
+    CHECK_RUN(0, "inspect '%s'", p_ckpt);
+    CHECK_HAS(out_buf, "training state: 25 epochs");
+    /* resuming from another model's checkpoint fails */
+    const char *other = write_file("other.cfg", "[net]\ninput = 4\n[dense]\nunits = 3\n");
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --resume '%s' --quiet", other, data, tpath("run_other"), p_ckpt);
+}
+
+static void test_regression(void)
+{
+    char *text = malloc(200 * 80 + 100);
+    size_t k = (size_t)sprintf(text, "a,b,c,d,y\n");
+    lcg_state = 3;
+    for (int i = 0; i < 200; i++) {
+        double x[4];
+        for (int j = 0; j < 4; j++) x[j] = 2 * urand() - 1;
+        double y = 1.5 * x[0] - 2 * x[1] + 0.5 * x[2] + x[3] + 0.05 * (urand() - 0.5);
+        k += (size_t)sprintf(text + k, "%.4f,%.4f,%.4f,%.4f,%.4f\n", x[0], x[1], x[2], x[3], y);
+    }
+    const char *data = write_file("reg.csv", text);
+    free(text);
+    char cfg_text[1024];
+    snprintf(cfg_text, sizeof cfg_text,
+             "[net]\ninput = 4\n[data]\npath = %s\n[dense]\nunits = 16\nactivation = tanh\n"
+             "[dense]\nunits = 1\n[train]\nloss = mse\noptimizer = adam\nlr = 0.02\nbatch = 16\nepochs = 40\n",
+             data);
+    const char *cfg = write_file("reg.cfg", cfg_text);
+    const char *dir = tpath("run_reg");
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet", cfg, dir);
+    double r2 = number_after(out_buf, "test results:", "R2 ");
+    CHECK_MSG(r2 >= 0.9, "test R2 %g\n%s", r2, out_buf);
+    char model[300];
+    snprintf(model, sizeof model, "%s/model.safetensors", dir);
+    CHECK_RUN(0, "eval '%s' --data '%s'", model, data);
+    r2 = number_after(out_buf, NULL, "R2 ");
+    CHECK_MSG(r2 >= 0.9, "eval R2 %g\n%s", r2, out_buf);
+    const char *preds = tpath("reg_preds.csv");
+    CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, data, preds);
+    CHECK(count_lines(preds) == 201);
+    char head[64];
+    read_into(preds, head, sizeof head);
+    CHECK(strncmp(head, "y0\n", 3) == 0);
+    const char *feats = write_file("reg_feats.csv", "0.1,0.2,0.3,0.4\n-0.5,0.5,0,1\n");
+    CHECK_RUN(0, "predict '%s' --data '%s'", model, feats);
+    CHECK(strncmp(out_buf, "y0\n", 3) == 0);
+    const char *text_y = write_file("reg_text.csv", "a,b,c,d,y\n1,2,3,4,high\n");
+    CHECK_RUN(1, "eval '%s' --data '%s'", model, text_y);
+    CHECK_HAS(err_buf, ":2:9");
+}
+
+/* Copy the first `n` bytes of src to dst (n < 0: all but -n bytes). */
+static void copy_prefix(const char *src, const char *dst, long n)
+{
+    FILE *f = fopen(src, "rb"), *g = fopen(dst, "wb");
+    CHECK(f && g);
+    if (f && g) {
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        if (n < 0) n += size;
+        for (long i = 0; i < n; i++) {
+            int c = fgetc(f);
+            if (c == EOF) break;
+            fputc(c, g);
+        }
+    }
+    if (f) fclose(f);
+    if (g) fclose(g);
+}
+
+static void test_malformed_inputs(void)
+{
+    char data[300], cfg[300], model[300]; /* own copies: tpath's ring is reused below */
+    snprintf(data, sizeof data, "%s", tpath("three.csv")); /* from test_end_to_end */
+    snprintf(cfg, sizeof cfg, "%s", tpath("three.cfg"));
+    snprintf(model, sizeof model, "%s/model.safetensors", tpath("run"));
+    if (!file_exists(model)) {
+        CHECK_MSG(false, "no model from test_end_to_end");
+        return;
+    }
+    /* truncated checkpoints: cut in the data, in the header, after 8 bytes */
+    static const long cuts[] = {-10, 200, 8, 3, 0};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        const char *cut = tpath("cut.safetensors");
+        copy_prefix(model, cut, cuts[i]);
+        CHECK_RUN(1, "inspect '%s'", cut);
+        CHECK_HAS(err_buf, "cut.safetensors");
+        CHECK_RUN(1, "eval '%s' --data '%s'", cut, data);
+        CHECK_RUN(1, "predict '%s' --data '%s'", cut, data);
+        CHECK_RUN(1, "train '%s' --out '%s' --quiet --resume '%s'", cfg, tpath("run_cut"), cut);
+    }
+    const char *garbage = write_file("x.safetensors", "this is not a safetensors file at all\n\x01\x02\x03");
+    CHECK_RUN(1, "inspect '%s'", garbage);
+    CHECK_HAS(err_buf, "x.safetensors");
+    CHECK_RUN(1, "eval '%s' --data '%s'", garbage, data);
+    char huge[16] = {(char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, 0x7f, '{', '}'};
+    FILE *f = fopen(tpath("huge.safetensors"), "wb");
+    if (f) {
+        fwrite(huge, 1, 10, f);
+        fclose(f);
+    }
+    CHECK_RUN(1, "inspect '%s'", tpath("huge.safetensors"));
+    /* a model file given where a checkpoint is expected, and the reverse */
+    CHECK_RUN(1, "eval '%s' --data '%s'", cfg, data);
+    CHECK_RUN(1, "inspect '%s'", data);
+
+    /* data files: a non-numeric value (line and column named), empty, ragged,
+     * binary, missing */
+    const char *bad = write_file("bad.csv", "f0,f1,f2,f3,label\n1,2,3,4,ant\n1,oops,3,4,bee\n");
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, bad, tpath("run_bad"));
+    CHECK_HAS(err_buf, "bad.csv:3:3");
+    CHECK_HAS(err_buf, "oops");
+    CHECK_RUN(1, "eval '%s' --data '%s'", model, bad);
+    CHECK_HAS(err_buf, "bad.csv:3:3");
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, bad);
+    CHECK_HAS(err_buf, "bad.csv:3:3");
+    const char *empty = write_file("empty.csv", "");
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, empty, tpath("run_empty"));
+    CHECK_HAS(err_buf, "empty");
+    CHECK_RUN(1, "eval '%s' --data '%s'", model, empty);
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, empty);
+    const char *header_only = write_file("header_only.csv", "f0,f1,f2,f3,label\n");
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, header_only);
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, header_only, tpath("run_empty"));
+    const char *ragged = write_file("ragged.csv", "f0,f1,f2,f3,label\n1,2,3,4,ant\n1,2,3,bee\n");
+    CHECK_RUN(1, "eval '%s' --data '%s'", model, ragged);
+    CHECK_HAS(err_buf, "ragged.csv:3");
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, model); /* binary data */
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, tpath("no_such.csv"));
+    CHECK_HAS(err_buf, "no_such.csv");
+    /* a model file whose data has the wrong width */
+    const char *wide = write_file("wide.csv", "1,2,3,4,5,0\n2,3,4,5,6,1\n");
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, wide, tpath("run_wide"));
+    CHECK_HAS(err_buf, "5 features");
+    /* the run folder cannot be created: a file is in the way */
+    write_file("blocker", "x");
+    CHECK_RUN(1, "train '%s' --out '%s/sub' --quiet", cfg, tpath("blocker"));
+    CHECK_HAS(err_buf, "blocker");
+}
+
+int main(void)
+{
+    lamina = getenv("LAMINA");
+    if (!lamina || !*lamina) lamina = "build/lamina";
+    if (access(lamina, X_OK) != 0) {
+        fprintf(stderr, "test_cli: %s is not an executable (build it with make, or set LAMINA)\n", lamina);
+        printf("FAIL test_cli_binary\n");
+        return 1;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_cli_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_help_and_usage);
+    RUN(test_model_file_errors);
+    RUN(test_end_to_end);
+    RUN(test_regression);
+    RUN(test_malformed_inputs);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (t_failed_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (t_failed_) fprintf(stderr, "fixtures kept in %s\n", tmpdir);
+    TEST_MAIN_END;
+}
