@@ -7,7 +7,7 @@
 #include "lamina/graph.h"
 #include "test.h"
 
-#define MAXIN 3
+#define MAXIN 5
 typedef struct entry {
     lam_op op;
     int n_in;                 /* float inputs (parameters) */
@@ -15,6 +15,9 @@ typedef struct entry {
     bool labels;              /* a labels input follows the float inputs */
     int nclass;
     float away_from_zero;     /* keep |x| above this (kinks) */
+    unsigned positive;        /* bit k: input k drawn from [0.5, 1.5] (variances) */
+    unsigned nograd;          /* bit k: input k frozen, its gradient not checked */
+    bool eval_mode;           /* run forward in inference mode */
     lam_node *(*build)(lam_graph *g, lam_node **in, lam_node *labels);
     /* reference forward in double: out has numel(op output) entries */
     void (*ref)(double **in, const lam_shape *s, const int32_t *lab, double *out);
@@ -145,34 +148,171 @@ static lam_node *b_mse(lam_graph *g, lam_node **i, lam_node *l) { return lam_mse
 static lam_node *b_ce(lam_graph *g, lam_node **i, lam_node *l) { return lam_softmax_ce_loss(g, i[0], l); }
 static lam_node *b_bce(lam_graph *g, lam_node **i, lam_node *l) { return lam_bce_logits_loss(g, i[0], i[1]); }
 
+
+/* ---- convolution, pooling, normalisation, reshape ------------------------- */
+typedef struct convcfg {
+    int sh, sw, ph, pw, dh, dw;
+    lam_act act;
+    bool bias;
+} convcfg;
+static const convcfg CONV[] = {
+    {1, 1, 0, 0, 1, 1, LAM_ACT_NONE, true},
+    {2, 2, 1, 1, 1, 1, LAM_ACT_TANH, true},
+    {1, 2, 2, 1, 2, 1, LAM_ACT_GELU, false},
+};
+static void ref_conv(const convcfg *k, double **in, const lam_shape *s, double *o)
+{
+    int64_t B = s[0].d[0], C = s[0].d[1], H = s[0].d[2], W = s[0].d[3];
+    int64_t OC = s[1].d[0], KH = s[1].d[2], KW = s[1].d[3];
+    int64_t OH = (H + 2 * k->ph - k->dh * (KH - 1) - 1) / k->sh + 1, OW = (W + 2 * k->pw - k->dw * (KW - 1) - 1) / k->sw + 1;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t oc = 0; oc < OC; oc++)
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    double a = k->bias ? in[2][oc] : 0.0;
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t i = 0; i < KH; i++)
+                            for (int64_t j = 0; j < KW; j++) {
+                                int64_t ih = oh * k->sh - k->ph + i * k->dh, iw = ow * k->sw - k->pw + j * k->dw;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                a += in[0][((b * C + c) * H + ih) * W + iw] * in[1][((oc * C + c) * KH + i) * KW + j];
+                            }
+                    o[((b * OC + oc) * OH + oh) * OW + ow] = act_d(k->act, a);
+                }
+}
+#define CONV_CASE(I)                                                                              \
+    static lam_node *b_conv##I(lam_graph *g, lam_node **in, lam_node *l)                          \
+    {                                                                                             \
+        const convcfg *k = &CONV[I];                                                              \
+        lam_conv2d_args a = {k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->act};                  \
+        return lam_conv2d_op(g, in[0], in[1], k->bias ? in[2] : NULL, &a);                        \
+    }                                                                                             \
+    static void ref_conv##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_conv(&CONV[I], in, s, o); }
+CONV_CASE(0)
+CONV_CASE(1)
+CONV_CASE(2)
+
+typedef struct poolcfg {
+    int k, s, p;
+    bool max;
+} poolcfg;
+static const poolcfg POOL[] = {{2, 2, 0, true}, {3, 2, 1, true}, {3, 2, 1, false}, {2, 1, 0, false}};
+static void ref_pool(const poolcfg *k, double **in, const lam_shape *s, double *o)
+{
+    int64_t P = s[0].d[0] * s[0].d[1], H = s[0].d[2], W = s[0].d[3];
+    int64_t OH = (H + 2 * k->p - k->k) / k->s + 1, OW = (W + 2 * k->p - k->k) / k->s + 1;
+    for (int64_t pl = 0; pl < P; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double m = -1e300, sum = 0;
+                for (int i = 0; i < k->k; i++)
+                    for (int j = 0; j < k->k; j++) {
+                        int64_t ih = oh * k->s - k->p + i, iw = ow * k->s - k->p + j;
+                        if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                        double v = in[0][(pl * H + ih) * W + iw];
+                        m = fmax(m, v);
+                        sum += v;
+                    }
+                o[(pl * OH + oh) * OW + ow] = k->max ? m : sum / (k->k * k->k);
+            }
+}
+#define POOL_CASE(I)                                                                     \
+    static lam_node *b_pool##I(lam_graph *g, lam_node **in, lam_node *l)                 \
+    {                                                                                    \
+        const poolcfg *k = &POOL[I];                                                     \
+        lam_pool2d_args a = {k->k, k->k, k->s, k->s, k->p, k->p};                        \
+        return k->max ? lam_maxpool2d(g, in[0], &a) : lam_avgpool2d(g, in[0], &a);       \
+    }                                                                                    \
+    static void ref_pool##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_pool(&POOL[I], in, s, o); }
+POOL_CASE(0)
+POOL_CASE(1)
+POOL_CASE(2)
+POOL_CASE(3)
+
+static lam_node *b_gap(lam_graph *g, lam_node **in, lam_node *l) { return lam_global_avgpool(g, in[0]); }
+static void ref_gap(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t P = s[0].d[0] * s[0].d[1], HW = s[0].d[2] * s[0].d[3];
+    for (int64_t p = 0; p < P; p++) {
+        double a = 0;
+        for (int64_t i = 0; i < HW; i++) a += in[0][p * HW + i];
+        o[p] = a / (double)HW;
+    }
+}
+
+static lam_node *b_bn(lam_graph *g, lam_node **in, lam_node *l)
+{
+    return lam_batchnorm_op(g, in[0], in[1], in[2], in[3], in[4], 1e-5f, 0.1f);
+}
+static void ref_bn(double **in, const lam_shape *s, bool train, double *o)
+{
+    int64_t B = s[0].d[0], C = s[0].d[1], HW = s[0].ndim == 4 ? s[0].d[2] * s[0].d[3] : 1;
+    for (int64_t c = 0; c < C; c++) {
+        double mean = 0, var = 0, n = (double)(B * HW);
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t i = 0; i < HW; i++) mean += in[0][(b * C + c) * HW + i];
+        mean /= n;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t i = 0; i < HW; i++) var += pow(in[0][(b * C + c) * HW + i] - mean, 2);
+        var /= n;
+        if (!train) mean = in[3][c], var = in[4][c];
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t i = 0; i < HW; i++) {
+                int64_t k = (b * C + c) * HW + i;
+                o[k] = (in[0][k] - mean) / sqrt(var + 1e-5) * in[1][c] + in[2][c];
+            }
+    }
+}
+static void ref_bn_train(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_bn(in, s, true, o); }
+static void ref_bn_eval(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_bn(in, s, false, o); }
+
+static lam_node *b_reshape(lam_graph *g, lam_node **in, lam_node *l) { return lam_reshape(g, in[0], lam_shape2(4, 3)); }
+static void ref_copy(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i];
+}
+
 #define S2(a, b) {2, {a, b}}
 #define S1(a) {1, {a}}
 #define S3(a, b, c) {3, {a, b, c}}
+#define S4(a, b, c, d) {4, {a, b, c, d}}
 static const entry entries[] = {
-    {LAM_OP_MATMUL, 2, {S2(5, 7), S2(6, 7)}, false, 0, 0, b_mm_nt, ref_matmul_nt},
-    {LAM_OP_MATMUL, 2, {S2(7, 5), S2(7, 6)}, false, 0, 0, b_mm_tn, ref_matmul_tn},
-    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, b_dense_gelu, ref_dense_gelu},
-    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, b_dense_tanh, ref_dense_tanh},
-    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, b_dense_sig, ref_dense_sig},
-    {LAM_OP_DENSE, 3, {S2(3, 4), S2(2, 4), S1(2)}, false, 0, 0.0f, b_dense_relu, ref_dense_relu},
-    {LAM_OP_ADD, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, b_add, ref_add},
-    {LAM_OP_MUL, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, b_mul, ref_mul},
-    {LAM_OP_BIAS_ADD, 2, {S3(2, 3, 4), S1(4)}, false, 0, 0, b_bias, ref_bias},
-    {LAM_OP_RELU, 1, {S2(4, 5)}, false, 0, 0.05f, b_relu, ref_relu},
-    {LAM_OP_SIGMOID, 1, {S2(4, 5)}, false, 0, 0, b_sigmoid, ref_sigmoid},
-    {LAM_OP_TANH, 1, {S2(4, 5)}, false, 0, 0, b_tanh, ref_tanh},
-    {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, b_gelu, ref_gelu},
-    {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, b_softmax, ref_softmax},
-    {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, b_mse, ref_mse},
-    {LAM_OP_SOFTMAX_CE, 1, {S2(5, 4)}, true, 4, 0, b_ce, ref_ce},
-    {LAM_OP_BCE_LOGITS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, b_bce, ref_bce},
+    {LAM_OP_MATMUL, 2, {S2(5, 7), S2(6, 7)}, false, 0, 0, 0, 0, false, b_mm_nt, ref_matmul_nt},
+    {LAM_OP_MATMUL, 2, {S2(7, 5), S2(7, 6)}, false, 0, 0, 0, 0, false, b_mm_tn, ref_matmul_tn},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_gelu, ref_dense_gelu},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_tanh, ref_dense_tanh},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_sig, ref_dense_sig},
+    {LAM_OP_DENSE, 3, {S2(3, 4), S2(2, 4), S1(2)}, false, 0, 0.0f, 0, 0, false, b_dense_relu, ref_dense_relu},
+    {LAM_OP_ADD, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_add, ref_add},
+    {LAM_OP_MUL, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_mul, ref_mul},
+    {LAM_OP_BIAS_ADD, 2, {S3(2, 3, 4), S1(4)}, false, 0, 0, 0, 0, false, b_bias, ref_bias},
+    {LAM_OP_RELU, 1, {S2(4, 5)}, false, 0, 0.05f, 0, 0, false, b_relu, ref_relu},
+    {LAM_OP_SIGMOID, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_sigmoid, ref_sigmoid},
+    {LAM_OP_TANH, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_tanh, ref_tanh},
+    {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_gelu, ref_gelu},
+    {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, 0, 0, false, b_softmax, ref_softmax},
+    {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_mse, ref_mse},
+    {LAM_OP_SOFTMAX_CE, 1, {S2(5, 4)}, true, 4, 0, 0, 0, false, b_ce, ref_ce},
+    {LAM_OP_BCE_LOGITS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_bce, ref_bce},
+    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 2), S1(4)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0},
+    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 3), S1(4)}, false, 0, 0, 0, 0, false, b_conv1, ref_conv1},
+    {LAM_OP_CONV2D, 2, {S4(1, 2, 8, 7), S4(3, 2, 2, 3)}, false, 0, 0, 0, 0, false, b_conv2, ref_conv2},
+    {LAM_OP_MAXPOOL2D, 1, {S4(2, 3, 6, 5)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0},
+    {LAM_OP_MAXPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool1, ref_pool1},
+    {LAM_OP_AVGPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool2, ref_pool2},
+    {LAM_OP_AVGPOOL2D, 1, {S4(1, 2, 4, 5)}, false, 0, 0, 0, 0, false, b_pool3, ref_pool3},
+    {LAM_OP_GLOBAL_AVGPOOL, 1, {S4(2, 3, 4, 5)}, false, 0, 0, 0, 0, false, b_gap, ref_gap},
+    {LAM_OP_BATCHNORM, 5, {S4(4, 3, 2, 3), S1(3), S1(3), S1(3), S1(3)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train},
+    {LAM_OP_BATCHNORM, 5, {S2(6, 4), S1(4), S1(4), S1(4), S1(4)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train},
+    {LAM_OP_BATCHNORM, 5, {S4(3, 2, 2, 2), S1(2), S1(2), S1(2), S1(2)}, false, 0, 0, 1u << 4, 3u << 3, true, b_bn, ref_bn_eval},
+    {LAM_OP_RESHAPE, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_reshape, ref_copy},
 };
 #define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
 
 /* loss as the test defines it, in double */
 static double ref_loss(const entry *e, double **in, const int32_t *lab, const double *t, int64_t nout, bool scalar)
 {
-    double out[4096];
+    static double out[4096];
     e->ref(in, e->in_shape, lab, out);
     if (scalar) return out[0];
     double a = 0;
@@ -213,6 +353,11 @@ static int check_entry(const entry *e, uint64_t seed)
     co.max_batch = e->labels ? (int)e->in_shape[0].d[0] : 1;
     CHECK_OK(lam_graph_compile(g, &co));
     if (tgt) lam_graph_set_trainable(g, "target", false);
+    for (int k = 0; k < e->n_in; k++)
+        if (e->nograd >> k & 1) {
+            snprintf(nm, sizeof nm, "x%d", k);
+            lam_graph_set_trainable(g, nm, false);
+        }
     lam_rng r;
     lam_rng_seed(&r, seed);
     double *din[MAXIN];
@@ -224,6 +369,7 @@ static int check_entry(const entry *e, uint64_t seed)
             float x = lam_rng_uniform(&r) * 2.0f - 1.0f;
             if (e->op == LAM_OP_BCE_LOGITS && k == 1) x = lam_rng_uniform(&r);       /* targets in [0,1] */
             if (e->away_from_zero > 0 && fabsf(x) < e->away_from_zero) x = x < 0 ? -0.5f : 0.5f;
+            if (e->positive >> k & 1) x = 0.5f + lam_rng_uniform(&r);
             v[i] = x;
             din[k][i] = x;
         }
@@ -236,7 +382,7 @@ static int check_entry(const entry *e, uint64_t seed)
     if (tgt)
         for (int64_t i = 0; i < nout; i++) t[i] = lam_node_data(tgt)[i] = lam_rng_uniform(&r);
 
-    CHECK_OK(lam_graph_forward(g, co.max_batch, true));
+    CHECK_OK(lam_graph_forward(g, co.max_batch, !e->eval_mode));
     lam_graph_zero_grad(g);
     CHECK_OK(lam_graph_backward(g, loss));
 
@@ -248,6 +394,7 @@ static int check_entry(const entry *e, uint64_t seed)
                   lam_op_name(e->op), (long long)i, lam_node_data(y)[i], ref[i]);
     /* backward against central differences of the double reference */
     for (int k = 0; k < e->n_in; k++) {
+        if (e->nograd >> k & 1) continue;
         const float *gk = lam_node_grad(in[k]);
         for (int64_t i = 0; i < nel(&e->in_shape[k]); i++) {
             double save = din[k][i], h = 1e-6;
@@ -310,10 +457,31 @@ static void test_dropout(void)
     lam_graph_free(g);
 }
 
+/* Spatial dropout: one draw per (sample, channel), shared over H and W. */
+static void test_dropout2d(void)
+{
+    lam_graph *g = lam_graph_new(3);
+    lam_node *x = lam_param(g, "x", lam_shape4(8, 50, 3, 4), (lam_init){LAM_INIT_ONES, 0, 0});
+    lam_node *y = lam_dropout2d(g, x, 0.5f);
+    CHECK_OK(lam_graph_compile(g, NULL));
+    CHECK_OK(lam_graph_forward(g, 1, true));
+    int dropped = 0;
+    for (int pl = 0; pl < 400; pl++) {
+        const float *v = lam_node_data(y) + pl * 12;
+        for (int i = 1; i < 12; i++) CHECK(v[i] == v[0]);
+        CHECK(v[0] == 0.0f || v[0] == 2.0f);
+        dropped += v[0] == 0.0f;
+    }
+    CHECK(dropped > 150 && dropped < 250);
+    CHECK(lam_dropout2d(g, lam_param(g, "flat", lam_shape2(2, 3), (lam_init){0}), 0.5f) == NULL);
+    lam_graph_free(g);
+}
+
 int main(void)
 {
     RUN(test_every_op_has_an_entry);
     RUN(test_ops_against_reference);
     RUN(test_dropout);
+    RUN(test_dropout2d);
     TEST_MAIN_END;
 }

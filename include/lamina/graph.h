@@ -61,6 +61,7 @@ typedef struct lam_param_info {
     lam_init init;
     int layer;          /* index of the layer that created it, -1 if none */
     bool trainable;     /* false: frozen, no gradient work, no update */
+    bool buffer;        /* a buffer (running statistics): never trainable */
 } lam_param_info;
 
 /* ---- graph lifetime and errors ------------------------------------------ */
@@ -88,6 +89,9 @@ lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample);
 lam_node *lam_input_labels(lam_graph *g, const char *name);
 /* A named trainable parameter with a fixed shape (no batch dimension). */
 lam_node *lam_param(lam_graph *g, const char *name, lam_shape shape, lam_init init);
+/* A named buffer: stored and checkpointed like a parameter, never trained
+ * (BatchNorm's running statistics). */
+lam_node *lam_buffer(lam_graph *g, const char *name, lam_shape shape, lam_init init);
 
 /* ---- ops ------------------------------------------------------------------ */
 
@@ -106,6 +110,37 @@ lam_node *lam_softmax(lam_graph *g, lam_node *x);  /* over the last dimension */
 lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act); /* NONE: x */
 /* Inverted dropout with drop probability p in [0, 1); identity in inference. */
 lam_node *lam_dropout(lam_graph *g, lam_node *x, float p);
+/* Spatial dropout: whole channels of [B, C, ...] dropped together. */
+lam_node *lam_dropout2d(lam_graph *g, lam_node *x, float p);
+
+/* 2-D convolution, NCHW: x [B, C, H, W], w [OC, C, KH, KW], b [OC] or NULL,
+ * with a fused activation.  Output [B, OC, OH, OW],
+ * OH = (H + 2 pad_h - dil_h (KH - 1) - 1) / stride_h + 1. */
+typedef struct lam_conv2d_args {
+    int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    lam_act act;
+} lam_conv2d_args;
+lam_conv2d_args lam_conv2d_args_defaults(void); /* stride 1, pad 0, dilation 1, no act */
+lam_node *lam_conv2d_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, const lam_conv2d_args *a);
+
+/* Pooling windows, NCHW; output (H + 2 pad - k) / stride + 1 (floor). */
+typedef struct lam_pool2d_args {
+    int kh, kw, stride_h, stride_w, pad_h, pad_w;
+} lam_pool2d_args;
+lam_pool2d_args lam_pool2d_args_square(int k, int stride); /* k x k window, no padding */
+lam_node *lam_maxpool2d(lam_graph *g, lam_node *x, const lam_pool2d_args *a);
+lam_node *lam_avgpool2d(lam_graph *g, lam_node *x, const lam_pool2d_args *a); /* padding counted */
+lam_node *lam_global_avgpool(lam_graph *g, lam_node *x); /* [B, C, H, W] -> [B, C] */
+
+/* Batch normalisation over channels of [B, C] or [B, C, H, W]: gamma, beta
+ * trainable [C]; running_mean, running_var buffers [C] (lam_buffer), updated
+ * by training forwards: running = (1 - momentum) running + momentum batch. */
+lam_node *lam_batchnorm_op(lam_graph *g, lam_node *x, lam_node *gamma, lam_node *beta, lam_node *running_mean,
+                           lam_node *running_var, float eps, float momentum);
+
+/* Reshape each sample to `sample` (same element count); flatten to one dim. */
+lam_node *lam_reshape(lam_graph *g, lam_node *x, lam_shape sample);
+lam_node *lam_flatten(lam_graph *g, lam_node *x);
 
 /* Losses: scalar outputs, mean over the batch (and elements). */
 lam_node *lam_mse_loss(lam_graph *g, lam_node *pred, lam_node *target);

@@ -23,6 +23,42 @@ lam_dense_opts lam_dense_opts_defaults(int units, lam_act act);
  * Returns NULL on error (recorded in the graph). */
 lam_node *lam_nn_dense(lam_graph *g, lam_node *x, const char *name, const lam_dense_opts *o);
 
+/* ---- convolution ---------------------------------------------------------- */
+
+typedef enum lam_padding {
+    LAM_PAD_VALID = 0, /* no padding */
+    LAM_PAD_SAME,      /* output size = input size (stride 1, odd effective kernel) */
+    LAM_PAD_EXPLICIT,  /* pad_h, pad_w zeros on each side */
+} lam_padding;
+
+typedef struct lam_conv2d_opts {
+    int filters;              /* output channels (required, > 0) */
+    int kh, kw;               /* kernel size */
+    int stride_h, stride_w;   /* 1 */
+    lam_padding padding;      /* VALID */
+    int pad_h, pad_w;         /* for EXPLICIT */
+    int dil_h, dil_w;         /* dilation, 1 */
+    lam_act act;              /* fused activation */
+    bool bias;                /* true */
+    lam_init_kind init;       /* LAM_INIT_TORCH_DEFAULT, as torch.nn.Conv2d */
+} lam_conv2d_opts;
+lam_conv2d_opts lam_conv2d_opts_defaults(int filters, int kernel, lam_act act);
+
+/* Conv2D layer on x [B, C, H, W]: weight NAME.weight [filters, C, kh, kw],
+ * bias NAME.bias [filters].  Output node named `name`. */
+lam_node *lam_nn_conv2d(lam_graph *g, lam_node *x, const char *name, const lam_conv2d_opts *o);
+
+typedef struct lam_batchnorm_opts {
+    float eps;      /* 1e-5 */
+    float momentum; /* 0.1 (torch's convention) */
+} lam_batchnorm_opts;
+lam_batchnorm_opts lam_batchnorm_opts_defaults(void);
+
+/* BatchNorm over the channels of [B, C] or [B, C, H, W]: NAME.weight (gamma,
+ * ones), NAME.bias (beta, zeros), buffers NAME.running_mean (zeros) and
+ * NAME.running_var (ones), as torch names them. */
+lam_node *lam_nn_batchnorm(lam_graph *g, lam_node *x, const char *name, const lam_batchnorm_opts *o);
+
 #ifdef __cplusplus
 }
 #endif

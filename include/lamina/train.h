@@ -20,11 +20,25 @@ typedef enum lam_loss_kind {
     LAM_LOSS_COUNT_
 } lam_loss_kind;
 
-typedef enum lam_scale_kind { LAM_SCALE_NONE = 0, LAM_SCALE_STANDARD, LAM_SCALE_MINMAX } lam_scale_kind;
+typedef enum lam_scale_kind {
+    LAM_SCALE_NONE = 0,
+    LAM_SCALE_STANDARD, /* per feature: mean 0, std 1 */
+    LAM_SCALE_MINMAX,   /* per feature: into [0, 1] */
+    LAM_SCALE_CHANNEL,  /* images: per channel mean 0, std 1 */
+} lam_scale_kind;
+
+typedef enum lam_data_format {
+    LAM_DATA_CSV = 0,        /* path = a CSV file (plain or .gz) */
+    LAM_DATA_IDX,            /* train_images, train_labels, test_images, test_labels */
+    LAM_DATA_FASHION_MNIST,  /* path = directory (default Debian's dataset-fashion-mnist) */
+    LAM_DATA_CIFAR10,        /* path = directory with data_batch_1..5.bin, test_batch.bin */
+} lam_data_format;
 
 /* [data]: where the data comes from and how it is prepared. */
 typedef struct lam_data_opts {
-    const char *path;         /* CSV file (plain or .gz) */
+    lam_data_format format;
+    const char *path;         /* CSV file or data directory */
+    const char *train_images, *train_labels, *test_images, *test_labels; /* IDX */
     lam_csv_opts csv;
     double test_split;        /* fraction held out for the final test (0.2) */
     uint64_t split_seed;      /* 42 */
@@ -62,6 +76,7 @@ typedef struct lam_model {
     lam_data_opts data;
     lam_train_opts train;
     lam_scaler *scaler;       /* input scaling fitted on training data (owned), or NULL */
+    lam_augment augment;      /* [augment]: applied to training batches (default: off) */
     int compiled_batch;
 } lam_model;
 
@@ -167,9 +182,11 @@ lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out);
 
 /* ---- data preparation ------------------------------------------------------------ */
 
-/* Read the model's [data] file, split off the test part, fit the scaler on the
- * training part (stored in m->scaler) and apply it to both; optionally split
- * a validation part from the training part. */
+/* Read the model's [data] (CSV, IDX, Fashion-MNIST or CIFAR-10), split off
+ * the test part (CSV: test_split; the image sets come with theirs), fit the
+ * scaler on the training part (stored in m->scaler) and apply it to every
+ * part; optionally split a validation part from the training part.  report
+ * (CSV only) may be NULL. */
 lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
                                   lam_csv_report *report);
 
@@ -183,6 +200,7 @@ typedef struct lam_train_state {
     double best_monitor;
     lam_loader_state loader;  /* batch order */
     lam_rng dropout_rng;      /* the graph's RNG */
+    lam_rng augment_rng;      /* augmentation draws */
 } lam_train_state;
 
 /* Save parameters (by name), the scaler, the model file text and, when `o` is

@@ -159,7 +159,19 @@ lam_node *lam_input_labels(lam_graph *g, const char *name)
     return n;
 }
 
+static lam_node *new_param(lam_graph *g, const char *name, lam_shape shape, lam_init init, bool buffer);
+
 lam_node *lam_param(lam_graph *g, const char *name, lam_shape shape, lam_init init)
+{
+    return new_param(g, name, shape, init, false);
+}
+
+lam_node *lam_buffer(lam_graph *g, const char *name, lam_shape shape, lam_init init)
+{
+    return new_param(g, name, shape, init, true);
+}
+
+static lam_node *new_param(lam_graph *g, const char *name, lam_shape shape, lam_init init, bool buffer)
 {
     if (!g || g->status != LAM_OK) return NULL;
     if (!name || !*name) {
@@ -184,7 +196,8 @@ lam_node *lam_param(lam_graph *g, const char *name, lam_shape shape, lam_init in
     pi->offset = g->param_total;
     pi->init = init;
     pi->layer = g->cur_layer;
-    pi->trainable = true;
+    pi->trainable = !buffer;
+    pi->buffer = buffer;
     g->param_total += (pi->numel + 15) & ~(size_t)15; /* keep each parameter 64-byte aligned */
     n->param = g->n_params++;
     return n;
@@ -247,8 +260,77 @@ lam_node *lam_dropout(lam_graph *g, lam_node *x, float p)
         lam_graph_fail(g, LAM_ERR_ARG, "dropout: rate %g must be in [0, 1)", (double)p);
         return NULL;
     }
-    lam_op_params prm = {.dropout = {p}};
+    lam_op_params prm = {.dropout = {p, false}};
     return op_node(g, LAM_OP_DROPOUT, &prm, 1, (lam_node *[]){x});
+}
+
+lam_node *lam_dropout2d(lam_graph *g, lam_node *x, float p)
+{
+    if (g && !(p >= 0.0f && p < 1.0f)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "dropout2d: rate %g must be in [0, 1)", (double)p);
+        return NULL;
+    }
+    if (g && x && lam_node_shape(x).ndim < 3) {
+        lam_graph_fail(g, LAM_ERR_SHAPE, "dropout2d: input needs channels and spatial dimensions [B, C, ...]");
+        return NULL;
+    }
+    lam_op_params prm = {.dropout = {p, true}};
+    return op_node(g, LAM_OP_DROPOUT, &prm, 1, (lam_node *[]){x});
+}
+
+lam_conv2d_args lam_conv2d_args_defaults(void) { return (lam_conv2d_args){1, 1, 0, 0, 1, 1, LAM_ACT_NONE}; }
+
+lam_node *lam_conv2d_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, const lam_conv2d_args *a)
+{
+    lam_conv2d_args d = a ? *a : lam_conv2d_args_defaults();
+    if (g && ((unsigned)d.act >= LAM_ACT_COUNT_)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "conv2d: unknown activation %d", (int)d.act);
+        return NULL;
+    }
+    lam_op_params p = {.conv2d = {0, 0, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w, d.act}};
+    return op_node(g, LAM_OP_CONV2D, &p, b ? 3 : 2, (lam_node *[]){x, w, b});
+}
+
+lam_pool2d_args lam_pool2d_args_square(int k, int stride) { return (lam_pool2d_args){k, k, stride, stride, 0, 0}; }
+
+static lam_node *pool(lam_graph *g, lam_op op, lam_node *x, const lam_pool2d_args *a)
+{
+    if (g && !a) {
+        lam_graph_fail(g, LAM_ERR_ARG, "%s: no window given", lam_op_name(op));
+        return NULL;
+    }
+    lam_op_params p = {.maxpool2d = {a->kh, a->kw, a->stride_h, a->stride_w, a->pad_h, a->pad_w}};
+    return op_node(g, op, &p, 1, (lam_node *[]){x});
+}
+lam_node *lam_maxpool2d(lam_graph *g, lam_node *x, const lam_pool2d_args *a) { return pool(g, LAM_OP_MAXPOOL2D, x, a); }
+lam_node *lam_avgpool2d(lam_graph *g, lam_node *x, const lam_pool2d_args *a) { return pool(g, LAM_OP_AVGPOOL2D, x, a); }
+lam_node *lam_global_avgpool(lam_graph *g, lam_node *x) { return op_node(g, LAM_OP_GLOBAL_AVGPOOL, NULL, 1, (lam_node *[]){x}); }
+
+lam_node *lam_batchnorm_op(lam_graph *g, lam_node *x, lam_node *gamma, lam_node *beta, lam_node *running_mean,
+                           lam_node *running_var, float eps, float momentum)
+{
+    if (g && !(eps > 0.0f && momentum >= 0.0f && momentum <= 1.0f)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "batchnorm: eps %g must be > 0 and momentum %g in [0, 1]", (double)eps,
+                       (double)momentum);
+        return NULL;
+    }
+    lam_op_params p = {.batchnorm = {eps, momentum}};
+    return op_node(g, LAM_OP_BATCHNORM, &p, 5, (lam_node *[]){x, gamma, beta, running_mean, running_var});
+}
+
+lam_node *lam_reshape(lam_graph *g, lam_node *x, lam_shape sample)
+{
+    lam_op_params p = {.reshape = {sample}};
+    return op_node(g, LAM_OP_RESHAPE, &p, 1, (lam_node *[]){x});
+}
+
+lam_node *lam_flatten(lam_graph *g, lam_node *x)
+{
+    if (!g || !x) return op_node(g, LAM_OP_RESHAPE, NULL, 1, (lam_node *[]){x});
+    lam_shape s = lam_node_shape(x);
+    int64_t per = 1;
+    for (int i = 1; i < s.ndim; i++) per *= s.d[i];
+    return lam_reshape(g, x, lam_shape1(per));
 }
 
 /* ---- inspection and naming ------------------------------------------------ */
@@ -308,6 +390,8 @@ lam_status lam_graph_set_trainable(lam_graph *g, const char *param_name, bool tr
 {
     for (int i = 0; i < g->n_params; i++)
         if (strcmp(g->params[i].name, param_name) == 0) {
+            if (g->params[i].buffer && trainable)
+                return lam_fail(LAM_ERR_ARG, "'%s' is a buffer and cannot be trained", param_name);
             g->params[i].trainable = trainable;
             return LAM_OK;
         }
@@ -335,7 +419,7 @@ const char *lam_graph_layer_name(const lam_graph *g, int layer)
 void lam_graph_set_layer_trainable(lam_graph *g, int layer, bool trainable)
 {
     for (int i = 0; i < g->n_params; i++)
-        if (g->params[i].layer == layer) g->params[i].trainable = trainable;
+        if (g->params[i].layer == layer && !g->params[i].buffer) g->params[i].trainable = trainable;
 }
 
 static const char *const init_names[LAM_INIT_COUNT_] = {

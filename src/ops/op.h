@@ -7,13 +7,29 @@
 
 #include "lamina/graph.h"
 
-#define LAM_MAX_INPUTS 4
+#define LAM_MAX_INPUTS 6
 
 /* ---- typed op parameters ------------------------------------------------- */
 typedef struct lam_no_params { char unused_; } lam_no_params;
 typedef struct lam_matmul_params { bool trans_a, trans_b; } lam_matmul_params;
 typedef struct lam_dense_params { lam_act act; } lam_dense_params;
-typedef struct lam_dropout_params { float p; } lam_dropout_params;
+typedef struct lam_dropout_params {
+    float p;
+    bool spatial; /* one draw per (sample, channel), shared over H, W */
+} lam_dropout_params;
+typedef struct lam_conv_params {
+    int kh, kw, sh, sw, ph, pw, dh, dw; /* kernel, stride, padding, dilation */
+    lam_act act;                        /* fused epilogue */
+} lam_conv_params;
+typedef struct lam_pool_params {
+    int kh, kw, sh, sw, ph, pw;
+} lam_pool_params;
+typedef struct lam_bn_params {
+    float eps, momentum; /* running = (1 - momentum) running + momentum batch, as torch */
+} lam_bn_params;
+typedef struct lam_reshape_params {
+    lam_shape sample; /* output shape of one sample */
+} lam_reshape_params;
 
 typedef enum lam_op {
 #define LAM_OP(E, n, P) LAM_OP_##E,

@@ -83,7 +83,16 @@ static void dropout_fwd(const lam_op_ctx *c)
     }
     float keep = 1.0f / (1.0f - p);
     /* serial draws: the mask depends only on the RNG state, not on threads */
-    for (int64_t i = 0; i < n; i++) mask[i] = lam_rng_uniform(c->rng) < p ? 0.0f : keep;
+    if (c->node->p.dropout.spatial) {
+        const lam_shape *s = &c->node->shape;
+        int64_t planes = s->d[0] * s->d[1], hw = n / (planes ? planes : 1);
+        for (int64_t pl = 0; pl < planes; pl++) {
+            float v = lam_rng_uniform(c->rng) < p ? 0.0f : keep;
+            for (int64_t i = 0; i < hw; i++) mask[pl * hw + i] = v;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) mask[i] = lam_rng_uniform(c->rng) < p ? 0.0f : keep;
+    }
     LAM_PFOR(n, i, c->out[i] = c->in[0][i] * mask[i]);
 }
 

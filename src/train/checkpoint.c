@@ -75,7 +75,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         for (int i = 0; i < lam_optim_ngroups(o) && k < sizeof steps - 24; i++)
             k += (size_t)snprintf(steps + k, sizeof steps - k, i ? ",%" PRIu64 : "%" PRIu64, lam_optim_group_get_step(o, i));
     }
-    char epoch[32], step[32], best_epoch[32], bad[32], best[64], lrng[80], drng[80], lep[32], lpos[32], ln[32];
+    char epoch[32], step[32], best_epoch[32], bad[32], best[64], lrng[80], drng[80], arng[80], lep[32], lpos[32], ln[32];
     lam_train_state z = {0};
     if (!ts) ts = &z;
     snprintf(epoch, sizeof epoch, "%d", ts->epoch);
@@ -85,6 +85,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
     snprintf(best, sizeof best, "%.17g", ts->best_monitor);
     rng_str(&ts->loader.epoch_rng, lrng, sizeof lrng);
     rng_str(&ts->dropout_rng, drng, sizeof drng);
+    rng_str(&ts->augment_rng, arng, sizeof arng);
     snprintf(lep, sizeof lep, "%" PRIu64, ts->loader.epoch);
     snprintf(lpos, sizeof lpos, "%" PRIu64, ts->loader.pos);
     snprintf(ln, sizeof ln, "%" PRIu64, ts->loader.n);
@@ -104,6 +105,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         {"loader_pos", lpos},
         {"loader_n", ln},
         {"dropout_rng", drng},
+        {"augment_rng", arng},
         {"optimizer", o ? lam_optim_kind_name(lam_optim_get_kind(o)) : "none"},
         {"optim_steps", steps},
     };
@@ -124,7 +126,7 @@ static lam_status meta_u64(const lam_safetensors *st, const char *path, const ch
 
 static lam_status read_state(const lam_safetensors *st, const char *path, lam_train_state *ts)
 {
-    uint64_t v;
+    uint64_t v = 0;
     memset(ts, 0, sizeof *ts);
     TRY(meta_u64(st, path, "epoch", &v));
     if (v > 1000000) return lam_fail(LAM_ERR_FORMAT, "%s: epoch %" PRIu64 " out of range", path, v);
@@ -140,7 +142,8 @@ static lam_status read_state(const lam_safetensors *st, const char *path, lam_tr
     TRY(meta_u64(st, path, "loader_pos", &ts->loader.pos));
     TRY(meta_u64(st, path, "loader_n", &ts->loader.n));
     if (!rng_parse(lam_safetensors_meta(st, "loader_rng"), &ts->loader.epoch_rng) ||
-        !rng_parse(lam_safetensors_meta(st, "dropout_rng"), &ts->dropout_rng))
+        !rng_parse(lam_safetensors_meta(st, "dropout_rng"), &ts->dropout_rng) ||
+        !rng_parse(lam_safetensors_meta(st, "augment_rng"), &ts->augment_rng))
         return lam_fail(LAM_ERR_FORMAT, "%s: malformed RNG state in checkpoint metadata", path);
     return LAM_OK;
 }

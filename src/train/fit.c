@@ -22,81 +22,6 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* ---- data preparation --------------------------------------------------------- */
-
-lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
-                                  lam_csv_report *report)
-{
-    *train = *test = NULL;
-    if (val) *val = NULL;
-    if (!m->data.path)
-        return lam_fail(LAM_ERR_ARG, "%s: no data: set [data] path = FILE or pass --data FILE", m->cfg->path);
-    lam_dataset *all = NULL, *rest = NULL;
-    TRY(lam_csv_read(m->data.path, &m->data.csv, &all, report));
-    lam_status s = LAM_OK;
-    int64_t nf = lam_shape_numel(&m->sample);
-    if (all->nfeat != nf) {
-        s = lam_fail(LAM_ERR_SHAPE, "%s has %lld features per row but the model's input %s expects %lld", m->data.path,
-                     (long long)all->nfeat, m->cfg->path, (long long)nf);
-        goto fail;
-    }
-    if (all->task == LAM_TASK_CLASSIFICATION) {
-        int need = m->train.loss == LAM_LOSS_BCE ? 2 : m->nout;
-        if (all->nclasses > need) {
-            s = lam_fail(LAM_ERR_SHAPE, "%s has %d classes but the model's output layer has %d units", m->data.path,
-                         all->nclasses, m->nout);
-            goto fail;
-        }
-    } else if (all->ntargets != m->nout) {
-        s = lam_fail(LAM_ERR_SHAPE, "%s has %d targets but the model has %d outputs", m->data.path, all->ntargets,
-                     m->nout);
-        goto fail;
-    }
-    lam_split_opts so = lam_split_opts_defaults();
-    so.seed = m->data.split_seed;
-    so.stratify = m->data.stratify && all->task == LAM_TASK_CLASSIFICATION;
-    so.test_fraction = m->data.test_split;
-    if (m->data.test_split > 0) {
-        if ((s = lam_dataset_split_ex(all, &so, &rest, test)) != LAM_OK) goto fail;
-        lam_dataset_free(all);
-        all = NULL;
-    } else {
-        rest = all;
-        all = NULL;
-    }
-    if (val && m->train.val_split > 0) {
-        so.test_fraction = m->train.val_split;
-        so.seed = m->data.split_seed + 1;
-        if ((s = lam_dataset_split_ex(rest, &so, train, val)) != LAM_OK) goto fail;
-        lam_dataset_free(rest);
-        rest = NULL;
-    } else {
-        *train = rest;
-        rest = NULL;
-    }
-    lam_scaler_free(m->scaler);
-    m->scaler = NULL;
-    if (m->data.scale != LAM_SCALE_NONE) {
-        lam_scaler_kind k = m->data.scale == LAM_SCALE_STANDARD ? LAM_SCALER_STANDARD : LAM_SCALER_MINMAX;
-        if ((s = lam_scaler_fit(k, *train, &m->scaler)) != LAM_OK) goto fail;
-        if ((s = lam_scaler_apply(m->scaler, *train)) != LAM_OK) goto fail;
-        if (val && *val && (s = lam_scaler_apply(m->scaler, *val)) != LAM_OK) goto fail;
-        if (*test && (s = lam_scaler_apply(m->scaler, *test)) != LAM_OK) goto fail;
-    }
-    return LAM_OK;
-fail:
-    lam_dataset_free(all);
-    lam_dataset_free(rest);
-    lam_dataset_free(*train);
-    lam_dataset_free(*test);
-    if (val) {
-        lam_dataset_free(*val);
-        *val = NULL;
-    }
-    *train = *test = NULL;
-    return s;
-}
-
 /* ---- batches ---------------------------------------------------------------------- */
 
 /* Put the targets of rows idx[0..b) into the target node. */
@@ -310,7 +235,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     lam_optim *opt = NULL;
     lam_loader *ld = NULL;
     FILE *csv = NULL;
-    float *best = NULL;
+    float *best = NULL, *aug_tmp = NULL;
     uint32_t *idx = NULL;
     lam_metrics vm = {0};
     lam_status s = make_optim(m, &opt);
@@ -323,7 +248,12 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     size_t ptotal = lam_graph_param_total(m->g);
     best = lam_malloc(ptotal * sizeof(float) + 64);
     idx = lam_malloc(sizeof(uint32_t) * (size_t)m->train.batch);
-    if (!best || !idx) {
+    bool augment = m->augment.crop || m->augment.shift || m->augment.flip || m->augment.noise;
+    int C = 1, H = 1, W = 1;
+    if (m->sample.ndim == 3) C = (int)m->sample.d[0], H = (int)m->sample.d[1], W = (int)m->sample.d[2];
+    else W = (int)lam_shape_numel(&m->sample);
+    if (augment) aug_tmp = lam_malloc(sizeof(float) * (size_t)C * H * W);
+    if (!best || !idx || (augment && !aug_tmp)) {
         s = LAM_ERR_NOMEM;
         goto done;
     }
@@ -333,6 +263,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
 
     lam_train_state ts = {0};
     ts.best_monitor = INFINITY;
+    lam_rng_seed(&ts.augment_rng, m->train.seed ^ 0xa46d3e7u);
     if (hk.resume_path) {
         if ((s = lam_checkpoint_resume_(hk.resume_path, m, opt, &ts)) != LAM_OK) goto done;
         if ((s = lam_loader_set_state(ld, &ts.loader)) != LAM_OK) goto done;
@@ -358,6 +289,9 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             if (sched.per_step) factor = lam_schedule_factor(&sched, (long)ts.step);
             load_inputs(m, train, idx, b);
             load_targets(m, train, idx, b);
+            if (augment &&
+                (s = lam_augment_batch(&m->augment, lam_node_data(m->x), b, C, H, W, &ts.augment_rng, aug_tmp)) != LAM_OK)
+                goto done;
             if ((s = lam_graph_forward(m->g, b, true)) != LAM_OK) goto done;
             float l = lam_node_data(m->loss)[0];
             if (!isfinite(l)) {
@@ -433,6 +367,7 @@ done:
     lam_optim_free(opt);
     lam_loader_free(ld);
     lam_free(best);
+    lam_free(aug_tmp);
     lam_free(idx);
     return s;
 }

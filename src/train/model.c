@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lamina/nn.h"
-#include "lamina/train.h"
+#include "train/train_internal.h"
 
 static const char *const loss_names[] = {"cross_entropy", "mse", "bce", NULL};
 const char *lam_loss_name(lam_loss_kind k) { return (unsigned)k < LAM_LOSS_COUNT_ ? loss_names[k] : "?"; }
@@ -51,7 +50,15 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d)
 {
     lam_cfg_section *s = section(c, "data");
     d->csv = lam_csv_opts_defaults();
+    static const char *const fmts[] = {"csv", "idx", "fashion_mnist", "cifar10", NULL};
+    int f;
+    TRY(lam_cfg_choice(c, s, "format", fmts, 0, &f));
+    d->format = (lam_data_format)f;
     TRY(lam_cfg_str(c, s, "path", NULL, &d->path));
+    TRY(lam_cfg_str(c, s, "train_images", NULL, &d->train_images));
+    TRY(lam_cfg_str(c, s, "train_labels", NULL, &d->train_labels));
+    TRY(lam_cfg_str(c, s, "test_images", NULL, &d->test_images));
+    TRY(lam_cfg_str(c, s, "test_labels", NULL, &d->test_labels));
     const char *label;
     TRY(lam_cfg_str(c, s, "label", "last", &label));
     if (!strcmp(label, "last")) label = "-1";
@@ -75,10 +82,31 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d)
     TRY(lam_cfg_int(c, s, "split_seed", 42, 0, (1L << 62), &seed));
     d->split_seed = (uint64_t)seed;
     TRY(lam_cfg_bool(c, s, "stratify", false, &d->stratify));
-    static const char *const sc[] = {"none", "standard", "minmax", NULL};
+    static const char *const sc[] = {"none", "standard", "minmax", "channel", NULL};
     int k;
-    TRY(lam_cfg_choice(c, s, "scale", sc, 1, &k));
+    /* tables are standardised by default; image pixels arrive in [0, 1] */
+    TRY(lam_cfg_choice(c, s, "scale", sc, d->format == LAM_DATA_CSV ? 1 : 0, &k));
     d->scale = (lam_scale_kind)k;
+    return LAM_OK;
+}
+
+static lam_status read_augment(lam_cfg *c, lam_augment *a)
+{
+    TRY(check_single(c, "augment"));
+    lam_cfg_section *s = section(c, "augment");
+    *a = lam_augment_defaults();
+    long v;
+    double x;
+    TRY(lam_cfg_bool(c, s, "flip", false, &a->flip));
+    TRY(lam_cfg_int(c, s, "crop_pad", 0, 0, 64, &v));
+    a->crop = v > 0;
+    a->crop_pad = (int)v;
+    TRY(lam_cfg_int(c, s, "shift", 0, 0, 64, &v));
+    a->shift = v > 0;
+    a->shift_max = (int)v;
+    TRY(lam_cfg_double(c, s, "noise", 0.0, 0.0, 10.0, &x));
+    a->noise = x > 0;
+    a->noise_std = (float)x;
     return LAM_OK;
 }
 
@@ -147,59 +175,6 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
     return LAM_OK;
 }
 
-static lam_status build_layers(lam_model *m)
-{
-    lam_cfg *c = m->cfg;
-    lam_graph *g = m->g;
-    lam_node *h = m->x;
-    int n_dense = 0, n_drop = 0, n_layers = 0;
-    for (int i = 0; i < c->n_sec; i++) {
-        lam_cfg_section *s = &c->sec[i];
-        char autoname[64];
-        const char *name;
-        if (!strcmp(s->name, "net") || !strcmp(s->name, "data") || !strcmp(s->name, "train")) continue;
-        if (!strcmp(s->name, "dense")) {
-            snprintf(autoname, sizeof autoname, "fc%d", ++n_dense);
-            TRY(lam_cfg_str(c, s, "name", autoname, &name));
-            long units;
-            TRY(lam_cfg_int(c, s, "units", 0, 1, 1 << 24, &units));
-            if (!lam_cfg_raw(c, s, "units", NULL))
-                return lam_fail(LAM_ERR_FORMAT, "%s:%d: [dense] needs 'units'", c->path, s->line);
-            const char *act_s;
-            int line = s->line;
-            TRY(lam_cfg_str(c, s, "activation", "none", &act_s));
-            lam_cfg_raw(c, s, "activation", &line);
-            lam_dense_opts o = lam_dense_opts_defaults((int)units, LAM_ACT_NONE);
-            if (!lam_act_from_name(act_s, &o.act))
-                return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown activation '%s' (none, relu, sigmoid, tanh, gelu)",
-                                c->path, line, act_s);
-            TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
-            const char *init_s;
-            TRY(lam_cfg_str(c, s, "init", "torch_default", &init_s));
-            lam_cfg_raw(c, s, "init", &line);
-            if (!lam_init_from_name(init_s, &o.init))
-                return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown init '%s' (torch_default, xavier_uniform, he_normal, ...)",
-                                c->path, line, init_s);
-            h = lam_nn_dense(g, h, name, &o);
-        } else if (!strcmp(s->name, "dropout")) {
-            snprintf(autoname, sizeof autoname, "dropout%d", ++n_drop);
-            TRY(lam_cfg_str(c, s, "name", autoname, &name));
-            double rate;
-            TRY(lam_cfg_double(c, s, "rate", 0.5, 0.0, 0.99, &rate));
-            h = lam_dropout(g, h, (float)rate);
-            if (h) lam_node_set_name(g, h, name);
-        } else {
-            return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown section [%s] (net, data, train, dense, dropout)", c->path,
-                            s->line, s->name);
-        }
-        n_layers++;
-        if (!h) return lam_fail(lam_graph_status(g), "%s:%d: [%s]: %s", c->path, s->line, s->name, lam_graph_error(g));
-    }
-    if (n_layers == 0) return lam_fail(LAM_ERR_FORMAT, "%s: the model has no layers", c->path);
-    m->out = h;
-    return LAM_OK;
-}
-
 static lam_status attach_loss(lam_model *m)
 {
     lam_graph *g = m->g;
@@ -242,6 +217,10 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     m->seed = (uint64_t)seed;
     TRY(read_data(c, &m->data));
     TRY(read_train(c, &m->train, m->seed));
+    TRY(read_augment(c, &m->augment));
+    if ((m->augment.crop || m->augment.shift || m->augment.flip) && m->sample.ndim != 3)
+        return lam_fail(LAM_ERR_FORMAT, "%s: [augment] crop_pad, shift and flip need image input ([net] input = C, H, W)",
+                        c->path);
     if (ov) {
         if (ov->data_path) m->data.path = ov->data_path;
         if (ov->epochs > 0) m->train.epochs = ov->epochs;
@@ -254,7 +233,7 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     if (!m->g) return LAM_ERR_NOMEM;
     m->x = lam_input(m->g, "x", m->sample);
     if (!m->x) return lam_fail(lam_graph_status(m->g), "%s: %s", c->path, lam_graph_error(m->g));
-    TRY(build_layers(m));
+    TRY(lam_model_build_layers_(m));
     TRY(attach_loss(m));
     return lam_cfg_check_unused(c);
 }

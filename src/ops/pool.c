@@ -1,0 +1,197 @@
+/* Pooling op family, NCHW: max pooling (saves the arg-max of each window for
+ * backward; padding never wins, like torch's -inf padding), average pooling
+ * (padding counted in the divisor, torch's count_include_pad=True default) and
+ * global average pooling [B, C, H, W] -> [B, C].  Work is split over
+ * (image, channel) planes. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/par.h"
+#include "ops/op.h"
+
+static lam_status pool_infer(lam_node *nd, char *err, size_t errlen)
+{
+    const lam_shape *x = &nd->in[0]->shape;
+    const lam_pool_params *p = &nd->p.maxpool2d;
+    char sx[64];
+    if (x->ndim != 4) {
+        snprintf(err, errlen, "%s: input %s, expected [B, C, H, W]", lam_op_name(nd->op), lam_shape_fmt(x, sx, sizeof sx));
+        return LAM_ERR_SHAPE;
+    }
+    if (p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 || p->ph < 0 || p->pw < 0 || 2 * p->ph > p->kh ||
+        2 * p->pw > p->kw) {
+        snprintf(err, errlen, "%s: window %dx%d, stride %d,%d, padding %d,%d: sizes must be positive and padding at most half the window",
+                 lam_op_name(nd->op), p->kh, p->kw, p->sh, p->sw, p->ph, p->pw);
+        return LAM_ERR_ARG;
+    }
+    int64_t oh = (x->d[2] + 2 * p->ph - p->kh) / p->sh + 1, ow = (x->d[3] + 2 * p->pw - p->kw) / p->sw + 1;
+    if (x->d[2] + 2 * p->ph < p->kh || x->d[3] + 2 * p->pw < p->kw) {
+        snprintf(err, errlen, "%s: window %dx%d larger than input %s", lam_op_name(nd->op), p->kh, p->kw,
+                 lam_shape_fmt(x, sx, sizeof sx));
+        return LAM_ERR_SHAPE;
+    }
+    nd->shape = lam_shape4(x->d[0], x->d[1], oh, ow);
+    nd->has_batch = nd->in[0]->has_batch;
+    nd->dtype = LAM_DTYPE_F32;
+    nd->scratch_bytes = 0;
+    nd->saved_bytes = nd->op == LAM_OP_MAXPOOL2D ? (size_t)lam_node_numel(nd) * sizeof(int32_t) : 0;
+    return LAM_OK;
+}
+
+typedef struct pg {
+    long planes, H, W, OH, OW;
+} pg;
+static pg geom(const lam_node *nd)
+{
+    const lam_shape *x = &nd->in[0]->shape;
+    return (pg){x->d[0] * x->d[1], x->d[2], x->d[3], nd->shape.d[2], nd->shape.d[3]};
+}
+
+static void maxpool_fwd(const lam_op_ctx *c)
+{
+    const lam_pool_params *p = &c->node->p.maxpool2d;
+    pg g = geom(c->node);
+    int32_t *arg = c->saved;
+    LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
+        const float *x = c->in[0] + pl * g.H * g.W;
+        float *y = c->out + pl * g.OH * g.OW;
+        int32_t *a = arg + pl * g.OH * g.OW;
+        for (long oh = 0; oh < g.OH; oh++)
+            for (long ow = 0; ow < g.OW; ow++) {
+                float best = -INFINITY;
+                int32_t bi = -1;
+                for (int i = 0; i < p->kh; i++) {
+                    long ih = oh * p->sh - p->ph + i;
+                    if (ih < 0 || ih >= g.H) continue;
+                    for (int j = 0; j < p->kw; j++) {
+                        long iw = ow * p->sw - p->pw + j;
+                        if (iw < 0 || iw >= g.W) continue;
+                        float v = x[ih * g.W + iw];
+                        /* first maximum wins; a NaN wins and stays, like torch */
+                        if (bi < 0 || v > best || (isnan(v) && !isnan(best))) {
+                            best = v;
+                            bi = (int32_t)(ih * g.W + iw);
+                        }
+                    }
+                }
+                y[oh * g.OW + ow] = best;
+                a[oh * g.OW + ow] = bi;
+            }
+    });
+}
+
+static void maxpool_bwd(const lam_op_ctx *c)
+{
+    if (!c->din[0]) return;
+    pg g = geom(c->node);
+    const int32_t *arg = c->saved;
+    LAM_PFOR_WORK(g.planes, g.planes * g.OH * g.OW, pl, {
+        float *dx = c->din[0] + pl * g.H * g.W;
+        const float *dy = c->dout + pl * g.OH * g.OW;
+        const int32_t *a = arg + pl * g.OH * g.OW;
+        for (long o = 0; o < g.OH * g.OW; o++)
+            if (a[o] >= 0) dx[a[o]] += dy[o];
+    });
+}
+
+static double pool_flops(const lam_node *nd)
+{
+    return (double)lam_node_numel(nd) * nd->p.maxpool2d.kh * nd->p.maxpool2d.kw;
+}
+
+const lam_op_def lam_opdef_maxpool2d = {"maxpool2d", 1, 1, pool_infer, maxpool_fwd, maxpool_bwd, pool_flops};
+
+static void avgpool_fwd(const lam_op_ctx *c)
+{
+    const lam_pool_params *p = &c->node->p.avgpool2d;
+    pg g = geom(c->node);
+    float inv = 1.0f / (float)(p->kh * p->kw);
+    LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
+        const float *x = c->in[0] + pl * g.H * g.W;
+        float *y = c->out + pl * g.OH * g.OW;
+        for (long oh = 0; oh < g.OH; oh++)
+            for (long ow = 0; ow < g.OW; ow++) {
+                float s = 0.0f;
+                for (int i = 0; i < p->kh; i++) {
+                    long ih = oh * p->sh - p->ph + i;
+                    if (ih < 0 || ih >= g.H) continue;
+                    for (int j = 0; j < p->kw; j++) {
+                        long iw = ow * p->sw - p->pw + j;
+                        if (iw >= 0 && iw < g.W) s += x[ih * g.W + iw];
+                    }
+                }
+                y[oh * g.OW + ow] = s * inv;
+            }
+    });
+}
+
+static void avgpool_bwd(const lam_op_ctx *c)
+{
+    if (!c->din[0]) return;
+    const lam_pool_params *p = &c->node->p.avgpool2d;
+    pg g = geom(c->node);
+    float inv = 1.0f / (float)(p->kh * p->kw);
+    LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
+        float *dx = c->din[0] + pl * g.H * g.W;
+        const float *dy = c->dout + pl * g.OH * g.OW;
+        for (long oh = 0; oh < g.OH; oh++)
+            for (long ow = 0; ow < g.OW; ow++) {
+                float d = dy[oh * g.OW + ow] * inv;
+                for (int i = 0; i < p->kh; i++) {
+                    long ih = oh * p->sh - p->ph + i;
+                    if (ih < 0 || ih >= g.H) continue;
+                    for (int j = 0; j < p->kw; j++) {
+                        long iw = ow * p->sw - p->pw + j;
+                        if (iw >= 0 && iw < g.W) dx[ih * g.W + iw] += d;
+                    }
+                }
+            }
+    });
+}
+
+const lam_op_def lam_opdef_avgpool2d = {"avgpool2d", 1, 1, pool_infer, avgpool_fwd, avgpool_bwd, pool_flops};
+
+/* ---- global average pooling ------------------------------------------------ */
+static lam_status gap_infer(lam_node *nd, char *err, size_t errlen)
+{
+    const lam_shape *x = &nd->in[0]->shape;
+    char sx[64];
+    if (x->ndim != 4) {
+        snprintf(err, errlen, "global_avgpool: input %s, expected [B, C, H, W]", lam_shape_fmt(x, sx, sizeof sx));
+        return LAM_ERR_SHAPE;
+    }
+    nd->shape = lam_shape2(x->d[0], x->d[1]);
+    nd->has_batch = nd->in[0]->has_batch;
+    nd->dtype = LAM_DTYPE_F32;
+    nd->scratch_bytes = nd->saved_bytes = 0;
+    return LAM_OK;
+}
+
+static void gap_fwd(const lam_op_ctx *c)
+{
+    const lam_shape *x = &c->node->in[0]->shape;
+    long planes = x->d[0] * x->d[1], hw = x->d[2] * x->d[3];
+    LAM_PFOR_WORK(planes, planes * hw, pl, {
+        const float *xp = c->in[0] + pl * hw;
+        double s = 0.0;
+        for (long i = 0; i < hw; i++) s += xp[i];
+        c->out[pl] = (float)(s / (double)hw);
+    });
+}
+
+static void gap_bwd(const lam_op_ctx *c)
+{
+    if (!c->din[0]) return;
+    const lam_shape *x = &c->node->in[0]->shape;
+    long planes = x->d[0] * x->d[1], hw = x->d[2] * x->d[3];
+    LAM_PFOR_WORK(planes, planes * hw, pl, {
+        float d = c->dout[pl] / (float)hw;
+        float *dx = c->din[0] + pl * hw;
+        for (long i = 0; i < hw; i++) dx[i] += d;
+    });
+}
+
+static double gap_flops(const lam_node *nd) { return (double)lam_node_numel(nd->in[0]); }
+
+const lam_op_def lam_opdef_global_avgpool = {"global_avgpool", 1, 1, gap_infer, gap_fwd, gap_bwd, gap_flops};

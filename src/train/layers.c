@@ -1,0 +1,224 @@
+/* The layer sections of a model file: one parser per section type, each
+ * reading its keys through the typed getters (so unknown keys and bad values
+ * are errors with line numbers) and adding the layer with the nn builders.
+ * Layers get automatic names (fc1, conv1, pool1, bn1, ...) unless `name` is
+ * given. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lamina/nn.h"
+#include "train/train_internal.h"
+
+#define TRY(x)                       \
+    do {                             \
+        lam_status s_ = (x);         \
+        if (s_ != LAM_OK) return s_; \
+    } while (0)
+
+static lam_status get_act(lam_cfg *c, lam_cfg_section *s, lam_act *out)
+{
+    int line = s->line;
+    const char *v = lam_cfg_raw(c, s, "activation", &line);
+    *out = LAM_ACT_NONE;
+    if (v && !lam_act_from_name(v, out))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown activation '%s' (none, relu, sigmoid, tanh, gelu)", c->path,
+                        line, v);
+    return LAM_OK;
+}
+
+static lam_status get_init(lam_cfg *c, lam_cfg_section *s, lam_init_kind *out)
+{
+    int line = s->line;
+    const char *v = lam_cfg_raw(c, s, "init", &line);
+    *out = LAM_INIT_TORCH_DEFAULT;
+    if (v && !lam_init_from_name(v, out))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown init '%s' (torch_default, xavier_uniform, he_normal, ...)",
+                        c->path, line, v);
+    return LAM_OK;
+}
+
+/* "3" or "3, 5": one value for both dimensions or one each; values >= lo. */
+static lam_status get_pair(lam_cfg *c, lam_cfg_section *s, const char *key, int def, int lo, int *a, int *b)
+{
+    int line;
+    const char *v = lam_cfg_raw(c, s, key, &line);
+    *a = *b = def;
+    if (!v) return LAM_OK;
+    long x[2];
+    int n = 0;
+    const char *p = v;
+    while (*p && n < 2) {
+        char *end;
+        errno = 0;
+        x[n] = strtol(p, &end, 10);
+        if (end == p || errno || x[n] < lo || x[n] > 65535) break;
+        n++;
+        while (*end == ' ') end++;
+        if (*end == ',') end++;
+        while (*end == ' ') end++;
+        p = end;
+    }
+    if (n == 0 || *p)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: %s = '%s': expected one or two integers >= %d (\"3\" or \"3, 5\")",
+                        c->path, line, key, v, lo);
+    *a = (int)x[0];
+    *b = (int)(n == 2 ? x[1] : x[0]);
+    return LAM_OK;
+}
+
+static lam_status require(lam_cfg *c, lam_cfg_section *s, const char *key)
+{
+    if (!lam_cfg_raw(c, s, key, NULL)) return lam_fail(LAM_ERR_FORMAT, "%s:%d: [%s] needs '%s'", c->path, s->line, s->name, key);
+    return LAM_OK;
+}
+
+static lam_status parse_dense(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    long units;
+    TRY(require(c, s, "units"));
+    TRY(lam_cfg_int(c, s, "units", 0, 1, 1 << 24, &units));
+    lam_dense_opts o = lam_dense_opts_defaults((int)units, LAM_ACT_NONE);
+    TRY(get_act(c, s, &o.act));
+    TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
+    TRY(get_init(c, s, &o.init));
+    /* a dense layer after images flattens them, as Keras users expect */
+    lam_shape xs = lam_node_shape(*h);
+    lam_node *x = xs.ndim > 2 ? lam_flatten(g, *h) : *h;
+    *h = lam_nn_dense(g, x, name, &o);
+    return LAM_OK;
+}
+
+static lam_status parse_conv(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    long filters;
+    TRY(require(c, s, "filters"));
+    TRY(lam_cfg_int(c, s, "filters", 0, 1, 1 << 20, &filters));
+    TRY(require(c, s, "kernel"));
+    lam_conv2d_opts o = lam_conv2d_opts_defaults((int)filters, 3, LAM_ACT_NONE);
+    TRY(get_pair(c, s, "kernel", 3, 1, &o.kh, &o.kw));
+    TRY(get_pair(c, s, "stride", 1, 1, &o.stride_h, &o.stride_w));
+    TRY(get_pair(c, s, "dilation", 1, 1, &o.dil_h, &o.dil_w));
+    int line;
+    const char *pad = lam_cfg_raw(c, s, "padding", &line);
+    if (pad && !strcmp(pad, "same")) o.padding = LAM_PAD_SAME;
+    else if (pad && strcmp(pad, "valid") != 0) {
+        o.padding = LAM_PAD_EXPLICIT;
+        TRY(get_pair(c, s, "padding", 0, 0, &o.pad_h, &o.pad_w));
+    }
+    TRY(get_act(c, s, &o.act));
+    TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
+    TRY(get_init(c, s, &o.init));
+    *h = lam_nn_conv2d(g, *h, name, &o);
+    return LAM_OK;
+}
+
+static lam_status parse_pool(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    lam_pool2d_args a;
+    TRY(get_pair(c, s, "size", 2, 1, &a.kh, &a.kw));
+    TRY(get_pair(c, s, "stride", 0, 1, &a.stride_h, &a.stride_w));
+    if (!lam_cfg_raw(c, s, "stride", NULL)) a.stride_h = a.kh, a.stride_w = a.kw; /* default: the window */
+    TRY(get_pair(c, s, "padding", 0, 0, &a.pad_h, &a.pad_w));
+    *h = !strcmp(s->name, "maxpool") ? lam_maxpool2d(g, *h, &a) : lam_avgpool2d(g, *h, &a);
+    if (*h) lam_node_set_name(g, *h, name);
+    return LAM_OK;
+}
+
+static lam_status parse_gap(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    *h = lam_global_avgpool(g, *h);
+    if (*h) lam_node_set_name(g, *h, name);
+    return LAM_OK;
+}
+
+static lam_status parse_flatten(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    *h = lam_flatten(g, *h);
+    if (*h) lam_node_set_name(g, *h, name);
+    return LAM_OK;
+}
+
+static lam_status parse_bn(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    lam_batchnorm_opts o = lam_batchnorm_opts_defaults();
+    double eps, mom;
+    TRY(lam_cfg_double(c, s, "eps", o.eps, 1e-12, 1.0, &eps));
+    TRY(lam_cfg_double(c, s, "momentum", o.momentum, 0.0, 1.0, &mom));
+    o.eps = (float)eps;
+    o.momentum = (float)mom;
+    *h = lam_nn_batchnorm(g, *h, name, &o);
+    return LAM_OK;
+}
+
+static lam_status parse_dropout(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    double rate;
+    bool spatial;
+    TRY(lam_cfg_double(c, s, "rate", 0.5, 0.0, 0.99, &rate));
+    TRY(lam_cfg_bool(c, s, "spatial", false, &spatial));
+    *h = spatial ? lam_dropout2d(g, *h, (float)rate) : lam_dropout(g, *h, (float)rate);
+    if (*h) lam_node_set_name(g, *h, name);
+    return LAM_OK;
+}
+
+static lam_status parse_activation(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+{
+    lam_act a;
+    TRY(require(c, s, "activation"));
+    TRY(get_act(c, s, &a));
+    if (a == LAM_ACT_NONE) return LAM_OK;
+    *h = lam_activation(g, *h, a);
+    if (*h) lam_node_set_name(g, *h, name);
+    return LAM_OK;
+}
+
+typedef lam_status (*layer_fn)(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h);
+static const struct {
+    const char *section, *prefix;
+    layer_fn fn;
+} layers[] = {
+    {"dense", "fc", parse_dense},         {"conv2d", "conv", parse_conv},      {"maxpool", "pool", parse_pool},
+    {"avgpool", "avgpool", parse_pool},   {"global_avgpool", "gap", parse_gap}, {"flatten", "flatten", parse_flatten},
+    {"batchnorm", "bn", parse_bn},        {"dropout", "dropout", parse_dropout}, {"activation", "act", parse_activation},
+};
+#define NLAYERS ((int)(sizeof layers / sizeof layers[0]))
+
+/* sections that are not layers */
+static bool is_setting(const char *name)
+{
+    return !strcmp(name, "net") || !strcmp(name, "data") || !strcmp(name, "train") || !strcmp(name, "augment");
+}
+
+lam_status lam_model_build_layers_(lam_model *m)
+{
+    lam_cfg *c = m->cfg;
+    lam_graph *g = m->g;
+    lam_node *h = m->x;
+    int counts[NLAYERS] = {0}, n_layers = 0;
+    for (int i = 0; i < c->n_sec; i++) {
+        lam_cfg_section *s = &c->sec[i];
+        if (is_setting(s->name)) continue;
+        int k = 0;
+        while (k < NLAYERS && strcmp(layers[k].section, s->name) != 0) k++;
+        if (k == NLAYERS) {
+            char list[512] = "net, data, augment, train";
+            for (int j = 0; j < NLAYERS; j++) {
+                strncat(list, ", ", sizeof list - strlen(list) - 1);
+                strncat(list, layers[j].section, sizeof list - strlen(list) - 1);
+            }
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown section [%s] (known: %s)", c->path, s->line, s->name, list);
+        }
+        char autoname[64];
+        const char *name;
+        snprintf(autoname, sizeof autoname, "%s%d", layers[k].prefix, ++counts[k]);
+        TRY(lam_cfg_str(c, s, "name", autoname, &name));
+        TRY(layers[k].fn(c, s, g, name, &h));
+        n_layers++;
+        if (!h) return lam_fail(lam_graph_status(g), "%s:%d: [%s]: %s", c->path, s->line, s->name, lam_graph_error(g));
+    }
+    if (n_layers == 0) return lam_fail(LAM_ERR_FORMAT, "%s: the model has no layers", c->path);
+    m->out = h;
+    return LAM_OK;
+}

@@ -1,0 +1,164 @@
+/* Data preparation for a model: read the [data] source (CSV, IDX files,
+ * Fashion-MNIST, CIFAR-10), check it against the model's input and output,
+ * split off test and validation parts, and fit the input scaler on the
+ * training part only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+#define TRY(x)                       \
+    do {                             \
+        lam_status s_ = (x);         \
+        if (s_ != LAM_OK) return s_; \
+    } while (0)
+
+/* Read the source into rest (to be split) and, for image sets, test. */
+static lam_status read_source(lam_model *m, lam_dataset **rest, lam_dataset **test, lam_csv_report *report)
+{
+    lam_data_opts *d = &m->data;
+    lam_idx_opts io = lam_idx_opts_defaults();
+    switch (d->format) {
+    case LAM_DATA_CSV:
+        if (!d->path)
+            return lam_fail(LAM_ERR_ARG, "%s: no data: set [data] path = FILE or pass --data FILE", m->cfg->path);
+        return lam_csv_read(d->path, &d->csv, rest, report);
+    case LAM_DATA_FASHION_MNIST: return lam_fashion_mnist_load(d->path, rest, test);
+    case LAM_DATA_IDX:
+        if (!d->train_images || !d->train_labels)
+            return lam_fail(LAM_ERR_ARG, "%s: [data] format = idx needs train_images and train_labels", m->cfg->path);
+        TRY(lam_dataset_from_idx(d->train_images, d->train_labels, &io, rest));
+        if (d->test_images && d->test_labels) {
+            io.nclasses = (*rest)->nclasses;
+            lam_status s = lam_dataset_from_idx(d->test_images, d->test_labels, &io, test);
+            if (s != LAM_OK) {
+                lam_dataset_free(*rest);
+                *rest = NULL;
+            }
+            return s;
+        }
+        return LAM_OK;
+    case LAM_DATA_CIFAR10: {
+        if (!d->path) return lam_fail(LAM_ERR_ARG, "%s: [data] format = cifar10 needs path = DIR", m->cfg->path);
+        char p[5][1024], t[1024];
+        const char *pp[5];
+        for (int i = 0; i < 5; i++) {
+            snprintf(p[i], sizeof p[i], "%s/data_batch_%d.bin", d->path, i + 1);
+            pp[i] = p[i];
+        }
+        snprintf(t, sizeof t, "%s/test_batch.bin", d->path);
+        const char *tp = t;
+        TRY(lam_cifar_read(pp, 5, LAM_CIFAR_10, rest));
+        lam_status s = lam_cifar_read(&tp, 1, LAM_CIFAR_10, test);
+        if (s != LAM_OK) {
+            lam_dataset_free(*rest);
+            *rest = NULL;
+        }
+        return s;
+    }
+    }
+    return lam_fail(LAM_ERR_ARG, "unknown data format %d", (int)d->format);
+}
+
+static lam_status check_fit(lam_model *m, const lam_dataset *ds)
+{
+    const char *src = m->data.path ? m->data.path : m->data.train_images ? m->data.train_images : "the data";
+    int64_t nf = lam_shape_numel(&m->sample);
+    char a[64], b[64];
+    if (ds->nfeat != nf || (ds->sample_shape.ndim > 1 && !lam_shape_eq(&ds->sample_shape, &m->sample)))
+        return lam_fail(LAM_ERR_SHAPE, "%s: %lld features per sample (shape %s) but the model's input %s has %lld", src,
+                        (long long)ds->nfeat, lam_shape_str(&ds->sample_shape, a, sizeof a),
+                        lam_shape_str(&m->sample, b, sizeof b), (long long)nf);
+    if (ds->task == LAM_TASK_CLASSIFICATION) {
+        int need = m->train.loss == LAM_LOSS_BCE ? 2 : m->nout;
+        if (m->train.loss == LAM_LOSS_MSE)
+            return lam_fail(LAM_ERR_ARG, "%s has class labels but the model's loss is mse", src);
+        if (ds->nclasses > need)
+            return lam_fail(LAM_ERR_SHAPE, "%s has %d classes but the model's output layer has %d units", src,
+                            ds->nclasses, m->nout);
+    } else if (ds->ntargets != m->nout) {
+        return lam_fail(LAM_ERR_SHAPE, "%s has %d targets but the model has %d outputs", src, ds->ntargets, m->nout);
+    }
+    return LAM_OK;
+}
+
+/* Per-channel statistics expanded to a per-feature scaler. */
+static lam_status channel_scaler(lam_model *m, const lam_dataset *train)
+{
+    if (train->sample_shape.ndim != 3)
+        return lam_fail(LAM_ERR_ARG, "%s: scale = channel needs image data [C, H, W]", m->cfg->path);
+    int C = (int)train->sample_shape.d[0];
+    int64_t hw = train->nfeat / C;
+    float *mean = lam_calloc((size_t)C * 2, sizeof(float));
+    float *shift = lam_calloc((size_t)train->nfeat * 2, sizeof(float));
+    lam_status s = LAM_ERR_NOMEM;
+    if (mean && shift) {
+        float *std = mean + C, *scale = shift + train->nfeat;
+        s = lam_dataset_channel_stats(train, mean, std);
+        for (int64_t i = 0; s == LAM_OK && i < train->nfeat; i++) {
+            shift[i] = mean[i / hw];
+            scale[i] = std[i / hw];
+        }
+        if (s == LAM_OK) s = lam_scaler_from_params(LAM_SCALER_STANDARD, shift, scale, train->nfeat, &m->scaler);
+    }
+    lam_free(mean);
+    lam_free(shift);
+    return s;
+}
+
+lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
+                                  lam_csv_report *report)
+{
+    *train = *test = NULL;
+    if (val) *val = NULL;
+    lam_dataset *rest = NULL, *tst = NULL, *tr = NULL, *va = NULL;
+    lam_status s = read_source(m, &rest, &tst, report);
+    if (s != LAM_OK) return s;
+    if ((s = check_fit(m, rest)) != LAM_OK || (tst && (s = check_fit(m, tst)) != LAM_OK)) goto fail;
+    lam_split_opts so = lam_split_opts_defaults();
+    so.seed = m->data.split_seed;
+    so.stratify = m->data.stratify && rest->task == LAM_TASK_CLASSIFICATION;
+    if (!tst && m->data.test_split > 0) {
+        lam_dataset *all = rest;
+        so.test_fraction = m->data.test_split;
+        rest = NULL;
+        s = lam_dataset_split_ex(all, &so, &rest, &tst);
+        lam_dataset_free(all);
+        if (s != LAM_OK) goto fail;
+    }
+    if (val && m->train.val_split > 0) {
+        so.test_fraction = m->train.val_split;
+        so.seed = m->data.split_seed + 1;
+        if ((s = lam_dataset_split_ex(rest, &so, &tr, &va)) != LAM_OK) goto fail;
+        lam_dataset_free(rest);
+        rest = NULL;
+    } else {
+        tr = rest;
+        rest = NULL;
+    }
+    lam_scaler_free(m->scaler);
+    m->scaler = NULL;
+    switch (m->data.scale) {
+    case LAM_SCALE_NONE: break;
+    case LAM_SCALE_CHANNEL: s = channel_scaler(m, tr); break;
+    default:
+        s = lam_scaler_fit(m->data.scale == LAM_SCALE_STANDARD ? LAM_SCALER_STANDARD : LAM_SCALER_MINMAX, tr,
+                           &m->scaler);
+    }
+    if (s != LAM_OK) goto fail;
+    if (m->scaler) {
+        if ((s = lam_scaler_apply(m->scaler, tr)) != LAM_OK) goto fail;
+        if (va && (s = lam_scaler_apply(m->scaler, va)) != LAM_OK) goto fail;
+        if (tst && (s = lam_scaler_apply(m->scaler, tst)) != LAM_OK) goto fail;
+    }
+    *train = tr;
+    *test = tst;
+    if (val) *val = va;
+    return LAM_OK;
+fail:
+    lam_dataset_free(rest);
+    lam_dataset_free(tst);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    return s;
+}
