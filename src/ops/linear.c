@@ -163,10 +163,15 @@ static void dense_bwd(const lam_op_ctx *c)
     }
     if (nd->n_in == 3 && c->din[2]) {
         float *db = c->din[2];
-        LAM_PFOR_WORK(out, rows * out, j, {
-            float acc = 0.0f;
-            for (int64_t r = 0; r < rows; r++) acc += dpre[r * out + j];
-            db[j] += acc;
+        /* rows in order, columns contiguous (vectorises); blocks of 64
+         * columns per thread when large: the same sums for any thread count */
+        LAM_PFOR_WORK((out + 63) / 64, rows * out, jb, {
+            int64_t j0 = jb * 64, j1 = j0 + 64 < out ? j0 + 64 : out;
+            float acc[64];
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] = 0.0f;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = j0; j < j1; j++) acc[j - j0] += dpre[r * out + j];
+            for (int64_t j = j0; j < j1; j++) db[j] += acc[j - j0];
         });
     }
     if (c->din[1]) /* dW[out,in] += dpre^T x */

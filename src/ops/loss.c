@@ -8,7 +8,7 @@
 #include "kernels/par.h"
 #include "ops/op.h"
 
-void lam_softmax_row(const float *x, float *y, int64_t C);
+double lam_softmax_row(const float *x, float *y, int64_t C);
 
 static void set_scalar(lam_node *nd)
 {
@@ -73,6 +73,7 @@ static lam_status ce_infer(lam_node *nd, char *err, size_t errlen)
     }
     set_scalar(nd);
     nd->saved_bytes = (size_t)lam_shape_numel(&x->shape) * sizeof(float);
+    nd->scratch_bytes = (size_t)rows * sizeof(double);
     return LAM_OK;
 }
 
@@ -90,17 +91,14 @@ static void ce_fwd(const lam_op_ctx *c)
             c->out[0] = NAN;
             return;
         }
-    LAM_PFOR_WORK(rows, rows * C, r, lam_softmax_row(c->in[0] + r * C, prob + r * C, C));
+    /* per row, in parallel: the softmax and -log p = logsumexp - x[label]
+     * (from the logits, for accuracy); then the terms summed serially in
+     * row order, so the loss does not depend on the thread count */
+    double *term = c->scratch;
+    LAM_PFOR_WORK(rows, rows * C, r,
+                  term[r] = lam_softmax_row(c->in[0] + r * C, prob + r * C, C) - c->in[0][r * C + lab[r]]);
     double s = 0.0;
-    for (int64_t r = 0; r < rows; r++) {
-        /* -log p computed from logits for accuracy: logsumexp - x[label] */
-        const float *x = c->in[0] + r * C;
-        float m = -INFINITY;
-        for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m;
-        double z = 0.0;
-        for (int64_t j = 0; j < C; j++) z += exp((double)x[j] - m);
-        s += log(z) + m - x[lab[r]];
-    }
+    for (int64_t r = 0; r < rows; r++) s += term[r];
     c->out[0] = (float)(rows ? s / (double)rows : 0.0);
 }
 

@@ -28,8 +28,9 @@ static void rows_of(const lam_node *nd, int64_t *rows, int64_t *C)
     *rows = *C ? lam_node_numel(nd) / *C : 0;
 }
 
-/* one row: y = exp(x - max) / sum */
-void lam_softmax_row(const float *x, float *y, int64_t C)
+/* one row: y = exp(x - max) / sum; returns log(sum) + max, the log of the
+ * normaliser (cross-entropy's logsumexp) */
+double lam_softmax_row(const float *x, float *y, int64_t C)
 {
     float m = -INFINITY;
     for (int64_t j = 0; j < C; j++) m = x[j] > m ? x[j] : m;
@@ -40,6 +41,7 @@ void lam_softmax_row(const float *x, float *y, int64_t C)
     }
     float inv = (float)(1.0 / s);
     for (int64_t j = 0; j < C; j++) y[j] *= inv;
+    return log(s) + m;
 }
 
 static void softmax_fwd(const lam_op_ctx *c)

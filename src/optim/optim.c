@@ -340,35 +340,48 @@ static inline float eff_grad(float g, float p, float wd, float l1)
     return g + wd * p + l1 * sgnf(p);
 }
 
+/* The four SGD update forms, for a given effective-gradient expression EFF
+ * (of g[i] and p[i]); instantiated with and without the L1/L2 terms so that
+ * the common no-penalty case does no extra arithmetic. */
+#define SGD_LOOPS(EFF)                                                                    \
+    if (!k->use_mom) {                                                                    \
+        SIMD for (size_t i = lo; i < hi; i++) p[i] = p[i] + nlr * (EFF);                  \
+    } else if (k->first) { /* torch: buf = clone(d_p); Nesterov: d_p + m * buf */         \
+        const float nm = k->nesterov ? mom : 0; /* d + 0 * d == d */                      \
+        SIMD for (size_t i = lo; i < hi; i++) {                                           \
+            float d = (EFF);                                                              \
+            buf[i] = d;                                                                   \
+            p[i] = p[i] + nlr * (d + nm * d);                                             \
+        }                                                                                 \
+    } else if (k->nesterov) { /* buf = buf*m + (1-damp)*d; d += m*buf */                  \
+        SIMD for (size_t i = lo; i < hi; i++) {                                           \
+            float d = (EFF);                                                              \
+            float b = buf[i] * mom + damp1 * d;                                           \
+            buf[i] = b;                                                                   \
+            p[i] = p[i] + nlr * (d + mom * b);                                            \
+        }                                                                                 \
+    } else {                                                                              \
+        SIMD for (size_t i = lo; i < hi; i++) {                                           \
+            float d = (EFF);                                                              \
+            float b = buf[i] * mom + damp1 * d;                                           \
+            buf[i] = b;                                                                   \
+            p[i] = p[i] + nlr * b;                                                        \
+        }                                                                                 \
+    }
+
 static void sgd_range(const kcoef *k, float *restrict p, const float *restrict g,
                       float *restrict buf, size_t lo, size_t hi)
 {
     const float wd = k->wd, l1 = k->l1, nlr = k->neg_lr, mom = k->mom, damp1 = k->damp1;
-    if (!k->use_mom) {
-        SIMD for (size_t i = lo; i < hi; i++) p[i] = p[i] + nlr * eff_grad(g[i], p[i], wd, l1);
-    } else if (k->first) { /* torch: buf = clone(d_p); Nesterov: d_p + m * buf */
-        const float nm = k->nesterov ? mom : 0; /* d + 0 * d == d */
-        SIMD for (size_t i = lo; i < hi; i++) {
-            float d = eff_grad(g[i], p[i], wd, l1);
-            buf[i] = d;
-            p[i] = p[i] + nlr * (d + nm * d);
-        }
-    } else if (k->nesterov) { /* buf = buf*m + (1-damp)*d; d += m*buf */
-        SIMD for (size_t i = lo; i < hi; i++) {
-            float d = eff_grad(g[i], p[i], wd, l1);
-            float b = buf[i] * mom + damp1 * d;
-            buf[i] = b;
-            p[i] = p[i] + nlr * (d + mom * b);
-        }
+    /* g + 0*p + 0*sign(p) == g for finite p, so skipping the terms when both
+     * are zero gives the same bits */
+    if (wd == 0.0f && l1 == 0.0f) {
+        SGD_LOOPS(g[i])
     } else {
-        SIMD for (size_t i = lo; i < hi; i++) {
-            float d = eff_grad(g[i], p[i], wd, l1);
-            float b = buf[i] * mom + damp1 * d;
-            buf[i] = b;
-            p[i] = p[i] + nlr * b;
-        }
+        SGD_LOOPS(eff_grad(g[i], p[i], wd, l1))
     }
 }
+#undef SGD_LOOPS
 
 static void adam_range(const kcoef *k, float *restrict p, const float *restrict g,
                        float *restrict m, float *restrict v, float *restrict vmax, size_t lo,
