@@ -354,6 +354,221 @@ uint64_t lam_loader_epoch(const lam_loader *l);
 void lam_loader_get_state(const lam_loader *l, lam_loader_state *st);
 lam_status lam_loader_set_state(lam_loader *l, const lam_loader_state *st);
 
+/* ==== Image data (src/data/idx.c, cifar.c, image.c) ========================
+ * Readers for the IDX format (MNIST, Fashion-MNIST) and the CIFAR-10/100
+ * binary format, plain or gzip-compressed (zlib decides from the content), and
+ * seeded augmentation of NCHW image batches.  Image data sets are ordinary
+ * classification lam_datasets whose sample_shape is [C, H, W] and whose x
+ * holds each sample's C*H*W pixels in channel-major (NCHW) order.
+ *
+ * Readers validate every header field before allocating anything sized by it,
+ * and never allocate more than the data actually present can fill: a header
+ * that declares gigabytes in a tiny file fails fast with little memory used. */
+
+/* ---- IDX files ---------------------------------------------------------------- */
+
+/* Element type codes of the IDX format (the third magic byte). */
+typedef enum lam_idx_type {
+    LAM_IDX_U8 = 0x08,  /* unsigned byte */
+    LAM_IDX_I8 = 0x09,  /* signed byte */
+    LAM_IDX_I16 = 0x0B, /* big-endian int16 */
+    LAM_IDX_I32 = 0x0C, /* big-endian int32 */
+    LAM_IDX_F32 = 0x0D, /* big-endian IEEE float */
+    LAM_IDX_F64 = 0x0E, /* big-endian IEEE double */
+} lam_idx_type;
+
+#define LAM_IDX_MAX_DIMS 4
+/* Largest element count accepted in one IDX file (2^31). */
+#define LAM_IDX_MAX_ELEMS ((int64_t)1 << 31)
+
+/* Name ("u8", "i8", "i16", "i32", "f32", "f64", or "?") and element size in
+ * bytes (0 for an unknown code) of an IDX type. */
+const char *lam_idx_type_name(lam_idx_type t);
+size_t lam_idx_type_size(lam_idx_type t);
+
+/* An IDX array in memory.  data holds numel elements of `type` in host byte
+ * order (uint8_t, int8_t, int16_t, int32_t, float or double), row-major over
+ * dims[0..ndim-1].  Owned by the struct; release with lam_idx_free. */
+typedef struct lam_idx {
+    lam_idx_type type;
+    int ndim;                       /* 1..LAM_IDX_MAX_DIMS */
+    int64_t dims[LAM_IDX_MAX_DIMS]; /* each >= 1; unused entries 0 */
+    int64_t numel;                  /* product of dims, <= LAM_IDX_MAX_ELEMS */
+    void *data;
+    bool gzip;                      /* the file was gzip-compressed */
+} lam_idx;
+
+/* Read an IDX file (plain or gzip) into a new lam_idx.
+ * Format: two zero bytes, the type code, the number of dimensions (1..4), the
+ * dimensions as big-endian uint32, then the elements, big-endian, and nothing
+ * after them.  Every rule is checked: the magic, the type code, ndim, each
+ * dimension >= 1, their product <= LAM_IDX_MAX_ELEMS (no overflow), and the
+ * data length exactly equal to what the header declares (for plain files
+ * from the file size before any allocation; for gzip files while streaming,
+ * with the buffer grown only as decompressed data arrives).
+ * Ownership: the caller owns *out (lam_idx_free); on error *out is NULL.
+ * Errors: LAM_ERR_ARG (NULL argument), LAM_ERR_IO (open/read failed),
+ * LAM_ERR_FORMAT (any rule above, corrupt gzip data; the message gives the
+ * path, the byte offset (in the uncompressed stream for gzip files), what
+ * was found and a hint), LAM_ERR_NOMEM. */
+lam_status lam_idx_read(const char *path, lam_idx **out);
+
+/* Release an IDX array; NULL is a no-op. */
+void lam_idx_free(lam_idx *m);
+
+/* Options of lam_dataset_from_idx. */
+typedef struct lam_idx_opts {
+    bool raw;              /* false: u8 pixels are divided by 255 into [0, 1];
+                              true: values are kept as stored.  Other element
+                              types are always kept as stored. */
+    int32_t nclasses;      /* 0: max label + 1; > 0: labels must be below it */
+    int32_t max_classes;   /* inferred nclasses above this is an error; 10000 */
+    const char *const *class_names; /* NULL, or nclasses names (needs nclasses > 0) */
+} lam_idx_opts;
+
+lam_idx_opts lam_idx_opts_defaults(void);
+
+/* Make a classification data set from an IDX image file and an IDX label
+ * file.  Images: [N, H, W] gives sample_shape [1, H, W]; [N, C, H, W] gives
+ * [C, H, W]; [N, F] gives [F].  Labels: a 1-D integer file (u8, i8, i16 or
+ * i32) of exactly N entries, each >= 0 (and < opts->nclasses when given).
+ * Both headers are read and checked against each other before any data is
+ * read; labels are checked before the images are read.  Float images must be
+ * finite and in float range.  opts may be NULL (defaults).
+ * Ownership: the caller owns *out (lam_dataset_free); on error *out is NULL.
+ * Errors: as lam_idx_read, plus LAM_ERR_FORMAT for the rules above (naming
+ * the file, the byte offset and the item), LAM_ERR_ARG for bad options. */
+lam_status lam_dataset_from_idx(const char *images_path, const char *labels_path,
+                                const lam_idx_opts *opts, lam_dataset **out);
+
+/* Default directory of lam_fashion_mnist_load (Debian's dataset-fashion-mnist). */
+#define LAM_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Load Fashion-MNIST from `dir` (NULL: LAM_FASHION_MNIST_DIR): the files
+ * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+ * and t10k-labels-idx1-ubyte, each plain or with a .gz suffix.  Gives data
+ * sets with sample_shape [1, 28, 28], x in [0, 1], 10 classes and the class
+ * names (T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker,
+ * Bag, Ankle boot).  Either of train / test may be NULL to load only the
+ * other part.
+ * Ownership: the caller owns the data sets; on error both are NULL.
+ * Errors: LAM_ERR_IO when a file is missing (the message names it and says
+ * to `apt-get install dataset-fashion-mnist` or pass `--data DIR`), the
+ * errors of lam_dataset_from_idx, LAM_ERR_ARG (both outputs NULL, path too
+ * long). */
+lam_status lam_fashion_mnist_load(const char *dir, lam_dataset **train, lam_dataset **test);
+
+/* ---- CIFAR binary files ---------------------------------------------------------- */
+
+typedef enum lam_cifar_variant {
+    LAM_CIFAR_10 = 0,     /* records: 1 label byte + 3072 pixels; 10 classes */
+    LAM_CIFAR_100_FINE,   /* records: coarse, fine label bytes + 3072 pixels;
+                             the fine label, 100 classes */
+    LAM_CIFAR_100_COARSE, /* the same records; the coarse label, 20 classes */
+} lam_cifar_variant;
+
+/* Read CIFAR binary files (data_batch_1.bin ... or train.bin / test.bin),
+ * plain or gzip, concatenated in the order given, into one data set with
+ * sample_shape [3, 32, 32] (R, G and B planes of 32x32 row-major pixels, as
+ * stored), x in [0, 1] and the standard class names.  Each file must hold at
+ * least one record and a whole number of them; every label byte must be in
+ * range (for CIFAR-100 both the coarse < 20 and the fine < 100).
+ * Ownership: the caller owns *out (lam_dataset_free); on error *out is NULL.
+ * Errors: LAM_ERR_ARG (npaths < 1, a NULL path, unknown variant), LAM_ERR_IO,
+ * LAM_ERR_FORMAT (empty file; a partial record, with the byte offset where
+ * it starts; a label out of range, with its byte offset; corrupt gzip),
+ * LAM_ERR_NOMEM. */
+lam_status lam_cifar_read(const char *const *paths, int npaths, lam_cifar_variant variant,
+                          lam_dataset **out);
+
+/* ---- image transforms ------------------------------------------------------- */
+/* All transforms work on NCHW float images (one sample is C*H*W floats,
+ * channel-major), allocate nothing and draw random numbers only from the
+ * lam_rng they are given, serially in a documented order: the same seed gives
+ * the same bits. */
+
+/* dst[c, y, x] = src[c, y - dy, x - dx], zero where that falls outside the
+ * image (positive dy moves content down, positive dx right).  src and dst are
+ * [C, H, W] and must not overlap. */
+void lam_image_shift(const float *src, float *dst, int C, int H, int W, int dy, int dx);
+
+/* Mirror x[C, H, W] left-right in place. */
+void lam_image_flip_h(float *x, int C, int H, int W);
+
+/* Random crop with zero padding, in place on x[C, H, W]: conceptually pad by
+ * `pad` zeros on every side and cut an H x W window at offset (oy, ox), each
+ * uniform in [0, 2*pad] (drawn oy then ox): a shift by (pad-oy, pad-ox).
+ * tmp: caller scratch of C*H*W floats.  pad 0 draws nothing and is the
+ * identity. */
+void lam_image_random_crop(float *x, int C, int H, int W, int pad, lam_rng *rng, float *tmp);
+
+/* Random translation in place on x[C, H, W] by (dy, dx), each uniform in
+ * [-k, k] (drawn dy then dx), zero fill.  tmp: C*H*W floats of scratch. */
+void lam_image_random_shift(float *x, int C, int H, int W, int k, lam_rng *rng, float *tmp);
+
+/* Mirror x[C, H, W] left-right with probability 0.5 (one draw). */
+void lam_image_random_flip(float *x, int C, int H, int W, lam_rng *rng);
+
+/* x[i] += std * N(0, 1) for i in [0, n), drawn in index order. */
+void lam_image_add_noise(float *x, size_t n, float std, lam_rng *rng);
+
+/* x[i] /= 255 for i in [0, n): 0..255 pixel values into [0, 1]. */
+void lam_image_scale255(float *x, size_t n);
+
+/* Per-channel mean and population standard deviation (computed in double) of
+ * x[N, C, HW] into mean[C], std[C]; a constant channel gets std 1 (so that
+ * standardising it only centres it).
+ * Errors: LAM_ERR_ARG (N < 1, C < 1, HW < 1, NULL pointer, a non-finite
+ * value, naming its sample and channel). */
+lam_status lam_image_channel_stats(const float *x, int64_t N, int C, int64_t HW, float *mean,
+                                   float *std);
+
+/* lam_image_channel_stats over an image data set: C = sample_shape.d[0],
+ * HW = the rest.  Fit it on the training part only.
+ * Errors: LAM_ERR_SHAPE unless sample_shape has 3 dims ([C, H, W]), else as
+ * lam_image_channel_stats. */
+lam_status lam_dataset_channel_stats(const lam_dataset *ds, float *mean, float *std);
+
+/* x[b, c, :] = (x[b, c, :] - mean[c]) / std[c] in place on x[B, C, HW]. */
+void lam_image_standardize(float *x, int64_t B, int C, int64_t HW, const float *mean,
+                           const float *std);
+
+/* Augmentation of a batch.  Each flag turns one transform on; the defaults
+ * (lam_augment_defaults) turn everything off and give the parameters common
+ * values.  Per sample, in batch order, the transforms run in this order:
+ *   1. scale255      x /= 255
+ *   2. crop          lam_image_random_crop(crop_pad)     draws oy, ox
+ *   3. shift         lam_image_random_shift(shift_max)   draws dy, dx
+ *   4. flip          lam_image_random_flip               draws 1 number
+ *   5. noise         lam_image_add_noise(noise_std)      draws C*H*W normals
+ *   6. standardize   (x - mean[c]) / std[c]              draws nothing
+ * (crop_pad 0, shift_max 0 and noise_std 0 draw nothing and change nothing)
+ * so noise is in pixel units and the padding of crop and shift is zero before
+ * standardisation (it becomes -mean/std after it, as in torchvision's usual
+ * pipeline of crop -> flip -> normalize). */
+typedef struct lam_augment {
+    bool scale255;
+    bool crop;        int crop_pad;    /* 4 (CIFAR's usual) */
+    bool shift;       int shift_max;   /* 2 */
+    bool flip;                         /* probability 0.5 */
+    bool noise;       float noise_std; /* 0.05 */
+    bool standardize;
+    const float *mean;                 /* [C], borrowed; NULL */
+    const float *std;                  /* [C], borrowed, each > 0; NULL */
+} lam_augment;
+
+lam_augment lam_augment_defaults(void);
+
+/* Apply a in place to the batch x[B, C, H, W], drawing from rng as described
+ * above.  tmp: caller scratch of C*H*W floats (may be NULL when neither crop
+ * nor shift is on).  Allocates nothing; a NULL a is the identity.
+ * Errors: LAM_ERR_ARG (B < 0, C/H/W < 1, NULL x or rng, crop_pad or
+ * shift_max outside [0, 65535], noise_std negative or not finite,
+ * standardize without mean/std or with a std that is not finite and > 0, NULL
+ * tmp when needed); x is untouched then. */
+lam_status lam_augment_batch(const lam_augment *a, float *x, int B, int C, int H, int W,
+                             lam_rng *rng, float *tmp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,36 +48,65 @@ static pg geom(const lam_node *nd)
     return (pg){x->d[0] * x->d[1], x->d[2], x->d[3], nd->shape.d[2], nd->shape.d[3]};
 }
 
+/* v beats the best so far: larger, or a NaN (which then stays: torch
+ * propagates NaN); ties keep the first, as torch does */
+#define BEATS(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
+
+/* the common 2x2 window, stride 2, no padding: no bounds checks */
+static void maxpool_2x2(const float *x, float *y, int32_t *a, long H, long W, long OH, long OW)
+{
+    for (long oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        for (long ow = 0; ow < OW; ow++) {
+            long i0 = 2 * oh * W + 2 * ow;
+            float best = r0[2 * ow];
+            int32_t bi = (int32_t)i0;
+            if (BEATS(r0[2 * ow + 1], best)) best = r0[2 * ow + 1], bi = (int32_t)(i0 + 1);
+            if (BEATS(r1[2 * ow], best)) best = r1[2 * ow], bi = (int32_t)(i0 + W);
+            if (BEATS(r1[2 * ow + 1], best)) best = r1[2 * ow + 1], bi = (int32_t)(i0 + W + 1);
+            y[oh * OW + ow] = best;
+            a[oh * OW + ow] = bi;
+        }
+    }
+    (void)H;
+}
+
+static void maxpool_any(const lam_pool_params *p, const float *x, float *y, int32_t *a, long H, long W, long OH,
+                        long OW)
+{
+    for (long oh = 0; oh < OH; oh++) {
+        long ih0 = oh * p->sh - p->ph, ih1 = ih0 + p->kh;
+        if (ih0 < 0) ih0 = 0;
+        if (ih1 > H) ih1 = H;
+        for (long ow = 0; ow < OW; ow++) {
+            long iw0 = ow * p->sw - p->pw, iw1 = iw0 + p->kw;
+            if (iw0 < 0) iw0 = 0;
+            if (iw1 > W) iw1 = W;
+            /* padding at most half the window, so every window has an input */
+            float best = x[ih0 * W + iw0];
+            int32_t bi = (int32_t)(ih0 * W + iw0);
+            for (long ih = ih0; ih < ih1; ih++)
+                for (long iw = iw0; iw < iw1; iw++)
+                    if (BEATS(x[ih * W + iw], best)) best = x[ih * W + iw], bi = (int32_t)(ih * W + iw);
+            y[oh * OW + ow] = best;
+            a[oh * OW + ow] = bi;
+        }
+    }
+}
+#undef BEATS
+
 static void maxpool_fwd(const lam_op_ctx *c)
 {
     const lam_pool_params *p = &c->node->p.maxpool2d;
     pg g = geom(c->node);
     int32_t *arg = c->saved;
+    bool fast = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
     LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
         const float *x = c->in[0] + pl * g.H * g.W;
         float *y = c->out + pl * g.OH * g.OW;
         int32_t *a = arg + pl * g.OH * g.OW;
-        for (long oh = 0; oh < g.OH; oh++)
-            for (long ow = 0; ow < g.OW; ow++) {
-                float best = -INFINITY;
-                int32_t bi = -1;
-                for (int i = 0; i < p->kh; i++) {
-                    long ih = oh * p->sh - p->ph + i;
-                    if (ih < 0 || ih >= g.H) continue;
-                    for (int j = 0; j < p->kw; j++) {
-                        long iw = ow * p->sw - p->pw + j;
-                        if (iw < 0 || iw >= g.W) continue;
-                        float v = x[ih * g.W + iw];
-                        /* first maximum wins; a NaN wins and stays, like torch */
-                        if (bi < 0 || v > best || (isnan(v) && !isnan(best))) {
-                            best = v;
-                            bi = (int32_t)(ih * g.W + iw);
-                        }
-                    }
-                }
-                y[oh * g.OW + ow] = best;
-                a[oh * g.OW + ow] = bi;
-            }
+        if (fast) maxpool_2x2(x, y, a, g.H, g.W, g.OH, g.OW);
+        else maxpool_any(p, x, y, a, g.H, g.W, g.OH, g.OW);
     });
 }
 
