@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,33 @@ static const char *const main_help =
     "  inspect FILE   show a model file's or checkpoint's layers, shapes, parameters and memory\n"
     "  version        print the version\n"
     "exit codes: 0 success, 1 failure, 2 usage error\n";
+
+static double mib(size_t b) { return (double)b / (1 << 20); }
+
+/* The estimate of lam_model_memory_estimate, one line; returns the total. */
+static size_t print_memory_estimate(lam_model *m)
+{
+    lam_mem_estimate e;
+    if (lam_model_memory_estimate(m, &e) != LAM_OK) return 0;
+    if (e.data_known)
+        printf("  estimated peak memory of training: %.1f MiB (data %.1f + reading %.1f, graph %.1f, optimiser %.1f, "
+               "trainer %.1f, runtime)\n",
+               mib(e.total_bytes), mib(e.data_bytes), mib(e.read_bytes), mib(e.graph_bytes), mib(e.optim_bytes),
+               mib(e.fit_bytes));
+    else
+        printf("  estimated peak memory of training: %.1f MiB plus the CSV data (graph %.1f, optimiser %.1f, trainer "
+               "%.1f, runtime)\n",
+               mib(e.total_bytes), mib(e.graph_bytes), mib(e.optim_bytes), mib(e.fit_bytes));
+    return e.total_bytes;
+}
+
+/* Peak resident memory of this process so far (Linux: ru_maxrss in KiB). */
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_maxrss / 1024.0;
+}
 
 /* ---- options ------------------------------------------------------------------- */
 
@@ -643,12 +671,14 @@ static int cmd_train(int argc, char **argv)
         s = lam_fail(LAM_ERR_IO, "%s: cannot write the report: %s", report_path, strerror(errno));
         goto out;
     }
-    fprintf(f, "model %s, data %s, %d epochs\n%s results:\n%s", o.file, m->data.path, fr.epochs_run, which, buf);
+    fprintf(f, "model %s, data %s, %d epochs\n%s results:\n%s", o.file,
+            m->data.path ? m->data.path : lam_data_format_name(m->data.format), fr.epochs_run, which, buf);
     if (fclose(f) != 0) {
         s = lam_fail(LAM_ERR_IO, "%s: write error", report_path);
         goto out;
     }
     printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt)\n", model_path);
+    printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
 out:
     class_names_free(&cn);
     lam_metrics_free(&mt);
@@ -684,6 +714,7 @@ static int cmd_inspect(int argc, char **argv)
         char buf[16384];
         lam_model_describe(m, buf, sizeof buf);
         fputs(buf, stdout);
+        print_memory_estimate(m);
         if (ck && ts.epoch > 0)
             printf("training state: %d epochs, %llu steps\n", ts.epoch, (unsigned long long)ts.step);
         else if (ck)

@@ -958,6 +958,15 @@ static void test_fashion_finder(void)
     CHECK_OK(lam_fashion_mnist_load(dir, NULL, &te));
     CHECK(te && te->n == 2);
     lam_dataset_free(te);
+    /* headers only: counts without reading the data */
+    int64_t ntr = 0, nte = 0;
+    CHECK_OK(lam_fashion_mnist_peek(dir, &ntr, &nte));
+    CHECK(ntr == 2 && nte == 2);
+    lam_idx h;
+    snprintf(dir, sizeof dir, "%s/fm/train-images-idx3-ubyte.gz", tmpdir);
+    CHECK_OK(lam_idx_peek(dir, &h));
+    CHECK(h.ndim == 3 && h.dims[0] == 2 && h.numel == 8 && h.gzip && h.data == NULL);
+    CHECK(lam_fashion_mnist_peek(tpath("no_fashion"), &ntr, NULL) == LAM_ERR_IO);
     CHECK(live_bytes() == live0);
 }
 

@@ -416,6 +416,11 @@ lam_status lam_idx_read(const char *path, lam_idx **out);
 /* Release an IDX array; NULL is a no-op. */
 void lam_idx_free(lam_idx *m);
 
+/* Read and check only the header of an IDX file: out gets type, ndim, dims
+ * and numel, data = NULL.  Cheap (for memory estimates).  Errors: as
+ * lam_idx_read's header checks. */
+lam_status lam_idx_peek(const char *path, lam_idx *out);
+
 /* Options of lam_dataset_from_idx. */
 typedef struct lam_idx_opts {
     bool raw;              /* false: u8 pixels are divided by 255 into [0, 1];
@@ -457,6 +462,9 @@ lam_status lam_dataset_from_idx(const char *images_path, const char *labels_path
  * errors of lam_dataset_from_idx, LAM_ERR_ARG (both outputs NULL, path too
  * long). */
 lam_status lam_fashion_mnist_load(const char *dir, lam_dataset **train, lam_dataset **test);
+/* Sample counts of the Fashion-MNIST parts in `dir` (NULL: the default) from
+ * the file headers alone; either pointer may be NULL.  Errors: as load. */
+lam_status lam_fashion_mnist_peek(const char *dir, int64_t *n_train, int64_t *n_test);
 
 /* ---- CIFAR binary files ---------------------------------------------------------- */
 

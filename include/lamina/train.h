@@ -34,6 +34,8 @@ typedef enum lam_data_format {
     LAM_DATA_CIFAR10,        /* path = directory with data_batch_1..5.bin, test_batch.bin */
 } lam_data_format;
 
+const char *lam_data_format_name(lam_data_format f); /* "csv", "idx", ... */
+
 /* [data]: where the data comes from and how it is prepared. */
 typedef struct lam_data_opts {
     lam_data_format format;
@@ -103,6 +105,20 @@ lam_status lam_model_compile(lam_model *m, int max_batch);
 void lam_model_describe(lam_model *m, char *buf, size_t n);
 
 const char *lam_loss_name(lam_loss_kind k);
+
+/* What a training run of the model will hold in memory, from the compiled
+ * plan, the optimiser kind and the data files' headers (no data is read). */
+typedef struct lam_mem_estimate {
+    bool data_known;       /* false for CSV: its size is known only once read */
+    size_t data_bytes;     /* data sets as floats (train + validation + test) */
+    size_t read_bytes;     /* extra held while reading and splitting (peak) */
+    size_t graph_bytes;    /* activations, scratch, parameters, gradients */
+    size_t optim_bytes;    /* optimiser state */
+    size_t fit_bytes;      /* the trainer's own buffers (best weights, ...) */
+    size_t total_bytes;    /* estimated peak of the whole process */
+} lam_mem_estimate;
+/* The model must be compiled (lam_model_compile). */
+lam_status lam_model_memory_estimate(lam_model *m, lam_mem_estimate *e);
 
 /* ---- metrics ---------------------------------------------------------------- */
 

@@ -419,6 +419,22 @@ lam_status lam_idx_read(const char *path, lam_idx **out)
     return LAM_OK;
 }
 
+lam_status lam_idx_peek(const char *path, lam_idx *out)
+{
+    if (!out || !path) return lam_fail(LAM_ERR_ARG, "lam_idx_peek: NULL argument");
+    memset(out, 0, sizeof *out);
+    idx_file f;
+    lam_status st = idx_open(&f, path);
+    if (st != LAM_OK) return st;
+    src_close(&f.src);
+    out->type = f.type;
+    out->ndim = f.ndim;
+    memcpy(out->dims, f.dims, sizeof out->dims);
+    out->numel = f.numel;
+    out->gzip = f.src.gzip;
+    return LAM_OK;
+}
+
 /* ---- IDX -> data set ---------------------------------------------------------- */
 
 static bool is_int_type(lam_idx_type t)
@@ -629,6 +645,23 @@ static lam_status fashion_part(const char *dir, const char *prefix, lam_dataset 
     o.nclasses = 10;
     o.class_names = fashion_classes;
     return lam_dataset_from_idx(ip, lp, &o, out);
+}
+
+lam_status lam_fashion_mnist_peek(const char *dir, int64_t *n_train, int64_t *n_test)
+{
+    if (!dir) dir = LAM_FASHION_MNIST_DIR;
+    int64_t *n[2] = {n_train, n_test};
+    static const char *const prefix[2] = {"train", "t10k"};
+    for (int k = 0; k < 2; k++) {
+        char ip[4096], in[64];
+        snprintf(in, sizeof in, "%s-images-idx3-ubyte", prefix[k]);
+        lam_status st = find_file(dir, in, ip, sizeof ip);
+        lam_idx h;
+        if (st == LAM_OK) st = lam_idx_peek(ip, &h);
+        if (st != LAM_OK) return st;
+        if (n[k]) *n[k] = h.dims[0];
+    }
+    return LAM_OK;
 }
 
 lam_status lam_fashion_mnist_load(const char *dir, lam_dataset **train, lam_dataset **test)

@@ -46,13 +46,18 @@ static lam_status check_single(lam_cfg *c, const char *name)
     return LAM_OK;
 }
 
+static const char *const data_formats[] = {"csv", "idx", "fashion_mnist", "cifar10", NULL};
+const char *lam_data_format_name(lam_data_format f)
+{
+    return (unsigned)f < sizeof data_formats / sizeof data_formats[0] - 1 ? data_formats[f] : "?";
+}
+
 static lam_status read_data(lam_cfg *c, lam_data_opts *d)
 {
     lam_cfg_section *s = section(c, "data");
     d->csv = lam_csv_opts_defaults();
-    static const char *const fmts[] = {"csv", "idx", "fashion_mnist", "cifar10", NULL};
     int f;
-    TRY(lam_cfg_choice(c, s, "format", fmts, 0, &f));
+    TRY(lam_cfg_choice(c, s, "format", data_formats, 0, &f));
     d->format = (lam_data_format)f;
     TRY(lam_cfg_str(c, s, "path", NULL, &d->path));
     TRY(lam_cfg_str(c, s, "train_images", NULL, &d->train_images));
