@@ -85,7 +85,13 @@ static lam_status parse_dense(lam_cfg *c, lam_cfg_section *s, lam_graph *g, cons
     TRY(get_init(c, s, &o.init));
     /* a dense layer after images flattens them, as Keras users expect */
     lam_shape xs = lam_node_shape(*h);
-    lam_node *x = xs.ndim > 2 ? lam_flatten(g, *h) : *h;
+    lam_node *x = *h;
+    if (xs.ndim > 2) {
+        char fl[300];
+        snprintf(fl, sizeof fl, "%s.flatten", name);
+        x = lam_flatten(g, x);
+        if (x) lam_node_set_name(g, x, fl);
+    }
     *h = lam_nn_dense(g, x, name, &o);
     return LAM_OK;
 }
