@@ -550,6 +550,7 @@ static bool on_epoch(const lam_epoch_log *e, void *user)
     if (p->quiet) return true;
     if (p->width) fprintf(stderr, "\r%*s\r", p->width, "");
     p->width = 0;
+    if (e->stage_name && strcmp(e->stage_name, "end to end") != 0) fprintf(stderr, "[%d %s] ", e->stage, e->stage_name);
     fprintf(stderr, "epoch %d/%d  loss %.4f", e->epoch, e->epochs, e->train_loss);
     if (e->train_acc == e->train_acc) fprintf(stderr, "  acc %.4f", e->train_acc);
     if (e->val_loss == e->val_loss) fprintf(stderr, "  val_loss %.4f", e->val_loss);
@@ -643,8 +644,9 @@ static int cmd_train(int argc, char **argv)
     if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
     lam_model_describe(m, buf, sizeof buf);
     fputs(buf, stdout);
-    printf("training: %s lr %g, batch %d, %d epochs, %d threads\n", lam_optim_kind_name(m->train.optimizer),
-           m->train.group.lr, m->train.batch, m->train.epochs, lam_get_threads());
+    printf("training: %s, %s lr %g, batch %d, %d epochs, %d threads\n", lam_strategy_name(m->train.strategy),
+           lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, m->train.epochs,
+           lam_get_threads());
     fflush(stdout);
     char ckpt[PATH_MAX + 32], model_path[PATH_MAX + 32], csv_path[PATH_MAX + 32], report_path[PATH_MAX + 32];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out_dir);
@@ -652,13 +654,23 @@ static int cmd_train(int argc, char **argv)
     snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", out_dir);
     snprintf(report_path, sizeof report_path, "%s/report.txt", out_dir);
     progress pg = {isatty(2) != 0, o.quiet, 0};
-    lam_fit_hooks hk = {on_batch, on_epoch, &pg, ckpt, o.resume, csv_path};
-    lam_fit_result fr;
-    if ((s = lam_fit(m, tr, va, &hk, &fr)) != LAM_OK) goto out;
+    lam_fit_hooks hk = {.on_batch = on_batch, .on_epoch = on_epoch, .user = &pg, .checkpoint_path = ckpt,
+                        .resume_path = o.resume, .csv_log_path = csv_path};
+    if (!o.resume) remove(csv_path); /* a fresh run starts a fresh log */
+    lam_train_result tres;
+    if ((s = lam_train_model(m, tr, va, &hk, &tres)) != LAM_OK) goto out;
     if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
-    printf("trained %d epochs in %.2f s (%.4f s/epoch)%s; best epoch %d\n", fr.epochs_run, fr.seconds,
-           fr.seconds / (fr.epochs_run ? fr.epochs_run : 1), fr.stopped_early ? ", stopped early" : "",
-           fr.best_epoch);
+    int epochs_run = 0;
+    for (int i = 0; i < tres.n_stages; i++) epochs_run += tres.stage[i].epochs_run;
+    if (tres.n_stages > 1) {
+        printf("%s: %d stages\n  %-44s %12s %7s %5s %9s\n", lam_strategy_name(m->train.strategy), tres.n_stages,
+               "stage", "params", "epochs", "best", "seconds");
+        for (int i = 0; i < tres.n_stages; i++)
+            printf("  %-44s %12zu %7d %5d %9.2f\n", tres.stage[i].name, tres.stage[i].params_updated,
+                   tres.stage[i].epochs_run, tres.stage[i].best_epoch, tres.stage[i].seconds);
+    }
+    printf("trained %d epochs in %.2f s (%.4f s/epoch); best epoch %d%s\n", epochs_run, tres.seconds,
+           tres.seconds / (epochs_run ? epochs_run : 1), tres.best_epoch, tres.n_stages > 1 ? " (of the last stage)" : "");
     const lam_dataset *evs = te ? te : tr;
     if ((s = lam_evaluate(m, evs, &mt)) != LAM_OK) goto out;
     if ((s = class_names_make((const char *const *)evs->class_names, evs->nclasses, mt.nclasses, &cn)) != LAM_OK)
@@ -671,8 +683,9 @@ static int cmd_train(int argc, char **argv)
         s = lam_fail(LAM_ERR_IO, "%s: cannot write the report: %s", report_path, strerror(errno));
         goto out;
     }
-    fprintf(f, "model %s, data %s, %d epochs\n%s results:\n%s", o.file,
-            m->data.path ? m->data.path : lam_data_format_name(m->data.format), fr.epochs_run, which, buf);
+    fprintf(f, "model %s, data %s, strategy %s, %d epochs\n%s results:\n%s", o.file,
+            m->data.path ? m->data.path : lam_data_format_name(m->data.format), lam_strategy_name(m->train.strategy),
+            epochs_run, which, buf);
     if (fclose(f) != 0) {
         s = lam_fail(LAM_ERR_IO, "%s: write error", report_path);
         goto out;

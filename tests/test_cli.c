@@ -293,7 +293,7 @@ static void test_end_to_end(void)
     CHECK(count_lines(p_metrics) == 21);
     char text[1 << 14];
     read_into(p_metrics, text, sizeof text);
-    CHECK(strncmp(text, "epoch,", 6) == 0);
+    CHECK(strncmp(text, "stage,epoch,", 12) == 0);
     read_into(p_report, text, sizeof text);
     CHECK_HAS(text, "accuracy");
 
@@ -350,7 +350,7 @@ static void test_end_to_end(void)
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --resume '%s' --epochs 25", cfg, dir, p_ckpt);
     CHECK(count_lines(p_metrics) == 26);
     read_into(p_metrics, text, sizeof text);
-    CHECK(strstr(text, "\n20,") && strstr(text, "\n21,") && strstr(text, "\n25,") && !strstr(text, "\n26,"));
+    CHECK(strstr(text, "\n1,20,") && strstr(text, "\n1,21,") && strstr(text, "\n1,25,") && !strstr(text, "\n1,26,"));
     CHECK_HAS(out_buf, "trained 25 epochs");
     CHECK_RUN(0, "inspect '%s'", p_ckpt);
     CHECK_HAS(out_buf, "training state: 25 epochs");

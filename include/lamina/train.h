@@ -48,8 +48,24 @@ typedef struct lam_data_opts {
     lam_scale_kind scale;     /* STANDARD, fitted on the training part only */
 } lam_data_opts;
 
+/* How a model is trained: all layers together, or layer by layer. */
+typedef enum lam_strategy_kind {
+    LAM_STRATEGY_END_TO_END = 0,
+    LAM_STRATEGY_LAYERWISE_SUPERVISED, /* greedy: each hidden layer with a temporary head, then frozen */
+    LAM_STRATEGY_LAYERWISE_AUTOENCODER, /* greedy unsupervised: each layer a denoising autoencoder */
+    LAM_STRATEGY_STAGES,               /* the model file's [stage] sections */
+    LAM_STRATEGY_COUNT_
+} lam_strategy_kind;
+const char *lam_strategy_name(lam_strategy_kind k);
+bool lam_strategy_from_name(const char *name, lam_strategy_kind *out);
+
 /* [train]: the optimisation. */
 typedef struct lam_train_opts {
+    lam_strategy_kind strategy;
+    int stage_epochs;         /* epochs of each greedy stage (default: epochs) */
+    int fine_tune_epochs;     /* end-to-end epochs after greedy stages (default: epochs; 0 = none) */
+    double fine_tune_lr;      /* learning rate of fine-tuning (default: lr) */
+    double ae_noise;          /* denoising autoencoders: dropout rate on their input (0.1) */
     lam_loss_kind loss;
     lam_optim_kind optimizer;
     lam_param_group group;    /* lr, momentum, weight decay, betas, ... */
@@ -60,9 +76,16 @@ typedef struct lam_train_opts {
     int patience;             /* early stopping: epochs without improvement (0 = off) */
     double min_delta;         /* improvement needed to reset patience */
     double clip_norm;         /* clip gradients to this global norm (0 = off) */
+    double lr_depth_decay;    /* layer lr = lr * decay^(learnable layers above it); 1 = off */
     bool shuffle;             /* true */
     uint64_t seed;            /* batch order; defaults to [net] seed */
 } lam_train_opts;
+
+/* Per-layer optimiser settings from a layer section (`lr`, `momentum`,
+ * `weight_decay`); negative: inherit [train]'s. */
+typedef struct lam_layer_opts {
+    double lr, momentum, weight_decay;
+} lam_layer_opts;
 
 /* A model: the parsed model file, its graph and the nodes the trainer uses. */
 typedef struct lam_model {
@@ -79,6 +102,10 @@ typedef struct lam_model {
     lam_train_opts train;
     lam_scaler *scaler;       /* input scaling fitted on training data (owned), or NULL */
     lam_augment augment;      /* [augment]: applied to training batches (default: off) */
+    lam_layer_opts *layer_opts; /* [graph layer count], owned */
+    int n_layer_opts;
+    bool self_supervised;     /* the loss needs no targets from the data (autoencoder stages) */
+    bool borrowed_cfg;        /* a stage's temporary model: cfg and layer_opts belong to another */
     int compiled_batch;
 } lam_model;
 
@@ -150,7 +177,9 @@ void lam_metrics_report(const lam_metrics *m, const char *const *class_names, ch
 /* ---- fit / evaluate / predict ------------------------------------------------ */
 
 typedef struct lam_epoch_log {
-    int epoch;                /* 1-based */
+    int stage;                /* 1-based stage of a layer-wise strategy (1 for end to end) */
+    const char *stage_name;
+    int epoch;                /* 1-based, within the stage */
     int epochs;
     double train_loss, train_acc;   /* acc: NAN for regression */
     double val_loss, val_acc;       /* NAN when there is no validation set */
@@ -174,7 +203,10 @@ typedef struct lam_fit_hooks {
     void *user;
     const char *checkpoint_path;  /* write the state here after every epoch (NULL: no) */
     const char *resume_path;      /* continue exactly from this checkpoint (NULL: no) */
-    const char *csv_log_path;     /* append one row of metrics per epoch (NULL: no) */
+    const char *csv_log_path;     /* append one row of metrics per epoch (NULL: no); a header
+                                   * is written when the file is empty */
+    int stage;                    /* set by lam_train_model for each stage's lam_fit */
+    const char *stage_name;
 } lam_fit_hooks;
 
 typedef struct lam_fit_result {
@@ -196,6 +228,33 @@ lam_status lam_evaluate(lam_model *m, const lam_dataset *ds, lam_metrics *out);
  * cross-entropy, sigmoid for BCE) into out. */
 lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out);
 
+/* ---- strategies ---------------------------------------------------------------- */
+
+#define LAM_MAX_STAGES 64
+
+typedef struct lam_stage_report {
+    char name[96];            /* "fc1: supervised with a temporary head", "fine-tune", ... */
+    size_t params_updated;    /* parameters the stage trained */
+    int epochs_run, best_epoch;
+    double seconds;           /* training time of the stage */
+    double final_loss;        /* its last epoch's training loss */
+} lam_stage_report;
+
+typedef struct lam_train_result {
+    int n_stages;
+    lam_stage_report stage[LAM_MAX_STAGES];
+    double seconds;           /* all stages */
+    int best_epoch;           /* of the last stage */
+} lam_train_result;
+
+/* Train m with its [train] strategy (end_to_end runs lam_fit once; the
+ * layer-wise strategies run one lam_fit per stage, on temporary graphs that
+ * share the model's parameters by name).  Multi-stage runs write
+ * hooks->checkpoint_path at each stage boundary, and hooks->resume_path
+ * resumes after the last completed stage (end_to_end: at the exact epoch). */
+lam_status lam_train_model(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,
+                           lam_train_result *res);
+
 /* ---- data preparation ------------------------------------------------------------ */
 
 /* Read the model's [data] (CSV, IDX, Fashion-MNIST or CIFAR-10), split off
@@ -210,7 +269,8 @@ lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset
 
 /* Training state saved with a checkpoint for exact resume. */
 typedef struct lam_train_state {
-    int epoch;                /* epochs completed */
+    int stage;                /* stages of a layer-wise strategy completed */
+    int epoch;                /* epochs completed (of the current stage) */
     uint64_t step;            /* optimiser steps taken */
     int best_epoch, bad_epochs;
     double best_monitor;

@@ -24,6 +24,14 @@ static void make_ctx(lam_graph *g, lam_node *n, lam_op_ctx *c, lam_status *st, c
     c->scratch = g->scratch;
     c->rng = &g->rng;
     c->nthreads = run_threads(g);
+    int nparams = 0, nfrozen = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const lam_node *in = n->in[k];
+        if (in->param < 0 || g->params[in->param].buffer) continue;
+        nparams++;
+        nfrozen += !g->params[in->param].trainable;
+    }
+    c->frozen = nparams > 0 && nfrozen == nparams;
     c->status = st;
     c->errmsg = msg;
     c->errlen = len;

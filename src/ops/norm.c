@@ -4,7 +4,9 @@
  * training forward with torch's momentum rule and the unbiased variance).
  * Training mode normalises with the batch statistics (biased variance) and
  * saves mean and 1/std per channel; inference mode uses the running
- * statistics, and its backward treats them as constants.  Sums run in double
+ * statistics, and its backward treats them as constants; a frozen layer
+ * (gamma and beta not trainable) runs as in inference even while the rest of
+ * the network trains, so its statistics stay fixed.  Sums run in double
  * per channel; work is split over channels. */
 #include <math.h>
 #include <stdio.h>
@@ -51,12 +53,12 @@ static void bn_fwd(const lam_op_ctx *c)
     float *rmean = c->in[3], *rvar = c->in[4];
     float *mean_s = c->saved, *istd_s = (float *)c->saved + g.C;
     long N = g.B * g.HW;
-    if (c->training && N < 2) {
+    bool train = c->training && !c->frozen; /* frozen: statistics stay fixed */
+    if (train && N < 2) {
         *c->status = LAM_ERR_ARG;
         snprintf(c->errmsg, c->errlen, "batchnorm: training needs more than one value per channel (batch %ld)", g.B);
         return;
     }
-    bool train = c->training;
     LAM_PFOR_WORK(g.C, N * g.C, ch, {
         double mean, var;
         if (train) {
@@ -96,7 +98,7 @@ static void bn_bwd(const lam_op_ctx *c)
     const float *mean_s = c->saved, *istd_s = (const float *)c->saved + g.C;
     float *dx = c->din[0], *dgamma = c->din[1], *dbeta = c->din[2];
     long N = g.B * g.HW;
-    bool train = c->training;
+    bool train = c->training && !c->frozen;
     LAM_PFOR_WORK(g.C, N * g.C, ch, {
         float mean = mean_s[ch], istd = istd_s[ch];
         double sdy = 0.0, sdyx = 0.0;

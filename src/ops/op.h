@@ -84,6 +84,8 @@ typedef struct lam_op_ctx {
     float *gemm_ws;                  /* GEMM packing workspace */
     lam_rng *rng;
     bool training;
+    bool frozen;   /* every trainable-kind parameter input is frozen: layers with
+                    * state (BatchNorm) then run as in inference */
     int nthreads;
     /* An op that meets bad data at run time (a label out of range) records it
      * here; the executor stops and reports it.  Kernels never abort. */

@@ -75,9 +75,10 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         for (int i = 0; i < lam_optim_ngroups(o) && k < sizeof steps - 24; i++)
             k += (size_t)snprintf(steps + k, sizeof steps - k, i ? ",%" PRIu64 : "%" PRIu64, lam_optim_group_get_step(o, i));
     }
-    char epoch[32], step[32], best_epoch[32], bad[32], best[64], lrng[80], drng[80], arng[80], lep[32], lpos[32], ln[32];
+    char stage[32], epoch[32], step[32], best_epoch[32], bad[32], best[64], lrng[80], drng[80], arng[80], lep[32], lpos[32], ln[32];
     lam_train_state z = {0};
     if (!ts) ts = &z;
+    snprintf(stage, sizeof stage, "%d", ts->stage);
     snprintf(epoch, sizeof epoch, "%d", ts->epoch);
     snprintf(step, sizeof step, "%" PRIu64, ts->step);
     snprintf(best_epoch, sizeof best_epoch, "%d", ts->best_epoch);
@@ -95,6 +96,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         {"model", m->cfg->text},
         {"model_path", m->cfg->path},
         {"scaler", m->scaler ? (lam_scaler_get_kind(m->scaler) == LAM_SCALER_STANDARD ? "standard" : "minmax") : "none"},
+        {"stage", stage},
         {"epoch", epoch},
         {"step", step},
         {"best_epoch", best_epoch},
@@ -128,6 +130,9 @@ static lam_status read_state(const lam_safetensors *st, const char *path, lam_tr
 {
     uint64_t v = 0;
     memset(ts, 0, sizeof *ts);
+    TRY(meta_u64(st, path, "stage", &v));
+    if (v > LAM_MAX_STAGES) return lam_fail(LAM_ERR_FORMAT, "%s: stage %" PRIu64 " out of range", path, v);
+    ts->stage = (int)v;
     TRY(meta_u64(st, path, "epoch", &v));
     if (v > 1000000) return lam_fail(LAM_ERR_FORMAT, "%s: epoch %" PRIu64 " out of range", path, v);
     ts->epoch = (int)v;

@@ -193,7 +193,7 @@ lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out)
 
 /* Optimiser over the trainable parameters: one parameter group per layer (all
  * with the [train] hyper-parameters for now), group 0 for layer-less ones. */
-static lam_status make_optim(lam_model *m, lam_optim **out)
+lam_status lam_fit_make_optim_(lam_model *m, lam_optim **out)
 {
     lam_graph *g = m->g;
     size_t np = lam_graph_param_count(g);
@@ -211,7 +211,22 @@ static lam_status make_optim(lam_model *m, lam_optim **out)
         if (!p->trainable) continue;
         spans[ns++] = (lam_param_span){p->name, p->offset, p->numel, p->layer + 1};
     }
-    for (int i = 0; i < ngroups; i++) groups[i] = m->train.group;
+    /* group 0: parameters outside layers; group l+1: graph layer l, with the
+     * layer's own settings and the depth decay of the learning rate */
+    int depth = 0;
+    for (int i = ngroups - 1; i >= 0; i--) {
+        groups[i] = m->train.group;
+        if (i == 0) break;
+        bool has_params = false;
+        for (size_t k = 0; k < np; k++) has_params |= lam_graph_param_at(g, k)->layer == i - 1 && !lam_graph_param_at(g, k)->buffer;
+        groups[i].lr *= pow(m->train.lr_depth_decay, depth);
+        if (has_params) depth++;
+        const lam_layer_opts *lo = i - 1 < m->n_layer_opts ? &m->layer_opts[i - 1] : NULL;
+        if (lo && lo->lr >= 0) groups[i].lr = lo->lr;
+        if (lo && lo->momentum >= 0) groups[i].momentum = lo->momentum;
+        if (lo && lo->weight_decay >= 0) groups[i].weight_decay = lo->weight_decay;
+        if ((s = lam_param_group_check(m->train.optimizer, &groups[i], i)) != LAM_OK) goto done;
+    }
     s = lam_optim_create(m->train.optimizer, lam_graph_param_total(g), spans, ns, groups, ngroups, out);
 done:
     lam_free(spans);
@@ -228,7 +243,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     if (train->nfeat != lam_shape_numel(&m->sample))
         return lam_fail(LAM_ERR_SHAPE, "fit: data has %lld features, the model expects %lld", (long long)train->nfeat,
                         (long long)lam_shape_numel(&m->sample));
-    if (is_classification(m) ? !train->labels : !train->y)
+    if (!m->self_supervised && (is_classification(m) ? !train->labels : !train->y))
         return lam_fail(LAM_ERR_ARG, "fit: the data has no %s", is_classification(m) ? "class labels" : "targets");
     TRY(lam_model_compile(m, m->train.batch));
 
@@ -238,7 +253,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     float *best = NULL, *aug_tmp = NULL;
     uint32_t *idx = NULL;
     lam_metrics vm = {0};
-    lam_status s = make_optim(m, &opt);
+    lam_status s = lam_fit_make_optim_(m, &opt);
     if (s != LAM_OK) goto done;
     lam_loader_opts lo = lam_loader_opts_defaults();
     lo.batch_size = m->train.batch;
@@ -271,12 +286,12 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     }
     memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
     if (hk.csv_log_path) {
-        csv = fopen(hk.csv_log_path, ts.epoch ? "a" : "w");
+        csv = fopen(hk.csv_log_path, "a");
         if (!csv) {
             s = lam_fail(LAM_ERR_IO, "%s: cannot write the metrics log: %s", hk.csv_log_path, strerror(errno));
             goto done;
         }
-        if (!ts.epoch) fprintf(csv, "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
+        if (ftell(csv) == 0) fprintf(csv, "stage,epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n");
     }
     double t_train = 0;
     int epoch;
@@ -288,7 +303,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         while (lam_loader_next_indices(ld, idx, &b)) {
             if (sched.per_step) factor = lam_schedule_factor(&sched, (long)ts.step);
             load_inputs(m, train, idx, b);
-            load_targets(m, train, idx, b);
+            if (!m->self_supervised) load_targets(m, train, idx, b);
             if (augment &&
                 (s = lam_augment_batch(&m->augment, lam_node_data(m->x), b, C, H, W, &ts.augment_rng, aug_tmp)) != LAM_OK)
                 goto done;
@@ -300,7 +315,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 goto done;
             }
             loss_sum += (double)l * b;
-            if (is_classification(m)) correct += batch_correct(m, b);
+            if (is_classification(m) && !m->self_supervised) correct += batch_correct(m, b);
             seen += b;
             lam_graph_zero_grad(m->g);
             if ((s = lam_graph_backward(m->g, m->loss)) != LAM_OK) goto done;
@@ -317,11 +332,11 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         }
         double dt = now_s() - t0;
         t_train += dt;
-        lam_epoch_log el = {epoch, m->train.epochs, loss_sum / (double)(seen ? seen : 1),
-                            is_classification(m) ? (double)correct / (double)(seen ? seen : 1) : NAN,
+        lam_epoch_log el = {hk.stage ? hk.stage : 1, hk.stage_name, epoch, m->train.epochs, loss_sum / (double)(seen ? seen : 1),
+                            is_classification(m) && !m->self_supervised ? (double)correct / (double)(seen ? seen : 1) : NAN,
                             NAN, NAN, m->train.group.lr * factor, dt, false};
         double monitor = el.train_loss;
-        if (val && val->n) {
+        if (val && val->n && !m->self_supervised) {
             if ((s = lam_evaluate(m, val, &vm)) != LAM_OK) goto done;
             el.val_loss = vm.loss;
             el.val_acc = is_classification(m) ? vm.accuracy : NAN;
@@ -340,7 +355,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         }
         bool go_on = hk.on_epoch ? hk.on_epoch(&el, hk.user) : true;
         if (csv) {
-            fprintf(csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.4f\n", el.epoch, el.train_loss, el.train_acc, el.val_loss,
+            fprintf(csv, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.4f\n", el.stage, el.epoch, el.train_loss, el.train_acc, el.val_loss,
                     el.val_acc, el.lr, el.seconds);
             fflush(csv);
         }

@@ -194,37 +194,93 @@ static const struct {
 /* sections that are not layers */
 static bool is_setting(const char *name)
 {
-    return !strcmp(name, "net") || !strcmp(name, "data") || !strcmp(name, "train") || !strcmp(name, "augment");
+    return !strcmp(name, "net") || !strcmp(name, "data") || !strcmp(name, "train") || !strcmp(name, "augment") ||
+           !strcmp(name, "stage");
+}
+
+static int layer_kind(const char *section)
+{
+    for (int k = 0; k < NLAYERS; k++)
+        if (!strcmp(layers[k].section, section)) return k;
+    return -1;
+}
+
+bool lam_section_is_layer_(const lam_model *m, int i) { return layer_kind(m->cfg->sec[i].name) >= 0; }
+
+bool lam_section_is_learnable_(const lam_model *m, int i)
+{
+    const char *n = m->cfg->sec[i].name;
+    return !strcmp(n, "dense") || !strcmp(n, "conv2d");
+}
+
+const char *lam_section_layer_name_(lam_model *m, int i, char *buf, size_t n)
+{
+    lam_cfg *c = m->cfg;
+    int k = layer_kind(c->sec[i].name), count = 0;
+    for (int j = 0; j <= i; j++) count += !strcmp(c->sec[j].name, c->sec[i].name);
+    snprintf(buf, n, "%s%d", k >= 0 ? layers[k].prefix : "layer", count);
+    const char *name;
+    lam_cfg_str(c, &c->sec[i], "name", buf, &name);
+    return name;
+}
+
+/* Optional per-layer optimiser keys of a section that created graph layers
+ * [first, last): stored in m->layer_opts. */
+static lam_status layer_opts(lam_model *m, lam_cfg_section *s, int first, int last)
+{
+    lam_layer_opts o;
+    TRY(lam_cfg_double(m->cfg, s, "lr", -1.0, 0.0, 1e3, &o.lr));
+    TRY(lam_cfg_double(m->cfg, s, "momentum", -1.0, 0.0, 1.0, &o.momentum));
+    TRY(lam_cfg_double(m->cfg, s, "weight_decay", -1.0, 0.0, 1e3, &o.weight_decay));
+    if (first == last && (o.lr >= 0 || o.momentum >= 0 || o.weight_decay >= 0))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [%s] has no parameters, so no lr, momentum or weight_decay",
+                        m->cfg->path, s->line, s->name);
+    if (last > m->n_layer_opts) {
+        lam_layer_opts *n = lam_realloc(m->layer_opts, sizeof *n * (size_t)m->n_layer_opts, sizeof *n * (size_t)last);
+        if (!n) return LAM_ERR_NOMEM;
+        for (int i = m->n_layer_opts; i < last; i++) n[i] = (lam_layer_opts){-1, -1, -1};
+        m->layer_opts = n;
+        m->n_layer_opts = last;
+    }
+    for (int i = first; i < last; i++) m->layer_opts[i] = o;
+    return LAM_OK;
+}
+
+lam_status lam_build_sections_(lam_model *m, lam_graph *g, lam_node *h, int from, int to, lam_node **out)
+{
+    lam_cfg *c = m->cfg;
+    for (int i = from; i < to; i++) {
+        lam_cfg_section *s = &c->sec[i];
+        int k = layer_kind(s->name);
+        if (k < 0) continue;
+        char autoname[64];
+        const char *name = lam_section_layer_name_(m, i, autoname, sizeof autoname);
+        int before = lam_graph_layer_count(g);
+        TRY(layers[k].fn(c, s, g, name, &h));
+        if (!h) return lam_fail(lam_graph_status(g), "%s:%d: [%s]: %s", c->path, s->line, s->name, lam_graph_error(g));
+        if (g == m->g) TRY(layer_opts(m, s, before, lam_graph_layer_count(g)));
+    }
+    *out = h;
+    return LAM_OK;
 }
 
 lam_status lam_model_build_layers_(lam_model *m)
 {
     lam_cfg *c = m->cfg;
-    lam_graph *g = m->g;
-    lam_node *h = m->x;
-    int counts[NLAYERS] = {0}, n_layers = 0;
+    int n_layers = 0;
     for (int i = 0; i < c->n_sec; i++) {
         lam_cfg_section *s = &c->sec[i];
         if (is_setting(s->name)) continue;
-        int k = 0;
-        while (k < NLAYERS && strcmp(layers[k].section, s->name) != 0) k++;
-        if (k == NLAYERS) {
-            char list[512] = "net, data, augment, train";
+        if (layer_kind(s->name) < 0) {
+            char list[512] = "net, data, augment, train, stage";
             for (int j = 0; j < NLAYERS; j++) {
                 strncat(list, ", ", sizeof list - strlen(list) - 1);
                 strncat(list, layers[j].section, sizeof list - strlen(list) - 1);
             }
             return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown section [%s] (known: %s)", c->path, s->line, s->name, list);
         }
-        char autoname[64];
-        const char *name;
-        snprintf(autoname, sizeof autoname, "%s%d", layers[k].prefix, ++counts[k]);
-        TRY(lam_cfg_str(c, s, "name", autoname, &name));
-        TRY(layers[k].fn(c, s, g, name, &h));
         n_layers++;
-        if (!h) return lam_fail(lam_graph_status(g), "%s:%d: [%s]: %s", c->path, s->line, s->name, lam_graph_error(g));
     }
     if (n_layers == 0) return lam_fail(LAM_ERR_FORMAT, "%s: the model has no layers", c->path);
-    m->out = h;
-    return LAM_OK;
+    return lam_build_sections_(m, m->g, m->x, 0, c->n_sec, &m->out);
 }

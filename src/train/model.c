@@ -17,7 +17,10 @@ void lam_model_free(lam_model *m)
     if (!m) return;
     lam_graph_free(m->g);
     lam_scaler_free(m->scaler);
-    lam_cfg_free(m->cfg);
+    if (!m->borrowed_cfg) {
+        lam_free(m->layer_opts);
+        lam_cfg_free(m->cfg);
+    }
     lam_free(m);
 }
 
@@ -167,6 +170,20 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
 
     TRY(lam_cfg_int(c, s, "epochs", 10, 1, 1000000, &v));
     t->epochs = (int)v;
+    const char *strat;
+    TRY(lam_cfg_str(c, s, "strategy", lam_cfg_find(c, "stage", 0) >= 0 ? "stages" : "end_to_end", &strat));
+    lam_cfg_raw(c, s, "strategy", &line);
+    if (!lam_strategy_from_name(strat, &t->strategy))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: unknown strategy '%s' (end_to_end, layerwise_supervised, layerwise_autoencoder, stages)",
+                        c->path, line, strat);
+    if (t->strategy == LAM_STRATEGY_STAGES && lam_cfg_find(c, "stage", 0) < 0)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: strategy = stages needs [stage] sections", c->path, line);
+    TRY(lam_cfg_int(c, s, "stage_epochs", t->epochs, 1, 1000000, &v));
+    t->stage_epochs = (int)v;
+    TRY(lam_cfg_int(c, s, "fine_tune_epochs", t->epochs, 0, 1000000, &v));
+    t->fine_tune_epochs = (int)v;
+    TRY(lam_cfg_double(c, s, "fine_tune_lr", g->lr, 0.0, 1e3, &t->fine_tune_lr));
+    TRY(lam_cfg_double(c, s, "ae_noise", 0.1, 0.0, 0.95, &t->ae_noise));
     TRY(lam_cfg_int(c, s, "batch", 32, 1, 1 << 20, &v));
     t->batch = (int)v;
     TRY(lam_cfg_double(c, s, "validation_split", 0.0, 0.0, 0.9, &t->val_split));
@@ -174,13 +191,14 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
     t->patience = (int)v;
     TRY(lam_cfg_double(c, s, "min_delta", 0.0, 0.0, 1e9, &t->min_delta));
     TRY(lam_cfg_double(c, s, "clip_norm", 0.0, 0.0, 1e9, &t->clip_norm));
+    TRY(lam_cfg_double(c, s, "lr_depth_decay", 1.0, 1e-6, 1.0, &t->lr_depth_decay));
     TRY(lam_cfg_bool(c, s, "shuffle", true, &t->shuffle));
     TRY(lam_cfg_int(c, s, "seed", (long)(net_seed & 0x3fffffffffffffffULL), 0, 1L << 62, &v));
     t->seed = (uint64_t)v;
     return LAM_OK;
 }
 
-static lam_status attach_loss(lam_model *m)
+lam_status lam_model_attach_loss_(lam_model *m)
 {
     lam_graph *g = m->g;
     lam_shape os = lam_node_shape(m->out);
@@ -239,7 +257,7 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     m->x = lam_input(m->g, "x", m->sample);
     if (!m->x) return lam_fail(lam_graph_status(m->g), "%s: %s", c->path, lam_graph_error(m->g));
     TRY(lam_model_build_layers_(m));
-    TRY(attach_loss(m));
+    TRY(lam_model_attach_loss_(m));
     return lam_cfg_check_unused(c);
 }
 
