@@ -146,7 +146,8 @@ int main(int argc, char **argv)
     printf("%6s %7s %14s %14s %7s\n", "n", "threads", "lamina GF/s", "openblas GF/s", "ratio");
 
     char json[4096];
-    size_t jl = (size_t)snprintf(json, sizeof json, "{\"bench\": \"sgemm\", \"kernel\": \"%s\", \"results\": [",
+    size_t jl = (size_t)snprintf(json, sizeof json,
+                                 "{\"bench\": \"sgemm\", \"kernel\": \"%s\", \"results\": [",
                                  lam_sgemm_kernel_name());
     lam_rng rng;
     lam_rng_seed(&rng, 0);
