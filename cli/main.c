@@ -15,13 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lamina/lamina.h"
+#include "cli.h"
 
-#define EXIT_USAGE 2
 
 /* Report the library's message for s (or the status name when the library
  * left none) and return the failure exit code. */
-static int fail(lam_status s)
+int fail(lam_status s)
 {
     const char *msg = lam_last_error();
     fprintf(stderr, "lamina: error: %s\n", msg && msg[0] ? msg : lam_status_str(s));
@@ -35,7 +34,8 @@ static const char *const train_help =
     "Train the model described by the model file CFG, then evaluate it on the held-out\n"
     "test part of the data ([data] test_split): accuracy, per-class precision/recall/F1\n"
     "and the confusion matrix (or MSE/MAE/R2 for regression).\n"
-    "  --data PATH     data file (CSV, plain or .gz), instead of the model's [data] path\n"
+    "  --data PATH     data file (CSV, plain or .gz) or data directory, instead of [data] path\n"
+    "  --strategy S    end_to_end, layerwise_supervised, layerwise_autoencoder or stages\n"
     "  --epochs N      number of epochs (with --resume: the total, counting the done ones)\n"
     "  --batch N       batch size\n"
     "  --lr X          learning rate\n"
@@ -43,8 +43,10 @@ static const char *const train_help =
     "  --threads N     kernel threads (default: all cores)\n"
     "  --out DIR       run folder (default runs/NAME, NAME the model file's name without\n"
     "                  extension): model.safetensors (final weights), checkpoint.safetensors\n"
-    "                  (written every epoch, for --resume), metrics.csv, report.txt\n"
-    "  --resume CKPT   continue exactly from a checkpoint of the same model file\n"
+    "                  (written every epoch, or every stage of a layer-wise strategy, for\n"
+    "                  --resume), metrics.csv, report.txt\n"
+    "  --resume CKPT   continue from a checkpoint of the same model file: exactly from its\n"
+    "                  epoch (end_to_end) or after its last completed stage\n"
     "  --quiet         no progress output (results are still printed)\n";
 static const char *const eval_help =
     "usage: lamina eval CKPT --data PATH [--threads N]\n"
@@ -75,13 +77,15 @@ static const char *const main_help =
     "  eval CKPT      evaluate a trained model on labelled data\n"
     "  predict CKPT   predict with a trained model\n"
     "  inspect FILE   show a model file's or checkpoint's layers, shapes, parameters and memory\n"
+    "  compare CFG    train a model file with several strategies and compare them\n"
+    "  encode CKPT    write a trained network's codes for each data row\n"
     "  version        print the version\n"
     "exit codes: 0 success, 1 failure, 2 usage error\n";
 
-static double mib(size_t b) { return (double)b / (1 << 20); }
+double mib(size_t b) { return (double)b / (1 << 20); }
 
 /* The estimate of lam_model_memory_estimate, one line; returns the total. */
-static size_t print_memory_estimate(lam_model *m)
+size_t print_memory_estimate(lam_model *m)
 {
     lam_mem_estimate e;
     if (lam_model_memory_estimate(m, &e) != LAM_OK) return 0;
@@ -98,7 +102,7 @@ static size_t print_memory_estimate(lam_model *m)
 }
 
 /* Peak resident memory of this process so far (Linux: ru_maxrss in KiB). */
-static double peak_rss_mib(void)
+double peak_rss_mib(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
@@ -107,14 +111,6 @@ static double peak_rss_mib(void)
 
 /* ---- options ------------------------------------------------------------------- */
 
-typedef struct cli_opts {
-    const char *file;          /* CFG or CKPT */
-    const char *data, *out, *resume;
-    int epochs, batch, threads;
-    double lr;
-    long long seed;            /* < 0: not given */
-    bool quiet, help;
-} cli_opts;
 
 static bool parse_int(const char *flag, const char *v, long long lo, long long hi, long long *out)
 {
@@ -145,7 +141,7 @@ static bool parse_double(const char *flag, const char *v, double lo, double hi, 
 /* Options of one command: `allowed` lists the long options it takes, as
  * " name name ... ".  Accepts "--name value" and "--name=value".  Returns 0 or
  * EXIT_USAGE (the message printed). */
-static int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
+int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
 {
     memset(o, 0, sizeof *o);
     o->seed = -1;
@@ -195,6 +191,9 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
         if (!strcmp(name, "--data")) o->data = v;
         else if (!strcmp(name, "--out")) o->out = v;
         else if (!strcmp(name, "--resume")) o->resume = v;
+        else if (!strcmp(name, "--strategy")) o->strategy = v;
+        else if (!strcmp(name, "--strategies")) o->strategies = v;
+        else if (!strcmp(name, "--layer")) o->layer = v;
         else if (!strcmp(name, "--epochs")) {
             if (!parse_int(name, v, 1, 1000000, &n)) return EXIT_USAGE;
             o->epochs = (int)n;
@@ -217,7 +216,7 @@ static int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
 
 /* Help to stdout (exit 0) when asked for, else usage to stderr (exit 2) when
  * a required argument is missing; -1 to go on. */
-static int help_or_usage(const cli_opts *o, const char *help, bool ok)
+int help_or_usage(const cli_opts *o, const char *help, bool ok)
 {
     if (o->help) return fputs(help, stdout), 0;
     if (!ok) return fputs(help, stderr), EXIT_USAGE;
@@ -270,14 +269,8 @@ static int model_classes(const lam_model *m)
  * model file names ([data] path), which lam_csv_read_classes scans without
  * parsing features.  *known is false when that file cannot be read (it moved,
  * or training used --data); then *why holds the reason. */
-typedef struct class_map {
-    bool known;
-    char **names;   /* NULL: the labels were the integers 0..K-1 themselves */
-    int32_t n;
-    char why[512];
-} class_map;
 
-static void class_map_find(const lam_model *m, class_map *cm)
+void class_map_find(const lam_model *m, class_map *cm)
 {
     memset(cm, 0, sizeof *cm);
     if (!is_classifier(m)) return;
@@ -301,7 +294,7 @@ static void class_map_find(const lam_model *m, class_map *cm)
     cm->known = true;
 }
 
-static void class_map_free(class_map *cm)
+void class_map_free(class_map *cm)
 {
     lam_csv_names_free(cm->names, cm->n);
     cm->names = NULL;
@@ -345,7 +338,7 @@ static lam_status relabel_unknown(lam_dataset *ds, int k, const char *path, cons
  * (features only, or the training layout with its label/target columns
  * ignored), with the checkpoint's [data] options, and scale it as in
  * training.  Decides the layout from the column count of the first row. */
-static lam_status load_data(lam_model *m, const char *path, bool with_outputs, const class_map *cm,
+lam_status load_data(lam_model *m, const char *path, bool with_outputs, const class_map *cm,
                             lam_dataset **ds)
 {
     *ds = NULL;
@@ -522,12 +515,8 @@ out:
 
 /* ---- train ---------------------------------------------------------------------------- */
 
-typedef struct progress {
-    bool tty, quiet;
-    int width;      /* characters of the progress line on screen (0: none) */
-} progress;
 
-static void on_batch(const lam_batch_log *b, void *user)
+void on_batch(const lam_batch_log *b, void *user)
 {
     progress *p = user;
     if (!p->tty || p->quiet) return;
@@ -544,7 +533,7 @@ static void on_batch(const lam_batch_log *b, void *user)
     if (n - 1 > p->width) p->width = n - 1;
 }
 
-static bool on_epoch(const lam_epoch_log *e, void *user)
+bool on_epoch(const lam_epoch_log *e, void *user)
 {
     progress *p = user;
     if (p->quiet) return true;
@@ -561,7 +550,7 @@ static bool on_epoch(const lam_epoch_log *e, void *user)
 
 /* Create dir and its parents (like mkdir -p).  On failure returns -1 with
  * errno set, including ENOTDIR when a component exists but is not a folder. */
-static int mkdir_p(const char *dir)
+int mkdir_p(const char *dir)
 {
     char tmp[PATH_MAX];
     size_t n = strlen(dir);
@@ -590,7 +579,7 @@ static int mkdir_p(const char *dir)
 
 /* The run folder: --out, or runs/NAME with NAME the model file's base name
  * without its extension. */
-static bool run_dir(const cli_opts *o, char *buf, size_t n)
+bool run_dir(const cli_opts *o, char *buf, size_t n)
 {
     int k;
     if (o->out) {
@@ -608,7 +597,7 @@ static bool run_dir(const cli_opts *o, char *buf, size_t n)
 static int cmd_train(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet ");
+    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet strategy ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
     lam_model_overrides ov = lam_model_overrides_none();
@@ -617,6 +606,7 @@ static int cmd_train(int argc, char **argv)
     ov.batch = o.batch;
     ov.lr = o.lr;
     ov.seed = o.seed;
+    ov.strategy = o.strategy;
     lam_model *m = NULL;
     lam_dataset *tr = NULL, *va = NULL, *te = NULL;
     lam_metrics mt = {0};
@@ -745,6 +735,8 @@ static const struct command {
     {"eval", cmd_eval},
     {"predict", cmd_predict},
     {"inspect", cmd_inspect},
+    {"compare", cmd_compare},
+    {"encode", cmd_encode},
 };
 
 int main(int argc, char **argv)

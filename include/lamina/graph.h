@@ -185,6 +185,8 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *node, const float *se
 lam_shape lam_node_shape(const lam_node *n);
 const char *lam_node_name(const lam_node *n);
 const char *lam_node_op_name(const lam_node *n);
+/* The node's k-th input (NULL when k is out of range). */
+lam_node *lam_node_input(const lam_node *n, int k);
 /* The node's value buffer (after compile): write inputs here, read outputs.
  * Labels nodes hold int32. */
 float *lam_node_data(const lam_node *n);

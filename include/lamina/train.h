@@ -81,6 +81,14 @@ typedef struct lam_train_opts {
     uint64_t seed;            /* batch order; defaults to [net] seed */
 } lam_train_opts;
 
+/* One [stage] section: which layers train, for how long, how. */
+typedef struct lam_stage_spec {
+    const char *name;         /* "stage N" by default */
+    const char *train;        /* "all" or comma-separated layer names */
+    int epochs;
+    double lr, momentum, weight_decay;
+} lam_stage_spec;
+
 /* Per-layer optimiser settings from a layer section (`lr`, `momentum`,
  * `weight_decay`); negative: inherit [train]'s. */
 typedef struct lam_layer_opts {
@@ -104,6 +112,8 @@ typedef struct lam_model {
     lam_augment augment;      /* [augment]: applied to training batches (default: off) */
     lam_layer_opts *layer_opts; /* [graph layer count], owned */
     int n_layer_opts;
+    lam_stage_spec *stages;   /* [stage] sections, owned */
+    int n_stages;
     bool self_supervised;     /* the loss needs no targets from the data (autoencoder stages) */
     bool borrowed_cfg;        /* a stage's temporary model: cfg and layer_opts belong to another */
     int compiled_batch;
@@ -116,6 +126,7 @@ typedef struct lam_model_overrides {
     int epochs, batch;
     double lr;
     long long seed;           /* < 0: keep */
+    const char *strategy;     /* a lam_strategy_name, or NULL */
 } lam_model_overrides;
 lam_model_overrides lam_model_overrides_none(void);
 
@@ -198,7 +209,8 @@ typedef struct lam_batch_log {
 typedef struct lam_fit_hooks {
     void (*on_batch)(const lam_batch_log *b, void *user);  /* may be NULL */
     /* may be NULL; return false to stop training after this epoch (the
-     * checkpoint is still written), as a Keras callback would */
+     * checkpoint is still written), as a Keras callback would; a layer-wise
+     * strategy stops altogether */
     bool (*on_epoch)(const lam_epoch_log *e, void *user);
     void *user;
     const char *checkpoint_path;  /* write the state here after every epoch (NULL: no) */
@@ -215,6 +227,7 @@ typedef struct lam_fit_result {
     double best_monitor;      /* its validation loss (or training loss without validation) */
     double seconds;           /* training time, evaluation excluded */
     bool stopped_early;
+    bool stopped_by_hook;     /* on_epoch returned false */
 } lam_fit_result;
 
 /* Train `m` on `train`, validating on `val` (may be NULL) each epoch; with
@@ -254,6 +267,28 @@ typedef struct lam_train_result {
  * resumes after the last completed stage (end_to_end: at the exact epoch). */
 lam_status lam_train_model(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,
                            lam_train_result *res);
+
+/* One row of a strategy comparison (lam_compare). */
+typedef struct lam_compare_row {
+    lam_strategy_kind strategy;
+    lam_metrics test;         /* on the test part (owned: lam_compare_free) */
+    lam_train_result train;   /* stages, parameters updated, seconds, best epoch */
+} lam_compare_row;
+
+/* Train the model file at cfg_path once per strategy, each from the same
+ * seed and on the same split, and evaluate each on the test part.  rows has
+ * n entries; ov (may be NULL) applies to every run; hooks (may be NULL)
+ * report progress.  Free with lam_compare_free. */
+lam_status lam_compare(const char *cfg_path, const lam_model_overrides *ov, const lam_strategy_kind *strategies, int n,
+                       const lam_fit_hooks *hooks, lam_compare_row *rows);
+void lam_compare_free(lam_compare_row *rows, int n);
+
+/* Codes of `code` (a node of m's graph, e.g. the last hidden layer) for every
+ * row of ds, into out [n, per-sample size of code].  Inference mode. */
+lam_status lam_encode(lam_model *m, lam_node *code, const lam_dataset *ds, float *out);
+/* The default code node: the input of the model's output layer (its last
+ * hidden representation). */
+lam_node *lam_model_code_node(lam_model *m);
 
 /* ---- data preparation ------------------------------------------------------------ */
 

@@ -338,6 +338,7 @@ lam_node *lam_flatten(lam_graph *g, lam_node *x)
 lam_shape lam_node_shape(const lam_node *n) { return n->shape; }
 const char *lam_node_name(const lam_node *n) { return n->name; }
 const char *lam_node_op_name(const lam_node *n) { return lam_op_name(n->op); }
+lam_node *lam_node_input(const lam_node *n, int k) { return k >= 0 && k < n->n_in ? n->in[k] : NULL; }
 float *lam_node_data(const lam_node *n) { return n->val; }
 int32_t *lam_node_labels(const lam_node *n) { return (int32_t *)n->val; }
 float *lam_node_grad(const lam_node *n) { return n->grad; }

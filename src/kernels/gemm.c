@@ -90,8 +90,12 @@ enum {
     MC_MAX = 144, /* multiple of MR */
     NC_MAX = 2048, /* multiple of NR */
     /* Below this many multiply-adds a parallel region costs more than it
-     * saves (measured with bench_gemm on 2 cores). */
-    PAR_MIN_WORK = 64 * 64 * 64,
+     * saves.  bench_gemm alone on an idle machine breaks even near 64^3, but
+     * inside training steps the other thread must first pull the operands
+     * into its cache and, when the machine is shared, may not be scheduled
+     * at once: a 32x100x100 product ran slower on 2 threads than on 1 in the
+     * digits MLP.  128^3 keeps small layers on one thread. */
+    PAR_MIN_WORK = 128 * 128 * 128,
 };
 
 /* ---- block sizes (functions of the sizes only, never of the threads) ---- */

@@ -368,7 +368,10 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             res->stopped_early = true;
             break;
         }
-        if (!go_on) break;
+        if (!go_on) {
+            res->stopped_by_hook = true;
+            break;
+        }
     }
     /* early stopping restores the best weights (Keras's restore_best_weights) */
     if (m->train.patience > 0 && ts.best_epoch > 0)

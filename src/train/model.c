@@ -19,6 +19,7 @@ void lam_model_free(lam_model *m)
     lam_scaler_free(m->scaler);
     if (!m->borrowed_cfg) {
         lam_free(m->layer_opts);
+        lam_free(m->stages);
         lam_cfg_free(m->cfg);
     }
     lam_free(m);
@@ -95,6 +96,32 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d)
     /* tables are standardised by default; image pixels arrive in [0, 1] */
     TRY(lam_cfg_choice(c, s, "scale", sc, d->format == LAM_DATA_CSV ? 1 : 0, &k));
     d->scale = (lam_scale_kind)k;
+    return LAM_OK;
+}
+
+/* [stage] sections, read (and so checked) when the model is built */
+static lam_status read_stages(lam_model *m)
+{
+    lam_cfg *c = m->cfg;
+    int n = 0;
+    for (int i = lam_cfg_find(c, "stage", 0); i >= 0; i = lam_cfg_find(c, "stage", i + 1)) n++;
+    if (!n) return LAM_OK;
+    m->stages = lam_calloc((size_t)n, sizeof *m->stages);
+    if (!m->stages) return LAM_ERR_NOMEM;
+    int k = 0;
+    for (int i = lam_cfg_find(c, "stage", 0); i >= 0; i = lam_cfg_find(c, "stage", i + 1), k++) {
+        lam_cfg_section *s = &c->sec[i];
+        lam_stage_spec *st = &m->stages[k];
+        long epochs;
+        TRY(lam_cfg_str(c, s, "name", NULL, &st->name));
+        TRY(lam_cfg_str(c, s, "train", "all", &st->train));
+        TRY(lam_cfg_int(c, s, "epochs", m->train.epochs, 1, 1000000, &epochs));
+        st->epochs = (int)epochs;
+        TRY(lam_cfg_double(c, s, "lr", m->train.group.lr, 0.0, 1e3, &st->lr));
+        TRY(lam_cfg_double(c, s, "momentum", m->train.group.momentum, 0.0, 1.0, &st->momentum));
+        TRY(lam_cfg_double(c, s, "weight_decay", m->train.group.weight_decay, 0.0, 1e3, &st->weight_decay));
+    }
+    m->n_stages = n;
     return LAM_OK;
 }
 
@@ -241,6 +268,7 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     TRY(read_data(c, &m->data));
     TRY(read_train(c, &m->train, m->seed));
     TRY(read_augment(c, &m->augment));
+    TRY(read_stages(m));
     if ((m->augment.crop || m->augment.shift || m->augment.flip) && m->sample.ndim != 3)
         return lam_fail(LAM_ERR_FORMAT, "%s: [augment] crop_pad, shift and flip need image input ([net] input = C, H, W)",
                         c->path);
@@ -250,6 +278,11 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
         if (ov->batch > 0) m->train.batch = ov->batch;
         if (ov->lr > 0) m->train.group.lr = ov->lr;
         if (ov->seed >= 0) m->train.seed = (uint64_t)ov->seed;
+        if (ov->strategy && !lam_strategy_from_name(ov->strategy, &m->train.strategy))
+            return lam_fail(LAM_ERR_ARG, "unknown strategy '%s' (end_to_end, layerwise_supervised, layerwise_autoencoder, stages)",
+                            ov->strategy);
+        if (m->train.strategy == LAM_STRATEGY_STAGES && lam_cfg_find(c, "stage", 0) < 0)
+            return lam_fail(LAM_ERR_ARG, "%s: strategy stages needs [stage] sections in the model file", c->path);
     }
     m->data.csv.task = m->train.loss == LAM_LOSS_MSE ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
     m->g = lam_graph_new(m->seed);

@@ -120,6 +120,7 @@ typedef struct run {
     lam_fit_hooks hooks;
     lam_train_result *res;
     int done_stages;   /* completed stages found in the resume checkpoint */
+    bool stopped;      /* a hook asked to stop */
 } run;
 
 static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs, double lr)
@@ -149,6 +150,10 @@ static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs,
     rep->final_loss = fr.best_monitor;
     res->seconds += fr.seconds;
     res->best_epoch = fr.best_epoch;
+    if (fr.stopped_by_hook) {
+        r->stopped = true; /* the stage is incomplete: no boundary checkpoint */
+        return LAM_OK;
+    }
     res->n_stages++;
     return LAM_OK;
 }
@@ -156,16 +161,18 @@ static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs,
 /* After each stage: checkpoint the model (parameters + stages completed). */
 static lam_status stage_done(run *r)
 {
-    if (!r->hooks.checkpoint_path) return LAM_OK;
+    if (!r->hooks.checkpoint_path || r->stopped) return LAM_OK;
     lam_train_state ts = {0};
     ts.stage = r->res->n_stages;
     ts.best_monitor = NAN;
+    ts.dropout_rng = *lam_graph_rng(r->m->g); /* the model's own stages draw from it */
     return lam_checkpoint_save(r->m, NULL, &ts, r->hooks.checkpoint_path);
 }
 
 /* Skip a stage that a resumed checkpoint has completed. */
 static bool skip(run *r)
 {
+    if (r->stopped) return true;
     if (r->res->n_stages >= r->done_stages) return false;
     lam_stage_report *rep = &r->res->stage[r->res->n_stages++];
     memset(rep, 0, sizeof *rep);
@@ -328,25 +335,24 @@ static lam_status greedy(run *r, bool autoencoder)
 static lam_status hand_stages(run *r)
 {
     lam_model *m = r->m;
-    lam_cfg *c = m->cfg;
-    int k = 0;
-    for (int i = lam_cfg_find(c, "stage", 0); i >= 0; i = lam_cfg_find(c, "stage", i + 1), k++) {
-        lam_cfg_section *s = &c->sec[i];
-        const char *train, *name;
-        long epochs;
-        double lr, mom, wd;
-        char autoname[32];
-        snprintf(autoname, sizeof autoname, "stage %d", k + 1);
-        TRY(lam_cfg_str(c, s, "name", autoname, &name));
-        TRY(lam_cfg_str(c, s, "train", "all", &train));
-        TRY(lam_cfg_int(c, s, "epochs", m->train.epochs, 1, 1000000, &epochs));
-        TRY(lam_cfg_double(c, s, "lr", m->train.group.lr, 0.0, 1e3, &lr));
-        TRY(lam_cfg_double(c, s, "momentum", m->train.group.momentum, 0.0, 1.0, &mom));
-        TRY(lam_cfg_double(c, s, "weight_decay", m->train.group.weight_decay, 0.0, 1e3, &wd));
-        if (skip(r)) continue;
-        /* train = all | comma-separated layer names */
+    int nl = lam_graph_layer_count(m->g);
+    for (int k = 0; k < m->n_stages; k++) {
+        const lam_stage_spec *st = &m->stages[k];
+        const char *train = st->train;
         bool all = !strcmp(train, "all");
-        int nl = lam_graph_layer_count(m->g);
+        /* every named layer must exist */
+        for (const char *p = train; !all && *p;) {
+            while (*p == ' ' || *p == ',') p++;
+            size_t len = strcspn(p, ", ");
+            bool found = false;
+            for (int l = 0; l < nl && len; l++)
+                found |= strlen(lam_graph_layer_name(m->g, l)) == len && !strncmp(p, lam_graph_layer_name(m->g, l), len);
+            if (len && !found)
+                return lam_fail(LAM_ERR_FORMAT, "%s: [stage] %d: train = %s: no layer named '%.*s'", m->cfg->path, k + 1,
+                                train, (int)len, p);
+            p += len;
+        }
+        if (skip(r)) continue;
         for (int l = 0; l < nl; l++) {
             bool on = all;
             const char *ln = lam_graph_layer_name(m->g, l);
@@ -358,25 +364,17 @@ static lam_status hand_stages(run *r)
             }
             lam_graph_set_layer_trainable(m->g, l, on);
         }
-        /* every named layer must exist */
-        for (const char *p = train; !all && *p;) {
-            while (*p == ' ' || *p == ',') p++;
-            size_t len = strcspn(p, ", ");
-            bool found = false;
-            for (int l = 0; l < nl && len; l++)
-                found |= strlen(lam_graph_layer_name(m->g, l)) == len && !strncmp(p, lam_graph_layer_name(m->g, l), len);
-            if (len && !found)
-                return lam_fail(LAM_ERR_FORMAT, "%s:%d: [stage] train: no layer named '%.*s'", c->path, s->line, (int)len, p);
-            p += len;
-        }
+        char name[96];
+        if (st->name) snprintf(name, sizeof name, "%s", st->name);
+        else snprintf(name, sizeof name, "stage %d: %s", k + 1, train);
         lam_param_group saved = m->train.group;
-        m->train.group.momentum = mom;
-        m->train.group.weight_decay = wd;
-        lam_status st = lam_param_group_check(m->train.optimizer, &m->train.group, 0);
-        if (st == LAM_OK) st = fit_stage(r, m, name, (int)epochs, lr);
+        m->train.group.momentum = st->momentum;
+        m->train.group.weight_decay = st->weight_decay;
+        lam_status s = lam_param_group_check(m->train.optimizer, &m->train.group, 0);
+        if (s == LAM_OK) s = fit_stage(r, m, name, st->epochs, st->lr);
         m->train.group = saved;
         for (int l = 0; l < nl; l++) lam_graph_set_layer_trainable(m->g, l, true);
-        TRY(st);
+        TRY(s);
         TRY(stage_done(r));
     }
     return LAM_OK;
@@ -395,6 +393,7 @@ static lam_status resume_stages(run *r, const char *path)
         s = lam_fail(LAM_ERR_ARG, "%s: the checkpoint was made from a different model file", path);
     else {
         copy_all(r->m->g, ck->g);
+        *lam_graph_rng(r->m->g) = ts.dropout_rng;
         r->done_stages = ts.stage;
     }
     lam_model_free(ck);
@@ -405,7 +404,7 @@ lam_status lam_train_model(lam_model *m, const lam_dataset *train, const lam_dat
                            lam_train_result *res)
 {
     memset(res, 0, sizeof *res);
-    run r = {m, train, val, hooks ? *hooks : (lam_fit_hooks){0}, res, 0};
+    run r = {m, train, val, hooks ? *hooks : (lam_fit_hooks){0}, res, 0, false};
     TRY(lam_model_compile(m, m->train.batch));
     if (m->train.strategy == LAM_STRATEGY_END_TO_END) {
         lam_fit_result fr;

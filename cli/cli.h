@@ -1,0 +1,64 @@
+/* Shared pieces of the lamina command: options, messages, progress output,
+ * run folders and data loading for trained models. */
+#ifndef LAMINA_CLI_H
+#define LAMINA_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lamina/lamina.h"
+
+#define EXIT_USAGE 2
+
+typedef struct cli_opts {
+    const char *file;          /* CFG or CKPT */
+    const char *data, *out, *resume;
+    const char *strategy, *strategies, *layer;
+    int epochs, batch, threads;
+    double lr;
+    long long seed;            /* < 0: not given */
+    bool quiet, help;
+} cli_opts;
+
+/* Print the library's message for s; returns EXIT_FAILURE. */
+int fail(lam_status s);
+/* Parse a command's options; `allowed` lists its long options as
+ * " name name ... ".  Returns 0 or EXIT_USAGE (message printed). */
+int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed);
+/* Help to stdout (0) when asked, usage to stderr (EXIT_USAGE) when !ok; -1 to go on. */
+int help_or_usage(const cli_opts *o, const char *help, bool ok);
+
+/* Progress: a line with ETA on a terminal, one line per epoch otherwise. */
+typedef struct progress {
+    bool tty, quiet;
+    int width;      /* characters of the progress line on screen (0: none) */
+} progress;
+void on_batch(const lam_batch_log *b, void *user);
+bool on_epoch(const lam_epoch_log *e, void *user);
+
+/* mkdir -p; -1 with errno on failure. */
+int mkdir_p(const char *dir);
+/* The run folder: --out, or runs/<model file name without extension>. */
+bool run_dir(const cli_opts *o, char *buf, size_t n);
+
+double mib(size_t b);
+size_t print_memory_estimate(lam_model *m);
+double peak_rss_mib(void);
+
+/* How a checkpoint's class labels map to indices (from its training data). */
+typedef struct class_map {
+    bool known;
+    char **names;   /* NULL: the labels were the integers 0..K-1 themselves */
+    int32_t n;
+    char why[512];
+} class_map;
+void class_map_find(const lam_model *m, class_map *cm);
+void class_map_free(class_map *cm);
+/* Read a data file for a trained model: its layout, its scaler applied;
+ * with_outputs: the label/target column must be there. */
+lam_status load_data(lam_model *m, const char *path, bool with_outputs, const class_map *cm, lam_dataset **ds);
+
+int cmd_compare(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+
+#endif

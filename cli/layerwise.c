@@ -1,0 +1,183 @@
+/* lamina compare and lamina encode: the layer-wise learning commands. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const compare_help =
+    "usage: lamina compare CFG [--strategies LIST] [--data PATH] [--epochs N] [--seed N] [--threads N]\n"
+    "                      [--out DIR] [--quiet]\n"
+    "Train the model file once per strategy, from the same seed on the same split, and\n"
+    "print one table: test accuracy, macro F1, training seconds, parameters updated per\n"
+    "stage and best epoch.  LIST is comma-separated, default\n"
+    "end_to_end,layerwise_supervised,layerwise_autoencoder.  The table is also written\n"
+    "to DIR/compare.txt and DIR/compare.csv (DIR default runs/NAME-compare).\n";
+
+static const char *const encode_help =
+    "usage: lamina encode CKPT --data PATH --out FILE [--layer NAME] [--threads N]\n"
+    "Write the codes a trained network gives each row of the data (dimensionality\n"
+    "reduction with an autoencoder-trained network): one CSV row per input row.\n"
+    "--layer names the layer whose output is the code (default: the last hidden\n"
+    "layer, the input of the output layer).\n";
+
+#define MAX_CMP 8
+
+/* "a,b,c" -> strategies */
+static int parse_strategies(const char *list, lam_strategy_kind *k)
+{
+    int n = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), p);
+        if (n == MAX_CMP || !lam_strategy_from_name(name, &k[n])) {
+            fprintf(stderr, "lamina: %s: unknown strategy or too many (end_to_end, layerwise_supervised, "
+                            "layerwise_autoencoder, stages; at most %d)\n", name, MAX_CMP);
+            return -1;
+        }
+        n++;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return n;
+}
+
+static void write_table(FILE *f, const lam_compare_row *rows, int n, bool csv)
+{
+    if (csv) fprintf(f, "strategy,test_accuracy,macro_f1,test_loss,train_seconds,stages,params_updated_per_stage,epochs,best_epoch\n");
+    else
+        fprintf(f, "%-22s %9s %9s %9s %9s  %-36s %6s %5s\n", "strategy", "test acc", "macro F1", "loss", "train s",
+                "params updated per stage", "epochs", "best");
+    for (int i = 0; i < n; i++) {
+        const lam_compare_row *r = &rows[i];
+        char per[512] = "";
+        int epochs = 0;
+        for (int s = 0; s < r->train.n_stages; s++) {
+            char one[32];
+            snprintf(one, sizeof one, "%s%zu", s ? (csv ? " " : "/") : "", r->train.stage[s].params_updated);
+            strncat(per, one, sizeof per - strlen(per) - 1);
+            epochs += r->train.stage[s].epochs_run;
+        }
+        double acc = r->test.task == LAM_TASK_CLASSIFICATION ? r->test.accuracy : r->test.r2;
+        double f1 = r->test.task == LAM_TASK_CLASSIFICATION ? r->test.macro_f1 : r->test.mse;
+        if (csv)
+            fprintf(f, "%s,%.6f,%.6f,%.6f,%.4f,%d,%s,%d,%d\n", lam_strategy_name(r->strategy), acc, f1, r->test.loss,
+                    r->train.seconds, r->train.n_stages, per, epochs, r->train.best_epoch);
+        else
+            fprintf(f, "%-22s %9.4f %9.4f %9.4f %9.2f  %-36s %6d %5d\n", lam_strategy_name(r->strategy), acc, f1,
+                    r->test.loss, r->train.seconds, per, epochs, r->train.best_epoch);
+    }
+    if (!csv && n && rows[0].test.task != LAM_TASK_CLASSIFICATION)
+        fprintf(f, "(regression: the accuracy column is R2 and the F1 column MSE)\n");
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = parse_opts(argc, argv, &o, " strategies data epochs seed threads out quiet ");
+    if (rc) return rc;
+    if ((rc = help_or_usage(&o, compare_help, o.file != NULL)) >= 0) return rc;
+    lam_strategy_kind ks[MAX_CMP];
+    int n = parse_strategies(o.strategies ? o.strategies : "end_to_end,layerwise_supervised,layerwise_autoencoder", ks);
+    if (n <= 0) return EXIT_USAGE;
+    char dir[PATH_MAX];
+    cli_opts named = o;
+    if (!o.out) {
+        const char *base = strrchr(o.file, '/');
+        base = base ? base + 1 : o.file;
+        int len = (int)strcspn(base, ".");
+        snprintf(dir, sizeof dir, "runs/%.*s-compare", len, base);
+        named.out = dir;
+    }
+    char out_dir[PATH_MAX];
+    if (!run_dir(&named, out_dir, sizeof out_dir) || mkdir_p(out_dir) != 0) {
+        fprintf(stderr, "lamina: error: cannot create the run folder %s: %s\n", named.out, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    lam_model_overrides ov = lam_model_overrides_none();
+    ov.data_path = o.data;
+    ov.epochs = o.epochs;
+    ov.seed = o.seed;
+    progress pg = {false, o.quiet, 0};
+    lam_fit_hooks hk = {.on_epoch = on_epoch, .user = &pg};
+    lam_compare_row rows[MAX_CMP];
+    lam_status s = lam_compare(o.file, &ov, ks, n, &hk, rows);
+    if (s != LAM_OK) return fail(s);
+    printf("compare %s (same seed, same split):\n", o.file);
+    write_table(stdout, rows, n, false);
+    char path[PATH_MAX + 32];
+    int ok = 1;
+    snprintf(path, sizeof path, "%s/compare.txt", out_dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "compare %s (same seed, same split)\n", o.file);
+        write_table(f, rows, n, false);
+        ok &= fclose(f) == 0;
+    } else ok = 0;
+    snprintf(path, sizeof path, "%s/compare.csv", out_dir);
+    f = fopen(path, "w");
+    if (f) {
+        write_table(f, rows, n, true);
+        ok &= fclose(f) == 0;
+    } else ok = 0;
+    lam_compare_free(rows, n);
+    if (!ok) {
+        fprintf(stderr, "lamina: error: cannot write %s: %s\n", path, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    printf("written to %s/compare.txt and compare.csv\n", out_dir);
+    return 0;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+    cli_opts o;
+    int rc = parse_opts(argc, argv, &o, " data out layer threads ");
+    if (rc) return rc;
+    if ((rc = help_or_usage(&o, encode_help, o.file && o.data && o.out)) >= 0) return rc;
+    lam_model *m = NULL;
+    lam_dataset *ds = NULL;
+    float *codes = NULL;
+    class_map cm = {0};
+    lam_status s = lam_checkpoint_load(o.file, &m, NULL);
+    if (s != LAM_OK) return fail(s);
+    lam_node *code = o.layer ? lam_graph_node(m->g, o.layer) : lam_model_code_node(m);
+    if (!code) {
+        s = lam_fail(LAM_ERR_ARG, "%s: no layer named '%s' (see lamina inspect)", o.file, o.layer);
+        goto out;
+    }
+    class_map_find(m, &cm);
+    if ((s = load_data(m, o.data, false, &cm, &ds)) != LAM_OK) goto out;
+    if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
+    lam_shape cs = lam_node_shape(code);
+    int64_t per = lam_shape_numel(&cs) / (cs.d[0] ? cs.d[0] : 1);
+    codes = lam_calloc((size_t)ds->n * (size_t)per, sizeof(float));
+    if (!codes) {
+        s = LAM_ERR_NOMEM;
+        goto out;
+    }
+    if ((s = lam_encode(m, code, ds, codes)) != LAM_OK) goto out;
+    FILE *f = fopen(o.out, "w");
+    if (!f) {
+        s = lam_fail(LAM_ERR_IO, "%s: %s", o.out, strerror(errno));
+        goto out;
+    }
+    for (int64_t j = 0; j < per; j++) fprintf(f, j ? ",c%lld" : "c%lld", (long long)j);
+    fprintf(f, "\n");
+    for (int64_t i = 0; i < ds->n; i++) {
+        for (int64_t j = 0; j < per; j++) fprintf(f, j ? ",%.6g" : "%.6g", codes[i * per + j]);
+        fprintf(f, "\n");
+    }
+    if (fclose(f) != 0) s = lam_fail(LAM_ERR_IO, "%s: write error", o.out);
+    else
+        printf("wrote %lld codes of %lld values (layer %s) to %s\n", (long long)ds->n, (long long)per,
+               lam_node_name(code), o.out);
+out:
+    lam_free(codes);
+    class_map_free(&cm);
+    lam_dataset_free(ds);
+    lam_model_free(m);
+    return s == LAM_OK ? 0 : fail(s);
+}
