@@ -648,7 +648,18 @@ static int cmd_train(int argc, char **argv)
                         .resume_path = o.resume, .csv_log_path = csv_path};
     if (!o.resume) remove(csv_path); /* a fresh run starts a fresh log */
     lam_train_result tres;
-    if ((s = lam_train_model(m, tr, va, &hk, &tres)) != LAM_OK) goto out;
+    if (m->train.labelled_fraction < 1.0) {
+        lam_semi_report sr;
+        if ((s = lam_train_semi(m, tr, va, te, &hk, &sr)) != LAM_OK) goto out;
+        tres = sr.train;
+        printf("semi-supervised: %lld labelled, %lld unlabelled training rows; labelled only: test accuracy %.4f\n",
+               (long long)sr.n_labelled, (long long)sr.n_unlabelled, sr.labelled_only_accuracy);
+        for (int i = 0; i < sr.rounds; i++)
+            printf("  round %d: %lld pseudo-labels (top probability >= %g), %.2f%% of them right; test accuracy %.4f\n",
+                   i + 1, (long long)sr.round[i].n_pseudo, m->train.pseudo_threshold,
+                   sr.round[i].n_pseudo ? 100.0 * (double)sr.round[i].n_correct / (double)sr.round[i].n_pseudo : 0.0,
+                   sr.round[i].test_accuracy);
+    } else if ((s = lam_train_model(m, tr, va, &hk, &tres)) != LAM_OK) goto out;
     if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
     int epochs_run = 0;
     for (int i = 0; i < tres.n_stages; i++) epochs_run += tres.stage[i].epochs_run;

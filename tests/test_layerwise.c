@@ -232,6 +232,36 @@ static void test_encode(void)
     lam_model_free(m);
 }
 
+/* pseudo-labelling on the digits with 10% of the labels */
+static void test_pseudo_labelling(void)
+{
+    lam_model_overrides ov = lam_model_overrides_none();
+    lam_model *m = NULL;
+    CHECK_OK(lam_model_load("configs/digits_mlp.cfg", &ov, &m));
+    if (!m) return;
+    m->train.labelled_fraction = 0.1;
+    m->train.pseudo_rounds = 2;
+    lam_dataset *tr, *va, *te;
+    CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+    lam_semi_report rep;
+    CHECK_OK(lam_train_semi(m, tr, va, te, NULL, &rep));
+    CHECK(rep.n_labelled + rep.n_unlabelled == tr->n);
+    CHECK(rep.n_labelled >= 140 && rep.n_labelled <= 146); /* 10% of 1437, stratified */
+    CHECK(rep.rounds == 2);
+    for (int r = 0; r < rep.rounds; r++) {
+        CHECK(rep.round[r].n_pseudo > rep.n_unlabelled / 2);
+        CHECK_MSG((double)rep.round[r].n_correct >= 0.95 * (double)rep.round[r].n_pseudo, "round %d: %lld of %lld right",
+                  r + 1, (long long)rep.round[r].n_correct, (long long)rep.round[r].n_pseudo);
+    }
+    CHECK(rep.labelled_only_accuracy > 0.85);
+    CHECK_MSG(rep.round[1].test_accuracy > rep.labelled_only_accuracy, "pseudo-labels did not help: %.4f -> %.4f",
+              rep.labelled_only_accuracy, rep.round[1].test_accuracy);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_lw_XXXXXX");
@@ -242,6 +272,7 @@ int main(void)
     RUN(test_stage_boundary_resume);
     RUN(test_strategies_on_digits);
     RUN(test_encode);
+    RUN(test_pseudo_labelling);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -66,6 +66,9 @@ typedef struct lam_train_opts {
     int fine_tune_epochs;     /* end-to-end epochs after greedy stages (default: epochs; 0 = none) */
     double fine_tune_lr;      /* learning rate of fine-tuning (default: lr) */
     double ae_noise;          /* denoising autoencoders: dropout rate on their input (0.1) */
+    double labelled_fraction; /* < 1: semi-supervised, the rest of the training part unlabelled (1) */
+    double pseudo_threshold;  /* pseudo-label where the top class probability is at least this (0.95) */
+    int pseudo_rounds;        /* label-and-retrain rounds (1) */
     lam_loss_kind loss;
     lam_optim_kind optimizer;
     lam_param_group group;    /* lr, momentum, weight decay, betas, ... */
@@ -289,6 +292,33 @@ lam_status lam_encode(lam_model *m, lam_node *code, const lam_dataset *ds, float
 /* The default code node: the input of the model's output layer (its last
  * hidden representation). */
 lam_node *lam_model_code_node(lam_model *m);
+
+/* ---- semi-supervised: pseudo-labelling ------------------------------------------- */
+
+#define LAM_MAX_PSEUDO_ROUNDS 16
+
+typedef struct lam_pseudo_round {
+    int64_t n_pseudo;         /* unlabelled rows given a pseudo-label */
+    int64_t n_correct;        /* of those, how many match the hidden true label */
+    double test_accuracy;     /* after retraining (NAN without a test set) */
+} lam_pseudo_round;
+
+typedef struct lam_semi_report {
+    int64_t n_labelled, n_unlabelled;
+    double labelled_only_accuracy;   /* test accuracy after training on the labelled part */
+    int rounds;
+    lam_pseudo_round round[LAM_MAX_PSEUDO_ROUNDS];
+    lam_train_result train;          /* of the first training (labelled part only) */
+} lam_semi_report;
+
+/* Pseudo-labelling: hide the labels of (1 - labelled_fraction) of `train`
+ * (a seeded stratified split), train on the labelled part with the model's
+ * strategy, then per round label the unlabelled rows whose top probability
+ * reaches pseudo_threshold and continue training on labelled + pseudo-labelled
+ * rows.  The hidden labels are used only to report the pseudo-labels'
+ * accuracy.  test (may be NULL) gives the accuracies in the report. */
+lam_status lam_train_semi(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_dataset *test,
+                          const lam_fit_hooks *hooks, lam_semi_report *rep);
 
 /* ---- data preparation ------------------------------------------------------------ */
 

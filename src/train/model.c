@@ -211,6 +211,10 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
     t->fine_tune_epochs = (int)v;
     TRY(lam_cfg_double(c, s, "fine_tune_lr", g->lr, 0.0, 1e3, &t->fine_tune_lr));
     TRY(lam_cfg_double(c, s, "ae_noise", 0.1, 0.0, 0.95, &t->ae_noise));
+    TRY(lam_cfg_double(c, s, "labelled_fraction", 1.0, 0.001, 1.0, &t->labelled_fraction));
+    TRY(lam_cfg_double(c, s, "pseudo_threshold", 0.95, 0.0, 1.0, &t->pseudo_threshold));
+    TRY(lam_cfg_int(c, s, "pseudo_rounds", 1, 1, LAM_MAX_PSEUDO_ROUNDS, &v));
+    t->pseudo_rounds = (int)v;
     TRY(lam_cfg_int(c, s, "batch", 32, 1, 1 << 20, &v));
     t->batch = (int)v;
     TRY(lam_cfg_double(c, s, "validation_split", 0.0, 0.0, 0.9, &t->val_split));
