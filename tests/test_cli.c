@@ -421,6 +421,50 @@ static void copy_prefix(const char *src, const char *dst, long n)
     if (g) fclose(g);
 }
 
+/* lamina compare, lamina encode and --strategy */
+static void test_layerwise_commands(void)
+{
+    const char *data = write_classes("lw.csv", 200, 1, -1, 11);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[net]\ninput = 4\nseed = 2\n[data]\npath = %s\n[dense]\nname = h1\nunits = 12\nactivation = tanh\n"
+             "[dense]\nname = h2\nunits = 6\nactivation = tanh\n[dense]\nname = out\nunits = 3\n"
+             "[train]\noptimizer = adam\nlr = 0.02\nbatch = 16\nepochs = 6\nstage_epochs = 3\n",
+             data);
+    const char *cfg = write_file("lw.cfg", text);
+    const char *dir = tpath("cmp");
+    CHECK_RUN(0, "compare '%s' --out '%s' --quiet", cfg, dir);
+    CHECK_HAS(out_buf, "end_to_end");
+    CHECK_HAS(out_buf, "layerwise_supervised");
+    CHECK_HAS(out_buf, "layerwise_autoencoder");
+    CHECK_HAS(out_buf, "params updated per stage");
+    char p[400];
+    snprintf(p, sizeof p, "%s/compare.csv", dir);
+    CHECK(count_lines(p) == 4);
+    snprintf(p, sizeof p, "%s/compare.txt", dir);
+    CHECK(file_exists(p));
+    CHECK_RUN(2, "compare '%s' --strategies end_to_end,nonsense", cfg);
+    /* greedy training from the command line, then the codes of the last hidden layer */
+    const char *rundir = tpath("lwrun");
+    CHECK_RUN(0, "train '%s' --strategy layerwise_autoencoder --out '%s' --quiet", cfg, rundir);
+    CHECK_HAS(out_buf, "h1: denoising autoencoder");
+    CHECK_HAS(out_buf, "fine-tune end to end");
+    CHECK_RUN(1, "train '%s' --strategy sideways --out '%s' --quiet", cfg, rundir);
+    CHECK_HAS(err_buf, "unknown strategy");
+    snprintf(p, sizeof p, "%s/model.safetensors", rundir);
+    const char *codes = tpath("codes.csv");
+    CHECK_RUN(0, "encode '%s' --data '%s' --out '%s'", p, data, codes);
+    CHECK(count_lines(codes) == 201);
+    char buf[4096];
+    read_into(codes, buf, sizeof buf);
+    CHECK(strncmp(buf, "c0,c1,c2,c3,c4,c5\n", 18) == 0); /* 6 units in h2 */
+    CHECK_RUN(0, "encode '%s' --data '%s' --out '%s' --layer h1", p, data, codes);
+    read_into(codes, buf, sizeof buf);
+    CHECK(strstr(buf, "c11,") == NULL && strstr(buf, "c11\n") != NULL);
+    CHECK_RUN(1, "encode '%s' --data '%s' --out '%s' --layer nope", p, data, codes);
+    CHECK_RUN(2, "encode '%s' --data '%s'", p, data);
+}
+
 static void test_malformed_inputs(void)
 {
     char data[300], cfg[300], model[300]; /* own copies: tpath's ring is reused below */
@@ -509,6 +553,7 @@ int main(void)
     RUN(test_model_file_errors);
     RUN(test_end_to_end);
     RUN(test_regression);
+    RUN(test_layerwise_commands);
     RUN(test_malformed_inputs);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
