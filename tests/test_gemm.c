@@ -182,10 +182,12 @@ static bool same_bits(const float *x, const float *y, size_t n)
  * split (by rows, by columns, and over several K blocks). */
 static void test_thread_invariance(void)
 {
-    /* last three: the small-M path and both vector paths, threaded */
-    static const int dims[][3] = {{257, 129, 300}, {13, 700, 100}, {300, 20, 257},
-                                  {96, 96, 96},    {4, 700, 300},  {1, 3000, 300},
-                                  {3000, 1, 300}};
+    /* All well above gemm.c's PAR_MIN_WORK (128^3 ~ 2.1M multiply-adds), so
+     * they do run on 2 threads; the last three take the small-M path and the
+     * two vector paths. */
+    static const int dims[][3] = {{257, 129, 300}, {13, 2000, 100}, {300, 40, 257},
+                                  {160, 160, 160}, {4, 2000, 300},  {1, 9000, 300},
+                                  {9000, 1, 300}};
     uint64_t seed = 400;
     for (int t = 0; t < 4; t++)
         for (int d = 0; d < 7; d++) {
