@@ -319,8 +319,46 @@ static void test_workspace(void)
     CHECK(lam_sgemm_ws_floats(32, 100, 64, 4) >= lam_sgemm_ws_floats(32, 100, 64, 1));
 }
 
+/* The workspace bound covers every smaller call: callers size it once for
+ * their largest shapes.  The block steps are not monotonic (N = 2049 packs
+ * 1040-column panels, N = 2000 one of 2000), so check a sweep against the
+ * canaries around the workspace. */
+static void test_workspace_bound_monotonic(void)
+{
+    for (int n = 1900; n <= 2200; n += 37)
+        for (int k = 200; k <= 600; k += 97) {
+            size_t big = lam_sgemm_ws_floats(8, 2200, 600, 2);
+            CHECK(lam_sgemm_ws_floats(8, n, k, 2) <= big);
+        }
+    int M = 8, K = 300, Nmax = 2100;
+    size_t wsf = lam_sgemm_ws_floats(M, Nmax, K, 2);
+    float *A = calloc((size_t)M * K, sizeof(float)), *B = calloc((size_t)K * Nmax, sizeof(float));
+    float *C = calloc((size_t)M * Nmax, sizeof(float));
+    float *buf = NULL;
+    if (posix_memalign((void **)&buf, 64, (wsf + 64) * sizeof(float)) != 0) buf = NULL;
+    if (!A || !B || !C || !buf) {
+        CHECK(0);
+        free(A);
+        free(B);
+        free(C);
+        free(buf);
+        return;
+    }
+    for (size_t i = 0; i < 64; i++) buf[wsf + i] = 12345.0f; /* canaries after the workspace */
+    for (int n = 1000; n <= Nmax; n += 101) /* smaller calls in the same workspace */
+        lam_sgemm(false, false, M, n, K, 1.0f, A, K, B, Nmax, 0.0f, C, Nmax, buf, 2);
+    int intact = 1;
+    for (size_t i = 0; i < 64; i++) intact &= buf[wsf + i] == 12345.0f;
+    CHECK_MSG(intact, "a smaller GEMM wrote past the workspace planned for the largest");
+    free(A);
+    free(B);
+    free(C);
+    free(buf);
+}
+
 int main(void)
 {
+    RUN(test_workspace_bound_monotonic);
     printf("# sgemm kernel: %s\n", lam_sgemm_kernel_name());
     RUN(test_transposes_odd_sizes);
     RUN(test_larger);

@@ -118,10 +118,19 @@ static size_t a_buf_floats(int M, int K)
     return round16((size_t)mc * kc_step(K));
 }
 
+/* A bound, not the exact need: the block steps are not monotonic in the
+ * sizes (N = 2049 packs panels of 1040 columns, N = 2000 of 2000), and callers
+ * size the workspace once for the largest sizes they will run, then run
+ * smaller ones (the last batch of an epoch).  kc_step(K) <= min(K, KC_MAX),
+ * nc_step(N) <= min(round_up(N, NR), NC_MAX), likewise for the A block, so
+ * this is monotonic in M, N, K and covers every smaller call. */
 size_t lam_sgemm_ws_floats(int M, int N, int K, int nthreads)
 {
     if (M <= 0 || N <= 0 || K <= 0) return 0;
-    return b_buf_floats(N, K) + (size_t)resolve_threads(nthreads) * a_buf_floats(M, K);
+    size_t kc = (size_t)(K < KC_MAX ? K : KC_MAX);
+    size_t nc = (size_t)(round_up(N, NR) < NC_MAX ? round_up(N, NR) : NC_MAX);
+    size_t mc = (size_t)(round_up(M, MR) < MC_MAX ? round_up(M, MR) : MC_MAX);
+    return round16(kc * nc) + (size_t)resolve_threads(nthreads) * round16(mc * kc);
 }
 
 /* ---- micro-kernels ------------------------------------------------------ */

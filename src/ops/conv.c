@@ -2,11 +2,13 @@
  *   col  [C*KH*KW, B*OH*OW]   (im2col of every image side by side)
  *   Yt   [OC, B*OH*OW]  = W [OC, C*KH*KW] x col
  *   y[b, oc, p] = act(Yt[oc, b*OHW + p] + bias[oc])
- * Backward recomputes col rather than keeping it, then
- *   dW += dYt x col^T,  db += row sums of dYt,  dcol = W^T x dYt,  dx += col2im(dcol).
+ * col is kept from forward to backward (saved), then
+ *   dW += dYt x col^T,  db += row sums of dYt,  dcol = W^T x dYt (over col),
+ *   dx += col2im(dcol).
  * Every GEMM splits over blocks of its output and every other loop over
  * (image, channel) pairs, so results do not depend on the thread count.
- * Scratch: col (reused for dcol) + Yt/dYt + GEMM packing space. */
+ * Saved: col (reused for dcol) and, for GELU, the pre-activation.
+ * Scratch: Yt/dYt + GEMM packing space. */
 #include <stdio.h>
 
 #include "kernels/gemm.h"
@@ -82,8 +84,8 @@ static lam_status conv_infer(lam_node *nd, char *err, size_t errlen)
     size_t w2 = ws_bytes(z.OC, z.CKK, z.BN), w3 = ws_bytes(z.CKK, z.BN, z.OC);
     if (w2 > ws) ws = w2;
     if (w3 > ws) ws = w3;
-    nd->scratch_bytes = z.col_bytes + z.yt_bytes + ws;
-    nd->saved_bytes = p->act == LAM_ACT_GELU ? (size_t)lam_node_numel(nd) * sizeof(float) : 0;
+    nd->scratch_bytes = z.yt_bytes + ws;
+    nd->saved_bytes = z.col_bytes + (p->act == LAM_ACT_GELU ? (size_t)lam_node_numel(nd) * sizeof(float) : 0);
     return LAM_OK;
 }
 
@@ -103,11 +105,11 @@ static void conv_fwd(const lam_op_ctx *c)
     const lam_node *nd = c->node;
     lam_conv_geom g = geom_of(nd);
     conv_sizes z = sizes_of(nd, &g);
-    float *col = c->scratch, *yt = (float *)((char *)c->scratch + z.col_bytes);
+    float *col = c->saved, *yt = c->scratch;
     float *ws = (float *)((char *)yt + z.yt_bytes);
     const float *bias = nd->n_in == 3 ? c->in[2] : NULL;
     lam_act act = nd->p.conv2d.act;
-    float *pre = c->saved;
+    float *pre = act == LAM_ACT_GELU ? (float *)((char *)c->saved + z.col_bytes) : NULL;
     batch_im2col(&g, &z, c->in[0], col);
     lam_sgemm(false, false, (int)z.OC, (int)z.BN, (int)z.CKK, 1.0f, c->in[1], (int)z.CKK, col, (int)z.BN, 0.0f, yt,
               (int)z.BN, ws, c->nthreads);
@@ -130,15 +132,16 @@ static void conv_bwd(const lam_op_ctx *c)
     const lam_node *nd = c->node;
     lam_conv_geom g = geom_of(nd);
     conv_sizes z = sizes_of(nd, &g);
-    float *col = c->scratch, *dyt = (float *)((char *)c->scratch + z.col_bytes);
+    float *col = c->saved, *dyt = c->scratch; /* col from forward */
     float *ws = (float *)((char *)dyt + z.yt_bytes);
     lam_act act = nd->p.conv2d.act;
+    const float *pre_all = act == LAM_ACT_GELU ? (const float *)((const char *)c->saved + z.col_bytes) : NULL;
     long planes = z.B * z.OC;
     /* dpre in [OC, B*OHW] layout */
     LAM_PFOR_WORK(planes, planes * z.OHW, bo, {
         long b = bo / z.OC, oc = bo % z.OC;
         float *dst = dyt + oc * z.BN + b * z.OHW;
-        const float *pre = c->saved ? (const float *)c->saved + bo * z.OHW : NULL;
+        const float *pre = pre_all ? pre_all + bo * z.OHW : NULL;
         lam_k_act_bwd(act, pre, c->out + bo * z.OHW, c->dout + bo * z.OHW, dst, (size_t)z.OHW, 0);
     });
     if (nd->n_in == 3 && c->din[2]) {
@@ -151,7 +154,6 @@ static void conv_bwd(const lam_op_ctx *c)
         });
     }
     if (c->din[1]) {
-        batch_im2col(&g, &z, c->in[0], col);
         lam_sgemm(false, true, (int)z.OC, (int)z.CKK, (int)z.BN, 1.0f, dyt, (int)z.BN, col, (int)z.BN, 1.0f,
                   c->din[1], (int)z.CKK, ws, c->nthreads);
     }
