@@ -17,7 +17,7 @@ typedef struct cli_opts {
     int epochs, batch, threads;
     double lr;
     long long seed;            /* < 0: not given */
-    bool quiet, help;
+    bool quiet, help, profile;
 } cli_opts;
 
 /* Print the library's message for s; returns EXIT_FAILURE. */

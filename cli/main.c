@@ -47,7 +47,8 @@ static const char *const train_help =
     "                  --resume), metrics.csv, report.txt\n"
     "  --resume CKPT   continue from a checkpoint of the same model file: exactly from its\n"
     "                  epoch (end_to_end) or after its last completed stage\n"
-    "  --quiet         no progress output (results are still printed)\n";
+    "  --quiet         no progress output (results are still printed)\n"
+    "  --profile       time every op of the graph and print the table at the end\n";
 static const char *const eval_help =
     "usage: lamina eval CKPT --data PATH [--threads N]\n"
     "Evaluate a trained model on a labelled data file with the training data's column\n"
@@ -174,12 +175,13 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             fprintf(stderr, "lamina: unknown option %.*s (see --help)\n", (int)len, a);
             return EXIT_USAGE;
         }
-        if (!strcmp(name, "--quiet")) {
+        if (!strcmp(name, "--quiet") || !strcmp(name, "--profile")) {
             if (eq) {
-                fprintf(stderr, "lamina: --quiet takes no value\n");
+                fprintf(stderr, "lamina: %s takes no value\n", name);
                 return EXIT_USAGE;
             }
-            o->quiet = true;
+            if (!strcmp(name, "--quiet")) o->quiet = true;
+            else o->profile = true;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
@@ -597,7 +599,7 @@ bool run_dir(const cli_opts *o, char *buf, size_t n)
 static int cmd_train(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet strategy ");
+    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet strategy profile ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
     lam_model_overrides ov = lam_model_overrides_none();
@@ -647,6 +649,7 @@ static int cmd_train(int argc, char **argv)
     lam_fit_hooks hk = {.on_batch = on_batch, .on_epoch = on_epoch, .user = &pg, .checkpoint_path = ckpt,
                         .resume_path = o.resume, .csv_log_path = csv_path};
     if (!o.resume) remove(csv_path); /* a fresh run starts a fresh log */
+    if (o.profile) lam_graph_set_profiling(m->g, true);
     lam_train_result tres;
     if (m->train.labelled_fraction < 1.0) {
         lam_semi_report sr;
@@ -663,6 +666,10 @@ static int cmd_train(int argc, char **argv)
     if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
     int epochs_run = 0;
     for (int i = 0; i < tres.n_stages; i++) epochs_run += tres.stage[i].epochs_run;
+    if (o.profile) {
+        lam_graph_profile_report(m->g, buf, sizeof buf);
+        printf("time per op (training steps of the model's own graph):\n%s", buf);
+    }
     if (tres.n_stages > 1) {
         printf("%s: %d stages\n  %-44s %12s %7s %5s %9s\n", lam_strategy_name(m->train.strategy), tres.n_stages,
                "stage", "params", "epochs", "best", "seconds");

@@ -247,6 +247,28 @@ static void test_sticky_build_errors(void)
     lam_graph_free(m.g);
 }
 
+/* inputs filled once keep their contents across steps: the plan must not
+ * hand their memory to a gradient that lives after the loss's backward */
+static void test_inputs_persist(void)
+{
+    mlp m = build_mlp(4, 30, 64, 10, 0.0f);
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = 16;
+    CHECK_OK(lam_graph_compile(m.g, &co));
+    fill_batch(&m, 16, 30, 10, 3);
+    int32_t labels[16];
+    float x0 = lam_node_data(m.x)[0];
+    memcpy(labels, lam_node_labels(m.y), sizeof labels);
+    for (int step = 0; step < 3; step++) {
+        CHECK_OK(lam_graph_forward(m.g, 16, true));
+        lam_graph_zero_grad(m.g);
+        CHECK_OK(lam_graph_backward(m.g, m.loss));
+    }
+    CHECK(memcmp(labels, lam_node_labels(m.y), sizeof labels) == 0);
+    CHECK(lam_node_data(m.x)[0] == x0);
+    lam_graph_free(m.g);
+}
+
 static void test_fault_injection(void)
 {
     int ok = 0, nomem = 0;
@@ -278,6 +300,7 @@ int main(void)
     RUN(test_batch_split_invariance);
     RUN(test_frozen_layer_unchanged);
     RUN(test_sticky_build_errors);
+    RUN(test_inputs_persist);
     RUN(test_fault_injection);
     TEST_MAIN_END;
 }

@@ -188,7 +188,10 @@ const char *lam_node_op_name(const lam_node *n);
 /* The node's k-th input (NULL when k is out of range). */
 lam_node *lam_node_input(const lam_node *n, int k);
 /* The node's value buffer (after compile): write inputs here, read outputs.
- * Labels nodes hold int32. */
+ * Labels nodes hold int32.  Input buffers keep their contents across runs;
+ * other nodes' buffers are reused by the memory plan, so read an
+ * intermediate value right after the forward pass (outputs and nodes marked
+ * with lam_graph_mark_output stay readable after backward too). */
 float *lam_node_data(const lam_node *n);
 int32_t *lam_node_labels(const lam_node *n);
 /* The node's gradient buffer after backward (NULL if it has none). */
@@ -229,6 +232,11 @@ typedef struct lam_mem_plan {
 lam_mem_plan lam_graph_mem_plan(const lam_graph *g);
 /* Forward FLOPs of one sample (multiply-add = 2), from the op definitions. */
 double lam_graph_flops_per_sample(const lam_graph *g);
+
+/* Per-op timing: when on, forward and backward time each node (wall clock)
+ * and lam_graph_profile_report prints the nodes by total time. */
+void lam_graph_set_profiling(lam_graph *g, bool on);
+void lam_graph_profile_report(const lam_graph *g, char *buf, size_t n);
 
 /* The RNG used for dropout masks (saved in checkpoints for exact resume). */
 lam_rng *lam_graph_rng(lam_graph *g);

@@ -207,7 +207,12 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
         int bwd = 2 * N - 1 - i;
         bool out = n->keep || n->n_consumers == 0;
         int val_end = out ? end_step : (o.training ? bwd : last_use[i]);
-        bs[nb++] = (buf){bytes, 0, i, val_end, &n->val_off};
+        /* inputs are filled before the forward pass, whatever their place in
+         * the schedule (labels are usually created last), and keep their
+         * contents from one step to the next, like any caller-owned tensor */
+        int val_start = i;
+        if (n->op == LAM_OP_INPUT) val_start = 0, val_end = end_step;
+        bs[nb++] = (buf){bytes, 0, val_start, val_end, &n->val_off};
         naive += bytes;
         if (o.training && n->op != LAM_OP_INPUT && lam_op_defs[n->op]->backward) {
             int start = n->n_consumers ? first_consumer_bwd[i] : bwd;

@@ -3,9 +3,56 @@
  * Backward works out, per call, which nodes lie on the loss's path and need a
  * gradient (frozen parameters cut whole branches), and zeroes each
  * intermediate gradient just before its first writer accumulates into it. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "graph/graph_internal.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void lam_graph_set_profiling(lam_graph *g, bool on)
+{
+    g->profiling = on;
+    for (int i = 0; i < g->n_nodes; i++) {
+        g->nodes[i]->fwd_s = g->nodes[i]->bwd_s = 0;
+        g->nodes[i]->fwd_n = g->nodes[i]->bwd_n = 0;
+    }
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const lam_node *x = *(const lam_node *const *)a, *y = *(const lam_node *const *)b;
+    double tx = x->fwd_s + x->bwd_s, ty = y->fwd_s + y->bwd_s;
+    return tx < ty ? 1 : tx > ty ? -1 : x->id - y->id;
+}
+
+void lam_graph_profile_report(const lam_graph *g, char *buf, size_t n)
+{
+    size_t k = 0;
+    double total = 0;
+    for (int i = 0; i < g->n_nodes; i++) total += g->nodes[i]->fwd_s + g->nodes[i]->bwd_s;
+    k += (size_t)snprintf(buf, n, "%-16s %-14s %10s %10s %6s\n", "node", "op", "forward s", "backward s", "share");
+    /* sort a copy of the node pointers by total time (small: at most a few thousand) */
+    lam_node **order = lam_malloc(sizeof *order * (size_t)(g->n_nodes ? g->n_nodes : 1));
+    if (!order) return;
+    memcpy(order, g->nodes, sizeof *order * (size_t)g->n_nodes);
+    qsort(order, (size_t)g->n_nodes, sizeof *order, by_time);
+    for (int i = 0; i < g->n_nodes && k < n; i++) {
+        const lam_node *nd = order[i];
+        if (nd->fwd_n == 0 && nd->bwd_n == 0) continue;
+        k += (size_t)snprintf(buf + k, n - k, "%-16s %-14s %10.3f %10.3f %5.1f%%\n", nd->name, lam_op_name(nd->op),
+                              nd->fwd_s, nd->bwd_s, total > 0 ? 100 * (nd->fwd_s + nd->bwd_s) / total : 0.0);
+    }
+    if (k < n) snprintf(buf + k, n - k, "%-31s %21.3f\n", "all ops", total);
+    lam_free(order);
+}
 
 static int run_threads(const lam_graph *g)
 {
@@ -75,7 +122,12 @@ lam_status lam_graph_forward_to(lam_graph *g, lam_node *target, int batch, bool 
         lam_op_ctx c;
         make_ctx(g, n, &c, &st, msg, sizeof msg);
         c.training = training;
+        double t0 = g->profiling ? now_s() : 0;
         lam_op_defs[n->op]->forward(&c);
+        if (g->profiling) {
+            n->fwd_s += now_s() - t0;
+            n->fwd_n++;
+        }
         if (st != LAM_OK) {
             g->fwd_done = false;
             return lam_fail(st, "forward, node %s: %s", n->name, msg);
@@ -142,7 +194,12 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
             }
             c.din[k] = in->grad;
         }
+        double t0 = g->profiling ? now_s() : 0;
         lam_op_defs[n->op]->backward(&c);
+        if (g->profiling) {
+            n->bwd_s += now_s() - t0;
+            n->bwd_n++;
+        }
         if (st != LAM_OK) return lam_fail(st, "backward, node %s: %s", n->name, msg);
     }
     return LAM_OK;

@@ -30,6 +30,7 @@ struct lam_graph {
     void *arena_buf, *scratch;
     size_t arena_bytes, arena_naive, scratch_bytes;
     bool fwd_done, fwd_training;
+    bool profiling;
     unsigned bwd_epoch;
 };
 

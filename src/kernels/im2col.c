@@ -38,8 +38,9 @@ void lam_im2col(const lam_conv_geom *g, const float *x, int c0, int c1, float *c
                     }
                     const float *src = xc + (long)(oh * g->sh - g->ph + i * g->dh) * g->W - g->pw + j * g->dw;
                     for (int ow = 0; ow < ow_lo; ow++) dst[ow] = 0.0f;
+                    /* rows are short (OW floats): a plain loop beats memcpy's call */
                     if (g->sw == 1)
-                        memcpy(dst + ow_lo, src + ow_lo, sizeof(float) * (size_t)(ow_hi - ow_lo));
+                        for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow];
                     else
                         for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[(long)ow * g->sw];
                     for (int ow = ow_hi; ow < g->OW; ow++) dst[ow] = 0.0f;

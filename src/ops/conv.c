@@ -140,9 +140,17 @@ static void conv_bwd(const lam_op_ctx *c)
     /* dpre in [OC, B*OHW] layout */
     LAM_PFOR_WORK(planes, planes * z.OHW, bo, {
         long b = bo / z.OC, oc = bo % z.OC;
-        float *dst = dyt + oc * z.BN + b * z.OHW;
-        const float *pre = pre_all ? pre_all + bo * z.OHW : NULL;
-        lam_k_act_bwd(act, pre, c->out + bo * z.OHW, c->dout + bo * z.OHW, dst, (size_t)z.OHW, 0);
+        float *restrict dst = dyt + oc * z.BN + b * z.OHW;
+        const float *restrict yv = c->out + bo * z.OHW, *restrict dy = c->dout + bo * z.OHW;
+        if (act == LAM_ACT_RELU) { /* the common case, inline: both loads unconditional so it vectorises */
+            for (long i = 0; i < z.OHW; i++) {
+                float d = dy[i], v = yv[i];
+                dst[i] = v > 0.0f ? d : 0.0f;
+            }
+        } else {
+            const float *pre = pre_all ? pre_all + bo * z.OHW : NULL;
+            lam_k_act_bwd(act, pre, yv, dy, dst, (size_t)z.OHW, 0);
+        }
     });
     if (nd->n_in == 3 && c->din[2]) {
         float *db = c->din[2];

@@ -71,6 +71,8 @@ struct lam_node {
     /* per-backward bookkeeping (arrays sized at compile, no allocation) */
     bool needs_grad, on_path;
     unsigned grad_epoch;  /* backward pass that last zeroed this node's grad */
+    double fwd_s, bwd_s;  /* accumulated time when the graph is profiling */
+    long fwd_n, bwd_n;
 };
 
 /* ---- run context -------------------------------------------------------- */

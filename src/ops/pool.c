@@ -58,14 +58,18 @@ static void maxpool_2x2(const float *x, float *y, int32_t *a, long H, long W, lo
     for (long oh = 0; oh < OH; oh++) {
         const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
         for (long ow = 0; ow < OW; ow++) {
-            long i0 = 2 * oh * W + 2 * ow;
-            float best = r0[2 * ow];
-            int32_t bi = (int32_t)i0;
-            if (BEATS(r0[2 * ow + 1], best)) best = r0[2 * ow + 1], bi = (int32_t)(i0 + 1);
-            if (BEATS(r1[2 * ow], best)) best = r1[2 * ow], bi = (int32_t)(i0 + W);
-            if (BEATS(r1[2 * ow + 1], best)) best = r1[2 * ow + 1], bi = (int32_t)(i0 + W + 1);
-            y[oh * OW + ow] = best;
-            a[oh * OW + ow] = bi;
+            int32_t i0 = (int32_t)(2 * oh * W + 2 * ow);
+            float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+            /* selects, not branches: random data would mispredict */
+            bool c1 = BEATS(v1, v0);
+            float b01 = c1 ? v1 : v0;
+            int32_t i01 = c1 ? i0 + 1 : i0;
+            bool c2 = BEATS(v2, b01);
+            float b012 = c2 ? v2 : b01;
+            int32_t i012 = c2 ? i0 + (int32_t)W : i01;
+            bool c3 = BEATS(v3, b012);
+            y[oh * OW + ow] = c3 ? v3 : b012;
+            a[oh * OW + ow] = c3 ? i0 + (int32_t)W + 1 : i012;
         }
     }
     (void)H;
