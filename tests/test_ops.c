@@ -297,6 +297,8 @@ static const entry entries[] = {
     {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 2), S1(4)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0},
     {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 3), S1(4)}, false, 0, 0, 0, 0, false, b_conv1, ref_conv1},
     {LAM_OP_CONV2D, 2, {S4(1, 2, 8, 7), S4(3, 2, 2, 3)}, false, 0, 0, 0, 0, false, b_conv2, ref_conv2},
+    /* a first layer: one channel, C*KH*KW < 16 filters-wide weight gradient path */
+    {LAM_OP_CONV2D, 3, {S4(2, 1, 6, 5), S4(17, 1, 3, 3), S1(17)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0},
     {LAM_OP_MAXPOOL2D, 1, {S4(2, 3, 6, 5)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0},
     {LAM_OP_MAXPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool1, ref_pool1},
     {LAM_OP_AVGPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool2, ref_pool2},
