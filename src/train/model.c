@@ -205,9 +205,10 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
                         c->path, line, strat);
     if (t->strategy == LAM_STRATEGY_STAGES && lam_cfg_find(c, "stage", 0) < 0)
         return lam_fail(LAM_ERR_FORMAT, "%s:%d: strategy = stages needs [stage] sections", c->path, line);
-    TRY(lam_cfg_int(c, s, "stage_epochs", t->epochs, 1, 1000000, &v));
+    TRY(lam_cfg_int(c, s, "stage_epochs", -1, 1, 1000000, &v));
     t->stage_epochs = (int)v;
-    TRY(lam_cfg_int(c, s, "fine_tune_epochs", t->epochs, 0, 1000000, &v));
+    /* -1: follow `epochs` (also when --epochs overrides it) */
+    TRY(lam_cfg_int(c, s, "fine_tune_epochs", -1, 0, 1000000, &v));
     t->fine_tune_epochs = (int)v;
     TRY(lam_cfg_double(c, s, "fine_tune_lr", g->lr, 0.0, 1e3, &t->fine_tune_lr));
     TRY(lam_cfg_double(c, s, "ae_noise", 0.1, 0.0, 0.95, &t->ae_noise));
@@ -288,6 +289,8 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
         if (m->train.strategy == LAM_STRATEGY_STAGES && lam_cfg_find(c, "stage", 0) < 0)
             return lam_fail(LAM_ERR_ARG, "%s: strategy stages needs [stage] sections in the model file", c->path);
     }
+    if (m->train.stage_epochs < 0) m->train.stage_epochs = m->train.epochs;
+    if (m->train.fine_tune_epochs < 0) m->train.fine_tune_epochs = m->train.epochs;
     m->data.csv.task = m->train.loss == LAM_LOSS_MSE ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
     m->g = lam_graph_new(m->seed);
     if (!m->g) return LAM_ERR_NOMEM;
