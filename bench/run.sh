@@ -5,6 +5,14 @@
 #               1 and 2 threads, RUNS fresh processes each, interleaved so that
 #               machine noise hits both sides alike; figure = median over runs
 #               of each run's median epoch time.
+#   fashion_cnn bench_cnn fashion (ours) and ../shared/peers/fashion_cnn.py, 2 epochs
+#               each at 1 and 2 threads, one fresh process per setting, interleaved
+#               (lamina 1, torch 1, lamina 2, torch 2); a few minutes.
+#   cifar_cnn   bench_cnn cifar (ours) and ../shared/peers/cifar_cnn.py, 1 and 2
+#               threads, LAMINA_BENCH_CNN_RUNS fresh processes each, interleaved;
+#               figure = median over runs of each run's images/s.
+#               Both CNN workloads record the load average, steal and the other
+#               work running on the machine during each run (bench/cnn_report.py).
 #   sgemm       bench_gemm (ours vs OpenBLAS), if it was built.
 #
 # Environment:
@@ -12,6 +20,15 @@
 #                      next to the repository root)
 #   LAMINA_BENCH_RUNS  runs per configuration (default 5)
 #   LAMINA_BENCH_GEMM  0 to skip bench_gemm
+#   LAMINA_BENCH_FASHION  0 to skip fashion_cnn (the longest part: ~5 min)
+#   LAMINA_BENCH_CIFAR    0 to skip cifar_cnn
+#   LAMINA_BENCH_CNN_RUNS runs per cifar_cnn configuration (default 3)
+#   LAMINA_BENCH_TORCH_SPIN  PyTorch at 2 threads with its default OpenMP wait
+#                      policy too, besides PASSIVE: 1 both workloads, 0 neither
+#                      (default: cifar only; for fashion it is always slower and
+#                      can take 10 minutes on a busy machine)
+#   LAMINA_BENCH_TIMEOUT  seconds after which one fashion run is killed (default
+#                      240; cifar runs: a quarter of it)
 #   PYTHON_TORCH       interpreter with torch/sklearn/threadpoolctl (/usr/bin/python3)
 # Raw JSON lines and logs go to BUILD/bench-results/DATE-TIME/ (BUILD/bench-results/latest).
 set -u
@@ -99,6 +116,104 @@ if [ -n "$PY" ]; then
 else
     echo "(no python3 for the summary table; raw JSON lines:)"
     cat "$OUT"/digits_*.jsonl
+fi
+
+# ---- CNN workloads: fashion_cnn, cifar_cnn -------------------------------------------
+CNN=$BUILD/bench/bench_cnn
+CNN_RUNS=${LAMINA_BENCH_CNN_RUNS:-3}
+FASHION_DIR=/usr/share/datasets/fashion-mnist   # where both sides read it
+# One fresh process per measurement; JSON record (last stdout line) plus the
+# machine figures (other work, load, steal) to FILE, all output to LOG.
+CNN_TIMEOUT=${LAMINA_BENCH_TIMEOUT:-240}
+cnn_json() { # FILE LOG LABEL TIMEOUT CMD...
+    f=$1 log=$2 label=$3 tmo=$4
+    shift 4
+    printf '   %-34s ' "$label"
+    if [ -n "$PY" ]; then
+        "$PY" "$ROOT/bench/cnn_report.py" run "$f" "$log" --timeout "$tmo" -- "$@" && return 0
+        echo "   (log: $log)"
+        return 1
+    fi
+    run_json "$f" "$log" "$@" && { echo done; return 0; }
+    echo "FAILED (see $log)"
+    return 1
+}
+CNN_TORCH=$TORCH
+if [ "$TORCH" = 1 ] && { [ ! -f "$PEERS/fashion_cnn.py" ] || [ ! -f "$PEERS/cifar_cnn.py" ]; }; then
+    echo "bench: PyTorch side of the CNN workloads skipped: fashion_cnn.py / cifar_cnn.py not in $PEERS"
+    CNN_TORCH=0
+fi
+if [ ! -x "$CNN" ]; then
+    echo "bench: $CNN not built; fashion_cnn and cifar_cnn skipped"
+else
+    CNN_DONE=0
+    if [ "${LAMINA_BENCH_FASHION:-1}" = 0 ]; then
+        echo
+        echo "-- fashion_cnn: skipped (LAMINA_BENCH_FASHION=0)"
+    elif ! ls "$FASHION_DIR"/train-images-idx3-ubyte* "$FASHION_DIR"/t10k-labels-idx1-ubyte* >/dev/null 2>&1; then
+        echo
+        echo "-- fashion_cnn: skipped: Fashion-MNIST not found in $FASHION_DIR (apt-get install dataset-fashion-mnist)"
+    else
+        echo
+        echo "-- fashion_cnn: 2 epochs per setting, one run each, {lamina, torch} x {1, 2} threads (a few minutes)" \
+             " load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+        for t in 1 2; do
+            cnn_json "$OUT/fashion_lamina_t$t.jsonl" "$OUT/fashion_lamina.log" "lamina $t thr" "$CNN_TIMEOUT" \
+                "$CNN" fashion --threads "$t" --epochs 2 || continue
+            if [ "$CNN_TORCH" = 1 ]; then
+                if [ "$t" = 1 ]; then
+                    cnn_json "$OUT/fashion_torch_t1.jsonl" "$OUT/fashion_torch.log" "torch 1 thr" "$CNN_TIMEOUT" \
+                        "$PYT" "$PEERS/fashion_cnn.py" --threads 1 --epochs 2
+                else
+                    # OpenMP spin-waiting fights OpenBLAS otherwise (peers README)
+                    cnn_json "$OUT/fashion_torch_t2.jsonl" "$OUT/fashion_torch.log" "torch 2 thr PASSIVE" "$CNN_TIMEOUT" \
+                        env OMP_WAIT_POLICY=PASSIVE "$PYT" "$PEERS/fashion_cnn.py" --threads 2 --epochs 2
+                    if [ "${LAMINA_BENCH_TORCH_SPIN:-0}" = 1 ]; then
+                        cnn_json "$OUT/fashion_torch_t2spin.jsonl" "$OUT/fashion_torch.log" "torch 2 thr default policy" "$CNN_TIMEOUT" \
+                            "$PYT" "$PEERS/fashion_cnn.py" --threads 2 --epochs 2
+                    fi
+                fi
+            fi
+        done
+        CNN_DONE=1
+    fi
+    if [ "${LAMINA_BENCH_CIFAR:-1}" = 0 ]; then
+        echo
+        echo "-- cifar_cnn: skipped (LAMINA_BENCH_CIFAR=0)"
+    else
+        echo
+        if [ "$CNN_TORCH" = 1 ]; then CSIDES="lamina, torch"; else CSIDES="lamina"; fi
+        echo "-- cifar_cnn: $CNN_RUNS runs x {$CSIDES} x {1, 2} threads, fresh process each (about $((CNN_RUNS * (CNN_TORCH * 15 + 5))) s)" \
+             " load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+        i=1
+        while [ "$i" -le "$CNN_RUNS" ]; do
+            for t in 1 2; do
+                cnn_json "$OUT/cifar_lamina_t$t.jsonl" "$OUT/cifar_lamina.log" "run $i/$CNN_RUNS lamina $t thr" "$((CNN_TIMEOUT / 4))" \
+                    "$CNN" cifar --threads "$t"
+            done
+            if [ "$CNN_TORCH" = 1 ]; then
+                cnn_json "$OUT/cifar_torch_t1.jsonl" "$OUT/cifar_torch.log" "run $i/$CNN_RUNS torch 1 thr" "$((CNN_TIMEOUT / 4))" \
+                    "$PYT" "$PEERS/cifar_cnn.py" --threads 1
+                cnn_json "$OUT/cifar_torch_t2.jsonl" "$OUT/cifar_torch.log" "run $i/$CNN_RUNS torch 2 thr PASSIVE" "$((CNN_TIMEOUT / 4))" \
+                    env OMP_WAIT_POLICY=PASSIVE "$PYT" "$PEERS/cifar_cnn.py" --threads 2
+                if [ "${LAMINA_BENCH_TORCH_SPIN:-1}" = 1 ]; then
+                    cnn_json "$OUT/cifar_torch_t2spin.jsonl" "$OUT/cifar_torch.log" "run $i/$CNN_RUNS torch 2 thr default" "$((CNN_TIMEOUT / 4))" \
+                        "$PYT" "$PEERS/cifar_cnn.py" --threads 2
+                fi
+            fi
+            i=$((i + 1))
+        done
+        CNN_DONE=1
+    fi
+    rm -f "$OUT/.tmp"
+    if [ "$CNN_DONE" = 1 ]; then
+        if [ -n "$PY" ]; then
+            "$PY" "$ROOT/bench/cnn_report.py" "$OUT" | tee "$OUT/cnn_summary.txt"
+        else
+            echo "(no python3 for the summary table; raw JSON lines:)"
+            cat "$OUT"/fashion_*.jsonl "$OUT"/cifar_*.jsonl 2>/dev/null
+        fi
+    fi
 fi
 
 # ---- sgemm ------------------------------------------------------------------------
