@@ -276,6 +276,15 @@ void class_map_find(const lam_model *m, class_map *cm)
 {
     memset(cm, 0, sizeof *cm);
     if (!is_classifier(m)) return;
+    if (m->class_names) { /* saved in the checkpoint by training */
+        cm->names = lam_calloc((size_t)m->n_class_names, sizeof *cm->names);
+        cm->n = cm->names ? m->n_class_names : 0;
+        bool ok = cm->names != NULL;
+        for (int32_t i = 0; ok && i < m->n_class_names; i++) ok = (cm->names[i] = lam_strdup(m->class_names[i])) != NULL;
+        cm->known = ok;
+        if (!ok) snprintf(cm->why, sizeof cm->why, "out of memory copying the class names");
+        return;
+    }
     if (!m->data.path) {
         snprintf(cm->why, sizeof cm->why, "the model file names no training data ([data] path)");
         return;

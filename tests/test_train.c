@@ -329,6 +329,38 @@ static void test_regression_and_binary(void)
     }
 }
 
+/* string class labels: their names travel in the checkpoint */
+static void test_class_names_in_checkpoint(void)
+{
+    char path[300], cfg[1024], ck[300];
+    snprintf(path, sizeof path, "%s/names.csv", tmpdir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "a,b,kind\n");
+    for (int i = 0; i < 60; i++) fprintf(f, "%d,%d,%s\n", i % 7, i % 5, i % 3 == 0 ? "cat" : i % 3 == 1 ? "\"dog, big\"" : "\"emu\"\"x\"");
+    fclose(f);
+    snprintf(cfg, sizeof cfg, "[net]\ninput = 2\n[data]\npath = %s\n[dense]\nunits = 3\n[train]\nepochs = 1\n", path);
+    lam_model *m = NULL, *m2 = NULL;
+    CHECK_OK(model_from_text(cfg, &m));
+    if (!m) return;
+    lam_dataset *tr, *va, *te;
+    CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+    CHECK(m->n_class_names == 3 && m->class_names && !strcmp(m->class_names[1], "dog, big") &&
+          !strcmp(m->class_names[2], "emu\"x"));
+    CHECK_OK(lam_model_compile(m, 32));
+    snprintf(ck, sizeof ck, "%s/names.safetensors", tmpdir);
+    CHECK_OK(lam_checkpoint_save(m, NULL, NULL, ck));
+    CHECK_OK(lam_checkpoint_load(ck, &m2, NULL));
+    if (m2) {
+        CHECK(m2->n_class_names == 3);
+        for (int i = 0; i < 3 && m2->n_class_names == 3; i++) CHECK(!strcmp(m->class_names[i], m2->class_names[i]));
+    }
+    lam_model_free(m2);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+}
+
 static void test_metrics_by_hand(void)
 {
     lam_metrics m;
@@ -359,6 +391,7 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_model_file_errors);
     RUN(test_metrics_by_hand);
+    RUN(test_class_names_in_checkpoint);
     RUN(test_digits_accuracy);
     RUN(test_checkpoint_round_trip);
     RUN(test_resume_equals_uninterrupted);

@@ -115,6 +115,8 @@ typedef struct lam_model {
     lam_augment augment;      /* [augment]: applied to training batches (default: off) */
     lam_layer_opts *layer_opts; /* [graph layer count], owned */
     int n_layer_opts;
+    char **class_names;       /* the training data's class names (owned), or NULL */
+    int32_t n_class_names;
     lam_stage_spec *stages;   /* [stage] sections, owned */
     int n_stages;
     bool self_supervised;     /* the loss needs no targets from the data (autoencoder stages) */

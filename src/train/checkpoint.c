@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/json.h"
 #include "lamina/io.h"
 #include "train/train_internal.h"
 
@@ -111,7 +112,29 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         {"optimizer", o ? lam_optim_kind_name(lam_optim_get_kind(o)) : "none"},
         {"optim_steps", steps},
     };
-    lam_status s = lam_safetensors_write(path, e, n, meta, sizeof meta / sizeof meta[0]);
+    /* the training data's class names, as a JSON array of strings */
+    lam_json_buf cls = {0};
+    lam_st_meta all[sizeof meta / sizeof meta[0] + 1];
+    size_t nmeta = sizeof meta / sizeof meta[0];
+    memcpy(all, meta, sizeof meta);
+    if (m->class_names) {
+        lam_json_buf_puts(&cls, "[");
+        for (int32_t i = 0; i < m->n_class_names; i++) {
+            if (i) lam_json_buf_puts(&cls, ",");
+            lam_json_write_string(&cls, m->class_names[i], strlen(m->class_names[i]));
+        }
+        lam_json_buf_puts(&cls, "]");
+        lam_json_buf_append(&cls, "", 1); /* NUL */
+        if (cls.status != LAM_OK) {
+            lam_status st = cls.status;
+            lam_free(e);
+            lam_json_buf_free(&cls);
+            return st;
+        }
+        all[nmeta++] = (lam_st_meta){"class_names", cls.data};
+    }
+    lam_status s = lam_safetensors_write(path, e, n, all, nmeta);
+    lam_json_buf_free(&cls);
     lam_free(e);
     return s;
 }
@@ -189,6 +212,35 @@ static lam_status load_params(const lam_safetensors *st, const char *path, lam_m
     return LAM_OK;
 }
 
+/* class_names metadata (a JSON array of strings) into m */
+static lam_status load_class_names(const lam_safetensors *st, const char *path, lam_model *m)
+{
+    const char *v = lam_safetensors_meta(st, "class_names");
+    if (!v) return LAM_OK;
+    lam_arena *a = lam_arena_new(0);
+    if (!a) return LAM_ERR_NOMEM;
+    lam_json *root;
+    lam_json_error je;
+    lam_json_options jo = lam_json_defaults();
+    lam_status s = lam_json_parse(a, v, strlen(v), &jo, &root, &je);
+    if (s != LAM_OK || root->type != LAM_JSON_ARRAY || root->n > 100000) {
+        lam_arena_free(a);
+        return lam_fail(LAM_ERR_FORMAT, "%s: class_names metadata is not an array of strings", path);
+    }
+    m->class_names = lam_calloc(root->n ? root->n : 1, sizeof *m->class_names);
+    if (!m->class_names) s = LAM_ERR_NOMEM;
+    for (size_t i = 0; s == LAM_OK && i < root->n; i++) {
+        if (root->items[i]->type != LAM_JSON_STRING) {
+            s = lam_fail(LAM_ERR_FORMAT, "%s: class_names[%zu] is not a string", path, i);
+            break;
+        }
+        if (!(m->class_names[i] = lam_strdup(root->items[i]->str))) s = LAM_ERR_NOMEM;
+        m->n_class_names = (int32_t)i + 1;
+    }
+    lam_arena_free(a);
+    return s;
+}
+
 static lam_status open_checked(const char *path, lam_safetensors **st)
 {
     TRY(lam_safetensors_open(path, st));
@@ -221,6 +273,7 @@ lam_status lam_checkpoint_load(const char *path, lam_model **out, lam_train_stat
     if (s == LAM_OK) s = lam_model_from_cfg(cfg, NULL, &m);
     if (s == LAM_OK) s = lam_model_compile(m, m->train.batch);
     if (s == LAM_OK) s = load_params(st, path, m);
+    if (s == LAM_OK) s = load_class_names(st, path, m);
     if (s == LAM_OK && ts) s = read_state(st, path, ts);
     lam_safetensors_close(st);
     if (s != LAM_OK) {

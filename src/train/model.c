@@ -20,6 +20,8 @@ void lam_model_free(lam_model *m)
     if (!m->borrowed_cfg) {
         lam_free(m->layer_opts);
         lam_free(m->stages);
+        for (int32_t i = 0; i < m->n_class_names; i++) lam_free(m->class_names[i]);
+        lam_free(m->class_names);
         lam_cfg_free(m->cfg);
     }
     lam_free(m);

@@ -106,6 +106,19 @@ static lam_status channel_scaler(lam_model *m, const lam_dataset *train)
     return s;
 }
 
+/* Remember the training data's class names (saved in checkpoints, so that
+ * eval and predict map labels as training did). */
+static lam_status keep_class_names(lam_model *m, const lam_dataset *ds)
+{
+    if (!ds->class_names || m->class_names || m->borrowed_cfg) return LAM_OK;
+    m->class_names = lam_calloc((size_t)ds->nclasses, sizeof *m->class_names);
+    if (!m->class_names) return LAM_ERR_NOMEM;
+    m->n_class_names = ds->nclasses;
+    for (int32_t i = 0; i < ds->nclasses; i++)
+        if (!(m->class_names[i] = lam_strdup(ds->class_names[i]))) return LAM_ERR_NOMEM;
+    return LAM_OK;
+}
+
 lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
                                   lam_csv_report *report)
 {
@@ -114,6 +127,7 @@ lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset
     lam_dataset *rest = NULL, *tst = NULL, *tr = NULL, *va = NULL;
     lam_status s = read_source(m, &rest, &tst, report);
     if (s != LAM_OK) return s;
+    if ((s = keep_class_names(m, rest)) != LAM_OK) goto fail;
     if ((s = check_fit(m, rest)) != LAM_OK || (tst && (s = check_fit(m, tst)) != LAM_OK)) goto fail;
     lam_split_opts so = lam_split_opts_defaults();
     so.seed = m->data.split_seed;
