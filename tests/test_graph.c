@@ -235,6 +235,12 @@ static void test_sticky_build_errors(void)
     CHECK(lam_dropout(g, x, 1.5f) == NULL);
     lam_graph_free(g);
 
+    /* a bad initialiser is an error, not an abort at compile */
+    g = lam_graph_new(0);
+    CHECK(lam_param(g, "w", lam_shape1(3), (lam_init){(lam_init_kind)99, 0, 0}) == NULL);
+    CHECK(lam_graph_status(g) == LAM_ERR_ARG);
+    lam_graph_free(g);
+
     /* labels out of range: a clean error from forward, not a crash */
     mlp m = build_mlp(1, 4, 4, 3, 0);
     CHECK_OK(lam_graph_compile(m.g, NULL));

@@ -178,6 +178,11 @@ static lam_node *new_param(lam_graph *g, const char *name, lam_shape shape, lam_
         lam_graph_fail(g, LAM_ERR_ARG, "parameters need a name");
         return NULL;
     }
+    if ((unsigned)init.kind >= LAM_INIT_COUNT_ || !(init.a >= 0.0f) || init.fan_in < 0) {
+        lam_graph_fail(g, LAM_ERR_ARG, "parameter %s: unknown initialiser %d or negative scale / fan-in", name,
+                       (int)init.kind);
+        return NULL;
+    }
     for (int i = 0; i < shape.ndim; i++)
         if (shape.d[i] <= 0) {
             lam_graph_fail(g, LAM_ERR_SHAPE, "parameter %s: dimension %d is %lld, must be positive", name, i,
