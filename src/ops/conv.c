@@ -164,11 +164,16 @@ static void conv_bwd(const lam_op_ctx *c)
     });
     if (nd->n_in == 3 && c->din[2]) {
         float *db = c->din[2];
+        /* eight interleaved partial sums (a fixed order, so the same for
+         * any thread count) let the long row sum vectorise */
         LAM_PFOR_WORK(z.OC, z.OC * z.BN, oc, {
-            float acc = 0.0f;
+            float acc[8] = {0};
             const float *r = dyt + oc * z.BN;
-            for (long i = 0; i < z.BN; i++) acc += r[i];
-            db[oc] += acc;
+            long i = 0;
+            for (; i + 8 <= z.BN; i += 8)
+                for (int k = 0; k < 8; k++) acc[k] += r[i + k];
+            for (; i < z.BN; i++) acc[i % 8] += r[i];
+            db[oc] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         });
     }
     if (c->din[1] && !small_ckk(&z)) {
