@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "data/zlib_msg.h"
+
 #define CIFAR_PIXELS 3072 /* 3 x 32 x 32 */
 
 static const char *const cifar10_classes[] = {
@@ -45,16 +47,7 @@ _Static_assert(sizeof cifar10_classes / sizeof *cifar10_classes == 10, "CIFAR-10
 _Static_assert(sizeof cifar100_coarse / sizeof *cifar100_coarse == 20, "CIFAR-100 coarse");
 _Static_assert(sizeof cifar100_fine / sizeof *cifar100_fine == 100, "CIFAR-100 fine");
 
-/* zlib's message without the "<fd:N>: " prefix that gzdopen'ed files get. */
-static const char *zmsg(const char *m)
-{
-    if (!m) return "?";
-    if (strncmp(m, "<fd:", 4) == 0) {
-        const char *p = strstr(m, ">: ");
-        if (p) return p + 3;
-    }
-    return m;
-}
+
 
 /* Growable byte buffer of whole-file contents. */
 typedef struct bytes {

@@ -15,18 +15,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "data/zlib_msg.h"
+
 /* ---- byte source: a file read through zlib -------------------------------- */
 
-/* zlib's message without the "<fd:N>: " prefix that gzdopen'ed files get. */
-static const char *zmsg(const char *m)
-{
-    if (!m) return "?";
-    if (strncmp(m, "<fd:", 4) == 0) {
-        const char *p = strstr(m, ">: ");
-        if (p) return p + 3;
-    }
-    return m;
-}
+
 
 typedef struct img_src {
     const char *path;

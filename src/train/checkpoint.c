@@ -16,11 +16,6 @@
 #define FORMAT "lamina-checkpoint"
 #define FORMAT_VERSION "1"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 static void rng_str(const lam_rng *r, char *buf, size_t n)
 {

@@ -5,11 +5,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 void lam_compare_free(lam_compare_row *rows, int n)
 {

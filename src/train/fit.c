@@ -9,11 +9,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 static double now_s(void)
 {

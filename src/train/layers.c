@@ -11,11 +11,6 @@
 #include "lamina/nn.h"
 #include "train/train_internal.h"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 static lam_status get_act(lam_cfg *c, lam_cfg_section *s, lam_act *out)
 {

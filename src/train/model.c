@@ -27,11 +27,6 @@ void lam_model_free(lam_model *m)
     lam_free(m);
 }
 
-#define TRY(x)                          \
-    do {                                \
-        lam_status s_ = (x);            \
-        if (s_ != LAM_OK) return s_;    \
-    } while (0)
 
 static lam_cfg_section *section(lam_cfg *c, const char *name)
 {

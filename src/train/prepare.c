@@ -7,11 +7,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 /* Read the source into rest (to be split) and, for image sets, test. */
 static lam_status read_source(lam_model *m, lam_dataset **rest, lam_dataset **test, lam_csv_report *report)

@@ -6,11 +6,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 static double test_accuracy(lam_model *m, const lam_dataset *test)
 {

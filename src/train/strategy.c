@@ -19,11 +19,6 @@
 #include "lamina/nn.h"
 #include "train/train_internal.h"
 
-#define TRY(x)                       \
-    do {                             \
-        lam_status s_ = (x);         \
-        if (s_ != LAM_OK) return s_; \
-    } while (0)
 
 static const char *const strategy_names[LAM_STRATEGY_COUNT_] = {"end_to_end", "layerwise_supervised",
                                                                   "layerwise_autoencoder", "stages"};

@@ -4,6 +4,13 @@
 
 #include "lamina/train.h"
 
+/* Return the status of a fallible call when it is not LAM_OK. */
+#define TRY(x)                       \
+    do {                             \
+        lam_status s_ = (x);         \
+        if (s_ != LAM_OK) return s_; \
+    } while (0)
+
 /* Load parameters, optimiser state and training state from a checkpoint into
  * an already built model (same model text) and optimiser, for exact resume. */
 lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts);
