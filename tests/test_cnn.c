@@ -159,6 +159,38 @@ static void test_cnn_resume_exact(void)
     free(full);
 }
 
+/* [conv2d] algorithm: each choice builds; Winograd on a 5x5 kernel and an
+ * unknown name are errors with a message */
+static void test_conv_algorithm_key(void)
+{
+    static const struct {
+        const char *algo;
+        int kernel;
+        lam_status want;
+        const char *msg;
+    } cases[] = {
+        {"auto", 3, LAM_OK, NULL},           {"im2col", 3, LAM_OK, NULL},
+        {"winograd_f2", 3, LAM_OK, NULL},    {"winograd_f4", 3, LAM_OK, NULL},
+        {"winograd_f4", 5, LAM_ERR_ARG, "Winograd needs a 3x3 kernel"},
+        {"fft", 3, LAM_ERR_FORMAT, "winograd_f4"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "[net]\ninput = 4, 12, 12\n[conv2d]\nfilters = 8\nkernel = %d\nalgorithm = %s\n[dense]\nunits = 3\n",
+                 cases[i].kernel, cases[i].algo);
+        lam_cfg *c;
+        lam_model *m = NULL;
+        lam_status s = lam_cfg_parse(text, strlen(text), "algo.cfg", &c);
+        if (s == LAM_OK) s = lam_model_from_cfg(c, NULL, &m);
+        CHECK_MSG(s == cases[i].want, "algorithm = %s, kernel %d: %s (%s)", cases[i].algo, cases[i].kernel,
+                  lam_status_str(s), lam_last_error());
+        if (cases[i].msg)
+            CHECK_MSG(strstr(lam_last_error(), cases[i].msg) != NULL, "message: %s", lam_last_error());
+        lam_model_free(m);
+    }
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_cnn_XXXXXX");
@@ -167,6 +199,7 @@ int main(void)
     write_set("test", 150, 2);
     RUN(test_cnn_learns_and_round_trips);
     RUN(test_cnn_resume_exact);
+    RUN(test_conv_algorithm_key);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

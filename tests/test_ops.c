@@ -21,6 +21,7 @@ typedef struct entry {
     lam_node *(*build)(lam_graph *g, lam_node **in, lam_node *labels);
     /* reference forward in double: out has numel(op output) entries */
     void (*ref)(double **in, const lam_shape *s, const int32_t *lab, double *out);
+    double tol;               /* forward: |y - ref| <= tol (1 + |ref|); 0 means 1e-5 */
 } entry;
 
 /* ---- references ---------------------------------------------------------- */
@@ -154,11 +155,18 @@ typedef struct convcfg {
     int sh, sw, ph, pw, dh, dw;
     lam_act act;
     bool bias;
+    lam_conv_algo algo;
 } convcfg;
 static const convcfg CONV[] = {
-    {1, 1, 0, 0, 1, 1, LAM_ACT_NONE, true},
-    {2, 2, 1, 1, 1, 1, LAM_ACT_TANH, true},
-    {1, 2, 2, 1, 2, 1, LAM_ACT_GELU, false},
+    {1, 1, 0, 0, 1, 1, LAM_ACT_NONE, true, LAM_CONV_AUTO},
+    {2, 2, 1, 1, 1, 1, LAM_ACT_TANH, true, LAM_CONV_AUTO},
+    {1, 2, 2, 1, 2, 1, LAM_ACT_GELU, false, LAM_CONV_AUTO},
+    /* Winograd: partial edge tiles, both tile sizes, asymmetric padding,
+     * and AUTO choosing it (8 channels in and out) */
+    {1, 1, 1, 1, 1, 1, LAM_ACT_RELU, true, LAM_CONV_WINOGRAD_F4},
+    {1, 1, 0, 0, 1, 1, LAM_ACT_GELU, true, LAM_CONV_WINOGRAD_F2},
+    {1, 1, 2, 0, 1, 1, LAM_ACT_NONE, false, LAM_CONV_WINOGRAD_F4},
+    {1, 1, 1, 1, 1, 1, LAM_ACT_TANH, true, LAM_CONV_AUTO},
 };
 static void ref_conv(const convcfg *k, double **in, const lam_shape *s, double *o)
 {
@@ -184,13 +192,17 @@ static void ref_conv(const convcfg *k, double **in, const lam_shape *s, double *
     static lam_node *b_conv##I(lam_graph *g, lam_node **in, lam_node *l)                          \
     {                                                                                             \
         const convcfg *k = &CONV[I];                                                              \
-        lam_conv2d_args a = {k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->act};                  \
+        lam_conv2d_args a = {k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->act, k->algo};         \
         return lam_conv2d_op(g, in[0], in[1], k->bias ? in[2] : NULL, &a);                        \
     }                                                                                             \
     static void ref_conv##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_conv(&CONV[I], in, s, o); }
 CONV_CASE(0)
 CONV_CASE(1)
 CONV_CASE(2)
+CONV_CASE(3)
+CONV_CASE(4)
+CONV_CASE(5)
+CONV_CASE(6)
 
 typedef struct poolcfg {
     int k, s, p;
@@ -277,37 +289,41 @@ static void ref_copy(double **in, const lam_shape *s, const int32_t *l, double *
 #define S3(a, b, c) {3, {a, b, c}}
 #define S4(a, b, c, d) {4, {a, b, c, d}}
 static const entry entries[] = {
-    {LAM_OP_MATMUL, 2, {S2(5, 7), S2(6, 7)}, false, 0, 0, 0, 0, false, b_mm_nt, ref_matmul_nt},
-    {LAM_OP_MATMUL, 2, {S2(7, 5), S2(7, 6)}, false, 0, 0, 0, 0, false, b_mm_tn, ref_matmul_tn},
-    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_gelu, ref_dense_gelu},
-    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_tanh, ref_dense_tanh},
-    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_sig, ref_dense_sig},
-    {LAM_OP_DENSE, 3, {S2(3, 4), S2(2, 4), S1(2)}, false, 0, 0.0f, 0, 0, false, b_dense_relu, ref_dense_relu},
-    {LAM_OP_ADD, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_add, ref_add},
-    {LAM_OP_MUL, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_mul, ref_mul},
-    {LAM_OP_BIAS_ADD, 2, {S3(2, 3, 4), S1(4)}, false, 0, 0, 0, 0, false, b_bias, ref_bias},
-    {LAM_OP_RELU, 1, {S2(4, 5)}, false, 0, 0.05f, 0, 0, false, b_relu, ref_relu},
-    {LAM_OP_SIGMOID, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_sigmoid, ref_sigmoid},
-    {LAM_OP_TANH, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_tanh, ref_tanh},
-    {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_gelu, ref_gelu},
-    {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, 0, 0, false, b_softmax, ref_softmax},
-    {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_mse, ref_mse},
-    {LAM_OP_SOFTMAX_CE, 1, {S2(5, 4)}, true, 4, 0, 0, 0, false, b_ce, ref_ce},
-    {LAM_OP_BCE_LOGITS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_bce, ref_bce},
-    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 2), S1(4)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0},
-    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 3), S1(4)}, false, 0, 0, 0, 0, false, b_conv1, ref_conv1},
-    {LAM_OP_CONV2D, 2, {S4(1, 2, 8, 7), S4(3, 2, 2, 3)}, false, 0, 0, 0, 0, false, b_conv2, ref_conv2},
+    {LAM_OP_MATMUL, 2, {S2(5, 7), S2(6, 7)}, false, 0, 0, 0, 0, false, b_mm_nt, ref_matmul_nt, 0},
+    {LAM_OP_MATMUL, 2, {S2(7, 5), S2(7, 6)}, false, 0, 0, 0, 0, false, b_mm_tn, ref_matmul_tn, 0},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_gelu, ref_dense_gelu, 0},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_tanh, ref_dense_tanh, 0},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_sig, ref_dense_sig, 0},
+    {LAM_OP_DENSE, 3, {S2(3, 4), S2(2, 4), S1(2)}, false, 0, 0.0f, 0, 0, false, b_dense_relu, ref_dense_relu, 0},
+    {LAM_OP_ADD, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_add, ref_add, 0},
+    {LAM_OP_MUL, 2, {S3(2, 3, 4), S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_mul, ref_mul, 0},
+    {LAM_OP_BIAS_ADD, 2, {S3(2, 3, 4), S1(4)}, false, 0, 0, 0, 0, false, b_bias, ref_bias, 0},
+    {LAM_OP_RELU, 1, {S2(4, 5)}, false, 0, 0.05f, 0, 0, false, b_relu, ref_relu, 0},
+    {LAM_OP_SIGMOID, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_sigmoid, ref_sigmoid, 0},
+    {LAM_OP_TANH, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_tanh, ref_tanh, 0},
+    {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_gelu, ref_gelu, 0},
+    {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, 0, 0, false, b_softmax, ref_softmax, 0},
+    {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_mse, ref_mse, 0},
+    {LAM_OP_SOFTMAX_CE, 1, {S2(5, 4)}, true, 4, 0, 0, 0, false, b_ce, ref_ce, 0},
+    {LAM_OP_BCE_LOGITS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_bce, ref_bce, 0},
+    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 2), S1(4)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0, 0},
+    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 3), S1(4)}, false, 0, 0, 0, 0, false, b_conv1, ref_conv1, 0},
+    {LAM_OP_CONV2D, 2, {S4(1, 2, 8, 7), S4(3, 2, 2, 3)}, false, 0, 0, 0, 0, false, b_conv2, ref_conv2, 0},
     /* a first layer: one channel, C*KH*KW < 16 filters-wide weight gradient path */
-    {LAM_OP_CONV2D, 3, {S4(2, 1, 6, 5), S4(17, 1, 3, 3), S1(17)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0},
-    {LAM_OP_MAXPOOL2D, 1, {S4(2, 3, 6, 5)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0},
-    {LAM_OP_MAXPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool1, ref_pool1},
-    {LAM_OP_AVGPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool2, ref_pool2},
-    {LAM_OP_AVGPOOL2D, 1, {S4(1, 2, 4, 5)}, false, 0, 0, 0, 0, false, b_pool3, ref_pool3},
-    {LAM_OP_GLOBAL_AVGPOOL, 1, {S4(2, 3, 4, 5)}, false, 0, 0, 0, 0, false, b_gap, ref_gap},
-    {LAM_OP_BATCHNORM, 5, {S4(4, 3, 2, 3), S1(3), S1(3), S1(3), S1(3)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train},
-    {LAM_OP_BATCHNORM, 5, {S2(6, 4), S1(4), S1(4), S1(4), S1(4)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train},
-    {LAM_OP_BATCHNORM, 5, {S4(3, 2, 2, 2), S1(2), S1(2), S1(2), S1(2)}, false, 0, 0, 1u << 4, 3u << 3, true, b_bn, ref_bn_eval},
-    {LAM_OP_RESHAPE, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_reshape, ref_copy},
+    {LAM_OP_CONV2D, 3, {S4(2, 1, 6, 5), S4(17, 1, 3, 3), S1(17)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0, 0},
+    {LAM_OP_CONV2D, 3, {S4(2, 3, 9, 7), S4(4, 3, 3, 3), S1(4)}, false, 0, 0, 0, 0, false, b_conv3, ref_conv3, 5e-5},
+    {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, false, 0, 0, 0, 0, false, b_conv4, ref_conv4, 0},
+    {LAM_OP_CONV2D, 2, {S4(1, 2, 6, 8), S4(3, 2, 3, 3)}, false, 0, 0, 0, 0, false, b_conv5, ref_conv5, 5e-5},
+    {LAM_OP_CONV2D, 3, {S4(2, 8, 6, 6), S4(8, 8, 3, 3), S1(8)}, false, 0, 0, 0, 0, false, b_conv6, ref_conv6, 5e-5},
+    {LAM_OP_MAXPOOL2D, 1, {S4(2, 3, 6, 5)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0, 0},
+    {LAM_OP_MAXPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool1, ref_pool1, 0},
+    {LAM_OP_AVGPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool2, ref_pool2, 0},
+    {LAM_OP_AVGPOOL2D, 1, {S4(1, 2, 4, 5)}, false, 0, 0, 0, 0, false, b_pool3, ref_pool3, 0},
+    {LAM_OP_GLOBAL_AVGPOOL, 1, {S4(2, 3, 4, 5)}, false, 0, 0, 0, 0, false, b_gap, ref_gap, 0},
+    {LAM_OP_BATCHNORM, 5, {S4(4, 3, 2, 3), S1(3), S1(3), S1(3), S1(3)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train, 0},
+    {LAM_OP_BATCHNORM, 5, {S2(6, 4), S1(4), S1(4), S1(4), S1(4)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train, 0},
+    {LAM_OP_BATCHNORM, 5, {S4(3, 2, 2, 2), S1(2), S1(2), S1(2), S1(2)}, false, 0, 0, 1u << 4, 3u << 3, true, b_bn, ref_bn_eval, 0},
+    {LAM_OP_RESHAPE, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_reshape, ref_copy, 0},
 };
 #define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
 
@@ -391,9 +407,10 @@ static int check_entry(const entry *e, uint64_t seed)
     /* forward against the double reference */
     double ref[4096];
     e->ref(din, e->in_shape, labels, ref);
+    double tol = e->tol > 0 ? e->tol : 1e-5; /* Winograd F(4x4) rounds more (see winograd.h) */
     for (int64_t i = 0; i < nout; i++)
-        CHECK_MSG(fabs(lam_node_data(y)[i] - ref[i]) <= 1e-5 + 1e-5 * fabs(ref[i]), "%s forward[%lld] = %.8g, reference %.8g",
-                  lam_op_name(e->op), (long long)i, lam_node_data(y)[i], ref[i]);
+        CHECK_MSG(fabs(lam_node_data(y)[i] - ref[i]) <= tol + tol * fabs(ref[i]), "%s (entry %d) forward[%lld] = %.8g, reference %.8g",
+                  lam_op_name(e->op), (int)(e - entries), (long long)i, lam_node_data(y)[i], ref[i]);
     /* backward against central differences of the double reference */
     for (int k = 0; k < e->n_in; k++) {
         if (e->nograd >> k & 1) continue;

@@ -41,6 +41,7 @@ typedef struct lam_conv2d_opts {
     lam_act act;              /* fused activation */
     bool bias;                /* true */
     lam_init_kind init;       /* LAM_INIT_TORCH_DEFAULT, as torch.nn.Conv2d */
+    lam_conv_algo algo;       /* LAM_CONV_AUTO */
 } lam_conv2d_opts;
 lam_conv2d_opts lam_conv2d_opts_defaults(int filters, int kernel, lam_act act);
 

@@ -283,7 +283,10 @@ lam_node *lam_dropout2d(lam_graph *g, lam_node *x, float p)
     return op_node(g, LAM_OP_DROPOUT, &prm, 1, (lam_node *[]){x});
 }
 
-lam_conv2d_args lam_conv2d_args_defaults(void) { return (lam_conv2d_args){1, 1, 0, 0, 1, 1, LAM_ACT_NONE}; }
+lam_conv2d_args lam_conv2d_args_defaults(void)
+{
+    return (lam_conv2d_args){1, 1, 0, 0, 1, 1, LAM_ACT_NONE, LAM_CONV_AUTO};
+}
 
 lam_node *lam_conv2d_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, const lam_conv2d_args *a)
 {
@@ -292,7 +295,11 @@ lam_node *lam_conv2d_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, con
         lam_graph_fail(g, LAM_ERR_ARG, "conv2d: unknown activation %d", (int)d.act);
         return NULL;
     }
-    lam_op_params p = {.conv2d = {0, 0, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w, d.act}};
+    if (g && ((unsigned)d.algo >= LAM_CONV_ALGO_COUNT_)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "conv2d: unknown algorithm %d", (int)d.algo);
+        return NULL;
+    }
+    lam_op_params p = {.conv2d = {0, 0, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w, d.act, d.algo}};
     return op_node(g, LAM_OP_CONV2D, &p, b ? 3 : 2, (lam_node *[]){x, w, b});
 }
 

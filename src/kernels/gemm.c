@@ -27,6 +27,14 @@ void lam_sgemm_force_generic(bool on)
     atomic_store_explicit(&force_generic_, on, memory_order_relaxed);
 }
 
+/* Below this many multiply-adds a parallel region costs more than it
+ * saves.  bench_gemm alone on an idle machine breaks even near 64^3, but
+ * inside training steps the other thread must first pull the operands
+ * into its cache and, when the machine is shared, may not be scheduled
+ * at once: a 32x100x100 product ran slower on 2 threads than on 1 in the
+ * digits MLP.  128^3 keeps small layers on one thread. */
+#define PAR_MIN_WORK (128.0 * 128 * 128)
+
 static int resolve_threads(int nthreads)
 {
     int nt = nthreads <= 0 ? lam_get_threads() : nthreads;
@@ -89,13 +97,6 @@ enum {
     KC_MAX = 256,
     MC_MAX = 144, /* multiple of MR */
     NC_MAX = 2048, /* multiple of NR */
-    /* Below this many multiply-adds a parallel region costs more than it
-     * saves.  bench_gemm alone on an idle machine breaks even near 64^3, but
-     * inside training steps the other thread must first pull the operands
-     * into its cache and, when the machine is shared, may not be scheduled
-     * at once: a 32x100x100 product ran slower on 2 threads than on 1 in the
-     * digits MLP.  128^3 keeps small layers on one thread. */
-    PAR_MIN_WORK = 128 * 128 * 128,
 };
 
 /* ---- block sizes (functions of the sizes only, never of the threads) ---- */
@@ -588,3 +589,35 @@ void lam_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
 }
 
 #endif /* LAM_USE_OPENBLAS */
+
+/* ---- batches of independent products ------------------------------------ */
+
+size_t lam_sgemm_batch_ws_floats(int M, int N, int K, int nthreads)
+{
+    return (size_t)resolve_threads(nthreads) * lam_sgemm_ws_floats(M, N, K, 1);
+}
+
+void lam_sgemm_batch(int count, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                     int lda, ptrdiff_t stride_a, const float *B, int ldb, ptrdiff_t stride_b, float beta, float *C,
+                     int ldc, ptrdiff_t stride_c, float *ws, int nthreads)
+{
+    int nt = resolve_threads(nthreads);
+    if (count < nt) nt = count;
+    if ((double)count * M * N * K < PAR_MIN_WORK) nt = 1;
+    size_t per = lam_sgemm_ws_floats(M, N, K, 1);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+        int t = 0, n = 1;
+#endif
+        /* contiguous chunks: thread t takes products [count*t/n, count*(t+1)/n) */
+        int lo = (int)((long)count * t / n), hi = (int)((long)count * (t + 1) / n);
+        for (int i = lo; i < hi; i++)
+            lam_sgemm(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+                      C + i * stride_c, ldc, ws + (size_t)t * per, 1);
+    }
+}

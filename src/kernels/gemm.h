@@ -30,6 +30,18 @@ void lam_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta,
                float *C, int ldc, float *ws, int nthreads);
 
+/* `count` independent products C_i = alpha op(A_i) op(B_i) + beta C_i with
+ * A_i = A + i*stride_a (likewise B, C), all of one shape.  Threads take whole
+ * products and run each on one thread, so small products (Winograd's, one
+ * per transform position) keep both cores busy, and every product gets the
+ * arithmetic of lam_sgemm whatever the thread count.  ws: at least
+ * lam_sgemm_batch_ws_floats(M, N, K, nthreads) floats, 64-byte aligned. */
+size_t lam_sgemm_batch_ws_floats(int M, int N, int K, int nthreads);
+void lam_sgemm_batch(int count, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                     const float *A, int lda, ptrdiff_t stride_a, const float *B, int ldb,
+                     ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
+                     float *ws, int nthreads);
+
 /* Which micro-kernel lam_sgemm uses on this CPU: "avx2-fma", "generic", or
  * "openblas" when built with BLAS=openblas. */
 const char *lam_sgemm_kernel_name(void);

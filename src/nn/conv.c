@@ -8,7 +8,7 @@ lam_conv2d_opts lam_conv2d_opts_defaults(int filters, int kernel, lam_act act)
 {
     return (lam_conv2d_opts){.filters = filters, .kh = kernel, .kw = kernel, .stride_h = 1, .stride_w = 1,
                              .padding = LAM_PAD_VALID, .dil_h = 1, .dil_w = 1, .act = act, .bias = true,
-                             .init = LAM_INIT_TORCH_DEFAULT};
+                             .init = LAM_INIT_TORCH_DEFAULT, .algo = LAM_CONV_AUTO};
 }
 
 lam_node *lam_nn_conv2d(lam_graph *g, lam_node *x, const char *name, const lam_conv2d_opts *o)
@@ -31,7 +31,7 @@ lam_node *lam_nn_conv2d(lam_graph *g, lam_node *x, const char *name, const lam_c
                        o->kh, o->kw);
         return NULL;
     }
-    lam_conv2d_args a = {o->stride_h, o->stride_w, 0, 0, o->dil_h, o->dil_w, o->act};
+    lam_conv2d_args a = {o->stride_h, o->stride_w, 0, 0, o->dil_h, o->dil_w, o->act, o->algo};
     if (o->padding == LAM_PAD_EXPLICIT) {
         a.pad_h = o->pad_h;
         a.pad_w = o->pad_w;

@@ -1,20 +1,31 @@
-/* 2-D convolution, NCHW, as im2col + one GEMM over the whole batch:
+/* 2-D convolution, NCHW, by one of two algorithms (lam_conv_algo):
+ *
+ * im2col + one GEMM over the whole batch:
  *   col  [C*KH*KW, B*OH*OW]   (im2col of every image side by side)
  *   Yt   [OC, B*OH*OW]  = W [OC, C*KH*KW] x col
  *   y[b, oc, p] = act(Yt[oc, b*OHW + p] + bias[oc])
  * col is kept from forward to backward (saved), then
  *   dW += dYt x col^T,  db += row sums of dYt,  dcol = W^T x dYt (over col),
  *   dx += col2im(dcol).
- * Every GEMM splits over blocks of its output and every other loop over
- * (image, channel) pairs, so results do not depend on the thread count.
- * Saved: col (reused for dcol) and, for GELU, the pre-activation.
- * Scratch: Yt/dYt + GEMM packing space. */
+ * Saved: col (reused for dcol).  Scratch: Yt/dYt + GEMM packing space.
+ *
+ * Winograd F(m x m, 3 x 3) (kernels/winograd.h), for 3x3 stride-1 undilated
+ * convolutions: U = weights transformed, V = input tiles transformed, one
+ * GEMM per transform position (lam_sgemm_batch), the output transform with
+ * the bias, then the activation.  Backward transforms dpre into dM, then
+ * dU = dM V^T (into dW through G^T . G) and dV = U^T dM (over V, into dx
+ * through B . B^T).  Saved: U and V.  Scratch: M/dM, dU, dpre, GEMM space.
+ *
+ * Every GEMM splits over blocks of its output (or over whole products) and
+ * every other loop over channels or (image, channel) pairs, so results do
+ * not depend on the thread count.  For GELU the pre-activation is saved too. */
 #include <stdio.h>
 
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
 #include "kernels/par.h"
 #include "kernels/vec.h"
+#include "kernels/winograd.h"
 #include "ops/op.h"
 
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
@@ -67,6 +78,62 @@ static size_t ws_floats_of(const conv_sizes *z)
     return (m + 15) & ~(size_t)15;
 }
 
+/* ---- Winograd: which tile, and the buffers --------------------------------- */
+
+static bool wino_fits(const lam_conv_geom *g)
+{
+    return g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
+}
+
+/* Output tile m of the Winograd algorithm this node runs, 0 for im2col.
+ * AUTO takes F(4x4) when both channel counts are >= 8: below that the
+ * per-position GEMMs are too thin to gain over one im2col GEMM (a first
+ * layer on 1 or 3 channels), see bench/README.md. */
+static int wino_tile(const lam_node *nd, const lam_conv_geom *g)
+{
+    if (!wino_fits(g)) return 0;
+    long oc = nd->in[1]->shape.d[0];
+    switch (nd->p.conv2d.algo) {
+    case LAM_CONV_WINOGRAD_F2: return 2;
+    case LAM_CONV_WINOGRAD_F4: return 4;
+    case LAM_CONV_AUTO: return g->C >= 8 && oc >= 8 ? 4 : 0;
+    default: return 0;
+    }
+}
+
+#define F16(n) (((size_t)(n) + 15) & ~(size_t)15) /* floats, rounded to 64 bytes */
+
+/* Float offsets of the Winograd buffers.  saved: U [a*a][K][C], V [a*a][C][P]
+ * (then the pre-activation for GELU).  scratch: M/dM [a*a][K][P], dU
+ * [a*a][K][C], dpre [B][K][OH*OW], GEMM workspace. */
+typedef struct wino_plan {
+    lam_wino w;
+    size_t u, v, saved;               /* saved: U at 0, V at u */
+    size_t m, du, dpre, ws, scratch;  /* scratch: M at 0, then dU, dpre, ws */
+} wino_plan;
+
+static wino_plan wino_plan_of(const lam_node *nd, const lam_conv_geom *g, int m)
+{
+    wino_plan q;
+    long B = nd->in[0]->shape.d[0];
+    int K = (int)nd->in[1]->shape.d[0];
+    lam_wino_setup(&q.w, m, B, g->C, K, g->H, g->W, g->ph, g->pw);
+    long aa = (long)q.w.a * q.w.a, P = q.w.P;
+    int nt = lam_ops_plan_threads();
+    q.u = F16(aa * K * g->C);
+    q.v = F16(aa * g->C * P);
+    q.saved = q.u + q.v;
+    q.m = F16(aa * K * P);
+    q.du = F16(aa * K * g->C);
+    q.dpre = F16(B * K * (long)g->OH * g->OW);
+    size_t w1 = lam_sgemm_batch_ws_floats(K, (int)P, g->C, nt);      /* M = U V */
+    size_t w2 = lam_sgemm_batch_ws_floats(K, g->C, (int)P, nt);      /* dU = dM V^T */
+    size_t w3 = lam_sgemm_batch_ws_floats(g->C, (int)P, K, nt);      /* dV = U^T dM */
+    q.ws = F16(w1 > w2 ? (w1 > w3 ? w1 : w3) : (w2 > w3 ? w2 : w3));
+    q.scratch = q.m + q.du + q.dpre + q.ws;
+    return q;
+}
+
 static lam_status conv_infer(lam_node *nd, char *err, size_t errlen)
 {
     const lam_shape *x = &nd->in[0]->shape, *w = &nd->in[1]->shape;
@@ -91,13 +158,80 @@ static lam_status conv_infer(lam_node *nd, char *err, size_t errlen)
     nd->shape = lam_shape4(x->d[0], w->d[0], g.OH, g.OW);
     nd->has_batch = nd->in[0]->has_batch;
     nd->dtype = LAM_DTYPE_F32;
+    size_t pre_bytes = p->act == LAM_ACT_GELU ? (size_t)lam_node_numel(nd) * sizeof(float) : 0;
+    if (p->algo == LAM_CONV_WINOGRAD_F2 || p->algo == LAM_CONV_WINOGRAD_F4) {
+        if (!wino_fits(&g)) {
+            snprintf(err, errlen, "conv2d: Winograd needs a 3x3 kernel, stride 1 and dilation 1 (got %dx%d, stride %d,%d, dilation %d,%d); use algorithm = auto or im2col",
+                     g.KH, g.KW, g.sh, g.sw, g.dh, g.dw);
+            return LAM_ERR_ARG;
+        }
+    }
+    int m = wino_tile(nd, &g);
+    if (m) {
+        wino_plan q = wino_plan_of(nd, &g, m);
+        nd->scratch_bytes = q.scratch * sizeof(float);
+        nd->saved_bytes = q.saved * sizeof(float) + pre_bytes;
+        return LAM_OK;
+    }
     conv_sizes z = sizes_of(nd, &g);
     size_t ws = ws_floats_of(&z) * sizeof(float);
     if (small_ckk(&z)) ws += ALIGN64((size_t)(z.CKK * z.OC) * sizeof(float)); /* dW^T */
     nd->scratch_bytes = z.yt_bytes + ws;
-    nd->saved_bytes = z.col_bytes + (p->act == LAM_ACT_GELU ? (size_t)lam_node_numel(nd) * sizeof(float) : 0);
+    nd->saved_bytes = z.col_bytes + pre_bytes;
     return LAM_OK;
 }
+
+/* ---- shared by both algorithms ------------------------------------------ */
+
+/* One output plane holding pre-activations: keep them for GELU, apply act. */
+static void finish_plane(float *y, float *pre, lam_act act, long n)
+{
+    if (pre)
+        for (long i = 0; i < n; i++) pre[i] = y[i];
+    if (act != LAM_ACT_NONE) lam_k_act_fwd(act, y, y, (size_t)n);
+}
+
+/* dpre of every output plane (b, oc) into dst + b*sb + oc*so */
+static void act_grad(const lam_op_ctx *c, const float *pre_all, long B, long OC, long OHW, float *dst_all, long sb,
+                     long so)
+{
+    lam_act act = c->node->p.conv2d.act;
+    long planes = B * OC;
+    LAM_PFOR_WORK(planes, planes * OHW, bo, {
+        long b = bo / OC, oc = bo % OC;
+        float *restrict dst = dst_all + b * sb + oc * so;
+        const float *restrict yv = c->out + bo * OHW, *restrict dy = c->dout + bo * OHW;
+        if (act == LAM_ACT_RELU) { /* the common case, inline: both loads unconditional so it vectorises */
+            for (long i = 0; i < OHW; i++) {
+                float d = dy[i], v = yv[i];
+                dst[i] = v > 0.0f ? d : 0.0f;
+            }
+        } else {
+            const float *pre = pre_all ? pre_all + bo * OHW : NULL;
+            lam_k_act_bwd(act, pre, yv, dy, dst, (size_t)OHW, 0);
+        }
+    });
+}
+
+/* db[oc] += the sum over b of the n values at src + b*sb + oc*so, with eight
+ * interleaved partial sums (a fixed order, so the same for any thread
+ * count) so that the long sums vectorise */
+static void bias_grad(float *db, const float *src, long B, long OC, long n, long sb, long so)
+{
+    LAM_PFOR_WORK(OC, OC * B * n, oc, {
+        float acc[8] = {0};
+        for (long b = 0; b < B; b++) {
+            const float *r = src + b * sb + oc * so;
+            long i = 0;
+            for (; i + 8 <= n; i += 8)
+                for (int k = 0; k < 8; k++) acc[k] += r[i + k];
+            for (; i < n; i++) acc[i % 8] += r[i];
+        }
+        db[oc] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    });
+}
+
+/* ---- im2col -------------------------------------------------------------- */
 
 /* im2col of the whole batch, parallel over (image, channel) */
 static void batch_im2col(const lam_conv_geom *g, const conv_sizes *z, const float *x, float *col)
@@ -110,7 +244,7 @@ static void batch_im2col(const lam_conv_geom *g, const conv_sizes *z, const floa
     });
 }
 
-static void conv_fwd(const lam_op_ctx *c)
+static void im2col_fwd(const lam_op_ctx *c)
 {
     const lam_node *nd = c->node;
     lam_conv_geom g = geom_of(nd);
@@ -131,51 +265,21 @@ static void conv_fwd(const lam_op_ctx *c)
         float *dst = y + bo * z.OHW;
         float bv = bias ? bias[oc] : 0.0f;
         for (long i = 0; i < z.OHW; i++) dst[i] = src[i] + bv;
-        if (pre)
-            for (long i = 0; i < z.OHW; i++) pre[bo * z.OHW + i] = dst[i];
-        if (act != LAM_ACT_NONE) lam_k_act_fwd(act, dst, dst, (size_t)z.OHW);
+        finish_plane(dst, pre ? pre + bo * z.OHW : NULL, act, z.OHW);
     });
 }
 
-static void conv_bwd(const lam_op_ctx *c)
+static void im2col_bwd(const lam_op_ctx *c)
 {
     const lam_node *nd = c->node;
     lam_conv_geom g = geom_of(nd);
     conv_sizes z = sizes_of(nd, &g);
     float *col = c->saved, *dyt = c->scratch; /* col from forward */
     float *ws = (float *)((char *)dyt + z.yt_bytes);
-    lam_act act = nd->p.conv2d.act;
-    const float *pre_all = act == LAM_ACT_GELU ? (const float *)((const char *)c->saved + z.col_bytes) : NULL;
-    long planes = z.B * z.OC;
-    /* dpre in [OC, B*OHW] layout */
-    LAM_PFOR_WORK(planes, planes * z.OHW, bo, {
-        long b = bo / z.OC, oc = bo % z.OC;
-        float *restrict dst = dyt + oc * z.BN + b * z.OHW;
-        const float *restrict yv = c->out + bo * z.OHW, *restrict dy = c->dout + bo * z.OHW;
-        if (act == LAM_ACT_RELU) { /* the common case, inline: both loads unconditional so it vectorises */
-            for (long i = 0; i < z.OHW; i++) {
-                float d = dy[i], v = yv[i];
-                dst[i] = v > 0.0f ? d : 0.0f;
-            }
-        } else {
-            const float *pre = pre_all ? pre_all + bo * z.OHW : NULL;
-            lam_k_act_bwd(act, pre, yv, dy, dst, (size_t)z.OHW, 0);
-        }
-    });
-    if (nd->n_in == 3 && c->din[2]) {
-        float *db = c->din[2];
-        /* eight interleaved partial sums (a fixed order, so the same for
-         * any thread count) let the long row sum vectorise */
-        LAM_PFOR_WORK(z.OC, z.OC * z.BN, oc, {
-            float acc[8] = {0};
-            const float *r = dyt + oc * z.BN;
-            long i = 0;
-            for (; i + 8 <= z.BN; i += 8)
-                for (int k = 0; k < 8; k++) acc[k] += r[i + k];
-            for (; i < z.BN; i++) acc[i % 8] += r[i];
-            db[oc] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        });
-    }
+    const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? (const float *)((const char *)c->saved + z.col_bytes)
+                                                             : NULL;
+    act_grad(c, pre_all, z.B, z.OC, z.OHW, dyt, z.OHW, z.BN); /* dpre in [OC, B*OHW] layout */
+    if (nd->n_in == 3 && c->din[2]) bias_grad(c->din[2], dyt, 1, z.OC, z.BN, 0, z.BN);
     if (c->din[1] && !small_ckk(&z)) {
         lam_sgemm(false, true, (int)z.OC, (int)z.CKK, (int)z.BN, 1.0f, dyt, (int)z.BN, col, (int)z.BN, 1.0f,
                   c->din[1], (int)z.CKK, ws, c->nthreads);
@@ -202,6 +306,82 @@ static void conv_bwd(const lam_op_ctx *c)
             lam_col2im(&g, col, ch, ch + 1, dx + b * chw, z.BN, b * z.OHW);
         });
     }
+}
+
+/* ---- Winograd ------------------------------------------------------------ */
+
+static void wino_fwd(const lam_op_ctx *c, int m)
+{
+    const lam_node *nd = c->node;
+    lam_conv_geom g = geom_of(nd);
+    wino_plan q = wino_plan_of(nd, &g, m);
+    const lam_wino *w = &q.w;
+    long aa = (long)w->a * w->a, KC = (long)w->K * w->C, ohw = (long)w->OH * w->OW;
+    float *U = c->saved, *V = U + q.u, *M = c->scratch, *ws = M + q.m + q.du + q.dpre;
+    float *pre = nd->p.conv2d.act == LAM_ACT_GELU ? V + q.v : NULL;
+    const float *bias = nd->n_in == 3 ? c->in[2] : NULL;
+    long chunks = (KC + 63) / 64;
+    LAM_PFOR_WORK(chunks, KC * aa, i, {
+        long q1 = (i + 1) * 64 < KC ? (i + 1) * 64 : KC;
+        lam_wino_weights(w, c->in[1], U, i * 64, q1);
+    });
+    LAM_PFOR_WORK(w->C, w->C * w->P * aa, ch, lam_wino_input(w, c->in[0], V, (int)ch));
+    lam_sgemm_batch((int)aa, false, false, w->K, (int)w->P, w->C, 1.0f, U, w->C, KC, V, (int)w->P, w->C * w->P,
+                    0.0f, M, (int)w->P, w->K * w->P, ws, c->nthreads);
+    lam_act act = nd->p.conv2d.act;
+    LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, {
+        lam_wino_output(w, M, bias ? bias[k] : 0.0f, c->out, (int)k);
+        for (long b = 0; b < w->B; b++) {
+            long plane = (b * w->K + k) * ohw;
+            finish_plane(c->out + plane, pre ? pre + plane : NULL, act, ohw);
+        }
+    });
+}
+
+static void wino_bwd(const lam_op_ctx *c, int m)
+{
+    const lam_node *nd = c->node;
+    lam_conv_geom g = geom_of(nd);
+    wino_plan q = wino_plan_of(nd, &g, m);
+    const lam_wino *w = &q.w;
+    long aa = (long)w->a * w->a, KC = (long)w->K * w->C, ohw = (long)w->OH * w->OW;
+    float *U = c->saved, *V = U + q.u;
+    float *dM = c->scratch, *dU = dM + q.m, *dpre = dU + q.du, *ws = dpre + q.dpre;
+    const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? V + q.v : NULL;
+    act_grad(c, pre_all, w->B, w->K, ohw, dpre, w->K * ohw, ohw); /* [B, K, OH*OW] */
+    if (nd->n_in == 3 && c->din[2]) bias_grad(c->din[2], dpre, w->B, w->K, ohw, w->K * ohw, ohw);
+    if (!c->din[0] && !c->din[1]) return;
+    LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, lam_wino_output_grad(w, dpre, dM, (int)k));
+    if (c->din[1]) {
+        lam_sgemm_batch((int)aa, false, true, w->K, w->C, (int)w->P, 1.0f, dM, (int)w->P, w->K * w->P, V,
+                        (int)w->P, w->C * w->P, 0.0f, dU, w->C, KC, ws, c->nthreads);
+        long chunks = (KC + 63) / 64;
+        LAM_PFOR_WORK(chunks, KC * aa, i, {
+            long q1 = (i + 1) * 64 < KC ? (i + 1) * 64 : KC;
+            lam_wino_weights_grad(w, dU, c->din[1], i * 64, q1);
+        });
+    }
+    if (c->din[0]) { /* dV = U^T dM, written over V */
+        lam_sgemm_batch((int)aa, true, false, w->C, (int)w->P, w->K, 1.0f, U, w->C, KC, dM, (int)w->P,
+                        w->K * w->P, 0.0f, V, (int)w->P, w->C * w->P, ws, c->nthreads);
+        LAM_PFOR_WORK(w->C, w->C * w->P * aa, ch, lam_wino_input_grad(w, V, c->din[0], (int)ch));
+    }
+}
+
+static void conv_fwd(const lam_op_ctx *c)
+{
+    lam_conv_geom g = geom_of(c->node);
+    int m = wino_tile(c->node, &g);
+    if (m) wino_fwd(c, m);
+    else im2col_fwd(c);
+}
+
+static void conv_bwd(const lam_op_ctx *c)
+{
+    lam_conv_geom g = geom_of(c->node);
+    int m = wino_tile(c->node, &g);
+    if (m) wino_bwd(c, m);
+    else im2col_bwd(c);
 }
 
 static double conv_flops(const lam_node *nd)

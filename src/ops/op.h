@@ -20,6 +20,7 @@ typedef struct lam_dropout_params {
 typedef struct lam_conv_params {
     int kh, kw, sh, sw, ph, pw, dh, dw; /* kernel, stride, padding, dilation */
     lam_act act;                        /* fused epilogue */
+    lam_conv_algo algo;
 } lam_conv_params;
 typedef struct lam_pool_params {
     int kh, kw, sh, sw, ph, pw;

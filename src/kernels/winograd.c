@@ -1,0 +1,404 @@
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms (see winograd.h).
+ *
+ * Eight tiles go through a transform together, one per lane of an 8-float
+ * GCC vector: a gather copies each lane's tile into an [a][a] block of
+ * vectors, the 1-D transform runs down the columns and then along the rows
+ * with the matrices written out as sums (multiplying by a zero entry is not
+ * free in IEEE arithmetic, so the sparse matrices are spelled out), and a
+ * scatter writes the lanes back.  Every kernel exists twice: compiled for
+ * AVX2 (one ymm register per vector) and for baseline x86-64 (two xmm), and
+ * lam_wino_* picks one per call.  Both do the same operations in the same
+ * order without FMA contraction (-std=c11 turns it off), so they give the
+ * same bits. */
+#include "kernels/winograd.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float v8 __attribute__((vector_size(32)));
+#define LANES 8
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+
+/* ---- 1-D transforms: out[k*os] from in[k*is], vectors --------------------- */
+
+/* B^T (input), a = 4 and 6 */
+INLINE void bt4(const v8 *d, int is, v8 *o, int os)
+{
+    v8 d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is];
+    o[0] = d0 - d2;
+    o[os] = d1 + d2;
+    o[2 * os] = d2 - d1;
+    o[3 * os] = d1 - d3;
+}
+INLINE void bt6(const v8 *d, int is, v8 *o, int os)
+{
+    v8 d0 = d[0], d1 = d[is], d2 = d[2 * is], d3 = d[3 * is], d4 = d[4 * is], d5 = d[5 * is];
+    v8 f4 = splat(4.0f), f5 = splat(5.0f), f2 = splat(2.0f);
+    v8 p = d4 - f4 * d2, q = d3 - f4 * d1; /* rows 1, 2 */
+    v8 r = d4 - d2, s = f2 * (d3 - d1);   /* rows 3, 4 */
+    o[0] = (f4 * d0 - f5 * d2) + d4;
+    o[os] = p + q;
+    o[2 * os] = p - q;
+    o[3 * os] = r + s;
+    o[4 * os] = r - s;
+    o[5 * os] = (f4 * d1 - f5 * d3) + d5;
+}
+/* B (input gradient): the transpose of the above */
+INLINE void b4(const v8 *v, int is, v8 *o, int os)
+{
+    v8 v0 = v[0], v1 = v[is], v2 = v[2 * is], v3 = v[3 * is];
+    o[0] = v0;
+    o[os] = (v1 - v2) + v3;
+    o[2 * os] = (v1 + v2) - v0;
+    o[3 * os] = -v3;
+}
+INLINE void b6(const v8 *v, int is, v8 *o, int os)
+{
+    v8 v0 = v[0], v1 = v[is], v2 = v[2 * is], v3 = v[3 * is], v4 = v[4 * is], v5 = v[5 * is];
+    v8 f4 = splat(4.0f), f5 = splat(5.0f), f2 = splat(2.0f);
+    v8 s12 = v1 + v2, d12 = v1 - v2, s34 = v3 + v4, d34 = v3 - v4;
+    o[0] = f4 * v0;
+    o[os] = (f4 * (v2 - v1) + f2 * (v4 - v3)) + f4 * v5;
+    o[2 * os] = -((f5 * v0 + f4 * s12) + s34);
+    o[3 * os] = (d12 + f2 * d34) - f5 * v5;
+    o[4 * os] = (v0 + s12) + s34;
+    o[5 * os] = v5;
+}
+/* G (weights): 3 -> a */
+INLINE void g4(const v8 *g, int is, v8 *o, int os)
+{
+    v8 g0 = g[0], g1 = g[is], g2 = g[2 * is], h = splat(0.5f);
+    v8 t = g0 + g2;
+    o[0] = g0;
+    o[os] = h * (t + g1);
+    o[2 * os] = h * (t - g1);
+    o[3 * os] = g2;
+}
+INLINE void g6(const v8 *g, int is, v8 *o, int os)
+{
+    v8 g0 = g[0], g1 = g[is], g2 = g[2 * is];
+    v8 t = g0 + g2, u = splat(1.0f / 24.0f) * g0 + splat(1.0f / 6.0f) * g2, w = splat(1.0f / 12.0f) * g1;
+    o[0] = splat(0.25f) * g0;
+    o[os] = splat(-1.0f / 6.0f) * (t + g1);
+    o[2 * os] = splat(-1.0f / 6.0f) * (t - g1);
+    o[3 * os] = u + w;
+    o[4 * os] = u - w;
+    o[5 * os] = g2;
+}
+/* G^T (weight gradient): a -> 3 */
+INLINE void gt4(const v8 *u, int is, v8 *o, int os)
+{
+    v8 u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], h = splat(0.5f);
+    o[0] = u0 + h * (u1 + u2);
+    o[os] = h * (u1 - u2);
+    o[2 * os] = h * (u1 + u2) + u3;
+}
+INLINE void gt6(const v8 *u, int is, v8 *o, int os)
+{
+    v8 u0 = u[0], u1 = u[is], u2 = u[2 * is], u3 = u[3 * is], u4 = u[4 * is], u5 = u[5 * is];
+    v8 s12 = u1 + u2, s34 = u3 + u4;
+    v8 c6 = splat(1.0f / 6.0f);
+    o[0] = (splat(0.25f) * u0 - c6 * s12) + splat(1.0f / 24.0f) * s34;
+    o[os] = c6 * (u2 - u1) + splat(1.0f / 12.0f) * (u3 - u4);
+    o[2 * os] = (c6 * (s34 - s12)) + u5;
+}
+/* A^T (output): a -> m */
+INLINE void at4(const v8 *m, int is, v8 *o, int os)
+{
+    v8 m0 = m[0], m1 = m[is], m2 = m[2 * is], m3 = m[3 * is];
+    o[0] = (m0 + m1) + m2;
+    o[os] = (m1 - m2) - m3;
+}
+INLINE void at6(const v8 *m, int is, v8 *o, int os)
+{
+    v8 m0 = m[0], m1 = m[is], m2 = m[2 * is], m3 = m[3 * is], m4 = m[4 * is], m5 = m[5 * is];
+    v8 s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
+    o[0] = (m0 + s12) + s34;
+    o[os] = d12 + splat(2.0f) * d34;
+    o[2 * os] = s12 + splat(4.0f) * s34;
+    o[3 * os] = (d12 + splat(8.0f) * d34) + m5;
+}
+/* A (output gradient): m -> a */
+INLINE void a4(const v8 *y, int is, v8 *o, int os)
+{
+    v8 y0 = y[0], y1 = y[is];
+    o[0] = y0;
+    o[os] = y0 + y1;
+    o[2 * os] = y0 - y1;
+    o[3 * os] = -y1;
+}
+INLINE void a6(const v8 *y, int is, v8 *o, int os)
+{
+    v8 y0 = y[0], y1 = y[is], y2 = y[2 * is], y3 = y[3 * is];
+    v8 e = y0 + y2, f = y1 + y3, e4 = y0 + splat(4.0f) * y2, f8 = splat(2.0f) * y1 + splat(8.0f) * y3;
+    o[0] = y0;
+    o[os] = e + f;
+    o[2 * os] = e - f;
+    o[3 * os] = e4 + f8;
+    o[4 * os] = e4 - f8;
+    o[5 * os] = y3;
+}
+
+typedef void (*tf1)(const v8 *, int, v8 *, int);
+
+/* out[no][no] = T in[ni][ni] T^T: T down each column, then along each row.
+ * Constant tf and sizes after inlining. */
+INLINE void tf2d(tf1 tf, int ni, int no, const v8 *in, v8 *out)
+{
+    v8 tmp[36];
+    for (int j = 0; j < ni; j++) tf(in + j, ni, tmp + j, ni);     /* tmp [no][ni] */
+    for (int i = 0; i < no; i++) tf(tmp + i * ni, 1, out + i * no, 1);
+}
+
+/* ---- lanes -------------------------------------------------------------- */
+
+/* The first n lanes from / to p (vectors travel by pointer: passing a
+ * 32-byte vector by value differs between the two builds' ABIs). */
+INLINE void load_n(v8 *v, const float *p, int n)
+{
+    if (n == LANES) {
+        memcpy(v, p, sizeof *v);
+        return;
+    }
+    *v = splat(0.0f);
+    for (int l = 0; l < n; l++) (*v)[l] = p[l];
+}
+INLINE void store_n(float *p, const v8 *v, int n)
+{
+    if (n == LANES) memcpy(p, v, sizeof *v);
+    else
+        for (int l = 0; l < n; l++) p[l] = (*v)[l];
+}
+
+/* Top-left corner (y0, x0) of tile p's window and the start of its image
+ * plane (channel ch), for a window of `span` rows/columns at `step`. */
+typedef struct tile_at {
+    long plane; /* b * channels + ch */
+    int y0, x0;
+} tile_at;
+
+INLINE tile_at locate(const lam_wino *w, long p, int ch, int channels, int oy, int ox)
+{
+    long b = p / w->T;
+    int t = (int)(p - b * w->T);
+    tile_at r = {b * channels + ch, (t / w->tw) * w->m - oy, (t % w->tw) * w->m - ox};
+    return r;
+}
+
+/* blk[i*span + j][l] = plane(y0 + i, x0 + j) of lane l's tile, zero outside
+ * the H x W plane. */
+INLINE void gather(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, v8 *blk)
+{
+    for (int e = 0; e < span * span; e++) blk[e] = splat(0.0f);
+    for (int l = 0; l < n; l++) {
+        const float *pl = base + at[l].plane * plane_sz;
+        int y0 = at[l].y0, x0 = at[l].x0;
+        if (y0 >= 0 && x0 >= 0 && y0 + span <= H && x0 + span <= W) {
+            for (int i = 0; i < span; i++)
+                for (int j = 0; j < span; j++) blk[i * span + j][l] = pl[(long)(y0 + i) * W + x0 + j];
+        } else {
+            for (int i = 0; i < span; i++) {
+                int y = y0 + i;
+                if (y < 0 || y >= H) continue;
+                for (int j = 0; j < span; j++) {
+                    int x = x0 + j;
+                    if (x >= 0 && x < W) blk[i * span + j][l] = pl[(long)y * W + x];
+                }
+            }
+        }
+    }
+}
+
+/* plane(y0 + i, x0 + j) (+)= blk[i*span + j][l], clipped to H x W; lanes in
+ * order (their windows may overlap). */
+INLINE void scatter(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, const v8 *blk,
+                    bool add)
+{
+    for (int l = 0; l < n; l++) {
+        float *pl = base + at[l].plane * plane_sz;
+        int y0 = at[l].y0, x0 = at[l].x0;
+        for (int i = 0; i < span; i++) {
+            int y = y0 + i;
+            if (y < 0 || y >= H) continue;
+            for (int j = 0; j < span; j++) {
+                int x = x0 + j;
+                if (x < 0 || x >= W) continue;
+                float *d = pl + (long)y * W + x;
+                *d = add ? *d + blk[i * span + j][l] : blk[i * span + j][l];
+            }
+        }
+    }
+}
+
+/* ---- the six kernels, for one tile size --------------------------------- */
+
+INLINE void weights_k(const lam_wino *w, const float *wt, float *U, long q0, long q1, tf1 tf, int a)
+{
+    long stride = (long)w->K * w->C;
+    for (long q = q0; q < q1; q += LANES) {
+        int n = q1 - q < LANES ? (int)(q1 - q) : LANES;
+        v8 g[9], u[36];
+        for (int e = 0; e < 9; e++) {
+            g[e] = splat(0.0f);
+            for (int l = 0; l < n; l++) g[e][l] = wt[(q + l) * 9 + e];
+        }
+        tf2d(tf, 3, a, g, u);
+        for (int x = 0; x < a * a; x++) store_n(U + x * stride + q, &u[x], n);
+    }
+}
+
+INLINE void weights_grad_k(const lam_wino *w, const float *dU, float *dwt, long q0, long q1, tf1 tf, int a)
+{
+    long stride = (long)w->K * w->C;
+    for (long q = q0; q < q1; q += LANES) {
+        int n = q1 - q < LANES ? (int)(q1 - q) : LANES;
+        v8 u[36], g[9];
+        for (int x = 0; x < a * a; x++) load_n(&u[x], dU + x * stride + q, n);
+        tf2d(tf, a, 3, u, g);
+        for (int l = 0; l < n; l++)
+            for (int e = 0; e < 9; e++) dwt[(q + l) * 9 + e] += g[e][l];
+    }
+}
+
+INLINE void input_k(const lam_wino *w, const float *x, float *V, int c, tf1 tf, int a)
+{
+    long stride = (long)w->C * w->P, hw = (long)w->H * w->W;
+    float *row = V + (long)c * w->P;
+    for (long p = 0; p < w->P; p += LANES) {
+        int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
+        tile_at at[LANES];
+        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, c, w->C, w->ph, w->pw);
+        v8 d[36], v[36];
+        gather(x, hw, w->H, w->W, at, n, a, d);
+        tf2d(tf, a, a, d, v);
+        for (int e = 0; e < a * a; e++) store_n(row + e * stride + p, &v[e], n);
+    }
+}
+
+INLINE void input_grad_k(const lam_wino *w, const float *dV, float *dx, int c, tf1 tf, int a)
+{
+    long stride = (long)w->C * w->P, hw = (long)w->H * w->W;
+    const float *row = dV + (long)c * w->P;
+    for (long p = 0; p < w->P; p += LANES) {
+        int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
+        tile_at at[LANES];
+        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, c, w->C, w->ph, w->pw);
+        v8 v[36], d[36];
+        for (int e = 0; e < a * a; e++) load_n(&v[e], row + e * stride + p, n);
+        tf2d(tf, a, a, v, d);
+        scatter(dx, hw, w->H, w->W, at, n, a, d, true);
+    }
+}
+
+INLINE void output_k(const lam_wino *w, const float *M, float bias, float *y, int k, tf1 tf, int a, int m)
+{
+    long stride = (long)w->K * w->P, hw = (long)w->OH * w->OW;
+    const float *row = M + (long)k * w->P;
+    v8 bv = splat(bias);
+    for (long p = 0; p < w->P; p += LANES) {
+        int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
+        tile_at at[LANES];
+        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, k, w->K, 0, 0);
+        v8 s[36], o[16];
+        for (int e = 0; e < a * a; e++) load_n(&s[e], row + e * stride + p, n);
+        tf2d(tf, a, m, s, o);
+        for (int e = 0; e < m * m; e++) o[e] += bv;
+        scatter(y, hw, w->OH, w->OW, at, n, m, o, false);
+    }
+}
+
+INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, tf1 tf, int a, int m)
+{
+    long stride = (long)w->K * w->P, hw = (long)w->OH * w->OW;
+    float *row = dM + (long)k * w->P;
+    for (long p = 0; p < w->P; p += LANES) {
+        int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
+        tile_at at[LANES];
+        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, k, w->K, 0, 0);
+        v8 o[16], s[36];
+        gather(dy, hw, w->OH, w->OW, at, n, m, o);
+        tf2d(tf, m, a, o, s);
+        for (int e = 0; e < a * a; e++) store_n(row + e * stride + p, &s[e], n);
+    }
+}
+
+/* Each kernel for both tile sizes, in two builds: AVX2 and baseline. */
+#define KERNELS(SUF, ATTR)                                                                            \
+    ATTR static void weights_##SUF(const lam_wino *w, const float *wt, float *U, long q0, long q1)      \
+    {                                                                                                 \
+        if (w->m == 4) weights_k(w, wt, U, q0, q1, g6, 6);                                           \
+        else weights_k(w, wt, U, q0, q1, g4, 4);                                                      \
+    }                                                                                                 \
+    ATTR static void weights_grad_##SUF(const lam_wino *w, const float *dU, float *dwt, long q0, long q1) \
+    {                                                                                                 \
+        if (w->m == 4) weights_grad_k(w, dU, dwt, q0, q1, gt6, 6);                                    \
+        else weights_grad_k(w, dU, dwt, q0, q1, gt4, 4);                                              \
+    }                                                                                                 \
+    ATTR static void input_##SUF(const lam_wino *w, const float *x, float *V, int c)                  \
+    {                                                                                                 \
+        if (w->m == 4) input_k(w, x, V, c, bt6, 6);                                                   \
+        else input_k(w, x, V, c, bt4, 4);                                                             \
+    }                                                                                                 \
+    ATTR static void input_grad_##SUF(const lam_wino *w, const float *dV, float *dx, int c)           \
+    {                                                                                                 \
+        if (w->m == 4) input_grad_k(w, dV, dx, c, b6, 6);                                             \
+        else input_grad_k(w, dV, dx, c, b4, 4);                                                       \
+    }                                                                                                 \
+    ATTR static void output_##SUF(const lam_wino *w, const float *M, float bias, float *y, int k)     \
+    {                                                                                                 \
+        if (w->m == 4) output_k(w, M, bias, y, k, at6, 6, 4);                                         \
+        else output_k(w, M, bias, y, k, at4, 4, 2);                                                   \
+    }                                                                                                 \
+    ATTR static void output_grad_##SUF(const lam_wino *w, const float *dy, float *dM, int k)          \
+    {                                                                                                 \
+        if (w->m == 4) output_grad_k(w, dy, dM, k, a6, 6, 4);                                         \
+        else output_grad_k(w, dy, dM, k, a4, 4, 2);                                                   \
+    }
+
+KERNELS(base, )
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_AVX2_BUILD 1
+KERNELS(avx2, __attribute__((target("avx2"))))
+static atomic_bool force_base_; /* test hook only */
+void lam_wino_force_base(bool on) { atomic_store_explicit(&force_base_, on, memory_order_relaxed); }
+#define PICK(name)                                                                         \
+    (!atomic_load_explicit(&force_base_, memory_order_relaxed) && __builtin_cpu_supports("avx2") \
+         ? name##_avx2                                                                     \
+         : name##_base)
+#else
+void lam_wino_force_base(bool on) { (void)on; }
+#define PICK(name) name##_base
+#endif
+
+bool lam_wino_setup(lam_wino *w, int m, long B, int C, int K, int H, int W, int ph, int pw)
+{
+    memset(w, 0, sizeof *w);
+    if ((m != 2 && m != 4) || B < 1 || C < 1 || K < 1 || ph < 0 || pw < 0) return false;
+    int OH = H + 2 * ph - 2, OW = W + 2 * pw - 2;
+    if (OH < 1 || OW < 1) return false;
+    *w = (lam_wino){.m = m, .a = m + 2, .C = C, .K = K, .H = H, .W = W, .ph = ph, .pw = pw, .OH = OH, .OW = OW,
+                    .th = (OH + m - 1) / m, .tw = (OW + m - 1) / m, .B = B};
+    w->T = (long)w->th * w->tw;
+    w->P = B * w->T;
+    return true;
+}
+
+void lam_wino_weights(const lam_wino *w, const float *wt, float *U, long q0, long q1)
+{
+    PICK(weights)(w, wt, U, q0, q1);
+}
+void lam_wino_weights_grad(const lam_wino *w, const float *dU, float *dwt, long q0, long q1)
+{
+    PICK(weights_grad)(w, dU, dwt, q0, q1);
+}
+void lam_wino_input(const lam_wino *w, const float *x, float *V, int c) { PICK(input)(w, x, V, c); }
+void lam_wino_input_grad(const lam_wino *w, const float *dV, float *dx, int c) { PICK(input_grad)(w, dV, dx, c); }
+void lam_wino_output(const lam_wino *w, const float *M, float bias, float *y, int k)
+{
+    PICK(output)(w, M, bias, y, k);
+}
+void lam_wino_output_grad(const lam_wino *w, const float *dy, float *dM, int k) { PICK(output_grad)(w, dy, dM, k); }
