@@ -20,8 +20,9 @@
  * checks that torch's own float32 results are within the same tolerance), so
  * only Lamina's float32 rounding counts; the largest reduction is the weight
  * gradient of conv_big (576 terms), which uses about 0.4 of the tolerance.
- * Convolutions run with im2col, and those with a 3x3 kernel, stride 1 and
- * dilation 1 also with Winograd F(2x2) and F(4x4) (STOL below). */
+ * Convolutions run with im2col; those with stride 1 and dilation 1 also
+ * direct, and those among them with a 3x3 kernel also with Winograd F(2x2)
+ * and F(4x4) (STOL below). */
 #include "golden.h"
 #include "lamina/graph.h"
 #include "test.h"
@@ -184,9 +185,9 @@ static void conv_case(const char *cs, bool as_input, lam_conv_algo algo)
     a.act = cfg->v[6] != 0 ? LAM_ACT_RELU : LAM_ACT_NONE;
     a.algo = algo;
     bool wino = algo == LAM_CONV_WINOGRAD_F2 || algo == LAM_CONV_WINOGRAD_F4;
-    if (wino && (w->d[2] != 3 || w->d[3] != 3 || a.stride_h != 1 || a.stride_w != 1 || a.dil_h != 1 ||
-                 a.dil_w != 1))
-        return; /* not a Winograd geometry */
+    bool unit = a.stride_h == 1 && a.stride_w == 1 && a.dil_h == 1 && a.dil_w == 1;
+    if (wino && (w->d[2] != 3 || w->d[3] != 3 || !unit)) return; /* not a Winograd geometry */
+    if (algo == LAM_CONV_DIRECT && (!unit || w->d[1] * w->d[2] * w->d[3] > 64)) return;
     double stol = algo == LAM_CONV_WINOGRAD_F4 ? STOL_F4 : algo == LAM_CONV_WINOGRAD_F2 ? STOL_F2 : 0.0;
     double save_ratio = worst_ratio, save_abs = worst_abs;
     worst_ratio = worst_ratio_algo[algo], worst_abs = worst_abs_algo[algo];
@@ -196,7 +197,7 @@ static void conv_case(const char *cs, bool as_input, lam_conv_algo algo)
     lam_node *y = lam_conv2d_op(c.g, c.x, nw, nb, &a);
     conv_fill f = {w, b};
     char tag[128];
-    static const char *const algo_name[] = {"auto", "im2col", "winograd F2", "winograd F4"};
+    static const char *const algo_name[] = {"auto", "im2col", "winograd F2", "winograd F4", "direct"};
     snprintf(tag, sizeof tag, "%s[%s, %s]", cs, as_input ? "input" : "param", algo_name[algo]);
     if (compile_fill_forward(&c, x, true, fill_conv, &f)) {
         expect_scaled(tag, "y", lam_node_data(y), G(cs, "y"), ATOL, RTOL, stol);
@@ -319,10 +320,12 @@ static int each_case(const char *prefix, void (*fn)(const char *, bool))
     return n;
 }
 
-/* every case with im2col; the 3x3 stride-1 ones also with both Winograd tiles */
+/* every case with im2col; the 3x3 stride-1 ones also with both Winograd
+ * tiles, the stride-1 undilated ones also direct */
 static void conv_fn(const char *cs, bool in)
 {
     conv_case(cs, in, LAM_CONV_IM2COL);
+    conv_case(cs, in, LAM_CONV_DIRECT);
     conv_case(cs, in, LAM_CONV_WINOGRAD_F2);
     conv_case(cs, in, LAM_CONV_WINOGRAD_F4);
 }
@@ -351,8 +354,9 @@ int main(void)
     RUN(test_batchnorm2d_matches_torch);
     RUN(test_batchnorm1d_matches_torch);
     printf("# largest error: %.3g absolute, %.3g of the tolerance\n", worst_abs, worst_ratio);
-    printf("# conv largest error: im2col %.3g (%.3g of the tolerance), Winograd F2 %.3g (%.3g of its own), F4 %.3g (%.3g of its own)\n",
-           worst_abs_algo[LAM_CONV_IM2COL], worst_ratio_algo[LAM_CONV_IM2COL], worst_abs_algo[LAM_CONV_WINOGRAD_F2],
+    printf("# conv largest error: im2col %.3g (%.3g of the tolerance), direct %.3g (%.3g), Winograd F2 %.3g (%.3g of its own), F4 %.3g (%.3g of its own)\n",
+           worst_abs_algo[LAM_CONV_IM2COL], worst_ratio_algo[LAM_CONV_IM2COL], worst_abs_algo[LAM_CONV_DIRECT],
+           worst_ratio_algo[LAM_CONV_DIRECT], worst_abs_algo[LAM_CONV_WINOGRAD_F2],
            worst_ratio_algo[LAM_CONV_WINOGRAD_F2], worst_abs_algo[LAM_CONV_WINOGRAD_F4],
            worst_ratio_algo[LAM_CONV_WINOGRAD_F4]);
     golden_free(&gf);

@@ -167,6 +167,9 @@ static const convcfg CONV[] = {
     {1, 1, 0, 0, 1, 1, LAM_ACT_GELU, true, LAM_CONV_WINOGRAD_F2},
     {1, 1, 2, 0, 1, 1, LAM_ACT_NONE, false, LAM_CONV_WINOGRAD_F4},
     {1, 1, 1, 1, 1, 1, LAM_ACT_TANH, true, LAM_CONV_AUTO},
+    /* direct: a remainder filter block, padding, 5x5 (taps in three passes) */
+    {1, 1, 1, 0, 1, 1, LAM_ACT_RELU, true, LAM_CONV_DIRECT},
+    {1, 1, 2, 2, 1, 1, LAM_ACT_GELU, false, LAM_CONV_DIRECT},
 };
 static void ref_conv(const convcfg *k, double **in, const lam_shape *s, double *o)
 {
@@ -203,6 +206,8 @@ CONV_CASE(3)
 CONV_CASE(4)
 CONV_CASE(5)
 CONV_CASE(6)
+CONV_CASE(7)
+CONV_CASE(8)
 
 typedef struct poolcfg {
     int k, s, p;
@@ -315,6 +320,11 @@ static const entry entries[] = {
     {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, false, 0, 0, 0, 0, false, b_conv4, ref_conv4, 0},
     {LAM_OP_CONV2D, 2, {S4(1, 2, 6, 8), S4(3, 2, 3, 3)}, false, 0, 0, 0, 0, false, b_conv5, ref_conv5, 5e-5},
     {LAM_OP_CONV2D, 3, {S4(2, 8, 6, 6), S4(8, 8, 3, 3), S1(8)}, false, 0, 0, 0, 0, false, b_conv6, ref_conv6, 5e-5},
+    {LAM_OP_CONV2D, 3, {S4(2, 2, 7, 6), S4(9, 2, 3, 2), S1(9)}, false, 0, 0, 0, 0, false, b_conv7, ref_conv7, 0},
+    {LAM_OP_CONV2D, 2, {S4(2, 1, 9, 11), S4(3, 1, 5, 5)}, false, 0, 0, 0, 0, false, b_conv8, ref_conv8, 0},
+    /* 2x2 stride 2 with 10 and 5 output columns: the vector kernels' blocks */
+    {LAM_OP_MAXPOOL2D, 1, {S4(2, 3, 10, 21)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0, 0},
+    {LAM_OP_MAXPOOL2D, 1, {S4(3, 2, 11, 11)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0, 0},
     {LAM_OP_MAXPOOL2D, 1, {S4(2, 3, 6, 5)}, false, 0, 0, 0, 0, false, b_pool0, ref_pool0, 0},
     {LAM_OP_MAXPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool1, ref_pool1, 0},
     {LAM_OP_AVGPOOL2D, 1, {S4(2, 2, 7, 6)}, false, 0, 0, 0, 0, false, b_pool2, ref_pool2, 0},

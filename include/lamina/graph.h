@@ -117,12 +117,16 @@ lam_node *lam_dropout2d(lam_graph *g, lam_node *x, float p);
  * they differ in speed, memory and rounding. */
 typedef enum lam_conv_algo {
     LAM_CONV_AUTO = 0,    /* Winograd F(4x4, 3x3) where it applies (3x3, stride 1,
-                           * dilation 1) and both channel counts are >= 8; else im2col */
+                           * dilation 1) and both channel counts are >= 8; direct for
+                           * a first layer (input a graph input, 16 <= C*KH*KW <= 32,
+                           * stride 1, dilation 1); else im2col */
     LAM_CONV_IM2COL,      /* im2col + one GEMM over the batch: any geometry */
     LAM_CONV_WINOGRAD_F2, /* Winograd F(2x2, 3x3): 2.25x fewer multiplies, float error
                            * close to im2col's; 3x3, stride 1, dilation 1 only */
-    LAM_CONV_WINOGRAD_F4, /* Winograd F(4x4, 3x3): 4x fewer multiplies, about 100x
-                           * the rounding error of im2col (still ~1e-5 relative) */
+    LAM_CONV_WINOGRAD_F4, /* Winograd F(4x4, 3x3): 4x fewer multiplies, about 10x
+                           * the rounding error of im2col (~4e-6 of the largest value) */
+    LAM_CONV_DIRECT,      /* direct loops for few input channels (C*KH*KW <= 64),
+                           * stride 1, dilation 1; its input gradient is slow */
     LAM_CONV_ALGO_COUNT_
 } lam_conv_algo;
 

@@ -18,6 +18,8 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 typedef float v8 __attribute__((vector_size(32)));
+/* the same, for loads and stores at any float address */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define LANES 8
 #define INLINE static inline __attribute__((always_inline))
 
@@ -157,11 +159,14 @@ INLINE void tf2d(tf1 tf, int ni, int no, const v8 *in, v8 *out)
 /* ---- lanes -------------------------------------------------------------- */
 
 /* The first n lanes from / to p (vectors travel by pointer: passing a
- * 32-byte vector by value differs between the two builds' ABIs). */
+ * 32-byte vector by value differs between the two builds' ABIs).  Whole
+ * vectors move as one load or store: a memcpy here became two 16-byte
+ * moves, and a 32-byte load of what two 16-byte stores just wrote stalls
+ * (no store forwarding), which made the kernels several times slower. */
 INLINE void load_n(v8 *v, const float *p, int n)
 {
     if (n == LANES) {
-        memcpy(v, p, sizeof *v);
+        *v = *(const v8u *)p;
         return;
     }
     *v = splat(0.0f);
@@ -169,29 +174,51 @@ INLINE void load_n(v8 *v, const float *p, int n)
 }
 INLINE void store_n(float *p, const v8 *v, int n)
 {
-    if (n == LANES) memcpy(p, v, sizeof *v);
+    if (n == LANES) *(v8u *)p = *v;
     else
         for (int l = 0; l < n; l++) p[l] = (*v)[l];
 }
 
-/* Top-left corner (y0, x0) of tile p's window and the start of its image
- * plane (channel ch), for a window of `span` rows/columns at `step`. */
+/* Where a tile's window lies: its image plane (b * channels + ch) and the
+ * top-left corner (y0, x0), which is negative in the padding. */
 typedef struct tile_at {
-    long plane; /* b * channels + ch */
+    long plane;
     int y0, x0;
 } tile_at;
 
-INLINE tile_at locate(const lam_wino *w, long p, int ch, int channels, int oy, int ox)
+/* Tiles p = 0, 1, 2, ... in order (b, ty, tx), stepped without divisions
+ * (three integer divisions per tile cost more than its transform). */
+typedef struct tile_walk {
+    const lam_wino *w;
+    long b;
+    int ty, tx, ch, channels, oy, ox;
+} tile_walk;
+
+INLINE tile_walk walk_start(const lam_wino *w, int ch, int channels, int oy, int ox)
 {
-    long b = p / w->T;
-    int t = (int)(p - b * w->T);
-    tile_at r = {b * channels + ch, (t / w->tw) * w->m - oy, (t % w->tw) * w->m - ox};
-    return r;
+    return (tile_walk){w, 0, 0, 0, ch, channels, oy, ox};
+}
+
+/* the next n tiles into at[] */
+INLINE void walk_next(tile_walk *t, tile_at *at, int n)
+{
+    for (int l = 0; l < n; l++) {
+        at[l] = (tile_at){t->b * t->channels + t->ch, t->ty * t->w->m - t->oy, t->tx * t->w->m - t->ox};
+        if (++t->tx == t->w->tw) {
+            t->tx = 0;
+            if (++t->ty == t->w->th) t->ty = 0, t->b++;
+        }
+    }
 }
 
 /* blk[i*span + j][l] = plane(y0 + i, x0 + j) of lane l's tile, zero outside
  * the H x W plane. */
-INLINE void gather(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, v8 *blk)
+typedef void (*gather_fn)(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
+                          v8 *blk);
+typedef void (*scatter_fn)(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
+                           const v8 *blk, bool add);
+
+static void gather(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, v8 *blk)
 {
     for (int e = 0; e < span * span; e++) blk[e] = splat(0.0f);
     for (int l = 0; l < n; l++) {
@@ -215,7 +242,7 @@ INLINE void gather(const float *base, long plane_sz, int H, int W, const tile_at
 
 /* plane(y0 + i, x0 + j) (+)= blk[i*span + j][l], clipped to H x W; lanes in
  * order (their windows may overlap). */
-INLINE void scatter(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, const v8 *blk,
+static void scatter(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, const v8 *blk,
                     bool add)
 {
     for (int l = 0; l < n; l++) {
@@ -234,11 +261,65 @@ INLINE void scatter(float *base, long plane_sz, int H, int W, const tile_at *at,
     }
 }
 
+/* The a*a rows [xi][.][p] a kernel reads or writes lie K*P or C*P floats
+ * apart: too many streams for the hardware prefetcher, and each is touched
+ * for 32 bytes per group of tiles.  Fetch the line AHEAD floats on in each
+ * row once per cache line (every other group). */
+#define AHEAD 64
+INLINE void prefetch_rows(const float *row, long stride, long p, long P, int rows, bool write)
+{
+    if (p % 16 != 0 || p + AHEAD >= P) return;
+    for (int e = 0; e < rows; e++) {
+        if (write) __builtin_prefetch(row + e * stride + p + AHEAD, 1);
+        else __builtin_prefetch(row + e * stride + p + AHEAD, 0);
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TGT __attribute__((target("avx2")))
+
+/* scatter() for 4 x 4 output tiles without accumulation: each row of the
+ * eight tiles is transposed in registers into one 4-float row per lane and
+ * stored whole; partial rows (the right edge) and tiles below the plane
+ * go through the scalar path. */
+TGT static void scatter_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
+                             const v8 *blk, bool add)
+{
+    if (span != 4 || add) {
+        scatter(base, plane_sz, H, W, at, n, span, blk, add);
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        __m256 o0 = _mm256_loadu_ps((const float *)&blk[i * 4 + 0]), o1 = _mm256_loadu_ps((const float *)&blk[i * 4 + 1]);
+        __m256 o2 = _mm256_loadu_ps((const float *)&blk[i * 4 + 2]), o3 = _mm256_loadu_ps((const float *)&blk[i * 4 + 3]);
+        __m256 t0 = _mm256_unpacklo_ps(o0, o1), t1 = _mm256_unpackhi_ps(o0, o1);
+        __m256 t2 = _mm256_unpacklo_ps(o2, o3), t3 = _mm256_unpackhi_ps(o2, o3);
+        __m256 r[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE), _mm256_shuffle_ps(t1, t3, 0x44),
+                       _mm256_shuffle_ps(t1, t3, 0xEE)};
+        for (int l = 0; l < n; l++) {
+            int y = at[l].y0 + i, x0 = at[l].x0;
+            if (y < 0 || y >= H) continue;
+            __m128 row = l < 4 ? _mm256_castps256_ps128(r[l]) : _mm256_extractf128_ps(r[l - 4], 1);
+            float *d = base + at[l].plane * plane_sz + (long)y * W + x0;
+            if (x0 >= 0 && x0 + 4 <= W) {
+                _mm_storeu_ps(d, row);
+            } else {
+                float t[4];
+                _mm_storeu_ps(t, row);
+                for (int j = 0; j < 4; j++)
+                    if (x0 + j >= 0 && x0 + j < W) d[j] = t[j];
+            }
+        }
+    }
+}
+#endif
+
 /* ---- the six kernels, for one tile size --------------------------------- */
 
 INLINE void weights_k(const lam_wino *w, const float *wt, float *U, long q0, long q1, tf1 tf, int a)
 {
-    long stride = (long)w->K * w->C;
+    long stride = w->su;
     for (long q = q0; q < q1; q += LANES) {
         int n = q1 - q < LANES ? (int)(q1 - q) : LANES;
         v8 g[9], u[36];
@@ -253,7 +334,7 @@ INLINE void weights_k(const lam_wino *w, const float *wt, float *U, long q0, lon
 
 INLINE void weights_grad_k(const lam_wino *w, const float *dU, float *dwt, long q0, long q1, tf1 tf, int a)
 {
-    long stride = (long)w->K * w->C;
+    long stride = w->su;
     for (long q = q0; q < q1; q += LANES) {
         int n = q1 - q < LANES ? (int)(q1 - q) : LANES;
         v8 u[36], g[9];
@@ -264,46 +345,53 @@ INLINE void weights_grad_k(const lam_wino *w, const float *dU, float *dwt, long 
     }
 }
 
-INLINE void input_k(const lam_wino *w, const float *x, float *V, int c, tf1 tf, int a)
+INLINE void input_k(const lam_wino *w, const float *x, float *V, int c, tf1 tf, int a, gather_fn gather)
 {
-    long stride = (long)w->C * w->P, hw = (long)w->H * w->W;
+    long stride = w->sv, hw = (long)w->H * w->W;
     float *row = V + (long)c * w->P;
+    tile_walk walk = walk_start(w, c, w->C, w->ph, w->pw);
     for (long p = 0; p < w->P; p += LANES) {
         int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
         tile_at at[LANES];
-        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, c, w->C, w->ph, w->pw);
+        walk_next(&walk, at, n);
         v8 d[36], v[36];
+        prefetch_rows(row, stride, p, w->P, a * a, true);
         gather(x, hw, w->H, w->W, at, n, a, d);
         tf2d(tf, a, a, d, v);
         for (int e = 0; e < a * a; e++) store_n(row + e * stride + p, &v[e], n);
     }
 }
 
-INLINE void input_grad_k(const lam_wino *w, const float *dV, float *dx, int c, tf1 tf, int a)
+INLINE void input_grad_k(const lam_wino *w, const float *dV, float *dx, int c, tf1 tf, int a, scatter_fn scatter)
 {
-    long stride = (long)w->C * w->P, hw = (long)w->H * w->W;
+    long stride = w->sv, hw = (long)w->H * w->W;
     const float *row = dV + (long)c * w->P;
+    tile_walk walk = walk_start(w, c, w->C, w->ph, w->pw);
     for (long p = 0; p < w->P; p += LANES) {
         int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
         tile_at at[LANES];
-        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, c, w->C, w->ph, w->pw);
+        walk_next(&walk, at, n);
         v8 v[36], d[36];
+        prefetch_rows(row, stride, p, w->P, a * a, false);
         for (int e = 0; e < a * a; e++) load_n(&v[e], row + e * stride + p, n);
         tf2d(tf, a, a, v, d);
         scatter(dx, hw, w->H, w->W, at, n, a, d, true);
     }
 }
 
-INLINE void output_k(const lam_wino *w, const float *M, float bias, float *y, int k, tf1 tf, int a, int m)
+INLINE void output_k(const lam_wino *w, const float *M, float bias, float *y, int k, tf1 tf, int a, int m,
+                     scatter_fn scatter)
 {
-    long stride = (long)w->K * w->P, hw = (long)w->OH * w->OW;
+    long stride = w->sm, hw = (long)w->OH * w->OW;
     const float *row = M + (long)k * w->P;
     v8 bv = splat(bias);
+    tile_walk walk = walk_start(w, k, w->K, 0, 0);
     for (long p = 0; p < w->P; p += LANES) {
         int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
         tile_at at[LANES];
-        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, k, w->K, 0, 0);
+        walk_next(&walk, at, n);
         v8 s[36], o[16];
+        prefetch_rows(row, stride, p, w->P, a * a, false);
         for (int e = 0; e < a * a; e++) load_n(&s[e], row + e * stride + p, n);
         tf2d(tf, a, m, s, o);
         for (int e = 0; e < m * m; e++) o[e] += bv;
@@ -311,15 +399,18 @@ INLINE void output_k(const lam_wino *w, const float *M, float bias, float *y, in
     }
 }
 
-INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, tf1 tf, int a, int m)
+INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, tf1 tf, int a, int m,
+                          gather_fn gather)
 {
-    long stride = (long)w->K * w->P, hw = (long)w->OH * w->OW;
+    long stride = w->sm, hw = (long)w->OH * w->OW;
     float *row = dM + (long)k * w->P;
+    tile_walk walk = walk_start(w, k, w->K, 0, 0);
     for (long p = 0; p < w->P; p += LANES) {
         int n = w->P - p < LANES ? (int)(w->P - p) : LANES;
         tile_at at[LANES];
-        for (int l = 0; l < n; l++) at[l] = locate(w, p + l, k, w->K, 0, 0);
+        walk_next(&walk, at, n);
         v8 o[16], s[36];
+        prefetch_rows(row, stride, p, w->P, a * a, true);
         gather(dy, hw, w->OH, w->OW, at, n, m, o);
         tf2d(tf, m, a, o, s);
         for (int e = 0; e < a * a; e++) store_n(row + e * stride + p, &s[e], n);
@@ -327,7 +418,7 @@ INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, 
 }
 
 /* Each kernel for both tile sizes, in two builds: AVX2 and baseline. */
-#define KERNELS(SUF, ATTR)                                                                            \
+#define KERNELS(SUF, ATTR, GATHER, SCATTER)                                                                            \
     ATTR static void weights_##SUF(const lam_wino *w, const float *wt, float *U, long q0, long q1)      \
     {                                                                                                 \
         if (w->m == 4) weights_k(w, wt, U, q0, q1, g6, 6);                                           \
@@ -340,29 +431,29 @@ INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, 
     }                                                                                                 \
     ATTR static void input_##SUF(const lam_wino *w, const float *x, float *V, int c)                  \
     {                                                                                                 \
-        if (w->m == 4) input_k(w, x, V, c, bt6, 6);                                                   \
-        else input_k(w, x, V, c, bt4, 4);                                                             \
+        if (w->m == 4) input_k(w, x, V, c, bt6, 6, GATHER);                                           \
+        else input_k(w, x, V, c, bt4, 4, GATHER);                                                     \
     }                                                                                                 \
     ATTR static void input_grad_##SUF(const lam_wino *w, const float *dV, float *dx, int c)           \
     {                                                                                                 \
-        if (w->m == 4) input_grad_k(w, dV, dx, c, b6, 6);                                             \
-        else input_grad_k(w, dV, dx, c, b4, 4);                                                       \
+        if (w->m == 4) input_grad_k(w, dV, dx, c, b6, 6, SCATTER);                                    \
+        else input_grad_k(w, dV, dx, c, b4, 4, SCATTER);                                              \
     }                                                                                                 \
     ATTR static void output_##SUF(const lam_wino *w, const float *M, float bias, float *y, int k)     \
     {                                                                                                 \
-        if (w->m == 4) output_k(w, M, bias, y, k, at6, 6, 4);                                         \
-        else output_k(w, M, bias, y, k, at4, 4, 2);                                                   \
+        if (w->m == 4) output_k(w, M, bias, y, k, at6, 6, 4, SCATTER);                                \
+        else output_k(w, M, bias, y, k, at4, 4, 2, SCATTER);                                          \
     }                                                                                                 \
     ATTR static void output_grad_##SUF(const lam_wino *w, const float *dy, float *dM, int k)          \
     {                                                                                                 \
-        if (w->m == 4) output_grad_k(w, dy, dM, k, a6, 6, 4);                                         \
-        else output_grad_k(w, dy, dM, k, a4, 4, 2);                                                   \
+        if (w->m == 4) output_grad_k(w, dy, dM, k, a6, 6, 4, GATHER);                                 \
+        else output_grad_k(w, dy, dM, k, a4, 4, 2, GATHER);                                           \
     }
 
-KERNELS(base, )
+KERNELS(base, , gather, scatter)
 #if defined(__x86_64__) || defined(__i386__)
 #define HAVE_AVX2_BUILD 1
-KERNELS(avx2, __attribute__((target("avx2"))))
+KERNELS(avx2, TGT, gather, scatter_avx2)
 static atomic_bool force_base_; /* test hook only */
 void lam_wino_force_base(bool on) { atomic_store_explicit(&force_base_, on, memory_order_relaxed); }
 #define PICK(name)                                                                         \
@@ -384,6 +475,9 @@ bool lam_wino_setup(lam_wino *w, int m, long B, int C, int K, int H, int W, int 
                     .th = (OH + m - 1) / m, .tw = (OW + m - 1) / m, .B = B};
     w->T = (long)w->th * w->tw;
     w->P = B * w->T;
+    w->su = ((long)K * C + 15) / 16 * 16 + 16;
+    w->sv = ((long)C * w->P + 15) / 16 * 16 + 16;
+    w->sm = ((long)K * w->P + 15) / 16 * 16 + 16;
     return true;
 }
 

@@ -12,12 +12,13 @@
  *   dU[xi] [K x C] = dM[xi] [K x P] . V[xi]^T
  *   dV[xi] [C x P] = U[xi]^T . dM[xi]
  * where P = B * tiles counts the output tiles of the whole batch (tile p =
- * b*T + ty*tw + tx) and every array is [xi][row][column], row-major.
+ * b*T + ty*tw + tx) and every array is [xi][row][column], row-major, with
+ * the padded strides su, sv, sm between transform positions.
  *
  * F(4x4) does 36 multiplies per 16 outputs and channel against 144 for the
  * direct form (F(2x2): 16 per 4); the price is rounding: the transforms of
  * F(4x4) scale values by up to 8 and 1/24, which costs about two decimal
- * digits of float precision (measured in tests/test_winograd.c).
+ * digits of float precision (measured in tests/test_conv_algos.c).
  *
  * The transforms work on eight tiles (or eight weights) at a time, one per
  * vector lane, and each tile's arithmetic is the same in whichever lane it
@@ -35,6 +36,11 @@ typedef struct lam_wino {
     int OH, OW;             /* output size */
     int th, tw;             /* tiles per image: ceil(OH/m) x ceil(OW/m) */
     long B, T, P;           /* batch, tiles per image th*tw, tiles in all B*T */
+    /* floats from one transform position to the next in U / dU (K*C), V / dV
+     * (C*P) and M / dM (K*P), each rounded up to 16 and one cache line more:
+     * with an exact multiple of 4 KiB the a*a rows a kernel streams through
+     * would all fall into the same L1 set (measured 2.5x slower) */
+    long su, sv, sm;
 } lam_wino;
 
 /* Fill w for a 3x3, stride-1, undilated convolution of [B, C, H, W] with K

@@ -1,5 +1,7 @@
 /* Pooling op family, NCHW: max pooling (saves the arg-max of each window for
- * backward; padding never wins, like torch's -inf padding), average pooling
+ * backward, as a byte per window for the common 2x2 stride-2 unpadded case,
+ * whose kernels are in src/kernels/maxpool.c, else as the input index;
+ * padding never wins, like torch's -inf padding), average pooling
  * (padding counted in the divisor, torch's count_include_pad=True default) and
  * global average pooling [B, C, H, W] -> [B, C].  Work is split over
  * (image, channel) planes. */
@@ -7,8 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/maxpool.h"
 #include "kernels/par.h"
 #include "ops/op.h"
+
+/* the common 2x2 window, stride 2, no padding: lam_maxpool2x2_* kernels */
+static bool pool_2x2(const lam_pool_params *p)
+{
+    return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
+}
 
 static lam_status pool_infer(lam_node *nd, char *err, size_t errlen)
 {
@@ -35,7 +44,8 @@ static lam_status pool_infer(lam_node *nd, char *err, size_t errlen)
     nd->has_batch = nd->in[0]->has_batch;
     nd->dtype = LAM_DTYPE_F32;
     nd->scratch_bytes = 0;
-    nd->saved_bytes = nd->op == LAM_OP_MAXPOOL2D ? (size_t)lam_node_numel(nd) * sizeof(int32_t) : 0;
+    nd->saved_bytes = nd->op != LAM_OP_MAXPOOL2D ? 0
+                      : (size_t)lam_node_numel(nd) * (pool_2x2(p) ? sizeof(uint8_t) : sizeof(int32_t));
     return LAM_OK;
 }
 
@@ -51,29 +61,6 @@ static pg geom(const lam_node *nd)
 /* v beats the best so far: larger, or a NaN (which then stays: torch
  * propagates NaN); ties keep the first, as torch does */
 #define BEATS(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
-
-/* the common 2x2 window, stride 2, no padding: no bounds checks */
-static void maxpool_2x2(const float *x, float *y, int32_t *a, long H, long W, long OH, long OW)
-{
-    for (long oh = 0; oh < OH; oh++) {
-        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
-        for (long ow = 0; ow < OW; ow++) {
-            int32_t i0 = (int32_t)(2 * oh * W + 2 * ow);
-            float v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-            /* selects, not branches: random data would mispredict */
-            bool c1 = BEATS(v1, v0);
-            float b01 = c1 ? v1 : v0;
-            int32_t i01 = c1 ? i0 + 1 : i0;
-            bool c2 = BEATS(v2, b01);
-            float b012 = c2 ? v2 : b01;
-            int32_t i012 = c2 ? i0 + (int32_t)W : i01;
-            bool c3 = BEATS(v3, b012);
-            y[oh * OW + ow] = c3 ? v3 : b012;
-            a[oh * OW + ow] = c3 ? i0 + (int32_t)W + 1 : i012;
-        }
-    }
-    (void)H;
-}
 
 static void maxpool_any(const lam_pool_params *p, const float *x, float *y, int32_t *a, long H, long W, long OH,
                         long OW)
@@ -103,14 +90,20 @@ static void maxpool_fwd(const lam_op_ctx *c)
 {
     const lam_pool_params *p = &c->node->p.maxpool2d;
     pg g = geom(c->node);
+    if (pool_2x2(p)) {
+        uint8_t *code = c->saved;
+        LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
+            lam_maxpool2x2_fwd(c->in[0] + pl * g.H * g.W, c->out + pl * g.OH * g.OW, code + pl * g.OH * g.OW, g.W,
+                               g.OH, g.OW);
+        });
+        return;
+    }
     int32_t *arg = c->saved;
-    bool fast = p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0;
     LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
         const float *x = c->in[0] + pl * g.H * g.W;
         float *y = c->out + pl * g.OH * g.OW;
         int32_t *a = arg + pl * g.OH * g.OW;
-        if (fast) maxpool_2x2(x, y, a, g.H, g.W, g.OH, g.OW);
-        else maxpool_any(p, x, y, a, g.H, g.W, g.OH, g.OW);
+        maxpool_any(p, x, y, a, g.H, g.W, g.OH, g.OW);
     });
 }
 
@@ -118,6 +111,14 @@ static void maxpool_bwd(const lam_op_ctx *c)
 {
     if (!c->din[0]) return;
     pg g = geom(c->node);
+    if (pool_2x2(&c->node->p.maxpool2d)) {
+        const uint8_t *code = c->saved;
+        LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
+            lam_maxpool2x2_bwd(code + pl * g.OH * g.OW, c->dout + pl * g.OH * g.OW, c->din[0] + pl * g.H * g.W, g.W,
+                               g.OH, g.OW);
+        });
+        return;
+    }
     const int32_t *arg = c->saved;
     LAM_PFOR_WORK(g.planes, g.planes * g.OH * g.OW, pl, {
         float *dx = c->din[0] + pl * g.H * g.W;

@@ -112,7 +112,7 @@ static lam_status parse_conv(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const
     TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
     TRY(get_init(c, s, &o.init));
     /* the order of lam_conv_algo */
-    static const char *const algos[] = {"auto", "im2col", "winograd_f2", "winograd_f4", NULL};
+    static const char *const algos[] = {"auto", "im2col", "winograd_f2", "winograd_f4", "direct", NULL};
     int algo;
     TRY(lam_cfg_choice(c, s, "algorithm", algos, LAM_CONV_AUTO, &algo));
     o.algo = (lam_conv_algo)algo;

@@ -1,12 +1,15 @@
-/* Winograd convolution (src/kernels/winograd.c through the conv2d op) on the
- * shapes of the shipped CNNs, against a float64 direct convolution:
- *  - output, input gradient, weight gradient and bias gradient for im2col,
- *    F(2x2) and F(4x4), error measured against the largest |value| of each
- *    tensor (Winograd mixes a tile's values before the products, so its
- *    error follows the scale of the tensor, not of each element);
+/* The convolution algorithms (lam_conv_algo: im2col, Winograd F(2x2) and
+ * F(4x4), direct) through the conv2d op on the shapes of the shipped CNNs,
+ * against a float64 direct convolution:
+ *  - output, input gradient, weight gradient and bias gradient, error
+ *    measured against the largest |value| of each tensor (Winograd mixes a
+ *    tile's values before the products, so its error follows the scale of
+ *    the tensor, not of each element);
  *  - the same bits with 1 and 2 threads, for every batch size an image is
  *    run in, and from the AVX2 and baseline builds of the kernels;
- *  - explicit Winograd on a geometry it cannot do is an error, not a crash. */
+ *  - an explicit algorithm on a geometry it cannot do is an error, not a
+ *    crash. */
+#include "kernels/conv_direct.h"
 #include "kernels/winograd.h"
 #include "lamina/graph.h"
 #include "test.h"
@@ -20,7 +23,11 @@ static const shape_case CASES[] = {
     {"fashion conv2 (32->64, 13x13, valid)", 2, 32, 13, 13, 64, 0},
     {"cifar conv2 (32->64, 16x16, same)", 2, 32, 16, 16, 64, 1},
     {"odd sizes (9->12, 7x10, pad 1)", 3, 9, 7, 10, 12, 1},
+    {"fashion conv1 (1->32, 28x28, valid)", 2, 1, 28, 28, 32, 0},
+    {"cifar conv1 (3->32, 32x32, same)", 2, 3, 32, 32, 32, 1},
 };
+#define NCASES (sizeof CASES / sizeof CASES[0])
+#define FIRST_LAYERS 3 /* CASES[3..]: few channels, where direct applies */
 
 typedef struct conv_run {
     lam_graph *g;
@@ -126,13 +133,15 @@ static double scaled_err(const float *got, const double *ref, long n)
 
 static void test_matches_float64_reference(void)
 {
-    static const lam_conv_algo algos[] = {LAM_CONV_IM2COL, LAM_CONV_WINOGRAD_F2, LAM_CONV_WINOGRAD_F4};
-    static const char *const names[] = {"im2col", "F(2x2)", "F(4x4)"};
+    static const lam_conv_algo algos[] = {LAM_CONV_IM2COL, LAM_CONV_WINOGRAD_F2, LAM_CONV_WINOGRAD_F4,
+                                          LAM_CONV_DIRECT};
+    static const char *const names[] = {"im2col", "F(2x2)", "F(4x4)", "direct"};
     /* limits: about 3x the worst measured over these cases */
-    static const double limit[] = {1e-6, 2e-6, 1e-5};
-    for (size_t ci = 0; ci < sizeof CASES / sizeof CASES[0]; ci++) {
+    static const double limit[] = {1e-6, 2e-6, 1e-5, 2e-6};
+    for (size_t ci = 0; ci < NCASES; ci++) {
         const shape_case *c = &CASES[ci];
-        for (int ai = 0; ai < 3; ai++) {
+        for (int ai = 0; ai < 4; ai++) {
+            if (algos[ai] == LAM_CONV_DIRECT && ci < FIRST_LAYERS) continue;
             conv_run r;
             if (!run_conv(c, algos[ai], c->B, 11, &r)) continue;
             /* the same upstream gradient as run_conv drew */
@@ -170,17 +179,20 @@ static void compare_runs(const char *what, const conv_run *a, const conv_run *b)
 
 static void test_same_bits_for_threads_and_kernels(void)
 {
-    const shape_case *c = &CASES[0];
-    for (int m = 0; m < 2; m++) {
-        lam_conv_algo algo = m ? LAM_CONV_WINOGRAD_F4 : LAM_CONV_WINOGRAD_F2;
+    static const lam_conv_algo algos[] = {LAM_CONV_WINOGRAD_F2, LAM_CONV_WINOGRAD_F4, LAM_CONV_DIRECT};
+    for (int m = 0; m < 3; m++) {
+        lam_conv_algo algo = algos[m];
+        const shape_case *c = &CASES[algo == LAM_CONV_DIRECT ? 4 : 0];
         conv_run r1, r2, rb;
         lam_set_threads(1);
         bool ok1 = run_conv(c, algo, c->B, 5, &r1);
         lam_set_threads(2);
         bool ok2 = run_conv(c, algo, c->B, 5, &r2);
         lam_wino_force_base(true);
+        lam_direct_force_base(true);
         bool ok3 = run_conv(c, algo, c->B, 5, &rb);
         lam_wino_force_base(false);
+        lam_direct_force_base(false);
         lam_set_threads(0);
         if (ok1 && ok2) compare_runs("1 vs 2 threads", &r1, &r2);
         if (ok1 && ok3) compare_runs("AVX2 vs baseline kernels", &r1, &rb);
@@ -193,14 +205,18 @@ static void test_same_bits_for_threads_and_kernels(void)
 /* image 0's output does not depend on how many images run with it */
 static void test_batch_invariance(void)
 {
-    const shape_case *c = &CASES[2];
-    conv_run full, one;
-    if (!run_conv(c, LAM_CONV_WINOGRAD_F4, c->B, 9, &full)) return;
-    if (run_conv(c, LAM_CONV_WINOGRAD_F4, 1, 9, &one)) {
-        CHECK_MSG(same_bits(lam_node_data(full.y), lam_node_data(one.y), one.ny), "batch 1 vs %d: image 0 differs", c->B);
-        lam_graph_free(one.g);
+    for (int m = 0; m < 2; m++) {
+        const shape_case *c = &CASES[m ? 4 : 2];
+        lam_conv_algo algo = m ? LAM_CONV_DIRECT : LAM_CONV_WINOGRAD_F4;
+        conv_run full, one;
+        if (!run_conv(c, algo, c->B, 9, &full)) return;
+        if (run_conv(c, algo, 1, 9, &one)) {
+            CHECK_MSG(same_bits(lam_node_data(full.y), lam_node_data(one.y), one.ny), "batch 1 vs %d: image 0 differs",
+                      c->B);
+            lam_graph_free(one.g);
+        }
+        lam_graph_free(full.g);
     }
-    lam_graph_free(full.g);
 }
 
 static void test_rejects_other_geometries(void)
@@ -227,6 +243,15 @@ static void test_rejects_other_geometries(void)
         w = lam_param(g, "w", lam_shape4(8, 4, bad[i].k, bad[i].k), (lam_init){0});
         a.algo = LAM_CONV_AUTO;
         CHECK(lam_conv2d_op(g, x, w, NULL, &a) != NULL);
+        if (bad[i].k == 3) { /* direct: stride 2 and dilation 2 are errors too */
+            a.algo = LAM_CONV_DIRECT;
+            CHECK(lam_conv2d_op(g, x, w, NULL, &a) == NULL);
+            CHECK_MSG(strstr(lam_graph_error(g), "direct needs stride 1") != NULL, "message: %s", lam_graph_error(g));
+            lam_graph_free(g);
+            g = lam_graph_new(1);
+            x = lam_input(g, "x", lam_shape3(4, 12, 12));
+            w = lam_param(g, "w", lam_shape4(8, 4, bad[i].k, bad[i].k), (lam_init){0});
+        }
         a.algo = (lam_conv_algo)99;
         CHECK(lam_conv2d_op(g, x, w, NULL, &a) == NULL);
         lam_graph_free(g);
