@@ -18,6 +18,7 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 typedef float v8 __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
 /* the same, for loads and stores at any float address */
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define LANES 8
@@ -240,12 +241,16 @@ static void gather(const float *base, long plane_sz, int H, int W, const tile_at
     }
 }
 
-/* plane(y0 + i, x0 + j) (+)= blk[i*span + j][l], clipped to H x W; lanes in
- * order (their windows may overlap). */
+/* plane(y0 + i, x0 + j) (+)= blk[i*span + j][l], clipped to H x W.  The
+ * windows of neighbouring tiles overlap, so the order of the additions is
+ * part of the result: even lanes first, then odd lanes (lanes two apart
+ * never overlap side by side, which lets the AVX2 version add whole rows
+ * without waiting on the previous lane's stores). */
 static void scatter(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span, const v8 *blk,
                     bool add)
 {
-    for (int l = 0; l < n; l++) {
+    for (int k = 0; k < n; k++) {
+        int l = 2 * k < n ? 2 * k : 2 * (k - (n + 1) / 2) + 1; /* 0, 2, 4, ..., 1, 3, ... */
         float *pl = base + at[l].plane * plane_sz;
         int y0 = at[l].y0, x0 = at[l].x0;
         for (int i = 0; i < span; i++) {
@@ -279,6 +284,107 @@ INLINE void prefetch_rows(const float *row, long stride, long p, long P, int row
 #include <immintrin.h>
 #define TGT __attribute__((target("avx2")))
 
+/* 8 x 8 transpose: r[l] (row l) -> r[j] (column j) */
+TGT static void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20), r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20), r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31), r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31), r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Where lane l reads or writes a row of its window: an 8-float load at
+ * column xs (inside the row), a permutation bringing column x0 + j to
+ * position j, and the positions j < span whose column is inside [0, W). */
+typedef struct row_map {
+    int xs;
+    __m256i idx, keep;
+} row_map;
+
+TGT static row_map map_row(int x0, int W, int span)
+{
+    row_map r;
+    r.xs = x0 < 0 ? 0 : x0 + 8 > W ? W - 8 : x0;
+    __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), x = _mm256_add_epi32(j, _mm256_set1_epi32(x0));
+    r.idx = _mm256_sub_epi32(x, _mm256_set1_epi32(r.xs));
+    __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(x, _mm256_set1_epi32(-1)), _mm256_cmpgt_epi32(_mm256_set1_epi32(W), x));
+    r.keep = _mm256_and_si256(in, _mm256_cmpgt_epi32(_mm256_set1_epi32(span), j));
+    return r;
+}
+
+/* gather() through one 8-float load per lane and row, a permutation and a
+ * mask, then an 8 x 8 transpose per row of the window.  Planes narrower
+ * than 8 take the scalar path. */
+TGT static void gather_avx2(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
+                            v8 *blk)
+{
+    if (W < 8) {
+        gather(base, plane_sz, H, W, at, n, span, blk);
+        return;
+    }
+    row_map map[LANES];
+    for (int l = 0; l < n; l++) map[l] = map_row(at[l].x0, W, span);
+    for (int i = 0; i < span; i++) {
+        __m256 r[8];
+        for (int l = 0; l < LANES; l++) {
+            int y = l < n ? at[l].y0 + i : -1;
+            if (y < 0 || y >= H) {
+                r[l] = _mm256_setzero_ps();
+                continue;
+            }
+            __m256 v = _mm256_loadu_ps(base + at[l].plane * plane_sz + (long)y * W + map[l].xs);
+            v = _mm256_permutevar8x32_ps(v, map[l].idx);
+            r[l] = _mm256_and_ps(v, _mm256_castsi256_ps(map[l].keep));
+        }
+        transpose8(r);
+        for (int j = 0; j < span; j++) _mm256_storeu_ps((float *)&blk[i * span + j], r[j]);
+    }
+}
+
+/* scatter() with accumulation for 6 x 6 windows (the input gradient of
+ * F(4x4)): rows transposed back per lane, then each lane's row added with
+ * one 8-float load, blend and store where the row lies inside the plane
+ * (elements outside the window keep their bits), element by element at the
+ * edges; lanes in scatter()'s order. */
+TGT static void scatter_add6_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n,
+                                  const v8 *blk)
+{
+    __m256 rows[6][8];
+    for (int i = 0; i < 6; i++) {
+        for (int j = 0; j < 6; j++) rows[i][j] = _mm256_loadu_ps((const float *)&blk[i * 6 + j]);
+        rows[i][6] = rows[i][7] = _mm256_setzero_ps();
+        transpose8(rows[i]); /* rows[i][l] = row i of lane l's window */
+    }
+    for (int k = 0; k < n; k++) {
+        int l = 2 * k < n ? 2 * k : 2 * (k - (n + 1) / 2) + 1;
+        float *pl = base + at[l].plane * plane_sz;
+        int y0 = at[l].y0, x0 = at[l].x0;
+        bool whole = x0 >= 0 && x0 + 8 <= W;
+        for (int i = 0; i < 6; i++) {
+            int y = y0 + i;
+            if (y < 0 || y >= H) continue;
+            float *d = pl + (long)y * W + x0;
+            if (whole) {
+                __m256 old = _mm256_loadu_ps(d);
+                _mm256_storeu_ps(d, _mm256_blend_ps(old, _mm256_add_ps(old, rows[i][l]), 0x3f));
+            } else {
+                float t[8];
+                _mm256_storeu_ps(t, rows[i][l]);
+                for (int j = 0; j < 6; j++)
+                    if (x0 + j >= 0 && x0 + j < W) d[j] = d[j] + t[j];
+            }
+        }
+    }
+}
+
 /* scatter() for 4 x 4 output tiles without accumulation: each row of the
  * eight tiles is transposed in registers into one 4-float row per lane and
  * stored whole; partial rows (the right edge) and tiles below the plane
@@ -286,6 +392,10 @@ INLINE void prefetch_rows(const float *row, long stride, long p, long P, int row
 TGT static void scatter_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
                              const v8 *blk, bool add)
 {
+    if (span == 6 && add) {
+        scatter_add6_avx2(base, plane_sz, H, W, at, n, blk);
+        return;
+    }
     if (span != 4 || add) {
         scatter(base, plane_sz, H, W, at, n, span, blk, add);
         return;
@@ -379,8 +489,8 @@ INLINE void input_grad_k(const lam_wino *w, const float *dV, float *dx, int c, t
     }
 }
 
-INLINE void output_k(const lam_wino *w, const float *M, float bias, float *y, int k, tf1 tf, int a, int m,
-                     scatter_fn scatter)
+INLINE void output_k(const lam_wino *w, const float *M, float bias, bool relu, float *y, int k, tf1 tf, int a,
+                     int m, scatter_fn scatter)
 {
     long stride = w->sm, hw = (long)w->OH * w->OW;
     const float *row = M + (long)k * w->P;
@@ -395,6 +505,8 @@ INLINE void output_k(const lam_wino *w, const float *M, float bias, float *y, in
         for (int e = 0; e < a * a; e++) load_n(&s[e], row + e * stride + p, n);
         tf2d(tf, a, m, s, o);
         for (int e = 0; e < m * m; e++) o[e] += bv;
+        if (relu)
+            for (int e = 0; e < m * m; e++) o[e] = (v8)((v8i)o[e] & (o[e] > splat(0.0f)));
         scatter(y, hw, w->OH, w->OW, at, n, m, o, false);
     }
 }
@@ -439,10 +551,10 @@ INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, 
         if (w->m == 4) input_grad_k(w, dV, dx, c, b6, 6, SCATTER);                                    \
         else input_grad_k(w, dV, dx, c, b4, 4, SCATTER);                                              \
     }                                                                                                 \
-    ATTR static void output_##SUF(const lam_wino *w, const float *M, float bias, float *y, int k)     \
+    ATTR static void output_##SUF(const lam_wino *w, const float *M, float bias, bool relu, float *y, int k) \
     {                                                                                                 \
-        if (w->m == 4) output_k(w, M, bias, y, k, at6, 6, 4, SCATTER);                                \
-        else output_k(w, M, bias, y, k, at4, 4, 2, SCATTER);                                          \
+        if (w->m == 4) output_k(w, M, bias, relu, y, k, at6, 6, 4, SCATTER);                          \
+        else output_k(w, M, bias, relu, y, k, at4, 4, 2, SCATTER);                                    \
     }                                                                                                 \
     ATTR static void output_grad_##SUF(const lam_wino *w, const float *dy, float *dM, int k)          \
     {                                                                                                 \
@@ -453,7 +565,7 @@ INLINE void output_grad_k(const lam_wino *w, const float *dy, float *dM, int k, 
 KERNELS(base, , gather, scatter)
 #if defined(__x86_64__) || defined(__i386__)
 #define HAVE_AVX2_BUILD 1
-KERNELS(avx2, TGT, gather, scatter_avx2)
+KERNELS(avx2, TGT, gather_avx2, scatter_avx2)
 static atomic_bool force_base_; /* test hook only */
 void lam_wino_force_base(bool on) { atomic_store_explicit(&force_base_, on, memory_order_relaxed); }
 #define PICK(name)                                                                         \
@@ -491,8 +603,8 @@ void lam_wino_weights_grad(const lam_wino *w, const float *dU, float *dwt, long 
 }
 void lam_wino_input(const lam_wino *w, const float *x, float *V, int c) { PICK(input)(w, x, V, c); }
 void lam_wino_input_grad(const lam_wino *w, const float *dV, float *dx, int c) { PICK(input_grad)(w, dV, dx, c); }
-void lam_wino_output(const lam_wino *w, const float *M, float bias, float *y, int k)
+void lam_wino_output(const lam_wino *w, const float *M, float bias, bool relu, float *y, int k)
 {
-    PICK(output)(w, M, bias, y, k);
+    PICK(output)(w, M, bias, relu, y, k);
 }
 void lam_wino_output_grad(const lam_wino *w, const float *dy, float *dM, int k) { PICK(output_grad)(w, dy, dM, k); }

@@ -58,9 +58,10 @@ void lam_wino_weights_grad(const lam_wino *w, const float *dU, float *dwt, long 
 void lam_wino_input(const lam_wino *w, const float *x, float *V, int c);
 /* dx[:, c] += B dV B^T of every tile of channel c, clipped to the image. */
 void lam_wino_input_grad(const lam_wino *w, const float *dV, float *dx, int c);
-/* y[:, k] = A^T M A (+ bias) of every tile of output channel k, clipped to
- * OH x OW; y is [B, K, OH, OW]. */
-void lam_wino_output(const lam_wino *w, const float *M, float bias, float *y, int k);
+/* y[:, k] = A^T M A + bias of every tile of output channel k, clipped to
+ * OH x OW, then max(., 0) with relu (NaN -> 0, as the ReLU kernel); y is
+ * [B, K, OH, OW]. */
+void lam_wino_output(const lam_wino *w, const float *M, float bias, bool relu, float *y, int k);
 /* dM[xi][k][p] = (A dy A^T)[xi] for every tile of output channel k of dy
  * [B, K, OH, OW] (outside the image counts as zero). */
 void lam_wino_output_grad(const lam_wino *w, const float *dy, float *dM, int k);

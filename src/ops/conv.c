@@ -131,6 +131,10 @@ static lam_direct direct_of(const lam_node *nd, const lam_conv_geom *g)
 
 #define F16(n) (((size_t)(n) + 15) & ~(size_t)15) /* floats, rounded to 64 bytes */
 
+/* Scratch for the bias gradient's partial sums, B*OC*8 floats, kept at the
+ * end of every algorithm's scratch. */
+static size_t part_floats(const lam_node *nd) { return F16(nd->in[0]->shape.d[0] * nd->in[1]->shape.d[0] * 8); }
+
 /* Float offsets of the Winograd buffers.  saved: U [a*a][K][C], V [a*a][C][P]
  * (then the pre-activation for GELU).  scratch: M/dM [a*a][K][P], dU
  * [a*a][K][C], dpre [B][K][OH*OW], GEMM workspace. */
@@ -201,21 +205,21 @@ static lam_status conv_infer(lam_node *nd, char *err, size_t errlen)
     if (algo == LAM_CONV_DIRECT) {
         lam_direct d = direct_of(nd, &g);
         long B = x->d[0];
-        nd->scratch_bytes = F16(B * d.K * (long)d.OH * d.OW) * sizeof(float);
+        nd->scratch_bytes = (F16(B * d.K * (long)d.OH * d.OW) + part_floats(nd)) * sizeof(float);
         nd->saved_bytes = F16(B * lam_direct_pad_floats(&d)) * sizeof(float) + pre_bytes;
         return LAM_OK;
     }
     int m = wino_tile(algo);
     if (m) {
         wino_plan q = wino_plan_of(nd, &g, m);
-        nd->scratch_bytes = q.scratch * sizeof(float);
+        nd->scratch_bytes = (q.scratch + part_floats(nd)) * sizeof(float);
         nd->saved_bytes = q.saved * sizeof(float) + pre_bytes;
         return LAM_OK;
     }
     conv_sizes z = sizes_of(nd, &g);
     size_t ws = ws_floats_of(&z) * sizeof(float);
     if (small_ckk(&z)) ws += ALIGN64((size_t)(z.CKK * z.OC) * sizeof(float)); /* dW^T */
-    nd->scratch_bytes = z.yt_bytes + ws;
+    nd->scratch_bytes = z.yt_bytes + ws + part_floats(nd) * sizeof(float);
     nd->saved_bytes = z.col_bytes + pre_bytes;
     return LAM_OK;
 }
@@ -230,12 +234,21 @@ static void finish_plane(float *y, float *pre, lam_act act, long n)
     if (act != LAM_ACT_NONE) lam_k_act_fwd(act, y, y, (size_t)n);
 }
 
-/* dpre of every output plane (b, oc) into dst + b*sb + oc*so */
+static float *part_of(const lam_op_ctx *c)
+{
+    return (float *)((char *)c->scratch + c->node->scratch_bytes) - part_floats(c->node);
+}
+
+/* dpre of every output plane (b, oc) into dst + b*sb + oc*so, and with a
+ * bias, db[oc] += the sum of its planes: eight interleaved partial sums per
+ * plane (so that the sums vectorise in the same pass), kept in part_of(c),
+ * then added over b in order: a fixed order, the same for any thread count. */
 static void act_grad(const lam_op_ctx *c, const float *pre_all, long B, long OC, long OHW, float *dst_all, long sb,
                      long so)
 {
     lam_act act = c->node->p.conv2d.act;
     long planes = B * OC;
+    float *db = c->node->n_in == 3 ? c->din[2] : NULL, *part = part_of(c);
     LAM_PFOR_WORK(planes, planes * OHW, bo, {
         long b = bo / OC, oc = bo % OC;
         float *restrict dst = dst_all + b * sb + oc * so;
@@ -249,25 +262,22 @@ static void act_grad(const lam_op_ctx *c, const float *pre_all, long B, long OC,
             const float *pre = pre_all ? pre_all + bo * OHW : NULL;
             lam_k_act_bwd(act, pre, yv, dy, dst, (size_t)OHW, 0);
         }
-    });
-}
-
-/* db[oc] += the sum over b of the n values at src + b*sb + oc*so, with eight
- * interleaved partial sums (a fixed order, so the same for any thread
- * count) so that the long sums vectorise */
-static void bias_grad(float *db, const float *src, long B, long OC, long n, long sb, long so)
-{
-    LAM_PFOR_WORK(OC, OC * B * n, oc, {
-        float acc[8] = {0};
-        for (long b = 0; b < B; b++) {
-            const float *r = src + b * sb + oc * so;
+        if (db) {
+            float acc[8] = {0};
             long i = 0;
-            for (; i + 8 <= n; i += 8)
-                for (int k = 0; k < 8; k++) acc[k] += r[i + k];
-            for (; i < n; i++) acc[i % 8] += r[i];
+            for (; i + 8 <= OHW; i += 8)
+                for (int k = 0; k < 8; k++) acc[k] += dst[i + k];
+            for (; i < OHW; i++) acc[i % 8] += dst[i];
+            for (int k = 0; k < 8; k++) part[bo * 8 + k] = acc[k];
         }
-        db[oc] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     });
+    if (!db) return;
+    for (long oc = 0; oc < OC; oc++) {
+        float acc[8] = {0};
+        for (long b = 0; b < B; b++)
+            for (int k = 0; k < 8; k++) acc[k] += part[(b * OC + oc) * 8 + k];
+        db[oc] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    }
 }
 
 /* ---- im2col -------------------------------------------------------------- */
@@ -303,8 +313,15 @@ static void im2col_fwd(const lam_op_ctx *c)
         const float *src = yt + oc * z.BN + b * z.OHW;
         float *dst = y + bo * z.OHW;
         float bv = bias ? bias[oc] : 0.0f;
-        for (long i = 0; i < z.OHW; i++) dst[i] = src[i] + bv;
-        finish_plane(dst, pre ? pre + bo * z.OHW : NULL, act, z.OHW);
+        if (act == LAM_ACT_RELU) { /* one pass; the same select as the ReLU kernel */
+            for (long i = 0; i < z.OHW; i++) {
+                float v = src[i] + bv;
+                dst[i] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (long i = 0; i < z.OHW; i++) dst[i] = src[i] + bv;
+            finish_plane(dst, pre ? pre + bo * z.OHW : NULL, act, z.OHW);
+        }
     });
 }
 
@@ -318,7 +335,6 @@ static void im2col_bwd(const lam_op_ctx *c)
     const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? (const float *)((const char *)c->saved + z.col_bytes)
                                                              : NULL;
     act_grad(c, pre_all, z.B, z.OC, z.OHW, dyt, z.OHW, z.BN); /* dpre in [OC, B*OHW] layout */
-    if (nd->n_in == 3 && c->din[2]) bias_grad(c->din[2], dyt, 1, z.OC, z.BN, 0, z.BN);
     if (c->din[1] && !small_ckk(&z)) {
         lam_sgemm(false, true, (int)z.OC, (int)z.CKK, (int)z.BN, 1.0f, dyt, (int)z.BN, col, (int)z.BN, 1.0f,
                   c->din[1], (int)z.CKK, ws, c->nthreads);
@@ -369,11 +385,12 @@ static void wino_fwd(const lam_op_ctx *c, int m)
                     M, (int)w->P, w->sm, ws, c->nthreads);
     lam_act act = nd->p.conv2d.act;
     LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, {
-        lam_wino_output(w, M, bias ? bias[k] : 0.0f, c->out, (int)k);
-        for (long b = 0; b < w->B; b++) {
-            long plane = (b * w->K + k) * ohw;
-            finish_plane(c->out + plane, pre ? pre + plane : NULL, act, ohw);
-        }
+        lam_wino_output(w, M, bias ? bias[k] : 0.0f, act == LAM_ACT_RELU, c->out, (int)k);
+        if (act != LAM_ACT_RELU)
+            for (long b = 0; b < w->B; b++) {
+                long plane = (b * w->K + k) * ohw;
+                finish_plane(c->out + plane, pre ? pre + plane : NULL, act, ohw);
+            }
     });
 }
 
@@ -388,7 +405,6 @@ static void wino_bwd(const lam_op_ctx *c, int m)
     float *dM = c->scratch, *dU = dM + q.m, *dpre = dU + q.du, *ws = dpre + q.dpre;
     const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? V + q.v : NULL;
     act_grad(c, pre_all, w->B, w->K, ohw, dpre, w->K * ohw, ohw); /* [B, K, OH*OW] */
-    if (nd->n_in == 3 && c->din[2]) bias_grad(c->din[2], dpre, w->B, w->K, ohw, w->K * ohw, ohw);
     if (!c->din[0] && !c->din[1]) return;
     LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, lam_wino_output_grad(w, dpre, dM, (int)k));
     if (c->din[1]) {
@@ -439,7 +455,6 @@ static void direct_bwd(const lam_op_ctx *c)
     const float *pad = c->saved, *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? pad + F16(B * padn) : NULL;
     float *dpre = c->scratch;
     act_grad(c, pre_all, B, d.K, ohw, dpre, kohw, ohw); /* [B, K, OH*OW] */
-    if (nd->n_in == 3 && c->din[2]) bias_grad(c->din[2], dpre, B, d.K, ohw, kohw, ohw);
     if (c->din[1])
         LAM_PFOR_WORK(d.K, B * kohw * d.C * taps, k,
                       lam_direct_weight_grad(&d, B, dpre, pad, c->din[1], (int)k, (int)k + 1));
