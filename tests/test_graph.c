@@ -4,6 +4,7 @@
  * build errors, and clean failure under injected allocation faults. */
 #include <string.h>
 
+#include "graph/graph_internal.h"
 #include "lamina/lamina.h"
 #include "test.h"
 
@@ -297,6 +298,57 @@ static void test_fault_injection(void)
     CHECK_MSG(st.bytes_live == 0, "%llu bytes still allocated", (unsigned long long)st.bytes_live);
 }
 
+/* The first op to write an intermediate gradient sets it instead of the
+ * executor zeroing it and the op adding (pools 2x2 and generic, reshape,
+ * dense, matmul): the gradients equal those of the zero-then-add path. */
+static void test_fresh_gradients_match_zeroed(void)
+{
+    float *got[2][8];
+    size_t n[8] = {0};
+    int np = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        lam_graph *g = lam_graph_new(3);
+        lam_node *x = lam_param(g, "x", lam_shape4(2, 3, 9, 11), (lam_init){LAM_INIT_XAVIER_UNIFORM, 0, 0});
+        lam_node *h = lam_tanh(g, x);
+        lam_pool2d_args p2 = lam_pool2d_args_square(2, 2), p3 = {3, 3, 2, 2, 1, 1};
+        h = lam_tanh(g, lam_maxpool2d(g, h, &p2)); /* [2, 3, 4, 5] */
+        h = lam_flatten(g, lam_maxpool2d(g, h, &p3)); /* [2, 3*2*3] */
+        lam_dense_opts o = lam_dense_opts_defaults(5, LAM_ACT_RELU);
+        h = lam_nn_dense(g, h, "fc", &o);
+        lam_node *w = lam_param(g, "w", lam_shape2(5, 4), (lam_init){LAM_INIT_XAVIER_UNIFORM, 0, 0});
+        lam_node *y = lam_matmul(g, h, w, false, false);
+        lam_node *t = lam_param(g, "t", lam_shape2(2, 4), (lam_init){LAM_INIT_ONES, 0, 0});
+        lam_node *loss = lam_mse_loss(g, y, t);
+        lam_compile_opts co = lam_compile_opts_defaults();
+        CHECK_OK(lam_graph_compile(g, &co));
+        g->no_fresh = pass == 1;
+        for (int step = 0; step < 2; step++) { /* the second pass finds stale gradients in the buffers */
+            CHECK_OK(lam_graph_forward(g, 1, true));
+            lam_graph_zero_grad(g);
+            CHECK_OK(lam_graph_backward(g, loss));
+        }
+        np = (int)lam_graph_param_count(g);
+        for (int i = 0; i < np && i < 8; i++) {
+            const lam_param_info *pi = lam_graph_param_at(g, i);
+            n[i] = pi->numel;
+            got[pass][i] = malloc(pi->numel * sizeof(float));
+            memcpy(got[pass][i], lam_graph_grads(g) + pi->offset, pi->numel * sizeof(float));
+        }
+        lam_graph_free(g);
+    }
+    for (int i = 0; i < np && i < 8; i++) {
+        int bad = 0, nonzero = 0;
+        for (size_t j = 0; j < n[i]; j++) {
+            bad += !(got[0][i][j] == got[1][i][j]);
+            nonzero += got[0][i][j] != 0.0f;
+        }
+        CHECK_MSG(bad == 0, "parameter %d: %d of %zu gradients differ", i, bad, n[i]);
+        CHECK_MSG(nonzero > 0 || i == np - 1, "parameter %d: all gradients zero", i);
+        free(got[0][i]);
+        free(got[1][i]);
+    }
+}
+
 int main(void)
 {
     RUN(test_plan_reuse_matches_no_reuse);
@@ -308,5 +360,6 @@ int main(void)
     RUN(test_sticky_build_errors);
     RUN(test_inputs_persist);
     RUN(test_fault_injection);
+    RUN(test_fresh_gradients_match_zeroed);
     TEST_MAIN_END;
 }

@@ -189,7 +189,10 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
             lam_node *in = n->in[k];
             if (!in->needs_grad) continue;
             if (in->op != LAM_OP_PARAM && in->grad_epoch != epoch) {
-                memset(in->grad, 0, (size_t)lam_node_numel(in) * sizeof(float));
+                /* the first writer: it sets the gradient if it can, else it
+                 * is zeroed for the op to add into */
+                if (!g->no_fresh && (lam_op_defs[n->op]->fresh >> k & 1)) c.din_fresh[k] = true;
+                else memset(in->grad, 0, (size_t)lam_node_numel(in) * sizeof(float));
                 in->grad_epoch = epoch;
             }
             c.din[k] = in->grad;

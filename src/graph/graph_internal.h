@@ -31,6 +31,7 @@ struct lam_graph {
     size_t arena_bytes, arena_naive, scratch_bytes;
     bool fwd_done, fwd_training;
     bool profiling;
+    bool no_fresh; /* test hook: zero every intermediate gradient, never let an op set it */
     unsigned bwd_epoch;
 };
 

@@ -276,3 +276,4 @@ void lam_maxpool2x2_bwd(const uint8_t *code, const float *dy, float *dx, long W,
     if (use_avx2()) bwd_avx2(code, dy, dx, W, OH, OW);
     else bwd_base(code, dy, dx, W, OH, OW);
 }
+

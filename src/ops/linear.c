@@ -80,10 +80,11 @@ static void mm_bwd(const lam_op_ctx *c)
     const float *A = c->in[0], *B = c->in[1], *dY = c->dout;
     int lda = ta ? M : K, ldb = tb ? K : N;
     if (c->din[0]) {
-        if (!ta) /* dA[M,K] += dY[M,N] op(B)^T */
-            lam_sgemm(false, !tb, M, K, N, 1.0f, dY, N, B, ldb, 1.0f, c->din[0], K, c->scratch, c->nthreads);
-        else /* dA[K,M] += op(B) dY^T */
-            lam_sgemm(tb, true, K, M, N, 1.0f, B, ldb, dY, N, 1.0f, c->din[0], M, c->scratch, c->nthreads);
+        float beta = c->din_fresh[0] ? 0.0f : 1.0f;
+        if (!ta) /* dA[M,K] (+)= dY[M,N] op(B)^T */
+            lam_sgemm(false, !tb, M, K, N, 1.0f, dY, N, B, ldb, beta, c->din[0], K, c->scratch, c->nthreads);
+        else /* dA[K,M] (+)= op(B) dY^T */
+            lam_sgemm(tb, true, K, M, N, 1.0f, B, ldb, dY, N, beta, c->din[0], M, c->scratch, c->nthreads);
     }
     if (c->din[1]) {
         if (!tb) /* dB[K,N] += op(A)^T dY */
@@ -99,7 +100,7 @@ static double mm_flops(const lam_node *nd)
     return 2.0 * (double)d.M * (double)d.N * (double)d.K;
 }
 
-const lam_op_def lam_opdef_matmul = {"matmul", 2, 2, mm_infer, mm_fwd, mm_bwd, mm_flops};
+const lam_op_def lam_opdef_matmul = {"matmul", 2, 2, mm_infer, mm_fwd, mm_bwd, mm_flops, 1};
 
 /* ---- dense: act(x W^T + b); x [.., in], W [out, in], b [out] --------------- */
 static lam_status dense_infer(lam_node *nd, char *err, size_t errlen)
@@ -177,9 +178,9 @@ static void dense_bwd(const lam_op_ctx *c)
     if (c->din[1]) /* dW[out,in] += dpre^T x */
         lam_sgemm(true, false, (int)out, (int)in, (int)rows, 1.0f, dpre, (int)out, c->in[0], (int)in, 1.0f,
                   c->din[1], (int)in, ws, c->nthreads);
-    if (c->din[0]) /* dx[rows,in] += dpre W */
-        lam_sgemm(false, false, (int)rows, (int)in, (int)out, 1.0f, dpre, (int)out, c->in[1], (int)in, 1.0f,
-                  c->din[0], (int)in, ws, c->nthreads);
+    if (c->din[0]) /* dx[rows,in] (+)= dpre W */
+        lam_sgemm(false, false, (int)rows, (int)in, (int)out, 1.0f, dpre, (int)out, c->in[1], (int)in,
+                  c->din_fresh[0] ? 0.0f : 1.0f, c->din[0], (int)in, ws, c->nthreads);
 }
 
 static double dense_flops(const lam_node *nd)
@@ -189,4 +190,4 @@ static double dense_flops(const lam_node *nd)
     return 2.0 * (double)rows * (double)out * (double)in + 2.0 * (double)rows * (double)out;
 }
 
-const lam_op_def lam_opdef_dense = {"dense", 2, 3, dense_infer, dense_fwd, dense_bwd, dense_flops};
+const lam_op_def lam_opdef_dense = {"dense", 2, 3, dense_infer, dense_fwd, dense_bwd, dense_flops, 1};

@@ -125,4 +125,4 @@ static void bn_bwd(const lam_op_ctx *c)
 
 static double bn_flops(const lam_node *nd) { return 4.0 * (double)lam_node_numel(nd); }
 
-const lam_op_def lam_opdef_batchnorm = {"batchnorm", 5, 5, bn_infer, bn_fwd, bn_bwd, bn_flops};
+const lam_op_def lam_opdef_batchnorm = {"batchnorm", 5, 5, bn_infer, bn_fwd, bn_bwd, bn_flops, 0};

@@ -82,6 +82,9 @@ typedef struct lam_op_ctx {
     float *out, *dout;               /* dout: gradient of the output */
     float *in[LAM_MAX_INPUTS];       /* input values */
     float *din[LAM_MAX_INPUTS];      /* input gradients to ACCUMULATE into; NULL = not needed */
+    bool din_fresh[LAM_MAX_INPUTS];  /* din[k] not yet written in this backward pass and not
+                                      * zeroed: the op must SET every element (only for the
+                                      * inputs in its def's `fresh` mask) */
     void *saved;                     /* saved_bytes, written in forward, read in backward */
     void *scratch;                   /* scratch_bytes, 64-byte aligned */
     float *gemm_ws;                  /* GEMM packing workspace */
@@ -111,6 +114,9 @@ typedef struct lam_op_def {
     lam_run_fn forward;
     lam_run_fn backward; /* NULL: no gradient flows through this op */
     lam_flops_fn flops;  /* NULL: counted as zero */
+    /* bit k: the backward can set input k's gradient instead of adding to it
+     * (c->din_fresh[k]), which saves the executor zeroing it first */
+    unsigned fresh;
 } lam_op_def;
 
 /* The table, indexed by lam_op. */

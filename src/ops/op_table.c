@@ -15,8 +15,8 @@ static lam_status infer_leaf(lam_node *n, char *err, size_t errlen)
 }
 static void run_nothing(const lam_op_ctx *c) { (void)c; }
 
-const lam_op_def lam_opdef_input = {"input", 0, 0, infer_leaf, run_nothing, NULL, NULL};
-const lam_op_def lam_opdef_param = {"param", 0, 0, infer_leaf, run_nothing, NULL, NULL};
+const lam_op_def lam_opdef_input = {"input", 0, 0, infer_leaf, run_nothing, NULL, NULL, 0};
+const lam_op_def lam_opdef_param = {"param", 0, 0, infer_leaf, run_nothing, NULL, NULL, 0};
 
 #define LAM_OP(E, n, P) extern const lam_op_def lam_opdef_##n;
 #include "ops/ops.def"

@@ -113,15 +113,23 @@ static void maxpool_bwd(const lam_op_ctx *c)
     pg g = geom(c->node);
     if (pool_2x2(&c->node->p.maxpool2d)) {
         const uint8_t *code = c->saved;
+        bool set = c->din_fresh[0];
         LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
-            lam_maxpool2x2_bwd(code + pl * g.OH * g.OW, c->dout + pl * g.OH * g.OW, c->din[0] + pl * g.H * g.W, g.W,
-                               g.OH, g.OW);
+            const uint8_t *cp = code + pl * g.OH * g.OW;
+            const float *dy = c->dout + pl * g.OH * g.OW;
+            float *dx = c->din[0] + pl * g.H * g.W;
+            /* a fresh gradient is zeroed plane by plane, just before the
+             * kernel adds into it while the plane is in cache */
+            if (set) memset(dx, 0, sizeof(float) * (size_t)(g.H * g.W));
+            lam_maxpool2x2_bwd(cp, dy, dx, g.W, g.OH, g.OW);
         });
         return;
     }
     const int32_t *arg = c->saved;
+    bool set = c->din_fresh[0];
     LAM_PFOR_WORK(g.planes, g.planes * g.OH * g.OW, pl, {
         float *dx = c->din[0] + pl * g.H * g.W;
+        if (set) memset(dx, 0, sizeof(float) * (size_t)(g.H * g.W));
         const float *dy = c->dout + pl * g.OH * g.OW;
         const int32_t *a = arg + pl * g.OH * g.OW;
         for (long o = 0; o < g.OH * g.OW; o++)
@@ -134,7 +142,7 @@ static double pool_flops(const lam_node *nd)
     return (double)lam_node_numel(nd) * nd->p.maxpool2d.kh * nd->p.maxpool2d.kw;
 }
 
-const lam_op_def lam_opdef_maxpool2d = {"maxpool2d", 1, 1, pool_infer, maxpool_fwd, maxpool_bwd, pool_flops};
+const lam_op_def lam_opdef_maxpool2d = {"maxpool2d", 1, 1, pool_infer, maxpool_fwd, maxpool_bwd, pool_flops, 1};
 
 static void avgpool_fwd(const lam_op_ctx *c)
 {
@@ -184,7 +192,7 @@ static void avgpool_bwd(const lam_op_ctx *c)
     });
 }
 
-const lam_op_def lam_opdef_avgpool2d = {"avgpool2d", 1, 1, pool_infer, avgpool_fwd, avgpool_bwd, pool_flops};
+const lam_op_def lam_opdef_avgpool2d = {"avgpool2d", 1, 1, pool_infer, avgpool_fwd, avgpool_bwd, pool_flops, 0};
 
 /* ---- global average pooling ------------------------------------------------ */
 static lam_status gap_infer(lam_node *nd, char *err, size_t errlen)
@@ -228,4 +236,4 @@ static void gap_bwd(const lam_op_ctx *c)
 
 static double gap_flops(const lam_node *nd) { return (double)lam_node_numel(nd->in[0]); }
 
-const lam_op_def lam_opdef_global_avgpool = {"global_avgpool", 1, 1, gap_infer, gap_fwd, gap_bwd, gap_flops};
+const lam_op_def lam_opdef_global_avgpool = {"global_avgpool", 1, 1, gap_infer, gap_fwd, gap_bwd, gap_flops, 0};

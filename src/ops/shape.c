@@ -35,7 +35,8 @@ static void reshape_bwd(const lam_op_ctx *c)
 {
     if (!c->din[0]) return;
     long n = (long)lam_node_numel(c->node);
-    LAM_PFOR(n, i, c->din[0][i] += c->dout[i]);
+    if (c->din_fresh[0]) memcpy(c->din[0], c->dout, (size_t)n * sizeof(float));
+    else LAM_PFOR(n, i, c->din[0][i] += c->dout[i]);
 }
 
-const lam_op_def lam_opdef_reshape = {"reshape", 1, 1, reshape_infer, reshape_fwd, reshape_bwd, NULL};
+const lam_op_def lam_opdef_reshape = {"reshape", 1, 1, reshape_infer, reshape_fwd, reshape_bwd, NULL, 1};
