@@ -50,7 +50,7 @@
  *   average number of cores busy with other work while timing (/proc/stat
  *   busy time minus this process's CPU time, per second): 0 on a quiet machine.
  *
- * usage: bench_cnn fashion [--threads N] [--epochs E] [--data DIR] [--eval-last] [--profile]
+ * usage: bench_cnn fashion [--threads N] [--epochs E] [--data DIR] [--seed S] [--eval-last] [--profile]
  *        bench_cnn cifar [--threads N] [--steps S] [--warmup W] [--profile]
  * --threads calls lam_set_threads (default: all cores).  --eval-last evaluates
  * after the last epoch only (a diagnostic: test_acc is null for the others).
@@ -185,12 +185,13 @@ static lam_status model_from_text(const char *text, const char *name, lam_model 
 /* ==== fashion ====================================================================== */
 
 /* configs/fashion_cnn.cfg's network and training, with a constant lr and no
- * augmentation spelled out; %s = [data] path line, %d = epochs. */
+ * augmentation spelled out; %d = seed, %s = [data] path line, %d = epochs,
+ * %d = seed (initial weights and batch order). */
 static const char *const FASHION_FMT =
     "# fashion_cnn workload (../shared/peers/fashion_cnn.py)\n"
     "[net]\n"
     "input = 1, 28, 28\n"
-    "seed = 0\n"
+    "seed = %d\n"
     "[data]\n"
     "format = fashion_mnist\n"
     "scale = none\n"
@@ -232,7 +233,7 @@ static const char *const FASHION_FMT =
     "batch = 32\n"
     "epochs = %d\n"
     "shuffle = true\n"
-    "seed = 0\n";
+    "seed = %d\n";
 
 typedef struct fashion_epoch {
     double train_s, train_loss, train_acc, test_acc, eval_s;
@@ -292,11 +293,11 @@ static bool fashion_on_epoch(const lam_epoch_log *e, void *user)
     return true;
 }
 
-static int run_fashion(int threads, int epochs, const char *dir, bool eval_last, bool profile)
+static int run_fashion(int threads, int epochs, const char *dir, bool eval_last, bool profile, int seed)
 {
     char pathline[1200] = "", text[4096];
     if (dir) snprintf(pathline, sizeof pathline, "path = %s\n", dir);
-    snprintf(text, sizeof text, FASHION_FMT, pathline, epochs);
+    snprintf(text, sizeof text, FASHION_FMT, seed, pathline, epochs, seed);
     lam_model *m;
     lam_status s = model_from_text(text, "bench_cnn_fashion.cfg", &m);
     if (s != LAM_OK) return die("model", s);
@@ -548,7 +549,7 @@ done:
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_cnn fashion [--threads N] [--epochs E] [--data DIR] [--eval-last] [--profile]\n"
+    fprintf(stderr, "usage: bench_cnn fashion [--threads N] [--epochs E] [--data DIR] [--seed S] [--eval-last] [--profile]\n"
                     "       bench_cnn cifar [--threads N] [--steps S] [--warmup W] [--profile]\n");
     return 2;
 }
@@ -559,13 +560,14 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     bool fashion = !strcmp(mode, "fashion"), cifar = !strcmp(mode, "cifar");
     if (!fashion && !cifar) return usage();
-    int threads = 0, epochs = 2, steps = 20, warmup = 3;
+    int threads = 0, epochs = 2, steps = 20, warmup = 3, seed = 0;
     const char *dir = NULL;
     bool eval_last = false, profile = false;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (fashion && !strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (fashion && !strcmp(argv[i], "--data") && i + 1 < argc) dir = argv[++i];
+        else if (fashion && !strcmp(argv[i], "--seed") && i + 1 < argc) seed = atoi(argv[++i]);
         else if (fashion && !strcmp(argv[i], "--eval-last")) eval_last = true;
         else if (!strcmp(argv[i], "--profile")) profile = true;
         else if (cifar && !strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -578,5 +580,6 @@ int main(int argc, char **argv)
     }
     lam_set_threads(threads);
     threads = lam_get_threads();
-    return fashion ? run_fashion(threads, epochs, dir, eval_last, profile) : run_cifar(threads, warmup, steps, profile);
+    return fashion ? run_fashion(threads, epochs, dir, eval_last, profile, seed)
+                   : run_cifar(threads, warmup, steps, profile);
 }

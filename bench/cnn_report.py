@@ -194,10 +194,15 @@ def fashion_summary(d, out):
         rows = load(os.path.join(d, "fashion_%s_%s.jsonl" % (side, tag)))
         if not rows:
             continue
-        r = rows[-1]  # one run per setting; the last if the file was appended to
-        eps = r.get("epochs") or []
-        if not eps:
+        # LAMINA_BENCH_FASHION_RUNS rounds: the run with the median s/epoch
+        # (the lower middle one for an even count) stands for the setting
+        runs = sorted((statistics.mean(e["train_s"] for e in x["epochs"]), i) for i, x in enumerate(rows)
+                      if x.get("epochs"))
+        if not runs:
             continue
+        r = rows[runs[(len(runs) - 1) // 2][1]]
+        eps = r["epochs"]
+        per_run = [t for t, _ in runs]
         ts = [e["train_s"] for e in eps]
         # other work per epoch: bench_cnn measures it itself; the run wrapper between epoch lines
         oth = [e.get("others_cores") for e in eps]
@@ -209,7 +214,7 @@ def fashion_summary(d, out):
         res[(side, tag)] = {"label": label, "threads": thr, "s_per_epoch": statistics.mean(ts),
                             "epoch_s": ts, "images_per_s": [e["images_per_s"] for e in eps],
                             "test_acc": [e["test_acc"] for e in eps], "row": r, "others": oth,
-                            "quiet_s": statistics.mean(quiet) if quiet else None,
+                            "quiet_s": statistics.mean(quiet) if quiet else None, "runs": per_run,
                             "disturbed": any(o is None or o > BUSY for o in oth)}
     if not res:
         return
@@ -217,8 +222,11 @@ def fashion_summary(d, out):
     tbest = min(tb) if tb else None
     print()
     neps = max(len(v["epoch_s"]) for v in res.values())
+    nruns = max(len(v["runs"]) for v in res.values())
     print("fashion_cnn: Fashion-MNIST, Conv32-Pool-Conv64-Pool-Dense64-Dense10, Adam 1e-3, batch 32, 60,000 "
-          "images/epoch; one run of %d epoch%s per setting." % (neps, "" if neps == 1 else "s"))
+          "images/epoch; %s of %d epoch%s per setting%s." % (
+              "one run" if nruns == 1 else "%d interleaved runs" % nruns, neps, "" if neps == 1 else "s",
+              "" if nruns == 1 else " (the row shows the run with the median s/epoch; all runs below)"))
     print("s/epoch = mean of the epoch times (training loop only, test evaluation excluded); acc = test accuracy "
           "after epoch 1 / 2; others = cores busy with other work, per epoch")
     hdr = "%-20s %-12s %-8s %-11s %-7s %-7s %-7s %-10s %-5s" % (
@@ -241,7 +249,13 @@ def fashion_summary(d, out):
             "s_per_epoch": round(v["s_per_epoch"], 3), "epoch_s": v["epoch_s"], "images_per_s": v["images_per_s"],
             "test_acc": v["test_acc"], "ratio_vs_torch_best": ratio and round(ratio, 3),
             "others_cores_per_epoch": v["others"], "quiet_s_per_epoch": v["quiet_s"] and round(v["quiet_s"], 3),
-            "others_cores": m.get("others_cores"), "loadavg": m.get("loadavg"), "steal_pct": m.get("steal_pct")}
+            "others_cores": m.get("others_cores"), "loadavg": m.get("loadavg"), "steal_pct": m.get("steal_pct"),
+            "runs_s_per_epoch": [round(t, 3) for t in v["runs"]]}
+    if nruns > 1:
+        for side, tag, thr, label in SETTINGS:
+            v = res.get((side, tag))
+            if v:
+                print("  %-20s s/epoch of each run: %s" % (label, ", ".join("%.2f" % t for t in v["runs"])))
     if tbest:
         tv = res[tbest[1]]
         print("* ratio = lamina s/epoch / PyTorch's best s/epoch (%.2f, %s); goal <= %.2f at 1 and at 2 threads" %

@@ -155,8 +155,10 @@ else
         echo "-- fashion_cnn: skipped: Fashion-MNIST not found in $FASHION_DIR (apt-get install dataset-fashion-mnist)"
     else
         echo
-        echo "-- fashion_cnn: 2 epochs per setting, one run each, {lamina, torch} x {1, 2} threads (a few minutes)" \
+        FRUNS=${LAMINA_BENCH_FASHION_RUNS:-1}
+        echo "-- fashion_cnn: 2 epochs per setting, $FRUNS interleaved round(s), {lamina, torch} x {1, 2} threads (a few minutes per round)" \
              " load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+        for round in $(seq "$FRUNS"); do
         for t in 1 2; do
             cnn_json "$OUT/fashion_lamina_t$t.jsonl" "$OUT/fashion_lamina.log" "lamina $t thr" "$CNN_TIMEOUT" \
                 "$CNN" fashion --threads "$t" --epochs 2 || continue
@@ -174,6 +176,7 @@ else
                     fi
                 fi
             fi
+        done
         done
         CNN_DONE=1
     fi
