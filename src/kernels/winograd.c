@@ -285,7 +285,7 @@ INLINE void prefetch_rows(const float *row, long stride, long p, long P, int row
 #define TGT __attribute__((target("avx2")))
 
 /* 8 x 8 transpose: r[l] (row l) -> r[j] (column j) */
-TGT static void transpose8(__m256 r[8])
+TGT static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
 {
     __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
     __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -309,7 +309,7 @@ typedef struct row_map {
     __m256i idx, keep;
 } row_map;
 
-TGT static row_map map_row(int x0, int W, int span)
+TGT static inline __attribute__((always_inline)) row_map map_row(int x0, int W, int span)
 {
     row_map r;
     r.xs = x0 < 0 ? 0 : x0 + 8 > W ? W - 8 : x0;
@@ -323,7 +323,7 @@ TGT static row_map map_row(int x0, int W, int span)
 /* gather() through one 8-float load per lane and row, a permutation and a
  * mask, then an 8 x 8 transpose per row of the window.  Planes narrower
  * than 8 take the scalar path. */
-TGT static void gather_avx2(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
+TGT static inline __attribute__((always_inline)) void gather_avx2(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
                             v8 *blk)
 {
     if (W < 8) {
@@ -354,7 +354,7 @@ TGT static void gather_avx2(const float *base, long plane_sz, int H, int W, cons
  * one 8-float load, blend and store where the row lies inside the plane
  * (elements outside the window keep their bits), element by element at the
  * edges; lanes in scatter()'s order. */
-TGT static void scatter_add6_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n,
+TGT static inline __attribute__((always_inline)) void scatter_add6_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n,
                                   const v8 *blk)
 {
     __m256 rows[6][8];
@@ -389,7 +389,7 @@ TGT static void scatter_add6_avx2(float *base, long plane_sz, int H, int W, cons
  * eight tiles is transposed in registers into one 4-float row per lane and
  * stored whole; partial rows (the right edge) and tiles below the plane
  * go through the scalar path. */
-TGT static void scatter_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
+TGT static inline __attribute__((always_inline)) void scatter_avx2(float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
                              const v8 *blk, bool add)
 {
     if (span == 6 && add) {
@@ -400,26 +400,32 @@ TGT static void scatter_avx2(float *base, long plane_sz, int H, int W, const til
         scatter(base, plane_sz, H, W, at, n, span, blk, add);
         return;
     }
+    /* rows[i][l & 3]: row i of lanes l (low half) and l + 4 (high half) */
+    __m256 rows[4][4];
     for (int i = 0; i < 4; i++) {
         __m256 o0 = _mm256_loadu_ps((const float *)&blk[i * 4 + 0]), o1 = _mm256_loadu_ps((const float *)&blk[i * 4 + 1]);
         __m256 o2 = _mm256_loadu_ps((const float *)&blk[i * 4 + 2]), o3 = _mm256_loadu_ps((const float *)&blk[i * 4 + 3]);
         __m256 t0 = _mm256_unpacklo_ps(o0, o1), t1 = _mm256_unpackhi_ps(o0, o1);
         __m256 t2 = _mm256_unpacklo_ps(o2, o3), t3 = _mm256_unpackhi_ps(o2, o3);
-        __m256 r[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE), _mm256_shuffle_ps(t1, t3, 0x44),
-                       _mm256_shuffle_ps(t1, t3, 0xEE)};
-        for (int l = 0; l < n; l++) {
-            int y = at[l].y0 + i, x0 = at[l].x0;
-            if (y < 0 || y >= H) continue;
-            __m128 row = l < 4 ? _mm256_castps256_ps128(r[l]) : _mm256_extractf128_ps(r[l - 4], 1);
-            float *d = base + at[l].plane * plane_sz + (long)y * W + x0;
-            if (x0 >= 0 && x0 + 4 <= W) {
-                _mm_storeu_ps(d, row);
-            } else {
-                float t[4];
-                _mm_storeu_ps(t, row);
-                for (int j = 0; j < 4; j++)
-                    if (x0 + j >= 0 && x0 + j < W) d[j] = t[j];
-            }
+        rows[i][0] = _mm256_shuffle_ps(t0, t2, 0x44), rows[i][1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+        rows[i][2] = _mm256_shuffle_ps(t1, t3, 0x44), rows[i][3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+    }
+    for (int l = 0; l < n; l++) {
+        int y0 = at[l].y0, x0 = at[l].x0;
+        float *d = base + at[l].plane * plane_sz + (long)y0 * W + x0;
+        __m128 r[4];
+        for (int i = 0; i < 4; i++)
+            r[i] = l < 4 ? _mm256_castps256_ps128(rows[i][l]) : _mm256_extractf128_ps(rows[i][l - 4], 1);
+        if (y0 >= 0 && y0 + 4 <= H && x0 >= 0 && x0 + 4 <= W) { /* the whole tile inside */
+            for (int i = 0; i < 4; i++) _mm_storeu_ps(d + (long)i * W, r[i]);
+            continue;
+        }
+        for (int i = 0; i < 4; i++) {
+            if (y0 + i < 0 || y0 + i >= H) continue;
+            float t[4];
+            _mm_storeu_ps(t, r[i]);
+            for (int j = 0; j < 4; j++)
+                if (x0 + j >= 0 && x0 + j < W) d[(long)i * W + j] = t[j];
         }
     }
 }
