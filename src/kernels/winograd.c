@@ -320,12 +320,60 @@ TGT static inline __attribute__((always_inline)) row_map map_row(int x0, int W, 
     return r;
 }
 
+/* gather() for 4 x 4 windows (the output gradient of F(4x4)): each row of
+ * a lane's window is one 4-float load where it lies inside the plane (the
+ * scalar path otherwise), lanes l and l + 4 share a vector, and a 4 x 4
+ * transpose in each half gives the window's columns. */
+TGT static inline __attribute__((always_inline)) void gather4_avx2(const float *base, long plane_sz, int H, int W,
+                                                                   const tile_at *at, int n, v8 *blk)
+{
+    if (W < 4) {
+        gather(base, plane_sz, H, W, at, n, 4, blk);
+        return;
+    }
+    __m128 r[4][LANES]; /* r[i][l]: row i of lane l's window */
+    for (int l = 0; l < LANES; l++) {
+        if (l >= n) {
+            for (int i = 0; i < 4; i++) r[i][l] = _mm_setzero_ps();
+            continue;
+        }
+        int y0 = at[l].y0, x0 = at[l].x0;
+        /* a 4-float load inside the row, moved into place and masked where
+         * the window runs past the plane's edge */
+        int xs = x0 < 0 ? 0 : x0 + 4 > W ? W - 4 : x0;
+        __m128i j = _mm_setr_epi32(0, 1, 2, 3), x = _mm_add_epi32(j, _mm_set1_epi32(x0));
+        __m128i idx = _mm_sub_epi32(x, _mm_set1_epi32(xs));
+        __m128 keep = _mm_castsi128_ps(_mm_and_si128(_mm_cmpgt_epi32(x, _mm_set1_epi32(-1)),
+                                                     _mm_cmpgt_epi32(_mm_set1_epi32(W), x)));
+        const float *src = base + at[l].plane * plane_sz + xs;
+        for (int i = 0; i < 4; i++) {
+            int y = y0 + i;
+            r[i][l] = y < 0 || y >= H ? _mm_setzero_ps()
+                                      : _mm_and_ps(_mm_permutevar_ps(_mm_loadu_ps(src + (long)y * W), idx), keep);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        __m256 v0 = _mm256_set_m128(r[i][4], r[i][0]), v1 = _mm256_set_m128(r[i][5], r[i][1]);
+        __m256 v2 = _mm256_set_m128(r[i][6], r[i][2]), v3 = _mm256_set_m128(r[i][7], r[i][3]);
+        __m256 t0 = _mm256_unpacklo_ps(v0, v1), t1 = _mm256_unpackhi_ps(v0, v1);
+        __m256 t2 = _mm256_unpacklo_ps(v2, v3), t3 = _mm256_unpackhi_ps(v2, v3);
+        _mm256_storeu_ps((float *)&blk[i * 4 + 0], _mm256_shuffle_ps(t0, t2, 0x44));
+        _mm256_storeu_ps((float *)&blk[i * 4 + 1], _mm256_shuffle_ps(t0, t2, 0xEE));
+        _mm256_storeu_ps((float *)&blk[i * 4 + 2], _mm256_shuffle_ps(t1, t3, 0x44));
+        _mm256_storeu_ps((float *)&blk[i * 4 + 3], _mm256_shuffle_ps(t1, t3, 0xEE));
+    }
+}
+
 /* gather() through one 8-float load per lane and row, a permutation and a
  * mask, then an 8 x 8 transpose per row of the window.  Planes narrower
  * than 8 take the scalar path. */
 TGT static inline __attribute__((always_inline)) void gather_avx2(const float *base, long plane_sz, int H, int W, const tile_at *at, int n, int span,
                             v8 *blk)
 {
+    if (span == 4) {
+        gather4_avx2(base, plane_sz, H, W, at, n, blk);
+        return;
+    }
     if (W < 8) {
         gather(base, plane_sz, H, W, at, n, span, blk);
         return;
