@@ -349,6 +349,66 @@ static void test_fresh_gradients_match_zeroed(void)
     }
 }
 
+/* A max pool that alone reads a ReLU convolution applies the ReLU mask to
+ * the gradient it passes back, and the convolution skips its own pass: the
+ * gradients match those of the unfused graph (to rounding: the first layer's
+ * weight gradient is then summed in another order), for a first layer
+ * (im2col with C*KH*KW < 16), a Winograd layer and a generic 3x3 pool. */
+static void test_relu_pool_fusion_matches(void)
+{
+    float *got[2][16];
+    size_t n[16] = {0};
+    int np = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        lam_graph *g = lam_graph_new(5);
+        lam_node *x = lam_input(g, "x", lam_shape3(1, 14, 14));
+        lam_conv2d_opts c1 = lam_conv2d_opts_defaults(16, 3, LAM_ACT_RELU), c2 = lam_conv2d_opts_defaults(8, 3, LAM_ACT_RELU);
+        c2.padding = LAM_PAD_SAME;
+        lam_pool2d_args p2 = lam_pool2d_args_square(2, 2), p3 = {3, 3, 2, 2, 1, 1};
+        lam_node *h = lam_maxpool2d(g, lam_nn_conv2d(g, x, "c1", &c1), &p2); /* [16, 6, 6] */
+        lam_node *cv2 = lam_nn_conv2d(g, h, "c2", &c2);
+        h = lam_flatten(g, lam_maxpool2d(g, cv2, &p3)); /* [8*3*3] */
+        lam_dense_opts o = lam_dense_opts_defaults(3, LAM_ACT_NONE);
+        lam_node *out = lam_nn_dense(g, h, "fc", &o);
+        lam_node *y = lam_input_labels(g, "y");
+        lam_node *loss = lam_softmax_ce_loss(g, out, y);
+        g->no_relu_pool = pass == 1;
+        lam_compile_opts co = lam_compile_opts_defaults();
+        co.max_batch = 4;
+        CHECK_OK(lam_graph_compile(g, &co));
+        int fused = 0;
+        for (int i = 0; i < g->n_nodes; i++) fused += g->nodes[i]->pool_masks_relu;
+        CHECK_MSG(fused == (pass == 0 ? 2 : 0), "pass %d: %d pools mask the ReLU", pass, fused);
+        lam_rng r;
+        lam_rng_seed(&r, 9);
+        for (int step = 0; step < 2; step++) {
+            for (int i = 0; i < 4 * 196; i++) lam_node_data(x)[i] = lam_rng_normal(&r);
+            for (int i = 0; i < 4; i++) lam_node_labels(y)[i] = (int32_t)lam_rng_below(&r, 3);
+            CHECK_OK(lam_graph_forward(g, 4, true));
+            lam_graph_zero_grad(g);
+            CHECK_OK(lam_graph_backward(g, loss));
+        }
+        np = (int)lam_graph_param_count(g);
+        for (int i = 0; i < np && i < 16; i++) {
+            const lam_param_info *pi = lam_graph_param_at(g, i);
+            n[i] = pi->numel;
+            got[pass][i] = malloc(pi->numel * sizeof(float));
+            memcpy(got[pass][i], lam_graph_grads(g) + pi->offset, pi->numel * sizeof(float));
+        }
+        lam_graph_free(g);
+    }
+    for (int i = 0; i < np && i < 16; i++) {
+        double scale = 0, err = 0;
+        for (size_t j = 0; j < n[i]; j++) {
+            scale = fmax(scale, fabs(got[1][i][j]));
+            err = fmax(err, fabs(got[0][i][j] - got[1][i][j]));
+        }
+        CHECK_MSG(scale > 0 && err <= 1e-6 * scale, "parameter %d: error %.3g of scale %.3g", i, err, scale);
+        free(got[0][i]);
+        free(got[1][i]);
+    }
+}
+
 int main(void)
 {
     RUN(test_plan_reuse_matches_no_reuse);
@@ -361,5 +421,6 @@ int main(void)
     RUN(test_inputs_persist);
     RUN(test_fault_injection);
     RUN(test_fresh_gradients_match_zeroed);
+    RUN(test_relu_pool_fusion_matches);
     TEST_MAIN_END;
 }

@@ -161,6 +161,29 @@ static size_t place(buf *bs, int nb, bool no_reuse)
     return total;
 }
 
+/* A max pool that is the only reader of a convolution with a fused ReLU
+ * passes back a gradient that is zero except at its windows' winners, whose
+ * values are the convolution's outputs: masking it there (pooled value > 0)
+ * is the ReLU's mask, so the pool applies it and the convolution skips the
+ * pass over its output-sized gradient that the mask would take (see
+ * lam_node.pool_masks_relu).  Applying the mask twice changes nothing, so an
+ * op that ignores the flag stays correct. */
+#define RELU_POOL_MAX_PLANE 4096 /* the pool masks one plane of its gradient on the stack */
+static void mark_relu_pool(lam_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        lam_node *n = g->nodes[i];
+        n->pool_masks_relu = n->dout_relu_masked = false;
+    }
+    if (g->no_relu_pool) return;
+    for (int i = 0; i < g->n_nodes; i++) {
+        lam_node *p = g->nodes[i], *x = p->op == LAM_OP_MAXPOOL2D ? p->in[0] : NULL;
+        if (!x || x->op != LAM_OP_CONV2D || x->p.conv2d.act != LAM_ACT_RELU || x->n_consumers != 1 || x->keep) continue;
+        if (p->shape.ndim != 4 || p->shape.d[2] * p->shape.d[3] > RELU_POOL_MAX_PLANE) continue;
+        p->pool_masks_relu = x->dout_relu_masked = true;
+    }
+}
+
 lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
 {
     if (!g) return lam_fail(LAM_ERR_ARG, "lam_graph_compile: graph is NULL");
@@ -172,6 +195,7 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
     lam_status s = lam_graph_reinfer(g, o.max_batch);
     if (s != LAM_OK) return s;
     if ((s = alloc_params(g)) != LAM_OK) return s;
+    mark_relu_pool(g);
 
     int N = g->n_nodes;
     buf *bs = lam_calloc((size_t)N * 3, sizeof *bs);

@@ -185,6 +185,7 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
         lam_op_ctx c;
         make_ctx(g, n, &c, &st, msg, sizeof msg);
         c.training = g->fwd_training;
+        c.dout_masked = n->dout_relu_masked && n != loss;
         for (int k = 0; k < n->n_in; k++) {
             lam_node *in = n->in[k];
             if (!in->needs_grad) continue;

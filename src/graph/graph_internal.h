@@ -32,6 +32,7 @@ struct lam_graph {
     bool fwd_done, fwd_training;
     bool profiling;
     bool no_fresh; /* test hook: zero every intermediate gradient, never let an op set it */
+    bool no_relu_pool; /* test hook: compile leaves the ReLU mask to the convolution */
     unsigned bwd_epoch;
 };
 

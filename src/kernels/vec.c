@@ -89,3 +89,55 @@ void lam_k_act_bwd(lam_act a, const float *x, const float *y, const float *dy, f
     default: LAM_ASSERT(0);
     }
 }
+
+/* ---- dot products of one row with a few others ------------------------------ */
+
+#define RB 9 /* rows per pass over x: nine accumulators, x and a load in registers */
+
+static void rowdots_base(const float *x, const float *rows, long ld, int nrows, long n, float *acc)
+{
+    for (int r = 0; r < nrows; r++) {
+        const float *y = rows + r * ld;
+        float *a = acc + r * 8;
+        for (long i = 0; i < n; i++) a[i % 8] = fmaf(x[i], y[i], a[i % 8]);
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static void rowdots_avx2(const float *x, const float *rows, long ld, int nrows,
+                                                               long n, float *acc)
+{
+    long n8 = n / 8 * 8;
+    for (int r0 = 0; r0 < nrows; r0 += RB) {
+        int rn = nrows - r0 < RB ? nrows - r0 : RB;
+        __m256 a[RB];
+        const float *y[RB];
+        for (int r = 0; r < RB; r++) {
+            int rr = r0 + (r < rn ? r : rn - 1); /* rows past the last repeat it and are not stored */
+            y[r] = rows + rr * ld;
+            a[r] = _mm256_loadu_ps(acc + rr * 8);
+        }
+        for (long i = 0; i < n8; i += 8) {
+            __m256 xv = _mm256_loadu_ps(x + i);
+            for (int r = 0; r < RB; r++) a[r] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(y[r] + i), a[r]);
+        }
+        for (int r = 0; r < rn; r++) {
+            float *o = acc + (r0 + r) * 8;
+            _mm256_storeu_ps(o, a[r]);
+            for (long i = n8; i < n; i++) o[i % 8] = fmaf(x[i], y[r][i], o[i % 8]);
+        }
+    }
+}
+#endif
+
+void lam_k_rowdots(const float *x, const float *rows, long ld, int nrows, long n, float *acc)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        rowdots_avx2(x, rows, ld, nrows, n, acc);
+        return;
+    }
+#endif
+    rowdots_base(x, rows, ld, nrows, n, acc);
+}

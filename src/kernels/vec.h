@@ -17,4 +17,11 @@ void lam_k_act_fwd(lam_act a, const float *x, float *y, size_t n);
 void lam_k_act_bwd(lam_act a, const float *x, const float *y, const float *dy, float *dx,
                    size_t n, int accumulate);
 
+/* acc[r*8 + l] += x[i] * rows[r*ld + i] over i = l, l + 8, l + 16, ... < n (one
+ * fused multiply-add chain per lane, in order), for r < nrows: eight running
+ * partial dot products per row, which the caller sums.  The AVX2/FMA build
+ * and the portable one (fmaf) give the same bits.  For a few long rows,
+ * where a GEMM would spend more on packing than on the products. */
+void lam_k_rowdots(const float *x, const float *rows, long ld, int nrows, long n, float *acc);
+
 #endif

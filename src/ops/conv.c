@@ -239,21 +239,40 @@ static float *part_of(const lam_op_ctx *c)
     return (float *)((char *)c->scratch + c->node->scratch_bytes) - part_floats(c->node);
 }
 
+/* Eight interleaved partial sums of a plane (so that they vectorise). */
+static void sum8(const float *r, long n, float acc[8])
+{
+    for (int k = 0; k < 8; k++) acc[k] = 0.0f;
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += r[i + k];
+    for (; i < n; i++) acc[i % 8] += r[i];
+}
+
+static float tree8(const float a[8]) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
+
 /* dpre of every output plane (b, oc) into dst + b*sb + oc*so, and with a
- * bias, db[oc] += the sum of its planes: eight interleaved partial sums per
- * plane (so that the sums vectorise in the same pass), kept in part_of(c),
- * then added over b in order: a fixed order, the same for any thread count. */
-static void act_grad(const lam_op_ctx *c, const float *pre_all, long B, long OC, long OHW, float *dst_all, long sb,
-                     long so)
+ * bias, db[oc] += the sum of its planes: sum8 of each plane (in the same
+ * pass), kept in part_of(c), then added over b in order: a fixed order, the
+ * same for any thread count.  When the gradient arrives already masked
+ * (c->dout_masked) and NCHW is the layout wanted (sb = OC*OHW, so = OHW),
+ * nothing is written: the result is c->dout itself and only the bias sums
+ * run.  Returns where dpre is. */
+static const float *act_grad(const lam_op_ctx *c, const float *pre_all, long B, long OC, long OHW, float *dst_all,
+                             long sb, long so)
 {
     lam_act act = c->node->p.conv2d.act;
     long planes = B * OC;
     float *db = c->node->n_in == 3 ? c->din[2] : NULL, *part = part_of(c);
+    bool in_place = c->dout_masked && act == LAM_ACT_RELU && sb == OC * OHW && so == OHW;
+    if (in_place && !db) return c->dout;
     LAM_PFOR_WORK(planes, planes * OHW, bo, {
         long b = bo / OC, oc = bo % OC;
-        float *restrict dst = dst_all + b * sb + oc * so;
+        float *restrict dst = in_place ? NULL : dst_all + b * sb + oc * so;
         const float *restrict yv = c->out + bo * OHW, *restrict dy = c->dout + bo * OHW;
-        if (act == LAM_ACT_RELU) { /* the common case, inline: both loads unconditional so it vectorises */
+        if (in_place) {
+            sum8(dy, OHW, part + bo * 8);
+        } else if (act == LAM_ACT_RELU) { /* the common case, inline: both loads unconditional so it vectorises */
             for (long i = 0; i < OHW; i++) {
                 float d = dy[i], v = yv[i];
                 dst[i] = v > 0.0f ? d : 0.0f;
@@ -262,22 +281,16 @@ static void act_grad(const lam_op_ctx *c, const float *pre_all, long B, long OC,
             const float *pre = pre_all ? pre_all + bo * OHW : NULL;
             lam_k_act_bwd(act, pre, yv, dy, dst, (size_t)OHW, 0);
         }
-        if (db) {
-            float acc[8] = {0};
-            long i = 0;
-            for (; i + 8 <= OHW; i += 8)
-                for (int k = 0; k < 8; k++) acc[k] += dst[i + k];
-            for (; i < OHW; i++) acc[i % 8] += dst[i];
-            for (int k = 0; k < 8; k++) part[bo * 8 + k] = acc[k];
-        }
+        if (db && !in_place) sum8(dst, OHW, part + bo * 8);
     });
-    if (!db) return;
-    for (long oc = 0; oc < OC; oc++) {
-        float acc[8] = {0};
-        for (long b = 0; b < B; b++)
-            for (int k = 0; k < 8; k++) acc[k] += part[(b * OC + oc) * 8 + k];
-        db[oc] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    }
+    if (db)
+        for (long oc = 0; oc < OC; oc++) {
+            float acc[8] = {0};
+            for (long b = 0; b < B; b++)
+                for (int k = 0; k < 8; k++) acc[k] += part[(b * OC + oc) * 8 + k];
+            db[oc] += tree8(acc);
+        }
+    return in_place ? c->dout : dst_all;
 }
 
 /* ---- im2col -------------------------------------------------------------- */
@@ -334,6 +347,33 @@ static void im2col_bwd(const lam_op_ctx *c)
     float *ws = (float *)((char *)dyt + z.yt_bytes);
     const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? (const float *)((const char *)c->saved + z.col_bytes)
                                                              : NULL;
+    if (c->dout_masked && nd->p.conv2d.act == LAM_ACT_RELU && small_ckk(&z) && c->din[1] && !c->din[0]) {
+        /* a first layer whose gradient arrives masked: each dW[oc][k] is a
+         * sum over images of dot products of an output-gradient plane with
+         * a col row (both contiguous), so the gradient is read once, in
+         * place, for the weight and the bias gradient together */
+        float *dw = c->din[1], *db = nd->n_in == 3 ? c->din[2] : NULL;
+        enum { OB = 8 }; /* filters per block: an image's col rows stay in L1 across them */
+        long nblk = (z.OC + OB - 1) / OB;
+        LAM_PFOR_WORK(nblk, z.OC * z.CKK * z.BN, blk, {
+            long oc0 = blk * OB, on = z.OC - oc0 < OB ? z.OC - oc0 : OB;
+            float accw[OB][16 * 8] = {{0}}, accb[OB][8] = {{0}}, pb[8];
+            for (long b = 0; b < z.B; b++)
+                for (long o = 0; o < on; o++) {
+                    const float *d = c->dout + (b * z.OC + oc0 + o) * z.OHW;
+                    if (db) {
+                        sum8(d, z.OHW, pb);
+                        for (int k = 0; k < 8; k++) accb[o][k] += pb[k];
+                    }
+                    lam_k_rowdots(d, col + b * z.OHW, z.BN, (int)z.CKK, z.OHW, accw[o]);
+                }
+            for (long o = 0; o < on; o++) {
+                for (long k = 0; k < z.CKK; k++) dw[(oc0 + o) * z.CKK + k] += tree8(accw[o] + k * 8);
+                if (db) db[oc0 + o] += tree8(accb[o]);
+            }
+        });
+        return;
+    }
     act_grad(c, pre_all, z.B, z.OC, z.OHW, dyt, z.OHW, z.BN); /* dpre in [OC, B*OHW] layout */
     if (c->din[1] && !small_ckk(&z)) {
         lam_sgemm(false, true, (int)z.OC, (int)z.CKK, (int)z.BN, 1.0f, dyt, (int)z.BN, col, (int)z.BN, 1.0f,
@@ -404,9 +444,9 @@ static void wino_bwd(const lam_op_ctx *c, int m)
     float *U = c->saved, *V = U + q.u;
     float *dM = c->scratch, *dU = dM + q.m, *dpre = dU + q.du, *ws = dpre + q.dpre;
     const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? V + q.v : NULL;
-    act_grad(c, pre_all, w->B, w->K, ohw, dpre, w->K * ohw, ohw); /* [B, K, OH*OW] */
+    const float *dp = act_grad(c, pre_all, w->B, w->K, ohw, dpre, w->K * ohw, ohw); /* [B, K, OH*OW] */
     if (!c->din[0] && !c->din[1]) return;
-    LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, lam_wino_output_grad(w, dpre, dM, (int)k));
+    LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, lam_wino_output_grad(w, dp, dM, (int)k));
     if (c->din[1]) {
         lam_sgemm_batch((int)aa, false, true, w->K, w->C, (int)w->P, 1.0f, dM, (int)w->P, w->sm, V, (int)w->P,
                         w->sv, 0.0f, dU, w->C, w->su, ws, c->nthreads);
@@ -454,14 +494,14 @@ static void direct_bwd(const lam_op_ctx *c)
     long kohw = d.K * ohw, taps = (long)d.KH * d.KW;
     const float *pad = c->saved, *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? pad + F16(B * padn) : NULL;
     float *dpre = c->scratch;
-    act_grad(c, pre_all, B, d.K, ohw, dpre, kohw, ohw); /* [B, K, OH*OW] */
+    const float *dp = act_grad(c, pre_all, B, d.K, ohw, dpre, kohw, ohw); /* [B, K, OH*OW] */
     if (c->din[1])
         LAM_PFOR_WORK(d.K, B * kohw * d.C * taps, k,
-                      lam_direct_weight_grad(&d, B, dpre, pad, c->din[1], (int)k, (int)k + 1));
+                      lam_direct_weight_grad(&d, B, dp, pad, c->din[1], (int)k, (int)k + 1));
     if (c->din[0]) {
         long chw = (long)d.C * d.H * d.W;
         LAM_PFOR_WORK(B, B * kohw * d.C * taps, b,
-                      lam_direct_input_grad(&d, dpre + b * kohw, c->in[1], c->din[0] + b * chw));
+                      lam_direct_input_grad(&d, dp + b * kohw, c->in[1], c->din[0] + b * chw));
     }
 }
 

@@ -68,6 +68,12 @@ struct lam_node {
     size_t val_off, grad_off, saved_off; /* in the arena; SIZE_MAX = none */
     int n_consumers;
     bool keep;            /* value stays readable after backward (an output) */
+    /* set by compile (mark_relu_pool): a max pool that is the only reader of
+     * a convolution with a fused ReLU applies the ReLU's mask to the gradient
+     * it hands back (its winners are the conv's values), so the convolution
+     * can skip its own pass over that gradient */
+    bool pool_masks_relu;  /* on the pool */
+    bool dout_relu_masked; /* on the convolution */
 
     /* per-backward bookkeeping (arrays sized at compile, no allocation) */
     bool needs_grad, on_path;
@@ -82,6 +88,9 @@ typedef struct lam_op_ctx {
     float *out, *dout;               /* dout: gradient of the output */
     float *in[LAM_MAX_INPUTS];       /* input values */
     float *din[LAM_MAX_INPUTS];      /* input gradients to ACCUMULATE into; NULL = not needed */
+    bool dout_masked;                /* dout already carries the fused ReLU's mask
+                                      * (node->dout_relu_masked, and the pass did not
+                                      * start at this node) */
     bool din_fresh[LAM_MAX_INPUTS];  /* din[k] not yet written in this backward pass and not
                                       * zeroed: the op must SET every element (only for the
                                       * inputs in its def's `fresh` mask) */

@@ -113,11 +113,20 @@ static void maxpool_bwd(const lam_op_ctx *c)
     pg g = geom(c->node);
     if (pool_2x2(&c->node->p.maxpool2d)) {
         const uint8_t *code = c->saved;
-        bool set = c->din_fresh[0];
+        bool set = c->din_fresh[0], mask = c->node->pool_masks_relu;
         LAM_PFOR_WORK(g.planes, g.planes * g.H * g.W, pl, {
             const uint8_t *cp = code + pl * g.OH * g.OW;
             const float *dy = c->dout + pl * g.OH * g.OW;
             float *dx = c->din[0] + pl * g.H * g.W;
+            float masked[4096]; /* compile.c RELU_POOL_MAX_PLANE */
+            if (mask) {
+                const float *y = c->out + pl * g.OH * g.OW;
+                for (long o = 0; o < g.OH * g.OW; o++) { /* both loads unconditional: a select, not a branch */
+                    float d = dy[o], v = y[o];
+                    masked[o] = v > 0.0f ? d : 0.0f;
+                }
+                dy = masked;
+            }
             /* a fresh gradient is zeroed plane by plane, just before the
              * kernel adds into it while the plane is in cache */
             if (set) memset(dx, 0, sizeof(float) * (size_t)(g.H * g.W));
@@ -126,14 +135,14 @@ static void maxpool_bwd(const lam_op_ctx *c)
         return;
     }
     const int32_t *arg = c->saved;
-    bool set = c->din_fresh[0];
+    bool set = c->din_fresh[0], mask = c->node->pool_masks_relu;
     LAM_PFOR_WORK(g.planes, g.planes * g.OH * g.OW, pl, {
         float *dx = c->din[0] + pl * g.H * g.W;
         if (set) memset(dx, 0, sizeof(float) * (size_t)(g.H * g.W));
-        const float *dy = c->dout + pl * g.OH * g.OW;
+        const float *dy = c->dout + pl * g.OH * g.OW, *y = c->out + pl * g.OH * g.OW;
         const int32_t *a = arg + pl * g.OH * g.OW;
         for (long o = 0; o < g.OH * g.OW; o++)
-            if (a[o] >= 0) dx[a[o]] += dy[o];
+            if (a[o] >= 0) dx[a[o]] += mask && !(y[o] > 0.0f) ? 0.0f : dy[o];
     });
 }
 
