@@ -601,6 +601,15 @@ void lam_sgemm_batch(int count, bool trans_a, bool trans_b, int M, int N, int K,
                      int lda, ptrdiff_t stride_a, const float *B, int ldb, ptrdiff_t stride_b, float beta, float *C,
                      int ldc, ptrdiff_t stride_c, float *ws, int nthreads)
 {
+    lam_sgemm_batch_then(count, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
+                         stride_c, ws, nthreads, NULL, NULL);
+}
+
+void lam_sgemm_batch_then(int count, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                          int lda, ptrdiff_t stride_a, const float *B, int ldb, ptrdiff_t stride_b, float beta,
+                          float *C, int ldc, ptrdiff_t stride_c, float *ws, int nthreads,
+                          void (*then)(void *ctx, int i), void *ctx)
+{
     int nt = resolve_threads(nthreads);
     if (count < nt) nt = count;
     if ((double)count * M * N * K < PAR_MIN_WORK) nt = 1;
@@ -616,8 +625,10 @@ void lam_sgemm_batch(int count, bool trans_a, bool trans_b, int M, int N, int K,
 #endif
         /* contiguous chunks: thread t takes products [count*t/n, count*(t+1)/n) */
         int lo = (int)((long)count * t / n), hi = (int)((long)count * (t + 1) / n);
-        for (int i = lo; i < hi; i++)
+        for (int i = lo; i < hi; i++) {
             lam_sgemm(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
                       C + i * stride_c, ldc, ws + (size_t)t * per, 1);
+            if (then) then(ctx, i);
+        }
     }
 }

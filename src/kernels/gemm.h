@@ -41,6 +41,12 @@ void lam_sgemm_batch(int count, bool trans_a, bool trans_b, int M, int N, int K,
                      const float *A, int lda, ptrdiff_t stride_a, const float *B, int ldb,
                      ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
                      float *ws, int nthreads);
+/* The same, calling then(ctx, i) on the thread that computed product i right
+ * after it (while C_i is still in that core's cache). */
+void lam_sgemm_batch_then(int count, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                          const float *A, int lda, ptrdiff_t stride_a, const float *B, int ldb,
+                          ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
+                          float *ws, int nthreads, void (*then)(void *ctx, int i), void *ctx);
 
 /* Which micro-kernel lam_sgemm uses on this CPU: "avx2-fma", "generic", or
  * "openblas" when built with BLAS=openblas. */

@@ -73,9 +73,11 @@ static size_t ws_floats_of(const conv_sizes *z)
     size_t b = lam_sgemm_ws_floats((int)z->OC, (int)z->CKK, (int)z->BN, lam_ops_plan_threads());
     size_t c = lam_sgemm_ws_floats((int)z->CKK, (int)z->BN, (int)z->OC, lam_ops_plan_threads());
     size_t d = lam_sgemm_ws_floats((int)z->CKK, (int)z->OC, (int)z->BN, lam_ops_plan_threads());
+    size_t e = lam_sgemm_batch_ws_floats((int)z->OC, (int)z->OHW, (int)z->CKK, lam_ops_plan_threads());
     size_t m = a > b ? a : b;
     m = m > c ? m : c;
     m = m > d ? m : d;
+    m = m > e ? m : e;
     return (m + 15) & ~(size_t)15;
 }
 
@@ -306,6 +308,25 @@ static void batch_im2col(const lam_conv_geom *g, const conv_sizes *z, const floa
     });
 }
 
+typedef struct epi_ctx {
+    const conv_sizes *z;
+    float *y;
+    const float *bias;
+} epi_ctx;
+
+/* bias + ReLU over image i's planes, in place (the select of the ReLU kernel) */
+static void bias_relu_image(void *ctx, int i)
+{
+    const epi_ctx *e = ctx;
+    for (long oc = 0; oc < e->z->OC; oc++) {
+        float *d = e->y + ((long)i * e->z->OC + oc) * e->z->OHW, bv = e->bias ? e->bias[oc] : 0.0f;
+        for (long k = 0; k < e->z->OHW; k++) {
+            float v = d[k] + bv;
+            d[k] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
 static void im2col_fwd(const lam_op_ctx *c)
 {
     const lam_node *nd = c->node;
@@ -317,10 +338,19 @@ static void im2col_fwd(const lam_op_ctx *c)
     lam_act act = nd->p.conv2d.act;
     float *pre = act == LAM_ACT_GELU ? (float *)((char *)c->saved + z.col_bytes) : NULL;
     batch_im2col(&g, &z, c->in[0], col);
+    float *y = c->out;
+    if (z.B > 1 && act == LAM_ACT_RELU) {
+        /* one product per image, written straight into its NCHW planes, and
+         * bias + ReLU applied by the same thread while they are in cache */
+        epi_ctx e = {&z, y, bias};
+        lam_sgemm_batch_then((int)z.B, false, false, (int)z.OC, (int)z.OHW, (int)z.CKK, 1.0f, c->in[1], (int)z.CKK, 0,
+                             col, (int)z.BN, z.OHW, 0.0f, y, (int)z.OHW, z.OC * z.OHW, ws, c->nthreads, bias_relu_image,
+                             &e);
+        return;
+    }
     lam_sgemm(false, false, (int)z.OC, (int)z.BN, (int)z.CKK, 1.0f, c->in[1], (int)z.CKK, col, (int)z.BN, 0.0f, yt,
               (int)z.BN, ws, c->nthreads);
     long planes = z.B * z.OC;
-    float *y = c->out;
     LAM_PFOR_WORK(planes, planes * z.OHW, bo, {
         long b = bo / z.OC, oc = bo % z.OC;
         const float *src = yt + oc * z.BN + b * z.OHW;
