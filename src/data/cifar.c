@@ -4,15 +4,11 @@
  * class names.  Memory grows only with the bytes actually read. */
 #include "lamina/data.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
-#include "data/zlib_msg.h"
+#include "data/gzsrc.h"
 
 #define CIFAR_PIXELS 3072 /* 3 x 32 x 32 */
 
@@ -28,6 +24,8 @@ static const char *const cifar100_coarse[] = {
     "reptiles", "small_mammals", "trees", "vehicles_1", "vehicles_2",
 };
 
+/* fine and coarse names in the order of the data set's batches.meta (checked
+ * against public copies of it) */
 static const char *const cifar100_fine[] = {
     "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
     "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle",
@@ -72,93 +70,44 @@ static lam_status reserve(bytes *b, size_t more, bool exact, const char *path)
     return LAM_OK;
 }
 
-/* After gzread returned r <= 0: LAM_OK at a clean end of data, else the
- * error (read failure, corrupt or truncated gzip stream, zlib out of memory). */
-static lam_status gz_end(gzFile gz, int r, int err, const char *path, uint64_t pos)
-{
-    int errnum = Z_OK;
-    const char *msg = gzerror(gz, &errnum);
-    if (r >= 0 && (errnum == Z_OK || errnum == Z_STREAM_END)) return LAM_OK;
-    if (errnum == Z_ERRNO)
-        return lam_fail(LAM_ERR_IO, "%s: read error at byte offset %llu: %s", path,
-                        (unsigned long long)pos, strerror(err));
-    if (errnum == Z_MEM_ERROR) return lam_fail(LAM_ERR_NOMEM, "%s: out of memory in zlib", path);
-    return lam_fail(LAM_ERR_FORMAT,
-                    "%s: corrupt or truncated gzip data near uncompressed byte offset %llu "
-                    "(zlib: %s); hint: check the file with gzip -t, fetch it again",
-                    path, (unsigned long long)pos, zmsg(msg));
-}
-
 /* Append all bytes of `path` (plain or gzip) to b; *gzip tells whether it
  * was compressed.  A plain file whose size is not a whole number of `rec`
  * byte records fails before anything is allocated for it. */
 static lam_status read_file(const char *path, size_t rec, bytes *b, bool *gzip)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lam_fail(LAM_ERR_IO, "%s: cannot open: %s; hint: check the path (relative paths "
-                                    "start from the current directory)",
-                        path, strerror(errno));
-    struct stat sb;
-    int64_t fsize = -1;
-    if (fstat(fd, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) {
-            close(fd);
-            return lam_fail(LAM_ERR_IO, "%s: is a directory; hint: name the .bin files in it",
-                            path);
-        }
-        if (S_ISREG(sb.st_mode)) fsize = (int64_t)sb.st_size;
-    }
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        return lam_fail(LAM_ERR_NOMEM, "%s: cannot open: out of memory in zlib", path);
-    }
-    gzbuffer(gz, 1u << 17);
-    *gzip = !gzdirect(gz); /* reads the first bytes to decide */
-    lam_status st = LAM_OK;
-    uint64_t pos = 0;
-    bool exact = !*gzip && fsize >= 0;
-    if (exact && (uint64_t)fsize % rec != 0) {
+    lam_gzsrc s;
+    lam_status st = lam_gzsrc_open(&s, path, "name the .bin files in it");
+    if (st != LAM_OK) return st;
+    lam_gzsrc_probe(&s);
+    *gzip = s.gzip;
+    bool exact = !s.gzip && s.fsize >= 0;
+    if (exact && (uint64_t)s.fsize % rec != 0) {
         st = lam_fail(LAM_ERR_FORMAT,
                       "%s: byte offset %llu: partial record: %lld bytes is not a whole number "
                       "of %zu-byte records; hint: the file is truncated, or it belongs to the "
                       "other CIFAR variant (CIFAR-10 records have 1 label byte, CIFAR-100 "
                       "records 2)",
-                      path, (unsigned long long)((uint64_t)fsize / rec * rec), (long long)fsize,
-                      rec);
+                      path, (unsigned long long)((uint64_t)s.fsize / rec * rec), (long long)s.fsize, rec);
         goto done;
     }
-    if ((st = reserve(b, exact ? (size_t)fsize : rec * 64, exact, path)) != LAM_OK) goto done;
+    if ((st = reserve(b, exact ? (size_t)s.fsize : rec * 64, exact, path)) != LAM_OK) goto done;
     for (;;) {
-        int r;
+        size_t got;
         if (b->n == b->cap) {
             /* full: read one byte to learn whether more comes before growing */
             unsigned char probe;
-            errno = 0;
-            r = gzread(gz, &probe, 1);
-            if (r <= 0) {
-                st = gz_end(gz, r, errno, path, pos);
-                break;
-            }
+            if ((st = lam_gzsrc_read(&s, &probe, 1, &got)) != LAM_OK || got == 0) break;
             if ((st = reserve(b, rec * 64, false, path)) != LAM_OK) break;
             b->p[b->n++] = probe;
-            pos++;
             continue;
         }
         size_t room = b->cap - b->n;
-        unsigned chunk = room > (1u << 30) ? (1u << 30) : (unsigned)room;
-        errno = 0;
-        r = gzread(gz, b->p + b->n, chunk);
-        if (r <= 0) {
-            st = gz_end(gz, r, errno, path, pos);
-            break;
-        }
-        b->n += (size_t)r;
-        pos += (uint64_t)r;
+        if ((st = lam_gzsrc_read(&s, b->p + b->n, room, &got)) != LAM_OK) break;
+        b->n += got;
+        if (got < room) break; /* the end of the data */
     }
 done:
-    gzclose(gz);
+    lam_gzsrc_close(&s);
     return st;
 }
 

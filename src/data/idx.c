@@ -5,148 +5,13 @@
  * loader. */
 #include "lamina/data.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
-#include "data/zlib_msg.h"
-
-/* ---- byte source: a file read through zlib -------------------------------- */
-
-
-
-typedef struct img_src {
-    const char *path;
-    gzFile gz;
-    int64_t fsize; /* bytes on disk of a regular file, else -1 */
-    uint64_t pos;  /* uncompressed bytes read so far */
-    bool gzip;     /* known after the first read */
-} img_src;
-
-static lam_status src_open(img_src *s, const char *path)
-{
-    memset(s, 0, sizeof *s);
-    s->path = path;
-    s->fsize = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lam_fail(LAM_ERR_IO, "%s: cannot open: %s; hint: check the path (relative paths "
-                                    "start from the current directory)",
-                        path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) {
-            close(fd);
-            return lam_fail(LAM_ERR_IO, "%s: is a directory; hint: name the file inside it",
-                            path);
-        }
-        if (S_ISREG(sb.st_mode)) s->fsize = (int64_t)sb.st_size;
-    }
-    s->gz = gzdopen(fd, "rb");
-    if (!s->gz) {
-        close(fd);
-        return lam_fail(LAM_ERR_NOMEM, "%s: cannot open: out of memory in zlib", path);
-    }
-    gzbuffer(s->gz, 1u << 17);
-    return LAM_OK;
-}
-
-static void src_close(img_src *s)
-{
-    if (s->gz) gzclose(s->gz);
-    s->gz = NULL;
-}
-
-/* Read up to n bytes into buf; *got < n only at the end of the data.
- * Errors: LAM_ERR_IO (read failed), LAM_ERR_FORMAT (corrupt or truncated gzip
- * stream), LAM_ERR_NOMEM (zlib). */
-static lam_status src_read(img_src *s, void *buf, size_t n, size_t *got)
-{
-    size_t done = 0;
-    while (done < n) {
-        size_t left = n - done;
-        unsigned want = left > (1u << 30) ? (1u << 30) : (unsigned)left;
-        errno = 0;
-        int r = gzread(s->gz, (unsigned char *)buf + done, want);
-        int e = errno;
-        if (s->pos == 0 && done == 0) s->gzip = !gzdirect(s->gz);
-        if (r > 0) {
-            done += (size_t)r;
-            s->pos += (uint64_t)r;
-            continue;
-        }
-        /* a truncated gzip stream ends with a short read and then an error
-         * state (Z_BUF_ERROR): check the state, not only r < 0 */
-        int errnum = Z_OK;
-        const char *msg = gzerror(s->gz, &errnum);
-        if (r < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
-            *got = done;
-            if (errnum == Z_ERRNO)
-                return lam_fail(LAM_ERR_IO, "%s: read error at byte offset %llu: %s", s->path,
-                                (unsigned long long)s->pos, strerror(e));
-            if (errnum == Z_MEM_ERROR)
-                return lam_fail(LAM_ERR_NOMEM, "%s: out of memory in zlib", s->path);
-            return lam_fail(LAM_ERR_FORMAT,
-                            "%s: corrupt or truncated gzip data near uncompressed byte offset "
-                            "%llu (zlib: %s); hint: check the file with gzip -t, fetch it again",
-                            s->path, (unsigned long long)s->pos, zmsg(msg));
-        }
-        break;
-    }
-    *got = done;
-    return LAM_OK;
-}
-
-/* Read up to `want` bytes (the size a validated header declares) into a new
- * buffer; *have < want when the data ends early.
- * The buffer starts at a size the file can really fill -- its exact size for
- * a plain file, at most 1032 times its size for gzip (deflate's largest
- * ratio), 1 MiB when the size is unknown -- and doubles, up to `want`, only
- * as data arrives: a header that lies costs no memory.  When the data ends
- * early the buffer is returned all the same, with *have < want. */
-static lam_status src_read_exact(img_src *s, size_t want, unsigned char **out, size_t *have)
-{
-    *out = NULL;
-    *have = 0;
-    uint64_t hint = (uint64_t)1 << 20;
-    if (s->fsize >= 0) {
-        uint64_t fs = (uint64_t)s->fsize;
-        hint = s->gzip ? (fs > (UINT64_MAX >> 11) ? UINT64_MAX : fs * 1032 + 65536)
-                       : (fs > s->pos ? fs - s->pos : 1);
-    }
-    size_t cap = hint < want ? (size_t)hint : want;
-    if (cap == 0) cap = 1;
-    unsigned char *buf = lam_malloc(cap);
-    if (!buf) return LAM_ERR_NOMEM;
-    size_t n = 0;
-    for (;;) {
-        size_t got;
-        lam_status st = src_read(s, buf + n, cap - n, &got);
-        n += got;
-        if (st != LAM_OK) {
-            lam_free(buf);
-            return st;
-        }
-        if (n < cap || cap == want) break;
-        size_t nc = cap > want / 2 ? want : cap * 2;
-        unsigned char *b2 = lam_realloc(buf, n, nc);
-        if (!b2) {
-            lam_free(buf);
-            return LAM_ERR_NOMEM;
-        }
-        buf = b2;
-        cap = nc;
-    }
-    *have = n;
-    *out = buf;
-    return LAM_OK;
-}
+#include "data/gzsrc.h"
 
 const char *lam_idx_type_name(lam_idx_type t)
 {
@@ -189,7 +54,7 @@ lam_idx_opts lam_idx_opts_defaults(void)
 /* ---- one open IDX file ------------------------------------------------------ */
 
 typedef struct idx_file {
-    img_src src;
+    lam_gzsrc src;
     lam_idx_type type;
     int ndim;
     int64_t dims[LAM_IDX_MAX_DIMS];
@@ -224,11 +89,11 @@ static lam_status idx_truncated(const idx_file *f, uint64_t at, const char *what
 static lam_status idx_open(idx_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
-    lam_status st = src_open(&f->src, path);
+    lam_status st = lam_gzsrc_open(&f->src, path, "name the file inside it");
     if (st != LAM_OK) return st;
     unsigned char h[4 + 4 * LAM_IDX_MAX_DIMS];
     size_t got;
-    if ((st = src_read(&f->src, h, 4, &got)) != LAM_OK) goto fail;
+    if ((st = lam_gzsrc_read(&f->src, h, 4, &got)) != LAM_OK) goto fail;
     if (got < 4) {
         st = idx_truncated(f, got, "4-byte magic number");
         goto fail;
@@ -260,7 +125,7 @@ static lam_status idx_open(idx_file *f, const char *path)
         goto fail;
     }
     f->hdr = 4 + 4 * (size_t)f->ndim;
-    if ((st = src_read(&f->src, h + 4, f->hdr - 4, &got)) != LAM_OK) goto fail;
+    if ((st = lam_gzsrc_read(&f->src, h + 4, f->hdr - 4, &got)) != LAM_OK) goto fail;
     if (got < f->hdr - 4) {
         st = idx_truncated(f, 4 + got, "dimension list");
         goto fail;
@@ -320,7 +185,7 @@ static lam_status idx_open(idx_file *f, const char *path)
     }
     return LAM_OK;
 fail:
-    src_close(&f->src);
+    lam_gzsrc_close(&f->src);
     return st;
 }
 
@@ -356,7 +221,7 @@ static lam_status idx_read_data(idx_file *f, void **out)
     *out = NULL;
     unsigned char *buf;
     size_t have;
-    lam_status st = src_read_exact(&f->src, f->nbytes, &buf, &have);
+    lam_status st = lam_gzsrc_read_exact(&f->src, f->nbytes, &buf, &have);
     if (st != LAM_OK) return st;
     if (have < f->nbytes) {
         lam_free(buf);
@@ -364,7 +229,7 @@ static lam_status idx_read_data(idx_file *f, void **out)
     }
     unsigned char extra;
     size_t got;
-    if ((st = src_read(&f->src, &extra, 1, &got)) != LAM_OK) {
+    if ((st = lam_gzsrc_read(&f->src, &extra, 1, &got)) != LAM_OK) {
         lam_free(buf);
         return st;
     }
@@ -394,11 +259,11 @@ lam_status lam_idx_read(const char *path, lam_idx **out)
     if (st != LAM_OK) return st;
     lam_idx *m = lam_calloc(1, sizeof *m);
     if (!m) {
-        src_close(&f.src);
+        lam_gzsrc_close(&f.src);
         return LAM_ERR_NOMEM;
     }
     st = idx_read_data(&f, &m->data);
-    src_close(&f.src);
+    lam_gzsrc_close(&f.src);
     if (st != LAM_OK) {
         lam_idx_free(m);
         return st;
@@ -419,7 +284,7 @@ lam_status lam_idx_peek(const char *path, lam_idx *out)
     idx_file f;
     lam_status st = idx_open(&f, path);
     if (st != LAM_OK) return st;
-    src_close(&f.src);
+    lam_gzsrc_close(&f.src);
     out->type = f.type;
     out->ndim = f.ndim;
     memcpy(out->dims, f.dims, sizeof out->dims);
@@ -567,7 +432,7 @@ lam_status lam_dataset_from_idx(const char *images_path, const char *labels_path
     lam_status st = idx_open(&im, images_path);
     if (st != LAM_OK) return st;
     if ((st = idx_open(&lf, labels_path)) != LAM_OK) {
-        src_close(&im.src);
+        lam_gzsrc_close(&im.src);
         return st;
     }
     void *lab = NULL, *pix = NULL;
@@ -589,8 +454,8 @@ lam_status lam_dataset_from_idx(const char *images_path, const char *labels_path
     if (o.class_names && (st = lam_dataset_set_class_names(ds, o.class_names)) != LAM_OK)
         goto done;
 done:
-    src_close(&im.src);
-    src_close(&lf.src);
+    lam_gzsrc_close(&im.src);
+    lam_gzsrc_close(&lf.src);
     lam_free(lab);
     lam_free(pix);
     if (st != LAM_OK) {
