@@ -168,7 +168,6 @@ static size_t place(buf *bs, int nb, bool no_reuse)
  * pass over its output-sized gradient that the mask would take (see
  * lam_node.pool_masks_relu).  Applying the mask twice changes nothing, so an
  * op that ignores the flag stays correct. */
-#define RELU_POOL_MAX_PLANE 4096 /* the pool masks one plane of its gradient on the stack */
 static void mark_relu_pool(lam_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -179,7 +178,7 @@ static void mark_relu_pool(lam_graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         lam_node *p = g->nodes[i], *x = p->op == LAM_OP_MAXPOOL2D ? p->in[0] : NULL;
         if (!x || x->op != LAM_OP_CONV2D || x->p.conv2d.act != LAM_ACT_RELU || x->n_consumers != 1 || x->keep) continue;
-        if (p->shape.ndim != 4 || p->shape.d[2] * p->shape.d[3] > RELU_POOL_MAX_PLANE) continue;
+        if (p->shape.ndim != 4 || p->shape.d[2] * p->shape.d[3] > LAM_RELU_POOL_MAX_PLANE) continue;
         p->pool_masks_relu = x->dout_relu_masked = true;
     }
 }

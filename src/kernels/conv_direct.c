@@ -7,6 +7,7 @@
  * accumulator over every image, row and 8-column chunk.  The portable
  * build does the same operations with fmaf, lane by lane. */
 #include "kernels/conv_direct.h"
+#include "kernels/vec.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -16,7 +17,6 @@
 #define LANES 8
 #define KB 8 /* filters per forward pass */
 #define QB 9 /* kernel taps per weight-gradient pass (a whole 3x3) */
-#define DIRECT_CKK_MAX 64
 
 bool lam_direct_setup(lam_direct *d, int C, int H, int W, int K, int KH, int KW, int ph, int pw)
 {
@@ -74,7 +74,6 @@ static void forward_base(const lam_direct *d, const float *pad, const float *w, 
     }
 }
 
-static float hsum8(const float *v) { return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])); }
 
 static void weight_grad_base(const lam_direct *d, long B, const float *dy, const float *pad, float *dw, int k0, int k1)
 {
@@ -99,7 +98,7 @@ static void weight_grad_base(const lam_direct *d, long B, const float *dy, const
                                 }
                             }
                         }
-                for (int q = 0; q < qn; q++) dw[((long)k * d->C + c) * taps + q0 + q] += hsum8(acc[q]);
+                for (int q = 0; q < qn; q++) dw[((long)k * d->C + c) * taps + q0 + q] += lam_k_sum8(acc[q]);
             }
 }
 
@@ -117,7 +116,7 @@ TGT static void forward_avx2(const lam_direct *d, const float *pad, const float 
 {
     int taps = d->KH * d->KW, ckk = d->C * taps;
     long plane = (long)d->Hp * d->Wp, ohw = (long)d->OH * d->OW;
-    float wb[DIRECT_CKK_MAX * KB], bk[KB];
+    float wb[LAM_DIRECT_MAX_CKK * KB], bk[KB];
     for (int k0 = 0; k0 < d->K; k0 += KB) {
         int kn = d->K - k0 < KB ? d->K - k0 : KB;
         /* weights of eight filters interleaved: wb[t*8 + kk]; filters past K
@@ -205,7 +204,7 @@ TGT static void weight_grad_avx2(const lam_direct *d, long B, const float *dy, c
                 for (int q = 0; q < qn; q++) {
                     float t[LANES];
                     _mm256_storeu_ps(t, acc[q]);
-                    dw[((long)k * d->C + c) * taps + q0 + q] += hsum8(t);
+                    dw[((long)k * d->C + c) * taps + q0 + q] += lam_k_sum8(t);
                 }
             }
 }

@@ -22,6 +22,10 @@
 
 #include <stdbool.h>
 
+/* The largest C*KH*KW the kernels take (the forward keeps the weights of
+ * eight filters on the stack); the conv op rejects larger ones. */
+#define LAM_DIRECT_MAX_CKK 64
+
 typedef struct lam_direct {
     int C, H, W, K, KH, KW, ph, pw; /* input, filters, kernel, padding */
     int OH, OW;                     /* output */

@@ -17,6 +17,12 @@ void lam_k_act_fwd(lam_act a, const float *x, float *y, size_t n);
 void lam_k_act_bwd(lam_act a, const float *x, const float *y, const float *dy, float *dx,
                    size_t n, int accumulate);
 
+/* The sum of eight partial sums, in one fixed tree. */
+static inline float lam_k_sum8(const float a[8])
+{
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
 /* acc[r*8 + l] += x[i] * rows[r*ld + i] over i = l, l + 8, l + 16, ... < n (one
  * fused multiply-add chain per lane, in order), for r < nrows: eight running
  * partial dot products per row, which the caller sums.  The AVX2/FMA build

@@ -83,7 +83,6 @@ static size_t ws_floats_of(const conv_sizes *z)
 
 /* ---- which algorithm ------------------------------------------------------- */
 
-#define DIRECT_MAX_CKK 64 /* explicit direct; AUTO: 32 */
 
 static bool wino_fits(const lam_conv_geom *g)
 {
@@ -198,9 +197,9 @@ static lam_status conv_infer(lam_node *nd, char *err, size_t errlen)
                  g.KH, g.KW, g.sh, g.sw, g.dh, g.dw);
         return LAM_ERR_ARG;
     }
-    if (p->algo == LAM_CONV_DIRECT && !direct_fits(&g, DIRECT_MAX_CKK)) {
+    if (p->algo == LAM_CONV_DIRECT && !direct_fits(&g, LAM_DIRECT_MAX_CKK)) {
         snprintf(err, errlen, "conv2d: direct needs stride 1, dilation 1 and C*KH*KW <= %d (got C %d, kernel %dx%d, stride %d,%d, dilation %d,%d); use algorithm = auto or im2col",
-                 DIRECT_MAX_CKK, g.C, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw);
+                 LAM_DIRECT_MAX_CKK, g.C, g.KH, g.KW, g.sh, g.sw, g.dh, g.dw);
         return LAM_ERR_ARG;
     }
     lam_conv_algo algo = algo_of(nd, &g);
@@ -251,7 +250,6 @@ static void sum8(const float *r, long n, float acc[8])
     for (; i < n; i++) acc[i % 8] += r[i];
 }
 
-static float tree8(const float a[8]) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
 
 /* dpre of every output plane (b, oc) into dst + b*sb + oc*so, and with a
  * bias, db[oc] += the sum of its planes: sum8 of each plane (in the same
@@ -290,7 +288,7 @@ static const float *act_grad(const lam_op_ctx *c, const float *pre_all, long B, 
             float acc[8] = {0};
             for (long b = 0; b < B; b++)
                 for (int k = 0; k < 8; k++) acc[k] += part[(b * OC + oc) * 8 + k];
-            db[oc] += tree8(acc);
+            db[oc] += lam_k_sum8(acc);
         }
     return in_place ? c->dout : dst_all;
 }
@@ -398,8 +396,8 @@ static void im2col_bwd(const lam_op_ctx *c)
                     lam_k_rowdots(d, col + b * z.OHW, z.BN, (int)z.CKK, z.OHW, accw[o]);
                 }
             for (long o = 0; o < on; o++) {
-                for (long k = 0; k < z.CKK; k++) dw[(oc0 + o) * z.CKK + k] += tree8(accw[o] + k * 8);
-                if (db) db[oc0 + o] += tree8(accb[o]);
+                for (long k = 0; k < z.CKK; k++) dw[(oc0 + o) * z.CKK + k] += lam_k_sum8(accw[o] + k * 8);
+                if (db) db[oc0 + o] += lam_k_sum8(accb[o]);
             }
         });
         return;

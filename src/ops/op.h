@@ -72,7 +72,8 @@ struct lam_node {
      * a convolution with a fused ReLU applies the ReLU's mask to the gradient
      * it hands back (its winners are the conv's values), so the convolution
      * can skip its own pass over that gradient */
-    bool pool_masks_relu;  /* on the pool */
+    bool pool_masks_relu;  /* on the pool; only when its planes have <= LAM_RELU_POOL_MAX_PLANE
+                            * outputs (it masks one plane at a time on the stack) */
     bool dout_relu_masked; /* on the convolution */
 
     /* per-backward bookkeeping (arrays sized at compile, no allocation) */
@@ -81,6 +82,8 @@ struct lam_node {
     double fwd_s, bwd_s;  /* accumulated time when the graph is profiling */
     long fwd_n, bwd_n;
 };
+
+#define LAM_RELU_POOL_MAX_PLANE 4096
 
 /* ---- run context -------------------------------------------------------- */
 typedef struct lam_op_ctx {

@@ -118,7 +118,7 @@ static void maxpool_bwd(const lam_op_ctx *c)
             const uint8_t *cp = code + pl * g.OH * g.OW;
             const float *dy = c->dout + pl * g.OH * g.OW;
             float *dx = c->din[0] + pl * g.H * g.W;
-            float masked[4096]; /* compile.c RELU_POOL_MAX_PLANE */
+            float masked[LAM_RELU_POOL_MAX_PLANE];
             if (mask) {
                 const float *y = c->out + pl * g.OH * g.OW;
                 for (long o = 0; o < g.OH * g.OW; o++) { /* both loads unconditional: a select, not a branch */
