@@ -283,6 +283,15 @@ static void ref_bn(double **in, const lam_shape *s, bool train, double *o)
 static void ref_bn_train(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_bn(in, s, true, o); }
 static void ref_bn_eval(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_bn(in, s, false, o); }
 
+/* embedding: the harness's labels are the ids, one per row of the weight */
+static lam_node *b_embedding(lam_graph *g, lam_node **in, lam_node *l) { return lam_embedding_op(g, l, in[0], -1); }
+static void ref_embedding(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t V = s[0].d[0], E = s[0].d[1];
+    for (int64_t b = 0; b < V; b++)
+        for (int64_t j = 0; j < E; j++) o[b * E + j] = in[0][l[b] * E + j];
+}
+
 static lam_node *b_reshape(lam_graph *g, lam_node **in, lam_node *l) { return lam_reshape(g, in[0], lam_shape2(4, 3)); }
 static void ref_copy(double **in, const lam_shape *s, const int32_t *l, double *o)
 {
@@ -334,6 +343,8 @@ static const entry entries[] = {
     {LAM_OP_BATCHNORM, 5, {S2(6, 4), S1(4), S1(4), S1(4), S1(4)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train, 0},
     {LAM_OP_BATCHNORM, 5, {S4(3, 2, 2, 2), S1(2), S1(2), S1(2), S1(2)}, false, 0, 0, 1u << 4, 3u << 3, true, b_bn, ref_bn_eval, 0},
     {LAM_OP_RESHAPE, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_reshape, ref_copy, 0},
+    /* 7 ids drawn from the first 5 rows: repeats accumulate, 2 rows unused */
+    {LAM_OP_EMBEDDING, 1, {S2(7, 3)}, true, 5, 0, 0, 0, false, b_embedding, ref_embedding, 0},
 };
 #define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
 
@@ -446,7 +457,9 @@ static int check_entry(const entry *e, uint64_t seed)
 static void test_every_op_has_an_entry(void)
 {
     for (int op = 0; op < LAM_OP_COUNT_; op++) {
-        bool found = op == LAM_OP_INPUT || op == LAM_OP_PARAM || op == LAM_OP_DROPOUT; /* tested below */
+        /* dropout: tested below; output (an op's extra outputs): tested with
+         * the ops that have them, in test_rnn */
+        bool found = op == LAM_OP_INPUT || op == LAM_OP_PARAM || op == LAM_OP_DROPOUT || op == LAM_OP_OUTPUT;
         for (int i = 0; i < NENTRIES; i++) found |= entries[i].op == (lam_op)op;
         CHECK_MSG(found, "op %s has no entry in tests/test_ops.c", lam_op_name((lam_op)op));
     }

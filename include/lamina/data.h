@@ -50,6 +50,24 @@ typedef struct lam_dataset {
     char **class_names;     /* [nclasses] or NULL: the labels were the integers
                                0..K-1 themselves */
     char **target_names;    /* [ntargets] or NULL */
+
+    /* Token data (text, see lamina/text.h).  When ids is non-NULL the
+     * features are token ids and x is NULL: row i is the nfeat ids at
+     * ids + i * ids_stride, each in [0, vocab).  ids_stride == nfeat (or
+     * nfeat + 1 with next_token) for rows of their own; a smaller stride
+     * makes windows that overlap in one token stream (a corpus cut into
+     * language-modelling windows shares one buffer instead of a copy per
+     * window).  sample_shape is [nfeat]. */
+    int32_t *ids;
+    int64_t ids_len;        /* ids allocated: (n - 1) * ids_stride + nfeat (+ 1) */
+    int64_t ids_stride;
+    int32_t vocab;          /* size of the vocabulary the ids index */
+    int32_t *lengths;       /* [n] real tokens of row i (1..nfeat), after them
+                               padding; NULL: every row is full */
+    /* Language modelling: the targets of row i are its next tokens, the
+     * nfeat ids at ids + i * ids_stride + 1.  task is classification with
+     * nclasses = vocab, and labels is NULL. */
+    bool next_token;
 } lam_dataset;
 
 /* Allocate a zero-filled data set of n samples with nfeat features and `nout`
@@ -60,6 +78,15 @@ typedef struct lam_dataset {
  * nout < 1, out NULL), LAM_ERR_NOMEM.  On error *out is NULL. */
 lam_status lam_dataset_new(lam_task task, int64_t n, int64_t nfeat, int32_t nout,
                            lam_dataset **out);
+
+/* A zero-filled token data set (see the `ids` fields above): n rows of
+ * nfeat ids in [0, vocab), ids_stride = nfeat, with nclasses classes
+ * (labels [n]); or, with next_token, the language-modelling layout
+ * (ids_stride = nfeat + 1, labels NULL, nclasses = vocab).  with_lengths
+ * allocates lengths, each set to nfeat.  x is NULL.
+ * Errors: LAM_ERR_ARG (sizes out of range), LAM_ERR_NOMEM. */
+lam_status lam_dataset_new_ids(int64_t n, int64_t nfeat, int32_t vocab, int32_t nclasses, bool next_token,
+                               bool with_lengths, lam_dataset **out);
 
 /* Release a data set and everything it owns; NULL is a no-op. */
 void lam_dataset_free(lam_dataset *ds);

@@ -62,6 +62,7 @@ typedef struct lam_param_info {
     int layer;          /* index of the layer that created it, -1 if none */
     bool trainable;     /* false: frozen, no gradient work, no update */
     bool buffer;        /* a buffer (running statistics): never trainable */
+    int64_t zero_row;   /* row set to zero after initialisation (an embedding's padding row), or -1 */
 } lam_param_info;
 
 /* ---- graph lifetime and errors ------------------------------------------ */
@@ -87,8 +88,17 @@ lam_status lam_graph_fail(lam_graph *g, lam_status s, const char *fmt, ...)
 lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample);
 /* Integer class labels, shape [B]. */
 lam_node *lam_input_labels(lam_graph *g, const char *name);
+/* An int32 input of per-sample shape `sample`: token ids [B, T], next-token
+ * labels [B, T], sequence lengths [B] (sample = []).  Fill it through
+ * lam_node_ids.  Ops that take floats reject it (an embedding turns ids into
+ * vectors). */
+lam_node *lam_input_ids(lam_graph *g, const char *name, lam_shape sample);
 /* A named trainable parameter with a fixed shape (no batch dimension). */
 lam_node *lam_param(lam_graph *g, const char *name, lam_shape shape, lam_init init);
+/* Set row `row` (along the first dimension) of a parameter to zero when it
+ * is initialised, after drawing the rest (torch.nn.Embedding's padding_idx).
+ * For layer builders; call before compile. */
+lam_status lam_param_zero_row(lam_graph *g, lam_node *param, int64_t row);
 /* A named buffer: stored and checkpointed like a parameter, never trained
  * (BatchNorm's running statistics). */
 lam_node *lam_buffer(lam_graph *g, const char *name, lam_shape shape, lam_init init);
@@ -161,12 +171,64 @@ lam_node *lam_batchnorm_op(lam_graph *g, lam_node *x, lam_node *gamma, lam_node 
 lam_node *lam_reshape(lam_graph *g, lam_node *x, lam_shape sample);
 lam_node *lam_flatten(lam_graph *g, lam_node *x);
 
+/* Embedding lookup: ids [B, ...] (int32, from lam_input_ids) select rows of
+ * w [vocab, dim]: output [B, ..., dim].  An id outside 0..vocab-1 makes the
+ * forward pass fail (LAM_ERR_ARG naming the batch row and position).  The
+ * row padding_idx (>= 0; -1 for none) receives no gradient. */
+lam_node *lam_embedding_op(lam_graph *g, lam_node *ids, lam_node *w, int padding_idx);
+
+/* Recurrent cells, with PyTorch's equations, gate order and two bias
+ * vectors (so weights move between the two unchanged):
+ *   RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or ReLU
+ *   LSTM: gates i, f, g, o (rows [0,H), [H,2H), [2H,3H), [3H,4H) of the
+ *         weights); c' = f c + i g, h' = o tanh(c')
+ *   GRU:  gates r, z, n; n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+ *         h' = (1 - z) n + z h */
+typedef enum lam_rnn_cell {
+    LAM_RNN_TANH = 0,
+    LAM_RNN_RELU,
+    LAM_RNN_LSTM,
+    LAM_RNN_GRU,
+    LAM_RNN_CELL_COUNT_
+} lam_rnn_cell;
+const char *lam_rnn_cell_name(lam_rnn_cell c); /* "rnn_tanh", "rnn_relu", "lstm", "gru" */
+int lam_rnn_cell_gates(lam_rnn_cell c);       /* G: 1, 1, 4, 3 */
+
+typedef struct lam_rnn_args {
+    lam_rnn_cell cell;
+    bool bidirectional; /* a second direction reads the sequence backwards */
+    bool last_only;     /* output each direction's final state [B, D*H]
+                         * instead of the whole sequence */
+} lam_rnn_args;
+
+/* One recurrent layer over a whole sequence, forward and backward through
+ * time in one op.  x [B, T, I].  For each direction d (D = 1 or 2):
+ * w_ih[d] [G*H, I], w_hh[d] [G*H, H], and b_ih[d], b_hh[d] [G*H] (both NULL
+ * for no bias).  h0, c0 (LSTM only): initial states [B, D, H], or NULL for
+ * zeros.  lengths: int32 [B] (lam_input_ids), each in 1..T, or NULL: steps
+ * at or after a sample's length neither change its state nor produce output
+ * (zeros there) nor receive gradient, and the reverse direction starts at
+ * its last real step, as with torch's packed sequences.
+ * Output [B, T, D*H] (directions side by side, forward first, as torch), or
+ * [B, D*H] with last_only.  Extra outputs (lam_node_output): 0 = the final
+ * hidden states h_n [B, D, H], 1 = the final cell states c_n [B, D, H]
+ * (LSTM).  Weights are given as arrays of D nodes.  Results are the same for
+ * any thread count. */
+lam_node *lam_rnn_op(lam_graph *g, lam_node *x, lam_node *const *w_ih, lam_node *const *w_hh, lam_node *const *b_ih,
+                     lam_node *const *b_hh, lam_node *h0, lam_node *c0, lam_node *lengths, const lam_rnn_args *a);
+
 /* Losses: scalar outputs, mean over the batch (and elements). */
 lam_node *lam_mse_loss(lam_graph *g, lam_node *pred, lam_node *target);
-/* logits [B, K], labels from lam_input_labels; mean of -log softmax. */
+/* logits [B, K] (or [B, T, K] with labels [B, T]), int labels from
+ * lam_input_labels / lam_input_ids; mean of -log softmax over all rows. */
 lam_node *lam_softmax_ce_loss(lam_graph *g, lam_node *logits, lam_node *labels);
 /* Binary cross-entropy with logits; target same shape as logits, in [0,1]. */
 lam_node *lam_bce_logits_loss(lam_graph *g, lam_node *logits, lam_node *target);
+
+/* Extra output k of node n (an LSTM's final states, attention weights: see
+ * the op's builder for what k means).  The same node is returned when asked
+ * twice.  Extra outputs nobody asked for cost nothing. */
+lam_node *lam_node_output(lam_graph *g, lam_node *n, int k);
 
 /* ---- compile and run ---------------------------------------------------- */
 
@@ -213,6 +275,8 @@ lam_node *lam_node_input(const lam_node *n, int k);
  * with lam_graph_mark_output stay readable after backward too). */
 float *lam_node_data(const lam_node *n);
 int32_t *lam_node_labels(const lam_node *n);
+int32_t *lam_node_ids(const lam_node *n); /* int32 nodes (lam_input_ids); = lam_node_labels */
+lam_dtype lam_node_dtype(const lam_node *n);
 /* The node's gradient buffer after backward (NULL if it has none). */
 float *lam_node_grad(const lam_node *n);
 /* Name a node (copied); names must be unique within a graph. */

@@ -12,6 +12,7 @@
 #include "lamina/nn.h"
 #include "lamina/optim.h"
 #include "lamina/tensor.h"
+#include "lamina/text.h"
 #include "lamina/train.h"
 
 #endif

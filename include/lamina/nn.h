@@ -60,6 +60,47 @@ lam_batchnorm_opts lam_batchnorm_opts_defaults(void);
  * NAME.running_var (ones), as torch names them. */
 lam_node *lam_nn_batchnorm(lam_graph *g, lam_node *x, const char *name, const lam_batchnorm_opts *o);
 
+/* ---- sequences ------------------------------------------------------------ */
+
+typedef struct lam_embedding_opts {
+    int vocab;            /* rows (required, > 0) */
+    int dim;              /* vector size (required, > 0) */
+    int padding_idx;      /* row kept at zero that receives no gradient, or -1 (default) */
+} lam_embedding_opts;
+lam_embedding_opts lam_embedding_opts_defaults(int vocab, int dim);
+
+/* Embedding layer on int32 ids [B, ...]: weight NAME.weight [vocab, dim],
+ * initialised N(0, 1) with the padding row zero (torch.nn.Embedding).
+ * Output [B, ..., dim], named `name`. */
+lam_node *lam_nn_embedding(lam_graph *g, lam_node *ids, const char *name, const lam_embedding_opts *o);
+
+#define LAM_RNN_MAX_LAYERS 16
+
+typedef struct lam_rnn_opts {
+    lam_rnn_cell cell;
+    int units;            /* hidden size H (required, > 0) */
+    int layers;           /* stacked layers (1) */
+    bool bidirectional;   /* false */
+    bool bias;            /* true */
+    float dropout;        /* dropout on the outputs of every layer but the last (0), as torch */
+    bool last_only;       /* output the last layer's final states [B, D*H] instead of
+                           * its whole sequence [B, T, D*H] (false) */
+} lam_rnn_opts;
+lam_rnn_opts lam_rnn_opts_defaults(lam_rnn_cell cell, int units);
+
+/* A stack of recurrent layers (torch.nn.RNN / LSTM / GRU with
+ * batch_first=True) on x [B, T, I]: parameters NAME.weight_ih_l{k},
+ * NAME.weight_hh_l{k}, NAME.bias_ih_l{k}, NAME.bias_hh_l{k}, and the same
+ * with a "_reverse" suffix for the second direction (torch's names and
+ * shapes), initialised U(-1/sqrt(H), 1/sqrt(H)) as torch does.  lengths:
+ * int32 [B] or NULL (see lam_rnn_op).  h0 / c0: arrays of `layers` initial
+ * states [B, D, H] (entries may be NULL), or NULL for zeros.  layer_nodes
+ * (NULL or an array of `layers`) receives each layer's op node, whose extra
+ * outputs are its final states (lam_node_output: 0 = h_n, 1 = c_n).  The
+ * output is named `name`; one graph layer holds all the parameters. */
+lam_node *lam_nn_rnn(lam_graph *g, lam_node *x, lam_node *lengths, const char *name, const lam_rnn_opts *o,
+                     lam_node *const *h0, lam_node *const *c0, lam_node **layer_nodes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,6 +79,10 @@ static void init_param(const lam_param_info *p, float *v, lam_rng *r)
         break;
     default: LAM_ASSERT(0);
     }
+    if (p->zero_row >= 0) {
+        size_t row = n / (size_t)p->shape.d[0];
+        memset(v + (size_t)p->zero_row * row, 0, row * sizeof *v);
+    }
 }
 
 static lam_status alloc_params(lam_graph *g)
@@ -235,11 +239,15 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
          * contents from one step to the next, like any caller-owned tensor */
         int val_start = i;
         if (n->op == LAM_OP_INPUT) val_start = 0, val_end = end_step;
+        /* an extra output is written by its producer's forward, and its
+         * gradient is read by the producer's backward */
+        int grad_end = bwd;
+        if (n->op == LAM_OP_OUTPUT) val_start = n->in[0]->id, grad_end = 2 * N - 1 - n->in[0]->id;
         bs[nb++] = (buf){bytes, 0, val_start, val_end, &n->val_off};
         naive += bytes;
         if (o.training && n->op != LAM_OP_INPUT && lam_op_defs[n->op]->backward) {
             int start = n->n_consumers ? first_consumer_bwd[i] : bwd;
-            bs[nb++] = (buf){bytes, 0, start, bwd, &n->grad_off};
+            bs[nb++] = (buf){bytes, 0, start, grad_end, &n->grad_off};
             naive += bytes;
         }
         if (n->saved_bytes) {

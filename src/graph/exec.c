@@ -67,6 +67,7 @@ static void make_ctx(lam_graph *g, lam_node *n, lam_op_ctx *c, lam_status *st, c
     c->out = n->val;
     c->dout = n->grad;
     for (int k = 0; k < n->n_in; k++) c->in[k] = n->in[k]->val;
+    for (int k = 0; k < n->n_aux; k++) c->aux[k] = n->aux_node[k] ? n->aux_node[k]->val : NULL;
     c->saved = n->saved;
     c->scratch = g->scratch;
     c->rng = &g->rng;
@@ -177,15 +178,27 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
 
     unsigned epoch = ++g->bwd_epoch;
     memcpy(loss->grad, seed, (size_t)lam_node_numel(loss) * sizeof(float));
+    loss->grad_epoch = epoch;
     lam_status st = LAM_OK;
     char msg[256] = "";
     for (int i = loss->id; i >= 0; i--) {
         lam_node *n = g->nodes[i];
-        if (!n->on_path || !n->needs_grad || n->op == LAM_OP_PARAM) continue;
+        /* an extra output's gradient is read by its producer's backward */
+        if (!n->on_path || !n->needs_grad || n->op == LAM_OP_PARAM || n->op == LAM_OP_OUTPUT) continue;
         lam_op_ctx c;
         make_ctx(g, n, &c, &st, msg, sizeof msg);
         c.training = g->fwd_training;
         c.dout_masked = n->dout_relu_masked && n != loss;
+        /* a node whose own output reached the loss only through its extra
+         * outputs has a gradient nobody wrote */
+        if (n->grad_epoch != epoch) {
+            memset(n->grad, 0, (size_t)lam_node_numel(n) * sizeof(float));
+            n->grad_epoch = epoch;
+        }
+        for (int k = 0; k < n->n_aux; k++) {
+            const lam_node *a = n->aux_node[k];
+            c.daux[k] = a && a->on_path && a->grad_epoch == epoch ? a->grad : NULL;
+        }
         for (int k = 0; k < n->n_in; k++) {
             lam_node *in = n->in[k];
             if (!in->needs_grad) continue;

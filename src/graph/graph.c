@@ -112,6 +112,15 @@ static lam_node *op_node(lam_graph *g, lam_op op, const lam_op_params *p, int n_
             lam_graph_fail(g, LAM_ERR_ARG, "%s: input %d belongs to another graph", def->name, k);
             return NULL;
         }
+        unsigned mask = def->int_inputs ? def->int_inputs(p ? p : &(lam_op_params){0}, n_in) : def->int_in;
+        bool want_int = mask >> k & 1;
+        if ((in[k]->dtype == LAM_DTYPE_I32) != want_int) {
+            lam_graph_fail(g, LAM_ERR_ARG, "%s: input %d (%s) holds %s, expected %s%s", def->name, k, in[k]->name,
+                           in[k]->dtype == LAM_DTYPE_I32 ? "integers" : "floats",
+                           want_int ? "integers (token ids, labels or lengths)" : "floats",
+                           want_int ? "" : "; hint: token ids become vectors through an embedding layer");
+            return NULL;
+        }
     }
     lam_node *n = new_node(g, op, NULL);
     if (!n) return NULL;
@@ -152,11 +161,32 @@ lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample)
     return n;
 }
 
-lam_node *lam_input_labels(lam_graph *g, const char *name)
+lam_node *lam_input_ids(lam_graph *g, const char *name, lam_shape sample)
 {
-    lam_node *n = lam_input(g, name, (lam_shape){0, {0}});
+    lam_node *n = lam_input(g, name, sample);
     if (n) n->dtype = LAM_DTYPE_I32;
     return n;
+}
+
+lam_node *lam_input_labels(lam_graph *g, const char *name) { return lam_input_ids(g, name, (lam_shape){0, {0}}); }
+
+lam_node *lam_node_output(lam_graph *g, lam_node *n, int k)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    if (!n) {
+        lam_graph_fail(g, LAM_ERR_ARG, "output: the node is NULL");
+        return NULL;
+    }
+    if (k < 0 || k >= n->n_aux) {
+        lam_graph_fail(g, LAM_ERR_ARG, "output %d of node %s: %s has %d extra outputs", k, n->name,
+                       lam_op_name(n->op), n->n_aux);
+        return NULL;
+    }
+    if (n->aux_node[k]) return n->aux_node[k];
+    lam_op_params p = {.output = {k}};
+    lam_node *o = op_node(g, LAM_OP_OUTPUT, &p, 1, (lam_node *[]){n});
+    if (o) n->aux_node[k] = o;
+    return o;
 }
 
 static lam_node *new_param(lam_graph *g, const char *name, lam_shape shape, lam_init init, bool buffer);
@@ -203,9 +233,22 @@ static lam_node *new_param(lam_graph *g, const char *name, lam_shape shape, lam_
     pi->layer = g->cur_layer;
     pi->trainable = !buffer;
     pi->buffer = buffer;
+    pi->zero_row = -1;
     g->param_total += (pi->numel + 15) & ~(size_t)15; /* keep each parameter 64-byte aligned */
     n->param = g->n_params++;
     return n;
+}
+
+lam_status lam_param_zero_row(lam_graph *g, lam_node *param, int64_t row)
+{
+    if (!g || !param || param->param < 0)
+        return g ? lam_graph_fail(g, LAM_ERR_ARG, "lam_param_zero_row: not a parameter") : LAM_ERR_ARG;
+    lam_param_info *p = &g->params[param->param];
+    if (row < 0 || p->shape.ndim < 1 || row >= p->shape.d[0])
+        return lam_graph_fail(g, LAM_ERR_ARG, "parameter %s: row %lld to zero is outside its first dimension", p->name,
+                              (long long)row);
+    p->zero_row = row;
+    return LAM_OK;
 }
 
 /* ---- op builders -------------------------------------------------------- */
@@ -330,6 +373,16 @@ lam_node *lam_batchnorm_op(lam_graph *g, lam_node *x, lam_node *gamma, lam_node 
     return op_node(g, LAM_OP_BATCHNORM, &p, 5, (lam_node *[]){x, gamma, beta, running_mean, running_var});
 }
 
+lam_node *lam_embedding_op(lam_graph *g, lam_node *ids, lam_node *w, int padding_idx)
+{
+    if (g && padding_idx < -1) {
+        lam_graph_fail(g, LAM_ERR_ARG, "embedding: padding_idx %d must be >= 0 or -1 (none)", padding_idx);
+        return NULL;
+    }
+    lam_op_params p = {.embedding = {padding_idx}};
+    return op_node(g, LAM_OP_EMBEDDING, &p, 2, (lam_node *[]){ids, w});
+}
+
 lam_node *lam_reshape(lam_graph *g, lam_node *x, lam_shape sample)
 {
     lam_op_params p = {.reshape = {sample}};
@@ -353,6 +406,8 @@ const char *lam_node_op_name(const lam_node *n) { return lam_op_name(n->op); }
 lam_node *lam_node_input(const lam_node *n, int k) { return k >= 0 && k < n->n_in ? n->in[k] : NULL; }
 float *lam_node_data(const lam_node *n) { return n->val; }
 int32_t *lam_node_labels(const lam_node *n) { return (int32_t *)n->val; }
+int32_t *lam_node_ids(const lam_node *n) { return (int32_t *)n->val; }
+lam_dtype lam_node_dtype(const lam_node *n) { return n->dtype; }
 float *lam_node_grad(const lam_node *n) { return n->grad; }
 int lam_graph_node_count(const lam_graph *g) { return g->n_nodes; }
 lam_node *lam_graph_node_at(const lam_graph *g, int i) { return i >= 0 && i < g->n_nodes ? g->nodes[i] : NULL; }

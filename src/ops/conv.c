@@ -558,4 +558,4 @@ static double conv_flops(const lam_node *nd)
     return 2.0 * (double)z.OC * (double)z.CKK * (double)z.BN + (double)z.OC * (double)z.BN;
 }
 
-const lam_op_def lam_opdef_conv2d = {"conv2d", 2, 3, conv_infer, conv_fwd, conv_bwd, conv_flops, 0};
+const lam_op_def lam_opdef_conv2d = {.name = "conv2d", .min_in = 2, .max_in = 3, .infer = conv_infer, .forward = conv_fwd, .backward = conv_bwd, .flops = conv_flops};

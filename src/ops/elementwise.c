@@ -55,7 +55,7 @@ static void add_bwd(const lam_op_ctx *c)
         LAM_PFOR(n, i, d[i] += dy[i]);
     }
 }
-const lam_op_def lam_opdef_add = {"add", 2, 2, infer_same2, add_fwd, add_bwd, flops_numel, 0};
+const lam_op_def lam_opdef_add = {.name = "add", .min_in = 2, .max_in = 2, .infer = infer_same2, .forward = add_fwd, .backward = add_bwd, .flops = flops_numel};
 
 /* ---- mul ---------------------------------------------------------------- */
 static void mul_fwd(const lam_op_ctx *c)
@@ -76,7 +76,7 @@ static void mul_bwd(const lam_op_ctx *c)
         LAM_PFOR(n, i, d[i] += dy[i] * other[i]);
     }
 }
-const lam_op_def lam_opdef_mul = {"mul", 2, 2, infer_same2, mul_fwd, mul_bwd, flops_numel, 0};
+const lam_op_def lam_opdef_mul = {.name = "mul", .min_in = 2, .max_in = 2, .infer = infer_same2, .forward = mul_fwd, .backward = mul_bwd, .flops = flops_numel};
 
 /* ---- bias_add: x [..., C] + b [C] ---------------------------------------- */
 static lam_status infer_bias(lam_node *nd, char *err, size_t errlen)
@@ -115,7 +115,7 @@ static void bias_bwd(const lam_op_ctx *c)
         LAM_PFOR_WORK(C, n, j, float acc = 0.0f; for (long r = 0; r < rows; r++) acc += dy[r * C + j]; db[j] += acc);
     }
 }
-const lam_op_def lam_opdef_bias_add = {"bias_add", 2, 2, infer_bias, bias_fwd, bias_bwd, flops_numel, 0};
+const lam_op_def lam_opdef_bias_add = {.name = "bias_add", .min_in = 2, .max_in = 2, .infer = infer_bias, .forward = bias_fwd, .backward = bias_bwd, .flops = flops_numel};
 
 /* ---- activations -------------------------------------------------------- */
 #define ACT_OP(NAME, ACT)                                                            \
@@ -129,7 +129,7 @@ const lam_op_def lam_opdef_bias_add = {"bias_add", 2, 2, infer_bias, bias_fwd, b
             lam_k_act_bwd(ACT, c->in[0], c->out, c->dout, c->din[0],                 \
                           (size_t)lam_node_numel(c->node), 1);                       \
     }                                                                                \
-    const lam_op_def lam_opdef_##NAME = {#NAME, 1, 1, infer_unary, NAME##_fwd, NAME##_bwd, flops_numel, 0};
+    const lam_op_def lam_opdef_##NAME = {.name = #NAME, .min_in = 1, .max_in = 1, .infer = infer_unary, .forward = NAME##_fwd, .backward = NAME##_bwd, .flops = flops_numel};
 
 ACT_OP(relu, LAM_ACT_RELU)
 ACT_OP(sigmoid, LAM_ACT_SIGMOID)

@@ -100,7 +100,7 @@ static double mm_flops(const lam_node *nd)
     return 2.0 * (double)d.M * (double)d.N * (double)d.K;
 }
 
-const lam_op_def lam_opdef_matmul = {"matmul", 2, 2, mm_infer, mm_fwd, mm_bwd, mm_flops, 1};
+const lam_op_def lam_opdef_matmul = {.name = "matmul", .min_in = 2, .max_in = 2, .infer = mm_infer, .forward = mm_fwd, .backward = mm_bwd, .flops = mm_flops, .fresh = 1};
 
 /* ---- dense: act(x W^T + b); x [.., in], W [out, in], b [out] --------------- */
 static lam_status dense_infer(lam_node *nd, char *err, size_t errlen)
@@ -190,4 +190,4 @@ static double dense_flops(const lam_node *nd)
     return 2.0 * (double)rows * (double)out * (double)in + 2.0 * (double)rows * (double)out;
 }
 
-const lam_op_def lam_opdef_dense = {"dense", 2, 3, dense_infer, dense_fwd, dense_bwd, dense_flops, 1};
+const lam_op_def lam_opdef_dense = {.name = "dense", .min_in = 2, .max_in = 3, .infer = dense_infer, .forward = dense_fwd, .backward = dense_bwd, .flops = dense_flops, .fresh = 1};

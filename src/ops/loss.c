@@ -57,7 +57,7 @@ static void mse_bwd(const lam_op_ctx *c)
         if (c->din[1]) c->din[1][i] -= g;
     }
 }
-const lam_op_def lam_opdef_mse_loss = {"mse_loss", 2, 2, infer_pair, mse_fwd, mse_bwd, flops_in, 0};
+const lam_op_def lam_opdef_mse_loss = {.name = "mse_loss", .min_in = 2, .max_in = 2, .infer = infer_pair, .forward = mse_fwd, .backward = mse_bwd, .flops = flops_in};
 
 /* ---- softmax cross-entropy over labels ----------------------------------- */
 static lam_status ce_infer(lam_node *nd, char *err, size_t errlen)
@@ -115,7 +115,7 @@ static void ce_bwd(const lam_op_ctx *c)
         for (int64_t j = 0; j < C; j++)
             dx[r * C + j] += k * (prob[r * C + j] - (j == lab[r] ? 1.0f : 0.0f));
 }
-const lam_op_def lam_opdef_softmax_ce = {"softmax_ce", 2, 2, ce_infer, ce_fwd, ce_bwd, flops_in, 0};
+const lam_op_def lam_opdef_softmax_ce = {.name = "softmax_ce", .min_in = 2, .max_in = 2, .infer = ce_infer, .forward = ce_fwd, .backward = ce_bwd, .flops = flops_in, .int_in = 1u << 1};
 
 /* ---- BCE with logits: mean(max(x,0) - x t + log(1 + exp(-|x|))) ----------- */
 static void bce_fwd(const lam_op_ctx *c)
@@ -140,4 +140,4 @@ static void bce_bwd(const lam_op_ctx *c)
         if (c->din[1]) c->din[1][i] -= k * x[i]; /* d/dt of -x t */
     }
 }
-const lam_op_def lam_opdef_bce_logits = {"bce_logits", 2, 2, infer_pair, bce_fwd, bce_bwd, flops_in, 0};
+const lam_op_def lam_opdef_bce_logits = {.name = "bce_logits", .min_in = 2, .max_in = 2, .infer = infer_pair, .forward = bce_fwd, .backward = bce_bwd, .flops = flops_in};

@@ -125,4 +125,4 @@ static void bn_bwd(const lam_op_ctx *c)
 
 static double bn_flops(const lam_node *nd) { return 4.0 * (double)lam_node_numel(nd); }
 
-const lam_op_def lam_opdef_batchnorm = {"batchnorm", 5, 5, bn_infer, bn_fwd, bn_bwd, bn_flops, 0};
+const lam_op_def lam_opdef_batchnorm = {.name = "batchnorm", .min_in = 5, .max_in = 5, .infer = bn_infer, .forward = bn_fwd, .backward = bn_bwd, .flops = bn_flops};

@@ -7,7 +7,10 @@
 
 #include "lamina/graph.h"
 
-#define LAM_MAX_INPUTS 6
+#define LAM_MAX_INPUTS 12
+/* Extra outputs of one op (an LSTM's final h and c states, attention
+ * weights): each is read through an `output` node (lam_node_output). */
+#define LAM_MAX_AUX 2
 
 /* ---- typed op parameters ------------------------------------------------- */
 typedef struct lam_no_params { char unused_; } lam_no_params;
@@ -31,6 +34,12 @@ typedef struct lam_bn_params {
 typedef struct lam_reshape_params {
     lam_shape sample; /* output shape of one sample */
 } lam_reshape_params;
+typedef struct lam_embedding_params {
+    int padding_idx; /* row that gets no gradient, or -1 */
+} lam_embedding_params;
+typedef struct lam_output_params {
+    int k; /* which extra output of the input node */
+} lam_output_params;
 
 typedef enum lam_op {
 #define LAM_OP(E, n, P) LAM_OP_##E,
@@ -57,6 +66,12 @@ struct lam_node {
     lam_shape shape;      /* current shape (batch = current batch) */
     bool has_batch;       /* shape.d[0] is the batch */
     int param;            /* index into the graph's parameters, or -1 */
+
+    /* extra outputs (shape inference sets n_aux and their shapes); aux_node[k]
+     * is the `output` node that holds output k, NULL while nobody asked */
+    int n_aux;
+    lam_shape aux_shape[LAM_MAX_AUX];
+    lam_node *aux_node[LAM_MAX_AUX];
 
     /* set by shape inference for the current shape */
     size_t scratch_bytes; /* temporary space during forward or backward */
@@ -89,7 +104,8 @@ struct lam_node {
 typedef struct lam_op_ctx {
     const lam_node *node;
     float *out, *dout;               /* dout: gradient of the output */
-    float *in[LAM_MAX_INPUTS];       /* input values */
+    float *in[LAM_MAX_INPUTS];       /* input values (int32_t for the int inputs of the
+                                      * op's def, e.g. token ids, labels, lengths) */
     float *din[LAM_MAX_INPUTS];      /* input gradients to ACCUMULATE into; NULL = not needed */
     bool dout_masked;                /* dout already carries the fused ReLU's mask
                                       * (node->dout_relu_masked, and the pass did not
@@ -97,6 +113,10 @@ typedef struct lam_op_ctx {
     bool din_fresh[LAM_MAX_INPUTS];  /* din[k] not yet written in this backward pass and not
                                       * zeroed: the op must SET every element (only for the
                                       * inputs in its def's `fresh` mask) */
+    /* extra outputs: aux[k] is written by forward (NULL: nobody reads output
+     * k, skip it); daux[k] is its gradient in backward (NULL: zero) */
+    float *aux[LAM_MAX_AUX];
+    const float *daux[LAM_MAX_AUX];
     void *saved;                     /* saved_bytes, written in forward, read in backward */
     void *scratch;                   /* scratch_bytes, 64-byte aligned */
     float *gemm_ws;                  /* GEMM packing workspace */
@@ -129,6 +149,12 @@ typedef struct lam_op_def {
     /* bit k: the backward can set input k's gradient instead of adding to it
      * (c->din_fresh[k]), which saves the executor zeroing it first */
     unsigned fresh;
+    /* bit k: input k holds int32 (token ids, labels, lengths); every other
+     * input must be f32.  Checked when the node is built.  Ops with optional
+     * int inputs (sequence lengths) give int_inputs instead, which computes
+     * the mask from the node's parameters and input count. */
+    unsigned int_in;
+    unsigned (*int_inputs)(const lam_op_params *p, int n_in);
 } lam_op_def;
 
 /* The table, indexed by lam_op. */

@@ -15,8 +15,28 @@ static lam_status infer_leaf(lam_node *n, char *err, size_t errlen)
 }
 static void run_nothing(const lam_op_ctx *c) { (void)c; }
 
-const lam_op_def lam_opdef_input = {"input", 0, 0, infer_leaf, run_nothing, NULL, NULL, 0};
-const lam_op_def lam_opdef_param = {"param", 0, 0, infer_leaf, run_nothing, NULL, NULL, 0};
+const lam_op_def lam_opdef_input = {.name = "input", .min_in = 0, .max_in = 0, .infer = infer_leaf, .forward = run_nothing};
+const lam_op_def lam_opdef_param = {.name = "param", .min_in = 0, .max_in = 0, .infer = infer_leaf, .forward = run_nothing};
+
+/* An extra output of its input node (the producer): the producer's forward
+ * writes this node's buffer and its backward reads this node's gradient, so
+ * the node itself runs nothing (the executor and the planner know it).  Its
+ * backward is a no-op that exists so that gradients flow to the producer. */
+static lam_status infer_output(lam_node *n, char *err, size_t errlen)
+{
+    const lam_node *p = n->in[0];
+    int k = n->p.output.k;
+    if (k < 0 || k >= p->n_aux) {
+        snprintf(err, errlen, "output %d of %s: the op has %d extra outputs", k, lam_op_name(p->op), p->n_aux);
+        return LAM_ERR_ARG;
+    }
+    n->shape = p->aux_shape[k];
+    n->has_batch = p->has_batch;
+    n->dtype = LAM_DTYPE_F32;
+    n->scratch_bytes = n->saved_bytes = 0;
+    return LAM_OK;
+}
+const lam_op_def lam_opdef_output = {.name = "output", .min_in = 1, .max_in = 1, .infer = infer_output, .forward = run_nothing, .backward = run_nothing};
 
 #define LAM_OP(E, n, P) extern const lam_op_def lam_opdef_##n;
 #include "ops/ops.def"

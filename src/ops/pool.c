@@ -151,7 +151,7 @@ static double pool_flops(const lam_node *nd)
     return (double)lam_node_numel(nd) * nd->p.maxpool2d.kh * nd->p.maxpool2d.kw;
 }
 
-const lam_op_def lam_opdef_maxpool2d = {"maxpool2d", 1, 1, pool_infer, maxpool_fwd, maxpool_bwd, pool_flops, 1};
+const lam_op_def lam_opdef_maxpool2d = {.name = "maxpool2d", .min_in = 1, .max_in = 1, .infer = pool_infer, .forward = maxpool_fwd, .backward = maxpool_bwd, .flops = pool_flops, .fresh = 1};
 
 static void avgpool_fwd(const lam_op_ctx *c)
 {
@@ -201,7 +201,7 @@ static void avgpool_bwd(const lam_op_ctx *c)
     });
 }
 
-const lam_op_def lam_opdef_avgpool2d = {"avgpool2d", 1, 1, pool_infer, avgpool_fwd, avgpool_bwd, pool_flops, 0};
+const lam_op_def lam_opdef_avgpool2d = {.name = "avgpool2d", .min_in = 1, .max_in = 1, .infer = pool_infer, .forward = avgpool_fwd, .backward = avgpool_bwd, .flops = pool_flops};
 
 /* ---- global average pooling ------------------------------------------------ */
 static lam_status gap_infer(lam_node *nd, char *err, size_t errlen)
@@ -245,4 +245,4 @@ static void gap_bwd(const lam_op_ctx *c)
 
 static double gap_flops(const lam_node *nd) { return (double)lam_node_numel(nd->in[0]); }
 
-const lam_op_def lam_opdef_global_avgpool = {"global_avgpool", 1, 1, gap_infer, gap_fwd, gap_bwd, gap_flops, 0};
+const lam_op_def lam_opdef_global_avgpool = {.name = "global_avgpool", .min_in = 1, .max_in = 1, .infer = gap_infer, .forward = gap_fwd, .backward = gap_bwd, .flops = gap_flops};

@@ -39,4 +39,4 @@ static void reshape_bwd(const lam_op_ctx *c)
     else LAM_PFOR(n, i, c->din[0][i] += c->dout[i]);
 }
 
-const lam_op_def lam_opdef_reshape = {"reshape", 1, 1, reshape_infer, reshape_fwd, reshape_bwd, NULL, 1};
+const lam_op_def lam_opdef_reshape = {.name = "reshape", .min_in = 1, .max_in = 1, .infer = reshape_infer, .forward = reshape_fwd, .backward = reshape_bwd, .fresh = 1};

@@ -68,7 +68,7 @@ static void softmax_bwd(const lam_op_ctx *c)
 
 static double flops_5n(const lam_node *nd) { return 5.0 * (double)lam_node_numel(nd); }
 
-const lam_op_def lam_opdef_softmax = {"softmax", 1, 1, infer_unary, softmax_fwd, softmax_bwd, flops_5n, 0};
+const lam_op_def lam_opdef_softmax = {.name = "softmax", .min_in = 1, .max_in = 1, .infer = infer_unary, .forward = softmax_fwd, .backward = softmax_bwd, .flops = flops_5n};
 
 /* ---- dropout: inverted; the mask (0 or 1/(1-p)) is saved for backward ---- */
 static void dropout_fwd(const lam_op_ctx *c)
@@ -106,4 +106,4 @@ static void dropout_bwd(const lam_op_ctx *c)
     LAM_PFOR(n, i, c->din[0][i] += c->dout[i] * mask[i]);
 }
 
-const lam_op_def lam_opdef_dropout = {"dropout", 1, 1, infer_unary, dropout_fwd, dropout_bwd, NULL, 0};
+const lam_op_def lam_opdef_dropout = {.name = "dropout", .min_in = 1, .max_in = 1, .infer = infer_unary, .forward = dropout_fwd, .backward = dropout_bwd};
