@@ -7,7 +7,7 @@
 #include "lamina/graph.h"
 #include "test.h"
 
-#define MAXIN 5
+#define MAXIN 12
 typedef struct entry {
     lam_op op;
     int n_in;                 /* float inputs (parameters) */
@@ -146,6 +146,12 @@ static lam_node *b_tanh(lam_graph *g, lam_node **i, lam_node *l) { return lam_ta
 static lam_node *b_gelu(lam_graph *g, lam_node **i, lam_node *l) { return lam_gelu(g, i[0]); }
 static lam_node *b_softmax(lam_graph *g, lam_node **i, lam_node *l) { return lam_softmax(g, i[0]); }
 static lam_node *b_mse(lam_graph *g, lam_node **i, lam_node *l) { return lam_mse_loss(g, i[0], i[1]); }
+static lam_node *b_sum(lam_graph *g, lam_node **i, lam_node *l) { return lam_sum(g, i[0]); }
+static void ref_sum(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    o[0] = 0;
+    for (int64_t i = 0; i < nel(&s[0]); i++) o[0] += in[0][i];
+}
 static lam_node *b_ce(lam_graph *g, lam_node **i, lam_node *l) { return lam_softmax_ce_loss(g, i[0], l); }
 static lam_node *b_bce(lam_graph *g, lam_node **i, lam_node *l) { return lam_bce_logits_loss(g, i[0], i[1]); }
 
@@ -292,6 +298,88 @@ static void ref_embedding(double **in, const lam_shape *s, const int32_t *l, dou
         for (int64_t j = 0; j < E; j++) o[b * E + j] = in[0][l[b] * E + j];
 }
 
+/* ---- recurrent layers: a double-precision reference of one layer --------- */
+typedef struct rnncfg {
+    lam_rnn_cell cell;
+    bool bidir, last, bias, h0, c0;
+} rnncfg;
+static const rnncfg RNN[] = {
+    {LAM_RNN_LSTM, false, false, true, false, false}, {LAM_RNN_LSTM, true, false, true, true, true},
+    {LAM_RNN_GRU, true, true, true, true, false},     {LAM_RNN_GRU, false, false, false, false, false},
+    {LAM_RNN_TANH, true, false, true, true, false},   {LAM_RNN_RELU, false, true, true, false, false},
+    {LAM_RNN_LSTM, false, true, false, false, true},
+};
+static double sig_d(double x) { return 1 / (1 + exp(-x)); }
+static void ref_rnn(const rnncfg *k, double **in, const lam_shape *s, double *o)
+{
+    int64_t B = s[0].d[0], T = s[0].d[1], I = s[0].d[2], G = lam_rnn_cell_gates(k->cell);
+    int nw = k->bias ? 4 : 2, D = k->bidir ? 2 : 1;
+    int64_t H = s[2].d[1];
+    double *h0 = k->h0 ? in[1 + D * nw] : NULL, *c0 = k->c0 ? in[1 + D * nw + k->h0] : NULL;
+    for (int d = 0; d < D; d++) {
+        double *wih = in[1 + d * nw], *whh = in[2 + d * nw];
+        double *bih = k->bias ? in[3 + d * nw] : NULL, *bhh = k->bias ? in[4 + d * nw] : NULL;
+        for (int64_t b = 0; b < B; b++) {
+            double h[64] = {0}, c[64] = {0}, pre_i[256], pre_h[256];
+            for (int64_t j = 0; j < H; j++) {
+                if (h0) h[j] = h0[(b * D + d) * H + j];
+                if (c0) c[j] = c0[(b * D + d) * H + j];
+            }
+            for (int64_t st = 0; st < T; st++) {
+                int64_t t = d ? T - 1 - st : st;
+                for (int64_t r = 0; r < G * H; r++) {
+                    double a = bih ? bih[r] : 0, e = bhh ? bhh[r] : 0;
+                    for (int64_t i = 0; i < I; i++) a += wih[r * I + i] * in[0][(b * T + t) * I + i];
+                    for (int64_t i = 0; i < H; i++) e += whh[r * H + i] * h[i];
+                    pre_i[r] = a, pre_h[r] = e;
+                }
+                for (int64_t j = 0; j < H; j++) {
+                    if (k->cell == LAM_RNN_LSTM) {
+                        double ig = sig_d(pre_i[j] + pre_h[j]), fg = sig_d(pre_i[H + j] + pre_h[H + j]);
+                        double gg = tanh(pre_i[2 * H + j] + pre_h[2 * H + j]), og = sig_d(pre_i[3 * H + j] + pre_h[3 * H + j]);
+                        c[j] = fg * c[j] + ig * gg;
+                        pre_i[j] = og * tanh(c[j]); /* new h, kept apart until all units are done */
+                    } else if (k->cell == LAM_RNN_GRU) {
+                        double rg = sig_d(pre_i[j] + pre_h[j]), zg = sig_d(pre_i[H + j] + pre_h[H + j]);
+                        double ng = tanh(pre_i[2 * H + j] + rg * pre_h[2 * H + j]);
+                        pre_i[j] = (1 - zg) * ng + zg * h[j];
+                    } else {
+                        double v = pre_i[j] + pre_h[j];
+                        pre_i[j] = k->cell == LAM_RNN_TANH ? tanh(v) : (v > 0 ? v : 0);
+                    }
+                }
+                for (int64_t j = 0; j < H; j++) h[j] = pre_i[j];
+                if (!k->last)
+                    for (int64_t j = 0; j < H; j++) o[(b * T + t) * D * H + d * H + j] = h[j];
+            }
+            if (k->last)
+                for (int64_t j = 0; j < H; j++) o[b * D * H + d * H + j] = h[j];
+        }
+    }
+}
+static lam_node *build_rnn(const rnncfg *k, lam_graph *g, lam_node **in)
+{
+    int nw = k->bias ? 4 : 2, D = k->bidir ? 2 : 1;
+    lam_node *wih[2], *whh[2], *bih[2], *bhh[2];
+    for (int d = 0; d < D; d++) {
+        wih[d] = in[1 + d * nw], whh[d] = in[2 + d * nw];
+        if (k->bias) bih[d] = in[3 + d * nw], bhh[d] = in[4 + d * nw];
+    }
+    lam_rnn_args a = {k->cell, k->bidir, k->last};
+    return lam_rnn_op(g, in[0], wih, whh, k->bias ? bih : NULL, k->bias ? bhh : NULL, k->h0 ? in[1 + D * nw] : NULL,
+                      k->c0 ? in[1 + D * nw + k->h0] : NULL, NULL, &a);
+}
+#define RNN_CASE(I)                                                                                 \
+    static lam_node *b_rnn##I(lam_graph *g, lam_node **in, lam_node *l) { return build_rnn(&RNN[I], g, in); } \
+    static void ref_rnn##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_rnn(&RNN[I], in, s, o); }
+RNN_CASE(0)
+RNN_CASE(1)
+RNN_CASE(2)
+RNN_CASE(3)
+RNN_CASE(4)
+RNN_CASE(5)
+RNN_CASE(6)
+
 static lam_node *b_reshape(lam_graph *g, lam_node **in, lam_node *l) { return lam_reshape(g, in[0], lam_shape2(4, 3)); }
 static void ref_copy(double **in, const lam_shape *s, const int32_t *l, double *o)
 {
@@ -318,6 +406,7 @@ static const entry entries[] = {
     {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_gelu, ref_gelu, 0},
     {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, 0, 0, false, b_softmax, ref_softmax, 0},
     {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_mse, ref_mse, 0},
+    {LAM_OP_SUM, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_sum, ref_sum, 0},
     {LAM_OP_SOFTMAX_CE, 1, {S2(5, 4)}, true, 4, 0, 0, 0, false, b_ce, ref_ce, 0},
     {LAM_OP_BCE_LOGITS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_bce, ref_bce, 0},
     {LAM_OP_CONV2D, 3, {S4(2, 3, 7, 6), S4(4, 3, 3, 2), S1(4)}, false, 0, 0, 0, 0, false, b_conv0, ref_conv0, 0},
@@ -343,6 +432,18 @@ static const entry entries[] = {
     {LAM_OP_BATCHNORM, 5, {S2(6, 4), S1(4), S1(4), S1(4), S1(4)}, false, 0, 0, 1u << 4, 3u << 3, false, b_bn, ref_bn_train, 0},
     {LAM_OP_BATCHNORM, 5, {S4(3, 2, 2, 2), S1(2), S1(2), S1(2), S1(2)}, false, 0, 0, 1u << 4, 3u << 3, true, b_bn, ref_bn_eval, 0},
     {LAM_OP_RESHAPE, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_reshape, ref_copy, 0},
+    /* recurrent layers (B, T, I) = (2, 3, 3), H = 2 or 3: x, then per direction
+     * w_ih, w_hh (b_ih, b_hh), then h0 (c0) [B, D, H] */
+    {LAM_OP_RNN, 5, {S3(2, 3, 3), S2(8, 3), S2(8, 2), S1(8), S1(8)}, false, 0, 0, 0, 0, false, b_rnn0, ref_rnn0, 0},
+    {LAM_OP_RNN, 11, {S3(2, 3, 3), S2(8, 3), S2(8, 2), S1(8), S1(8), S2(8, 3), S2(8, 2), S1(8), S1(8), S3(2, 2, 2), S3(2, 2, 2)},
+     false, 0, 0, 0, 0, false, b_rnn1, ref_rnn1, 0},
+    {LAM_OP_RNN, 10, {S3(2, 3, 3), S2(9, 3), S2(9, 3), S1(9), S1(9), S2(9, 3), S2(9, 3), S1(9), S1(9), S3(2, 2, 3)},
+     false, 0, 0, 0, 0, false, b_rnn2, ref_rnn2, 0},
+    {LAM_OP_RNN, 3, {S3(2, 3, 3), S2(6, 3), S2(6, 2)}, false, 0, 0, 0, 0, false, b_rnn3, ref_rnn3, 0},
+    {LAM_OP_RNN, 10, {S3(2, 3, 3), S2(3, 3), S2(3, 3), S1(3), S1(3), S2(3, 3), S2(3, 3), S1(3), S1(3), S3(2, 2, 3)},
+     false, 0, 0, 0, 0, false, b_rnn4, ref_rnn4, 0},
+    {LAM_OP_RNN, 5, {S3(2, 3, 3), S2(3, 3), S2(3, 3), S1(3), S1(3)}, false, 0, 0, 0, 0, false, b_rnn5, ref_rnn5, 0},
+    {LAM_OP_RNN, 4, {S3(2, 3, 3), S2(8, 3), S2(8, 2), S3(2, 1, 2)}, false, 0, 0, 0, 0, false, b_rnn6, ref_rnn6, 0},
     /* 7 ids drawn from the first 5 rows: repeats accumulate, 2 rows unused */
     {LAM_OP_EMBEDDING, 1, {S2(7, 3)}, true, 5, 0, 0, 0, false, b_embedding, ref_embedding, 0},
 };

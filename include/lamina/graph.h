@@ -117,6 +117,7 @@ lam_node *lam_sigmoid(lam_graph *g, lam_node *x);
 lam_node *lam_tanh(lam_graph *g, lam_node *x);
 lam_node *lam_gelu(lam_graph *g, lam_node *x);     /* exact erf form, as torch */
 lam_node *lam_softmax(lam_graph *g, lam_node *x);  /* over the last dimension */
+lam_node *lam_sum(lam_graph *g, lam_node *x);      /* all elements to a scalar (a loss of your own) */
 lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act); /* NONE: x */
 /* Inverted dropout with drop probability p in [0, 1); identity in inference. */
 lam_node *lam_dropout(lam_graph *g, lam_node *x, float p);

@@ -286,6 +286,7 @@ UN(lam_sigmoid, LAM_OP_SIGMOID)
 UN(lam_tanh, LAM_OP_TANH)
 UN(lam_gelu, LAM_OP_GELU)
 UN(lam_softmax, LAM_OP_SOFTMAX)
+UN(lam_sum, LAM_OP_SUM)
 #undef UN
 
 lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act)
@@ -381,6 +382,43 @@ lam_node *lam_embedding_op(lam_graph *g, lam_node *ids, lam_node *w, int padding
     }
     lam_op_params p = {.embedding = {padding_idx}};
     return op_node(g, LAM_OP_EMBEDDING, &p, 2, (lam_node *[]){ids, w});
+}
+
+static const char *const rnn_cell_names[LAM_RNN_CELL_COUNT_] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+const char *lam_rnn_cell_name(lam_rnn_cell c) { return (unsigned)c < LAM_RNN_CELL_COUNT_ ? rnn_cell_names[c] : "?"; }
+int lam_rnn_cell_gates(lam_rnn_cell c) { return c == LAM_RNN_LSTM ? 4 : c == LAM_RNN_GRU ? 3 : 1; }
+
+lam_node *lam_rnn_op(lam_graph *g, lam_node *x, lam_node *const *w_ih, lam_node *const *w_hh, lam_node *const *b_ih,
+                     lam_node *const *b_hh, lam_node *h0, lam_node *c0, lam_node *lengths, const lam_rnn_args *a)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    if (!a || (unsigned)a->cell >= LAM_RNN_CELL_COUNT_ || !w_ih || !w_hh) {
+        lam_graph_fail(g, LAM_ERR_ARG, "rnn: missing arguments or unknown cell");
+        return NULL;
+    }
+    if (c0 && a->cell != LAM_RNN_LSTM) {
+        lam_graph_fail(g, LAM_ERR_ARG, "%s: only an LSTM has a cell state (c0)", lam_rnn_cell_name(a->cell));
+        return NULL;
+    }
+    int D = a->bidirectional ? 2 : 1;
+    bool bias = b_ih && b_hh;
+    if ((b_ih != NULL) != (b_hh != NULL)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "%s: give both bias arrays or neither", lam_rnn_cell_name(a->cell));
+        return NULL;
+    }
+    lam_node *in[LAM_MAX_INPUTS];
+    int n = 0;
+    in[n++] = x;
+    for (int d = 0; d < D; d++) {
+        in[n++] = w_ih[d];
+        in[n++] = w_hh[d];
+        if (bias) in[n++] = b_ih[d], in[n++] = b_hh[d];
+    }
+    if (h0) in[n++] = h0;
+    if (c0) in[n++] = c0;
+    if (lengths) in[n++] = lengths;
+    lam_op_params p = {.rnn = {a->cell, a->bidirectional, a->last_only, bias, h0 != NULL, c0 != NULL, lengths != NULL}};
+    return op_node(g, LAM_OP_RNN, &p, n, in);
 }
 
 lam_node *lam_reshape(lam_graph *g, lam_node *x, lam_shape sample)

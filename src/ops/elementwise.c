@@ -1,5 +1,5 @@
-/* Elementwise op family: add, mul, bias_add and the activations relu,
- * sigmoid, tanh, gelu.  Shape inference, forward and backward side by side.
+/* Elementwise op family: add, mul, bias_add, the activations relu,
+ * sigmoid, tanh, gelu, and sum (all elements to a scalar).  Shape inference, forward and backward side by side.
  * Backward accumulates into the input gradients it is given. */
 #include <stdio.h>
 
@@ -116,6 +116,34 @@ static void bias_bwd(const lam_op_ctx *c)
     }
 }
 const lam_op_def lam_opdef_bias_add = {.name = "bias_add", .min_in = 2, .max_in = 2, .infer = infer_bias, .forward = bias_fwd, .backward = bias_bwd, .flops = flops_numel};
+
+/* ---- sum: every element to a scalar (torch.sum), in double, in order ------ */
+static lam_status infer_sum(lam_node *nd, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    nd->shape.ndim = 0;
+    nd->has_batch = false;
+    nd->dtype = LAM_DTYPE_F32;
+    nd->scratch_bytes = nd->saved_bytes = 0;
+    return LAM_OK;
+}
+static void sum_fwd(const lam_op_ctx *c)
+{
+    long n = (long)lam_node_numel(c->node->in[0]);
+    double a = 0.0;
+    for (long i = 0; i < n; i++) a += c->in[0][i];
+    c->out[0] = (float)a;
+}
+static void sum_bwd(const lam_op_ctx *c)
+{
+    if (!c->din[0]) return;
+    long n = (long)lam_node_numel(c->node->in[0]);
+    float g = c->dout[0], *dx = c->din[0];
+    LAM_PFOR(n, i, dx[i] += g);
+}
+const lam_op_def lam_opdef_sum = {.name = "sum", .min_in = 1, .max_in = 1, .infer = infer_sum, .forward = sum_fwd,
+                                  .backward = sum_bwd, .flops = flops_numel};
 
 /* ---- activations -------------------------------------------------------- */
 #define ACT_OP(NAME, ACT)                                                            \

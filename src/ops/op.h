@@ -37,6 +37,13 @@ typedef struct lam_reshape_params {
 typedef struct lam_embedding_params {
     int padding_idx; /* row that gets no gradient, or -1 */
 } lam_embedding_params;
+typedef struct lam_rnn_params {
+    lam_rnn_cell cell;
+    bool bidir, last_only;
+    /* which optional inputs the node has; inputs are x, then per direction
+     * w_ih, w_hh (and b_ih, b_hh with bias), then h0, c0, lengths as present */
+    bool bias, has_h0, has_c0, has_len;
+} lam_rnn_params;
 typedef struct lam_output_params {
     int k; /* which extra output of the input node */
 } lam_output_params;
