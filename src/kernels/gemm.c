@@ -1,14 +1,17 @@
 /* SGEMM driver: GotoBLAS/BLIS-style cache blocking, packing of A and B into
  * the caller's workspace, OpenMP partitioning over independent blocks of C,
- * the unpacked paths for vector and small-M shapes, and the run-time choice
- * between the AVX2/FMA kernels (gemm_avx2.c) and the portable ones below.
- * With -DLAM_USE_OPENBLAS everything forwards to cblas_sgemm instead.
- * Allocates nothing. */
+ * the unpacked paths for vector and small-M shapes, the portable kernels,
+ * and the run-time choice of a kernel set (gemm_kernels.h): AVX-512
+ * (gemm_avx512.c), AVX2/FMA (gemm_avx2.c) or the portable one below.  With
+ * -DLAM_USE_OPENBLAS lam_sgemm forwards to cblas_sgemm instead (the kernels
+ * stay, for lam_sgemm_packed in gemm_packed.c).  Allocates nothing. */
 #include "kernels/gemm.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "kernels/gemm_kernels.h"
 #include "lamina/base.h"
 
 #ifdef _OPENMP
@@ -19,12 +22,17 @@
 #include <cblas.h>
 #endif
 
-/* Test hook only (see gemm.h); the library itself never writes it. */
-static atomic_bool force_generic_;
+/* Test hooks only (see gemm.h); the library itself never writes them. */
+static atomic_bool force_generic_, force_avx2_;
 
 void lam_sgemm_force_generic(bool on)
 {
     atomic_store_explicit(&force_generic_, on, memory_order_relaxed);
+}
+
+void lam_sgemm_force_avx2(bool on)
+{
+    atomic_store_explicit(&force_avx2_, on, memory_order_relaxed);
 }
 
 /* Below this many multiply-adds a parallel region costs more than it
@@ -43,7 +51,7 @@ static int resolve_threads(int nthreads)
 
 /* C = beta*C: what is left of the product when K == 0 or alpha == 0 (A and B
  * are then not read, as in BLAS).  beta == 0 overwrites NaNs too. */
-static void scale_c(int M, int N, float beta, float *C, int ldc)
+void lam_sgemm_scale_c(int M, int N, float beta, float *C, int ldc)
 {
     if (beta == 1.0f) return;
     for (int i = 0; i < M; i++) {
@@ -51,6 +59,173 @@ static void scale_c(int M, int N, float beta, float *C, int ldc)
         if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof *c);
         else
             for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+/* ---- block sizes (functions of the sizes only, never of the threads) ---- */
+
+static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+static inline int round_up(int a, int b) { return ceil_div(a, b) * b; }
+static inline size_t round16(size_t n) { return (n + 15) & ~(size_t)15; } /* 64-byte multiples */
+
+/* K is cut into equal blocks of at most KC_MAX: this fixes the order of the
+ * additions into each C element, and it depends on K alone, which is what
+ * makes the result independent of the thread count and of the kernel. */
+int lam_sgemm_kc_step(int K) { return ceil_div(K, ceil_div(K, LAM_SGEMM_KC_MAX)); }
+
+/* ---- the portable kernel set --------------------------------------------- */
+
+enum { GMR = 6, GNR = 16 };
+
+/* fmaf, not a*b + c: one rounding per step as in the vector kernels (ISO C
+ * mode does not contract a*b + c, and baseline x86-64 has no FMA; libm's
+ * fmaf uses the instruction where the CPU has it and is exact everywhere). */
+static void tile_generic(int m, int n, int kc, const float *pa, const float *pb, ptrdiff_t ldb,
+                         float *c, ptrdiff_t ldc, float alpha, float beta)
+{
+    float acc[GMR * GNR] = {0};
+    for (int k = 0; k < kc; k++, pa += GMR, pb += ldb)
+        for (int i = 0; i < m; i++) {
+            float a = pa[i];
+            for (int j = 0; j < n; j++) acc[i * GNR + j] = fmaf(a, pb[j], acc[i * GNR + j]);
+        }
+    for (int i = 0; i < m; i++) {
+        const float *t = acc + i * GNR;
+        float *cr = c + i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < n; j++) cr[j] = alpha * t[j];
+        else
+            for (int j = 0; j < n; j++) cr[j] = fmaf(beta, cr[j], alpha * t[j]);
+    }
+}
+
+static void pack_a_rows_generic(int kc, const float *a, ptrdiff_t lda, float *dst)
+{
+    for (int k = 0; k < kc; k++, dst += GMR)
+        for (int i = 0; i < GMR; i++) dst[i] = a[i * lda + k];
+}
+
+static void pack_bt_rows_generic(int kc, const float *b, ptrdiff_t ldb, float *dst)
+{
+    for (int j = 0; j < GNR; j++) {
+        const float *s = b + j * ldb;
+        for (int k = 0; k < kc; k++) dst[k * GNR + j] = s[k];
+    }
+}
+
+static void pack_b_cols_generic(int kc, int nr, const float *b, ptrdiff_t ldb, float *dst)
+{
+    for (int k = 0; k < kc; k++, b += ldb, dst += GNR) {
+        int j = 0; /* split loops: a per-element select is several times slower */
+        for (; j < nr; j++) dst[j] = b[j];
+        for (; j < GNR; j++) dst[j] = 0.0f;
+    }
+}
+
+const lam_sgemm_kset lam_sgemm_kset_generic = {
+    .name = "generic",
+    .mr = GMR,
+    .nr = GNR,
+    .mc = 144,
+    .nc = 2048,
+    .b_masked = true, /* tile_generic reads n columns only */
+    .tile = tile_generic,
+    .pack_a_rows = pack_a_rows_generic,
+    .pack_bt_rows = pack_bt_rows_generic,
+    .pack_b_cols = pack_b_cols_generic,
+    .gemv = NULL,
+    .gemv_t = NULL,
+};
+
+/* ---- the kernel choice --------------------------------------------------- */
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define LAM_SGEMM_X86 1
+#endif
+
+const lam_sgemm_kset *lam_sgemm_kset_pick(void)
+{
+#ifdef LAM_SGEMM_X86
+    if (!atomic_load_explicit(&force_generic_, memory_order_relaxed) &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        if (!atomic_load_explicit(&force_avx2_, memory_order_relaxed) &&
+            __builtin_cpu_supports("avx512f"))
+            return &lam_sgemm_kset_avx512;
+        return &lam_sgemm_kset_avx2;
+    }
+#endif
+    return &lam_sgemm_kset_generic;
+}
+
+const lam_sgemm_kset *const *lam_sgemm_ksets(int *count)
+{
+    static const lam_sgemm_kset *const sets[] = {
+        &lam_sgemm_kset_generic,
+#ifdef LAM_SGEMM_X86
+        &lam_sgemm_kset_avx2,
+        &lam_sgemm_kset_avx512,
+#endif
+    };
+    *count = (int)(sizeof sets / sizeof sets[0]);
+    return sets;
+}
+
+/* ---- packing of A -------------------------------------------------------- */
+
+/* mr contiguous floats; sizes known at compile time for the kernel sets'
+ * tiles, so the copies inline (a libc memcpy call per 8 floats cost a
+ * quarter of an A^T product). */
+static inline void copy_run(float *d, const float *s, int mr)
+{
+    if (mr == 8) memcpy(d, s, 8 * sizeof *s);
+    else if (mr == 6) memcpy(d, s, 6 * sizeof *s);
+    else
+        for (int i = 0; i < mr; i++) d[i] = s[i];
+}
+
+void lam_sgemm_pack_a(const lam_sgemm_kset *ks, bool ta, int mc, int kc, const float *A, int lda,
+                      int i0, int k0, float *dst)
+{
+    const int MR = ks->mr;
+    if (ta) {
+        /* A is [K][lda]: each k is a contiguous run of rows.  Copy whole runs
+         * of up to 8 micro-panels per k so that every line of A is read once
+         * (one panel at a time would read each line of a long A^T row once
+         * per panel, and rows 4 KiB apart evict each other from L1). */
+        for (int ip0 = 0; ip0 < mc; ip0 += 8 * MR) {
+            int ip1 = mc - ip0 < 8 * MR ? mc : ip0 + 8 * MR;
+            const float *a = A + (ptrdiff_t)k0 * lda + i0;
+            for (int k = 0; k < kc; k++, a += lda) {
+#ifdef __GNUC__
+                /* rows lda apart defeat the hardware prefetchers: fetch
+                 * the run of row k + 16 now */
+                if (k + 16 < kc)
+                    for (int ip = ip0; ip < ip1; ip += 16)
+                        __builtin_prefetch(a + 16 * (ptrdiff_t)lda + ip);
+#endif
+                for (int ip = ip0; ip < ip1; ip += MR) {
+                    float *d = dst + (ptrdiff_t)ip * kc + k * MR;
+                    int mr = ip1 - ip < MR ? ip1 - ip : MR, i = 0;
+                    if (mr == MR) copy_run(d, a + ip, MR), i = MR;
+                    for (; i < mr; i++) d[i] = a[ip + i];
+                    for (; i < MR; i++) d[i] = 0.0f;
+                }
+            }
+        }
+        return;
+    }
+    for (int ip = 0; ip < mc; ip += MR, dst += (ptrdiff_t)MR * kc) { /* A is [M][lda] */
+        int mr = mc - ip < MR ? mc - ip : MR;
+        const float *a = A + (ptrdiff_t)(i0 + ip) * lda + k0;
+        if (mr == MR) {
+            ks->pack_a_rows(kc, a, lda, dst);
+        } else {
+            for (int k = 0; k < kc; k++) {
+                int i = 0;
+                for (; i < mr; i++) dst[k * MR + i] = a[(ptrdiff_t)i * lda + k];
+                for (; i < MR; i++) dst[k * MR + i] = 0.0f;
+            }
+        }
     }
 }
 
@@ -72,7 +247,7 @@ void lam_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
     LAM_ASSERT(C != NULL);
     /* cblas rejects lda < 1 (and prints), which is legal here when K == 0. */
     if (K == 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+        lam_sgemm_scale_c(M, N, beta, C, ldc);
         return;
     }
     LAM_ASSERT(A != NULL && B != NULL);
@@ -87,184 +262,53 @@ const char *lam_sgemm_kernel_name(void) { return "openblas"; }
 
 #else /* our own kernels */
 
-enum {
-    MR = LAM_SGEMM_MR,
-    NR = LAM_SGEMM_NR,
-    /* Blocking for Zen 3 (32 KiB L1d, 512 KiB L2 per core, shared L3):
-     * a KC x NR packed B micro-panel (16 KiB) stays in L1 while the A block
-     * (MC x KC = 144 KiB) streams from L2; the KC x NC B block (2 MiB) lives
-     * in L3 and is shared by the threads. */
-    KC_MAX = 256,
-    MC_MAX = 144, /* multiple of MR */
-    NC_MAX = 2048, /* multiple of NR */
-};
-
-/* ---- block sizes (functions of the sizes only, never of the threads) ---- */
-
-static int ceil_div(int a, int b) { return (a + b - 1) / b; }
-static int round_up(int a, int b) { return ceil_div(a, b) * b; }
-static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; } /* 64-byte multiples */
-
-/* K is cut into equal blocks of at most KC_MAX: this fixes the order of the
- * additions into each C element, and it depends on K alone, which is what
- * makes the result independent of the thread count. */
-static int kc_step(int K) { return ceil_div(K, ceil_div(K, KC_MAX)); }
-static int nc_step(int N) { return round_up(ceil_div(N, ceil_div(N, NC_MAX)), NR); }
-static int mc_step(int rows) { return round_up(ceil_div(rows, ceil_div(rows, MC_MAX)), MR); }
-
-static size_t b_buf_floats(int N, int K) { return round16((size_t)kc_step(K) * nc_step(N)); }
-static size_t a_buf_floats(int M, int K)
+/* The cache blocks of a kernel set for these sizes: equal blocks of at most
+ * the set's caps, rounded up to whole micro-panels. */
+static int nc_step(const lam_sgemm_kset *ks, int N)
 {
-    int mc = round_up(M, MR) < MC_MAX ? round_up(M, MR) : MC_MAX;
-    return round16((size_t)mc * kc_step(K));
+    return round_up(ceil_div(N, ceil_div(N, ks->nc)), ks->nr);
+}
+static int mc_step(const lam_sgemm_kset *ks, int rows)
+{
+    return round_up(ceil_div(rows, ceil_div(rows, ks->mc)), ks->mr);
+}
+
+static size_t b_buf_floats(const lam_sgemm_kset *ks, int N, int K)
+{
+    return round16((size_t)lam_sgemm_kc_step(K) * nc_step(ks, N));
+}
+static size_t a_buf_floats(const lam_sgemm_kset *ks, int M, int K)
+{
+    int mc = round_up(M, ks->mr) < ks->mc ? round_up(M, ks->mr) : ks->mc;
+    return round16((size_t)mc * lam_sgemm_kc_step(K));
 }
 
 /* A bound, not the exact need: the block steps are not monotonic in the
  * sizes (N = 2049 packs panels of 1040 columns, N = 2000 of 2000), and callers
  * size the workspace once for the largest sizes they will run, then run
  * smaller ones (the last batch of an epoch).  kc_step(K) <= min(K, KC_MAX),
- * nc_step(N) <= min(round_up(N, NR), NC_MAX), likewise for the A block, so
- * this is monotonic in M, N, K and covers every smaller call. */
+ * nc_step(N) <= min(round_up(N, nr), nc), likewise for the A block, so this
+ * is monotonic in M, N, K and covers every smaller call.  The maximum over
+ * the kernel sets, so that it holds whichever one runs. */
 size_t lam_sgemm_ws_floats(int M, int N, int K, int nthreads)
 {
     if (M <= 0 || N <= 0 || K <= 0) return 0;
-    size_t kc = (size_t)(K < KC_MAX ? K : KC_MAX);
-    size_t nc = (size_t)(round_up(N, NR) < NC_MAX ? round_up(N, NR) : NC_MAX);
-    size_t mc = (size_t)(round_up(M, MR) < MC_MAX ? round_up(M, MR) : MC_MAX);
-    return round16(kc * nc) + (size_t)resolve_threads(nthreads) * round16(mc * kc);
-}
-
-/* ---- micro-kernels ------------------------------------------------------ */
-
-typedef void (*ukr_fn)(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
-                       float alpha, float beta);
-typedef void (*edge_fn)(int m, int n, const float *tile, float *c, ptrdiff_t ldc, float alpha,
-                        float beta);
-/* Raw sums of (at least) the top-left mr x nr of a tile into tile[MR][NR]. */
-typedef void (*ukr_part_fn)(int mr, int nr, int kc, const float *pa, const float *pb,
-                            float *tile);
-/* Raw sums of mr x NR from B read in place (row stride ldb). */
-typedef void (*ukr_rows_fn)(int mr, int kc, const float *pa, const float *b, ptrdiff_t ldb,
-                            float *tile);
-
-/* Portable epilogue: c = alpha*acc, or alpha*acc + beta*c.  Full tiles and
- * edge tiles of the generic kernel both go through here. */
-static void edge_generic(int m, int n, const float *tile, float *c, ptrdiff_t ldc, float alpha,
-                         float beta)
-{
-    for (int i = 0; i < m; i++) {
-        const float *t = tile + i * NR;
-        float *cr = c + i * ldc;
-        if (beta == 0.0f)
-            for (int j = 0; j < n; j++) cr[j] = alpha * t[j];
-        else
-            for (int j = 0; j < n; j++) cr[j] = alpha * t[j] + beta * cr[j];
+    int count;
+    const lam_sgemm_kset *const *sets = lam_sgemm_ksets(&count);
+    size_t best = 0, kc = (size_t)(K < LAM_SGEMM_KC_MAX ? K : LAM_SGEMM_KC_MAX);
+    for (int s = 0; s < count; s++) {
+        const lam_sgemm_kset *ks = sets[s];
+        size_t nc = (size_t)(round_up(N, ks->nr) < ks->nc ? round_up(N, ks->nr) : ks->nc);
+        size_t mc = (size_t)(round_up(M, ks->mr) < ks->mc ? round_up(M, ks->mr) : ks->mc);
+        size_t need = round16(kc * nc) + (size_t)resolve_threads(nthreads) * round16(mc * kc);
+        if (need > best) best = need;
     }
+    return best;
 }
 
-/* Portable MR x NR kernel on the same packed layout; the inner j loop is
- * plain enough for the compiler to vectorise with baseline SSE. */
-static void ukr_generic(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
-                        float alpha, float beta)
-{
-    float acc[MR * NR] = {0};
-    for (int k = 0; k < kc; k++, pa += MR, pb += NR)
-        for (int i = 0; i < MR; i++) {
-            float a = pa[i];
-            for (int j = 0; j < NR; j++) acc[i * NR + j] += a * pb[j];
-        }
-    edge_generic(MR, NR, acc, c, ldc, alpha, beta);
-}
+const char *lam_sgemm_kernel_name(void) { return lam_sgemm_kset_pick()->name; }
 
-static void ukr_part_generic(int mr, int nr, int kc, const float *pa, const float *pb, float *tile)
-{
-    (void)mr, (void)nr;
-    ukr_generic(kc, pa, pb, tile, NR, 1.0f, 0.0f);
-}
-
-static bool cpu_has_avx2_fma(void)
-{
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
-#endif
-}
-
-static bool use_avx2(void)
-{
-    return !atomic_load_explicit(&force_generic_, memory_order_relaxed) && cpu_has_avx2_fma();
-}
-
-const char *lam_sgemm_kernel_name(void) { return use_avx2() ? "avx2-fma" : "generic"; }
-
-/* ---- packing ------------------------------------------------------------ */
-
-/* Full micro-panels from the layouts that need a transpose: MR rows of a
- * row-major A into [kc][MR], NR rows of a row-major B^T into [kc][NR].
- * Portable versions here, AVX2 ones in gemm_avx2.c. */
-typedef void (*pack_fn)(int kc, const float *src, ptrdiff_t ld, float *dst);
-/* nr <= NR columns of a row-major B into [kc][NR], zero-padded. */
-typedef void (*pack_cols_fn)(int kc, int nr, const float *src, ptrdiff_t ld, float *dst);
-
-static void pack_a_rows_generic(int kc, const float *a, ptrdiff_t lda, float *dst)
-{
-    for (int k = 0; k < kc; k++, dst += MR)
-        for (int i = 0; i < MR; i++) dst[i] = a[i * lda + k];
-}
-
-static void pack_bt_rows_generic(int kc, const float *b, ptrdiff_t ldb, float *dst)
-{
-    for (int j = 0; j < NR; j++) {
-        const float *s = b + j * ldb;
-        for (int k = 0; k < kc; k++) dst[k * NR + j] = s[k];
-    }
-}
-
-static void pack_b_cols_generic(int kc, int nr, const float *b, ptrdiff_t ldb, float *dst)
-{
-    for (int k = 0; k < kc; k++, b += ldb, dst += NR) {
-        if (nr == NR) {
-            memcpy(dst, b, NR * sizeof *b);
-        } else { /* split loops: a per-element select is several times slower */
-            int j = 0;
-            for (; j < nr; j++) dst[j] = b[j];
-            for (; j < NR; j++) dst[j] = 0.0f;
-        }
-    }
-}
-
-/* Rows [i0, i0+mc) x cols [k0, k0+kc) of op(A) into micro-panels [kc][MR],
- * one per MR rows, the last one zero-padded. */
-static void pack_a(bool ta, pack_fn rows, int mc, int kc, const float *A, int lda, int i0, int k0,
-                   float *dst)
-{
-    for (int ip = 0; ip < mc; ip += MR, dst += (ptrdiff_t)MR * kc) {
-        int mr = mc - ip < MR ? mc - ip : MR;
-        if (!ta) { /* A is [M][lda] */
-            const float *a = A + (ptrdiff_t)(i0 + ip) * lda + k0;
-            if (mr == MR) {
-                rows(kc, a, lda, dst);
-            } else {
-                for (int k = 0; k < kc; k++) {
-                    int i = 0;
-                    for (; i < mr; i++) dst[k * MR + i] = a[(ptrdiff_t)i * lda + k];
-                    for (; i < MR; i++) dst[k * MR + i] = 0.0f;
-                }
-            }
-        } else { /* A is [K][lda]: each k is a contiguous run of MR rows */
-            const float *a = A + (ptrdiff_t)k0 * lda + i0 + ip;
-            for (int k = 0; k < kc; k++, a += lda) {
-                int i = 0;
-                if (mr == MR) memcpy(dst + k * MR, a, MR * sizeof *a), i = MR;
-                for (; i < mr; i++) dst[k * MR + i] = a[i];
-                for (; i < MR; i++) dst[k * MR + i] = 0.0f;
-            }
-        }
-    }
-}
-
-/* One call's arguments and the kernels chosen for this CPU. */
+/* One call's arguments and the kernel set chosen for this CPU. */
 typedef struct gemm_ctx {
     bool ta, tb;
     int M, N, K;
@@ -274,16 +318,13 @@ typedef struct gemm_ctx {
     float *C, *ws;
     size_t a_floats; /* per-thread A buffer, after the shared B buffer */
     size_t b_floats;
-    ukr_fn ukr;
-    ukr_part_fn ukr_part;
-    ukr_rows_fn ukr_rows; /* NULL: always pack B */
-    edge_fn edge;
-    pack_fn pack_a_rows, pack_bt_rows;
-    pack_cols_fn pack_b_cols;
+    const lam_sgemm_kset *ks;
 } gemm_ctx;
 
-/* Micro-panels [p0, p1) (NR columns each, relative to column j0) of rows
- * [k0, k0+kc) of op(B) into [kc][NR] layout, the last one zero-padded.
+/* ---- packing of B -------------------------------------------------------- */
+
+/* Micro-panels [p0, p1) (nr columns each, relative to column j0) of rows
+ * [k0, k0+kc) of op(B) into [kc][nr] layout, the last one zero-padded.
  * Panel p starts at dst + p*pstride: the stride is fixed for the whole call
  * (not kc, which shrinks in the last K block) so that a thread packing its
  * panels for the next K block never overwrites another thread's panels of
@@ -291,16 +332,17 @@ typedef struct gemm_ctx {
 static void pack_b(const gemm_ctx *g, int p0, int p1, int nc, int kc, int k0, int j0,
                    float *dst, ptrdiff_t pstride)
 {
+    const int NR = g->ks->nr;
     for (int p = p0; p < p1; p++) {
         float *d = dst + p * pstride;
         int j = j0 + p * NR, nr = nc - p * NR < NR ? nc - p * NR : NR;
         ptrdiff_t ldb = g->ldb;
         if (!g->tb) { /* B is [K][ldb]: nr contiguous floats per k */
-            g->pack_b_cols(kc, nr, g->B + k0 * ldb + j, ldb, d);
+            g->ks->pack_b_cols(kc, nr, g->B + k0 * ldb + j, ldb, d);
         } else { /* B is [N][ldb]: column jj of the panel is row j+jj of B */
             const float *s = g->B + j * ldb + k0;
             if (nr == NR) {
-                g->pack_bt_rows(kc, s, ldb, d);
+                g->ks->pack_bt_rows(kc, s, ldb, d);
             } else {
                 for (int jj = 0; jj < nr; jj++)
                     for (int k = 0; k < kc; k++) d[k * NR + jj] = s[(ptrdiff_t)jj * ldb + k];
@@ -315,29 +357,23 @@ static void pack_b(const gemm_ctx *g, int p0, int p1, int nc, int kc, int k0, in
 
 /* One packed A block (mc rows) times B panels [np0, np1) of one packed B
  * block.  jr outer / ir inner: the B micro-panel stays in L1 while A streams
- * from L2.  Edge tiles are computed as raw sums into a local tile (by a
- * kernel sized to the edge) and then the epilogue is applied to the valid
- * part with the same roundings as in the full-tile kernel, so every element
- * of C gets the same arithmetic wherever the tile boundaries fall. */
+ * from L2.  Edge tiles go through the same tile kernel (sized to the edge),
+ * which gives every element of C the same arithmetic wherever the tile
+ * boundaries fall. */
 static void macro_kernel(const gemm_ctx *g, int kc, int mc, int nc, int np0, int np1,
                          const float *pa, const float *pb, ptrdiff_t pstride, float *C,
                          float beta)
 {
-    _Alignas(64) float tile[MR * NR];
+    const lam_sgemm_kset *ks = g->ks;
+    const int MR = ks->mr, NR = ks->nr;
     ptrdiff_t ldc = g->ldc;
     for (int jp = np0; jp < np1; jp++) {
         int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
         const float *b = pb + jp * pstride;
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = mc - ir < MR ? mc - ir : MR;
-            float *c = C + ir * ldc + jp * NR;
-            const float *a = pa + (ptrdiff_t)ir * kc;
-            if (mr == MR && nr == NR) {
-                g->ukr(kc, a, b, c, ldc, g->alpha, beta);
-            } else {
-                g->ukr_part(mr, nr, kc, a, b, tile);
-                g->edge(mr, nr, tile, c, ldc, g->alpha, beta);
-            }
+            ks->tile(mr, nr, kc, pa + (ptrdiff_t)ir * kc, b, NR, C + ir * ldc + jp * NR, ldc,
+                     g->alpha, beta);
         }
     }
 }
@@ -348,16 +384,16 @@ static void part(int n, int parts, int i, int *lo, int *hi)
     *hi = (int)((long long)n * (i + 1) / parts);
 }
 
-/* Split T threads into a tm x tn grid over (MR-row panels, NR-column panels).
+/* Split T threads into a tm x tn grid over (mr-row panels, nr-column panels).
  * A pure column split (tm = 1) needs no synchronisation at all: each thread
  * packs its own B panels (and all of A, which is cheap next to its share of
  * the product), and it stays fast when another process takes a core, where
  * a barrier can stall for a whole scheduler time slice.  So it is used
  * unless some grid gives the busiest thread >= 10% fewer register tiles
  * (e.g. tall-skinny C); row splits share the packed B block. */
-static void thread_grid(int M, int N, int T, int *tm, int *tn)
+static void thread_grid(const lam_sgemm_kset *ks, int M, int N, int T, int *tm, int *tn)
 {
-    int mp = ceil_div(M, MR), np = ceil_div(nc_step(N), NR);
+    int mp = ceil_div(M, ks->mr), np = ceil_div(nc_step(ks, N), ks->nr);
     long long best = (long long)mp * ceil_div(np, T); /* tm = 1 */
     *tm = 1, *tn = T;
     for (int a = 2; a <= T; a++) {
@@ -380,8 +416,10 @@ static void barrier(int T)
  * each thread owns whole B panels, packs only those, and needs no barrier. */
 static void gemm_thread(const gemm_ctx *g, int tid, int T)
 {
+    const lam_sgemm_kset *ks = g->ks;
+    const int MR = ks->mr, NR = ks->nr;
     int tm, tn;
-    thread_grid(g->M, g->N, T, &tm, &tn);
+    thread_grid(ks, g->M, g->N, T, &tm, &tn);
     int im = tid % tm, in = tid / tm;
     float *pb = g->ws;
     float *pa = g->ws + g->b_floats + (size_t)tid * g->a_floats;
@@ -389,8 +427,8 @@ static void gemm_thread(const gemm_ctx *g, int tid, int T)
     int mp0, mp1;
     part(ceil_div(g->M, MR), tm, im, &mp0, &mp1);
     int r0 = mp0 * MR, r1 = mp1 * MR < g->M ? mp1 * MR : g->M;
-    int mcs = r1 > r0 ? mc_step(r1 - r0) : MR;
-    int kcs = kc_step(g->K), ncs = nc_step(g->N);
+    int mcs = r1 > r0 ? mc_step(ks, r1 - r0) : MR;
+    int kcs = lam_sgemm_kc_step(g->K), ncs = nc_step(ks, g->N);
     ptrdiff_t pstride = (ptrdiff_t)kcs * NR;
 
     for (int jc = 0; jc < g->N; jc += ncs) {
@@ -401,6 +439,21 @@ static void gemm_thread(const gemm_ctx *g, int tid, int T)
             int kc = g->K - pc < kcs ? g->K - pc : kcs;
             /* Later K blocks add onto what the first one wrote. */
             float beta = pc == 0 ? g->beta : 1.0f;
+            if (tm == 1 && r1 - r0 <= mcs) {
+                /* One A block: each B panel is used by it alone, so pack one
+                 * panel at a time (into this thread's first slot) and use it
+                 * at once, from L1, instead of packing the whole block out
+                 * to L3 and reading it back. */
+                if (np1 <= np0) continue;
+                lam_sgemm_pack_a(ks, g->ta, r1 - r0, kc, g->A, g->lda, r0, pc, pa);
+                for (int jp = np0; jp < np1; jp++) {
+                    float *slot = pb + (ptrdiff_t)(np0 - jp) * pstride; /* panel jp at np0 */
+                    pack_b(g, jp, jp + 1, nc, kc, pc, jc, slot, pstride);
+                    macro_kernel(g, kc, r1 - r0, nc, jp, jp + 1, pa, slot, pstride,
+                                 g->C + (ptrdiff_t)r0 * g->ldc + jc, beta);
+                }
+                continue;
+            }
             if (tm > 1) {
                 int q0, q1;
                 part(np, T, tid, &q0, &q1);
@@ -412,7 +465,7 @@ static void gemm_thread(const gemm_ctx *g, int tid, int T)
             if (np1 > np0)
                 for (int ic = r0; ic < r1; ic += mcs) {
                     int mc = r1 - ic < mcs ? r1 - ic : mcs;
-                    pack_a(g->ta, g->pack_a_rows, mc, kc, g->A, g->lda, ic, pc, pa);
+                    lam_sgemm_pack_a(ks, g->ta, mc, kc, g->A, g->lda, ic, pc, pa);
                     macro_kernel(g, kc, mc, nc, np0, np1, pa, pb, pstride,
                                  g->C + (ptrdiff_t)ic * g->ldc + jc, beta);
                 }
@@ -423,50 +476,49 @@ static void gemm_thread(const gemm_ctx *g, int tid, int T)
     }
 }
 
-/* M <= MR with B [K][N]: a single row panel, so each B element is used once
- * and packing B would only double the traffic.  Full NR-column panels are
- * read in place; only a last partial one is packed (masked).  Threads split
- * the column panels. */
+/* M <= mr with B [K][N]: a single row panel, so each B element is used once
+ * and packing B would only double the traffic.  B is read in place; a last
+ * partial panel is packed (padded) unless the kernel masks its loads.
+ * Threads split the column panels. */
 static void small_m_thread(const gemm_ctx *g, int tid, int T)
 {
-    _Alignas(64) float tile[MR * NR];
+    const lam_sgemm_kset *ks = g->ks;
+    const int NR = ks->nr;
     float *pb = g->ws, *pa = g->ws + g->b_floats + (size_t)tid * g->a_floats;
-    int kcs = kc_step(g->K), p0, p1;
+    int kcs = lam_sgemm_kc_step(g->K), p0, p1;
     part(ceil_div(g->N, NR), T, tid, &p0, &p1);
     if (p1 <= p0) return;
     ptrdiff_t ldb = g->ldb;
     for (int pc = 0; pc < g->K; pc += kcs) {
         int kc = g->K - pc < kcs ? g->K - pc : kcs;
         float beta = pc == 0 ? g->beta : 1.0f;
-        pack_a(g->ta, g->pack_a_rows, g->M, kc, g->A, g->lda, 0, pc, pa);
+        lam_sgemm_pack_a(ks, g->ta, g->M, kc, g->A, g->lda, 0, pc, pa);
         for (int p = p0; p < p1; p++) {
             int j = p * NR, nr = g->N - j < NR ? g->N - j : NR;
             const float *b = g->B + pc * ldb + j;
-            if (nr == NR) {
-                g->ukr_rows(g->M, kc, pa, b, ldb, tile);
+            if (nr == NR || ks->b_masked) {
+                ks->tile(g->M, nr, kc, pa, b, ldb, g->C + j, g->ldc, g->alpha, beta);
             } else { /* only the thread with the last panel gets here */
-                g->pack_b_cols(kc, nr, b, ldb, pb);
-                g->ukr_part(g->M, nr, kc, pa, pb, tile);
+                ks->pack_b_cols(kc, nr, b, ldb, pb);
+                ks->tile(g->M, nr, kc, pa, pb, NR, g->C + j, g->ldc, g->alpha, beta);
             }
-            g->edge(g->M, nr, tile, g->C + j, g->ldc, g->alpha, beta);
         }
     }
 }
 
 /* Threads worth using: one below PAR_MIN_WORK multiply-adds, then at most
  * one per PAR_MIN_WORK/2 and never more than there are register tiles. */
-static int pick_threads(int M, int N, int K, int nt)
+static int pick_threads(const lam_sgemm_kset *ks, int M, int N, int K, int nt)
 {
     double work = (double)M * N * K;
     if (nt <= 1 || work < PAR_MIN_WORK) return 1;
     double cap = work / (PAR_MIN_WORK / 2);
     if (cap < nt) nt = (int)cap;
-    long long tiles = (long long)ceil_div(M, MR) * ceil_div(N, NR);
+    long long tiles = (long long)ceil_div(M, ks->mr) * ceil_div(N, ks->nr);
     if (tiles < nt) nt = (int)tiles;
     return nt < 1 ? 1 : nt;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
 /* Vector shapes, without packing (packing would cost as much as the
  * product).  Four cases, two kernels:
  *   M == 1, B [K][N]:    c_j = sum_k a_k B[k][j]     axpy form, y = B
@@ -502,16 +554,17 @@ static void gemv_range(const gemm_ctx *g, const gemv_args *v, int lo, int hi)
     int j0 = lo * 64, j1 = hi * 64 < v->n ? hi * 64 : v->n;
     if (j1 <= j0) return;
     float *c = g->C + j0 * v->ldo;
+    int kcs = lam_sgemm_kc_step(g->K);
     if (v->dot)
-        lam_sgemm_gemv_t_avx2(j1 - j0, g->K, kc_step(g->K), v->x, v->incx, v->y + j0 * v->ldy,
-                              v->ldy, c, v->ldo, g->alpha, g->beta);
+        g->ks->gemv_t(j1 - j0, g->K, kcs, v->x, v->incx, v->y + j0 * v->ldy, v->ldy, c, v->ldo,
+                      g->alpha, g->beta);
     else
-        lam_sgemm_gemv_avx2(j1 - j0, g->K, kc_step(g->K), v->x, v->incx, v->y + j0, v->ldy, c,
-                            v->ldo, g->alpha, g->beta);
+        g->ks->gemv(j1 - j0, g->K, kcs, v->x, v->incx, v->y + j0, v->ldy, c, v->ldo, g->alpha,
+                    g->beta);
 }
 
 /* Threads take disjoint groups of 64 outputs. */
-static void gemv_avx2(const gemm_ctx *g, int nt)
+static void gemv_run(const gemm_ctx *g, int nt)
 {
     gemv_args v = gemv_setup(g);
     int groups = ceil_div(v.n, 64);
@@ -531,7 +584,6 @@ static void gemv_avx2(const gemm_ctx *g, int nt)
     gemv_range(g, &v, 0, groups);
 #endif
 }
-#endif
 
 void lam_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc, float *ws,
@@ -541,38 +593,26 @@ void lam_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
     if (M == 0 || N == 0) return;
     LAM_ASSERT(C != NULL && ldc >= N);
     if (K == 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+        lam_sgemm_scale_c(M, N, beta, C, ldc);
         return;
     }
     LAM_ASSERT(A != NULL && B != NULL && ws != NULL);
     LAM_ASSERT(lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N));
 
+    const lam_sgemm_kset *ks = lam_sgemm_kset_pick();
     gemm_ctx g = {
         .ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
         .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .ws = ws,
-        .a_floats = a_buf_floats(M, K), .b_floats = b_buf_floats(N, K),
-        .ukr = ukr_generic, .ukr_part = ukr_part_generic, .edge = edge_generic,
-        .pack_a_rows = pack_a_rows_generic, .pack_bt_rows = pack_bt_rows_generic,
-        .pack_b_cols = pack_b_cols_generic,
+        .a_floats = a_buf_floats(ks, M, K), .b_floats = b_buf_floats(ks, N, K), .ks = ks,
     };
-#if defined(__x86_64__) || defined(__i386__)
-    if (use_avx2()) {
-        if (M == 1 || N == 1) {
-            gemv_avx2(&g, resolve_threads(nthreads));
-            return;
-        }
-        g.ukr = lam_sgemm_ukr_avx2, g.edge = lam_sgemm_edge_avx2;
-        g.ukr_part = lam_sgemm_ukr_edge_avx2;
-        g.ukr_rows = lam_sgemm_ukr_rows_avx2;
-        g.pack_a_rows = lam_sgemm_pack_a_rows_avx2;
-        g.pack_bt_rows = lam_sgemm_pack_bt_rows_avx2;
-        g.pack_b_cols = lam_sgemm_pack_b_cols_avx2;
+    if ((M == 1 || N == 1) && ks->gemv) {
+        gemv_run(&g, resolve_threads(nthreads));
+        return;
     }
-#endif
 
     void (*work)(const gemm_ctx *, int, int) =
-        g.ukr_rows && M <= MR && !trans_b ? small_m_thread : gemm_thread;
-    int nt = pick_threads(M, N, K, resolve_threads(nthreads));
+        M <= ks->mr && !trans_b ? small_m_thread : gemm_thread;
+    int nt = pick_threads(ks, M, N, K, resolve_threads(nthreads));
     if (nt == 1) {
         work(&g, 0, 1);
         return;

@@ -5,14 +5,32 @@
  *
  * The kernels allocate nothing: packing space comes from the caller, sized by
  * lam_sgemm_ws_floats().  Work is split over independent blocks of C only,
- * never over K.  Each element of C gets the same arithmetic (K blocks fixed
- * by K alone, one FMA chain per block, the same epilogue) whatever M, N, the
- * thread count and where tile edges fall, so results are bitwise identical
- * for every thread count, and a row of C does not depend on how many other
+ * never over K.
+ *
+ * The arithmetic of one element (the contract every kernel keeps):
+ *   K is cut into blocks of kc_step(K) = ceil(K / ceil(K / 256)) (the last
+ *   one shorter), which depends on K alone.  In block b, acc = 0 and then
+ *   acc = fma(a[i][k], b[k][j], acc) for k in order (one fused multiply-add,
+ *   one rounding, per k).  The first block writes c = alpha*acc when
+ *   beta == 0, else c = fma(beta, c, alpha*acc); every later block writes
+ *   c = fma(1, c, alpha*acc), i.e. c + alpha*acc rounded once.
+ * So results are bitwise identical for every thread count, for every kernel
+ * below, on every machine whose float arithmetic is IEEE (the portable
+ * kernel uses C's fmaf), and a row of C does not depend on how many other
  * rows are computed with it (batch-size invariance).
- * The implementation is packed and cache-blocked with an AVX2/FMA micro-kernel
- * chosen at run time (plus unpacked paths for M == 1, N == 1 and M <= 6), and
- * a portable C fallback. */
+ *
+ * Kernels, chosen at run time (lam_sgemm_kernel_name()):
+ *   "avx512"   AVX-512F, an 8 x 32 register tile (16 zmm accumulators), B
+ *              panels 32 columns wide; used where __builtin_cpu_supports
+ *              says "avx512f";
+ *   "avx2-fma" AVX2 + FMA, a 6 x 16 register tile;
+ *   "generic"  portable C (fmaf), 6 x 16, the fallback elsewhere.
+ * The library is built for baseline x86-64: the AVX2 and AVX-512 code is
+ * compiled with per-function target attributes and only called after the
+ * CPU check.  All are packed and cache-blocked (GotoBLAS/BLIS style), with
+ * unpacked paths for M == 1, N == 1 and small M.  With BLAS=openblas,
+ * lam_sgemm forwards to cblas_sgemm (other summation orders) while the
+ * pre-packed product below keeps Lamina's kernels. */
 #ifndef LAMINA_KERNELS_GEMM_H
 #define LAMINA_KERNELS_GEMM_H
 
@@ -48,56 +66,52 @@ void lam_sgemm_batch_then(int count, bool trans_a, bool trans_b, int M, int N, i
                           ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
                           float *ws, int nthreads, void (*then)(void *ctx, int i), void *ctx);
 
-/* Which micro-kernel lam_sgemm uses on this CPU: "avx2-fma", "generic", or
- * "openblas" when built with BLAS=openblas. */
+/* ---- a pre-packed B operand ---------------------------------------------
+ * For a weight used in many products (an LSTM multiplies the same W_hh at
+ * every time step): op(B) is packed once into the kernels' panel layout for
+ * all K blocks, and each product reads the panels directly.  The layout is
+ * the same for every kernel (panels of LAM_SGEMM_PACK_NR columns), so a
+ * packed operand stays valid whichever kernel runs. */
+#define LAM_SGEMM_PACK_NR 32
+
+/* Floats of a packed [K, N] operand: K * round_up(N, LAM_SGEMM_PACK_NR). */
+size_t lam_sgemm_packed_b_floats(int N, int K);
+
+/* Packs the [K, N] operand Bp[k][n] = op(B)[kperm[k]][nperm[n]] into
+ * `packed` (lam_sgemm_packed_b_floats(N, K) floats, 64-byte aligned is
+ * best).  op(B) is B (trans_b false, row stride ldb) or B^T (B stored [.][ldb]
+ * with op(B)[k][n] = B[n*ldb + k]).  kperm / nperm: NULL for the identity;
+ * an entry -1 makes that row / column zero (padding, interleaved LSTM
+ * gates); other entries must index op(B) (the caller owns its extent).
+ * Allocates nothing; single-threaded. */
+void lam_sgemm_pack_b(bool trans_b, int N, int K, const float *B, int ldb, const int *kperm,
+                      const int *nperm, float *packed);
+
+/* Floats of workspace one thread of lam_sgemm_packed needs (any kernel). */
+size_t lam_sgemm_packed_ws_floats(int M, int K);
+
+/* Columns [n0, n1) of C[M,N] = alpha * op(A) * Bp + beta * C with Bp packed by
+ * lam_sgemm_pack_b(.., N, K, ..), on the calling thread only: a caller with
+ * its own OpenMP team gives each thread a column range.  n0 and n1 are
+ * multiples of LAM_SGEMM_PACK_NR, except n1 == N.  ws: per thread, at least
+ * lam_sgemm_packed_ws_floats(M, K) floats, 64-byte aligned.  Bitwise equal to
+ * lam_sgemm (Lamina's kernels) on the unpacked Bp, for any split. */
+void lam_sgemm_packed(bool trans_a, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *packed, float beta, float *C, int ldc, float *ws, int n0,
+                      int n1);
+
+/* Which kernel lam_sgemm uses on this CPU: "avx512", "avx2-fma", "generic",
+ * or "openblas" when built with BLAS=openblas. */
 const char *lam_sgemm_kernel_name(void);
+/* The kernel lam_sgemm_packed uses (Lamina's own in every build). */
+const char *lam_sgemm_packed_kernel_name(void);
 
-/* Test-only: force the portable micro-kernel even where AVX2/FMA exists (so
- * the tests can compare both on one machine).  Process-wide; do not toggle
- * while another thread is inside lam_sgemm.  No effect with BLAS=openblas. */
+/* Test-only: force the portable kernel even where AVX2/FMA exists, or the
+ * AVX2 one where AVX-512 exists (so the tests can compare all of them on one
+ * machine); generic wins if both are on.  Process-wide; do not toggle while
+ * another thread is inside lam_sgemm.  With BLAS=openblas they only affect
+ * lam_sgemm_packed. */
 void lam_sgemm_force_generic(bool on);
-
-/* ---- internal: shared by gemm.c and gemm_avx2.c only -------------------- */
-
-/* Register tile: a micro-kernel computes an MR x NR block of C from an A
- * micro-panel packed as [kc][MR] and a B micro-panel packed as [kc][NR]. */
-#define LAM_SGEMM_MR 6
-#define LAM_SGEMM_NR 16
-
-#if defined(__x86_64__) || defined(__i386__)
-/* Full MR x NR tile: c = alpha*acc (beta == 0, c not read) or
- * c = fma(beta, c, alpha*acc).  With alpha = 1, beta = 0 it stores the raw
- * accumulators, which lam_sgemm_edge_avx2 then applies with the same rounding
- * so that edge tiles are bit-identical to full ones. */
-void lam_sgemm_ukr_avx2(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
-                        float alpha, float beta);
-/* Raw sums of the top-left mr x nr (rounded up to 8 columns) of a tile into
- * `tile` (row stride NR), with the same per-element arithmetic as above. */
-void lam_sgemm_ukr_edge_avx2(int mr, int nr, int kc, const float *pa, const float *pb,
-                             float *tile);
-/* Raw sums of mr <= MR rows x NR columns into `tile`, reading B in place
- * (row-major, row stride ldb, NR valid columns) instead of packed. */
-void lam_sgemm_ukr_rows_avx2(int mr, int kc, const float *pa, const float *b, ptrdiff_t ldb,
-                             float *tile);
-/* Apply the epilogue above to the top-left m x n of an MR x NR raw tile. */
-void lam_sgemm_edge_avx2(int m, int n, const float *tile, float *c, ptrdiff_t ldc, float alpha,
-                         float beta);
-/* Packing of one micro-panel with AVX2 (plain copies, so they cannot change
- * results): MR rows of a row-major A (row stride lda) into [kc][MR], and NR
- * rows of a row-major B^T (row stride ldb) into [kc][NR]. */
-void lam_sgemm_pack_a_rows_avx2(int kc, const float *a, ptrdiff_t lda, float *dst);
-void lam_sgemm_pack_bt_rows_avx2(int kc, const float *b, ptrdiff_t ldb, float *dst);
-/* nr <= NR columns of a row-major B into [kc][NR], zero-padded. */
-void lam_sgemm_pack_b_cols_avx2(int kc, int nr, const float *b, ptrdiff_t ldb, float *dst);
-/* Vector shapes without packing: c[j*ldo] = alpha * sum_k x[k*incx] *
- * y[k*ldy + j] (+ beta * c[j*ldo]) for j < n, with K in blocks of kcs and
- * the tile kernels' per-element arithmetic. */
-void lam_sgemm_gemv_avx2(int n, int K, int kcs, const float *x, ptrdiff_t incx, const float *y,
-                         ptrdiff_t ldy, float *c, ptrdiff_t ldo, float alpha, float beta);
-/* The same with y read by rows: c[r*ldo] = alpha * sum_k y[r*ldy + k] *
- * x[k*incx] (+ beta * c[r*ldo]) for r < n. */
-void lam_sgemm_gemv_t_avx2(int n, int K, int kcs, const float *x, ptrdiff_t incx, const float *y,
-                           ptrdiff_t ldy, float *c, ptrdiff_t ldo, float alpha, float beta);
-#endif
+void lam_sgemm_force_avx2(bool on);
 
 #endif

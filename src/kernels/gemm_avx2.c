@@ -11,11 +11,12 @@
 #include <immintrin.h>
 #include <math.h>
 
-#include "kernels/gemm.h"
+#include "kernels/gemm_kernels.h"
 
 #define TGT __attribute__((target("avx2,fma")))
 
-_Static_assert(LAM_SGEMM_MR == 6 && LAM_SGEMM_NR == 16, "kernel is written for 6x16");
+/* The register tile: 6 rows x 16 columns (two ymm per row). */
+enum { MR = 6, NR = 16 };
 
 /* One k step: two 8-wide loads of the B row, six broadcasts of A, twelve
  * FMAs into independent accumulators (12 chains cover the 4-cycle FMA
@@ -23,8 +24,8 @@ _Static_assert(LAM_SGEMM_MR == 6 && LAM_SGEMM_NR == 16, "kernel is written for 6
  * sees k in order, so its value does not depend on where the tile lies. */
 #define STEP(off)                                                     \
     do {                                                              \
-        __m256 b0 = _mm256_loadu_ps(pb + 16 * (off));                 \
-        __m256 b1 = _mm256_loadu_ps(pb + 16 * (off) + 8);             \
+        __m256 b0 = _mm256_loadu_ps(pb + ldb * (off));                \
+        __m256 b1 = _mm256_loadu_ps(pb + ldb * (off) + 8);            \
         __m256 a = _mm256_broadcast_ss(pa + 6 * (off) + 0);           \
         c00 = _mm256_fmadd_ps(a, b0, c00);                            \
         c01 = _mm256_fmadd_ps(a, b1, c01);                            \
@@ -45,7 +46,7 @@ _Static_assert(LAM_SGEMM_MR == 6 && LAM_SGEMM_NR == 16, "kernel is written for 6
         c51 = _mm256_fmadd_ps(a, b1, c51);                            \
     } while (0)
 
-/* The epilogue of one row; the same two roundings as lam_sgemm_edge_avx2. */
+/* The epilogue of one row; the same two roundings as edge_out(). */
 #define ROW_OUT(i, x0, x1)                                                        \
     do {                                                                          \
         float *cr = c + (i) * ldc;                                                \
@@ -59,8 +60,10 @@ _Static_assert(LAM_SGEMM_MR == 6 && LAM_SGEMM_NR == 16, "kernel is written for 6
         }                                                                         \
     } while (0)
 
-TGT void lam_sgemm_ukr_avx2(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
-                            float alpha, float beta)
+/* Full 6 x 16 tile, B rows ldb apart (16 for a packed panel). */
+static inline __attribute__((always_inline)) TGT void
+ukr_body(int kc, const float *pa, const float *pb, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+         float alpha, float beta)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -80,12 +83,12 @@ TGT void lam_sgemm_ukr_avx2(int kc, const float *pa, const float *pb, float *c, 
         STEP(2);
         STEP(3);
         pa += 24;
-        pb += 64;
+        pb += 4 * ldb;
     }
     for (; k < kc; k++) {
         STEP(0);
         pa += 6;
-        pb += 16;
+        pb += ldb;
     }
 
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -95,6 +98,19 @@ TGT void lam_sgemm_ukr_avx2(int kc, const float *pa, const float *pb, float *c, 
     ROW_OUT(3, c30, c31);
     ROW_OUT(4, c40, c41);
     ROW_OUT(5, c50, c51);
+}
+
+/* The packed-panel case with the stride a constant, and any other stride. */
+static TGT void ukr_packed(int kc, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
+                           float alpha, float beta)
+{
+    ukr_body(kc, pa, pb, NR, c, ldc, alpha, beta);
+}
+
+static TGT void ukr_strided(int kc, const float *pa, const float *pb, ptrdiff_t ldb, float *c,
+                            ptrdiff_t ldc, float alpha, float beta)
+{
+    ukr_body(kc, pa, pb, ldb, c, ldc, alpha, beta);
 }
 
 /* Edge tiles: only `mr` rows and 8 or 16 columns of raw sums into `tile`
@@ -143,29 +159,14 @@ static const edge_kernel edge_kernels[2][6] = {
     {edge_1x2, edge_2x2, edge_3x2, edge_4x2, edge_5x2, edge_6x2},
 };
 
-TGT void lam_sgemm_ukr_edge_avx2(int mr, int nr, int kc, const float *pa, const float *pb,
-                                 float *tile)
-{
-    if (mr == 6 && nr > 8) lam_sgemm_ukr_avx2(kc, pa, pb, tile, LAM_SGEMM_NR, 1.0f, 0.0f);
-    else edge_kernels[nr > 8][mr - 1](kc, pa, pb, LAM_SGEMM_NR, tile);
-}
-
-/* Small M: B read in place (row stride ldb, 16 columns) instead of packed,
- * since each B element is used only once. */
-TGT void lam_sgemm_ukr_rows_avx2(int mr, int kc, const float *pa, const float *b, ptrdiff_t ldb,
-                                 float *tile)
-{
-    edge_kernels[1][mr - 1](kc, pa, b, ldb, tile);
-}
-
 /* Scalar, but the same operations as ROW_OUT: one rounded multiply by alpha,
  * then a fused multiply-add with beta*c (fmaf is exactly rounded, whether
  * inlined as vfmadd or called from libm). */
-TGT void lam_sgemm_edge_avx2(int m, int n, const float *tile, float *c, ptrdiff_t ldc, float alpha,
-                             float beta)
+static TGT void edge_out(int m, int n, const float *tile, float *c, ptrdiff_t ldc, float alpha,
+                         float beta)
 {
     for (int i = 0; i < m; i++) {
-        const float *t = tile + i * LAM_SGEMM_NR;
+        const float *t = tile + i * NR;
         float *cr = c + i * ldc;
         if (beta == 0.0f)
             for (int j = 0; j < n; j++) cr[j] = alpha * t[j];
@@ -174,10 +175,28 @@ TGT void lam_sgemm_edge_avx2(int m, int n, const float *tile, float *c, ptrdiff_
     }
 }
 
+/* Any m x n block (m <= 6, n <= 16): the full kernel writes C directly;
+ * smaller blocks compute raw sums of the top-left m rows x 8 or 16 columns
+ * into a local tile, then apply the epilogue to the valid part.  B rows are
+ * read 8 or 16 columns wide, so a partial panel must be packed (padded). */
+static TGT void tile_avx2(int m, int n, int kc, const float *pa, const float *pb, ptrdiff_t ldb,
+                          float *c, ptrdiff_t ldc, float alpha, float beta)
+{
+    if (m == MR && n == NR) {
+        if (ldb == NR) ukr_packed(kc, pa, pb, c, ldc, alpha, beta);
+        else ukr_strided(kc, pa, pb, ldb, c, ldc, alpha, beta);
+        return;
+    }
+    _Alignas(32) float tile[MR * NR];
+    if (m == MR && n > 8) ukr_strided(kc, pa, pb, ldb, tile, NR, 1.0f, 0.0f);
+    else edge_kernels[n > 8][m - 1](kc, pa, pb, ldb, tile);
+    edge_out(m, n, tile, c, ldc, alpha, beta);
+}
+
 /* A is row-major: 8 k at a time, load 8 floats of each of the 6 rows and
  * transpose 6x8 into eight 6-float groups (a 4-float and a 2-float store
  * each, so nothing is written past the panel). */
-TGT void lam_sgemm_pack_a_rows_avx2(int kc, const float *a, ptrdiff_t lda, float *dst)
+static TGT void pack_a_rows(int kc, const float *a, ptrdiff_t lda, float *dst)
 {
     const float *r0 = a, *r1 = a + lda, *r2 = a + 2 * lda, *r3 = a + 3 * lda, *r4 = a + 4 * lda,
                 *r5 = a + 5 * lda;
@@ -220,7 +239,7 @@ TGT void lam_sgemm_pack_a_rows_avx2(int kc, const float *a, ptrdiff_t lda, float
 
 /* B is row-major [K][ldb]: each k row of the panel is nr <= 16 contiguous
  * floats, zero-padded to 16 (masked loads never touch memory past nr). */
-TGT void lam_sgemm_pack_b_cols_avx2(int kc, int nr, const float *b, ptrdiff_t ldb, float *dst)
+static TGT void pack_b_cols(int kc, int nr, const float *b, ptrdiff_t ldb, float *dst)
 {
     if (nr == 16) {
         for (int k = 0; k < kc; k++, b += ldb, dst += 16) {
@@ -238,37 +257,16 @@ TGT void lam_sgemm_pack_b_cols_avx2(int kc, int nr, const float *b, ptrdiff_t ld
     }
 }
 
-/* In-register 8x8 transpose of x[0..7] (rows) into columns. */
-#define TRANSPOSE8(x)                                                                   \
-    do {                                                                                \
-        __m256 u0 = _mm256_unpacklo_ps(x[0], x[1]), u1 = _mm256_unpackhi_ps(x[0], x[1]); \
-        __m256 u2 = _mm256_unpacklo_ps(x[2], x[3]), u3 = _mm256_unpackhi_ps(x[2], x[3]); \
-        __m256 u4 = _mm256_unpacklo_ps(x[4], x[5]), u5 = _mm256_unpackhi_ps(x[4], x[5]); \
-        __m256 u6 = _mm256_unpacklo_ps(x[6], x[7]), u7 = _mm256_unpackhi_ps(x[6], x[7]); \
-        __m256 v0 = _mm256_shuffle_ps(u0, u2, 0x44), v1 = _mm256_shuffle_ps(u0, u2, 0xEE); \
-        __m256 v2 = _mm256_shuffle_ps(u1, u3, 0x44), v3 = _mm256_shuffle_ps(u1, u3, 0xEE); \
-        __m256 v4 = _mm256_shuffle_ps(u4, u6, 0x44), v5 = _mm256_shuffle_ps(u4, u6, 0xEE); \
-        __m256 v6 = _mm256_shuffle_ps(u5, u7, 0x44), v7 = _mm256_shuffle_ps(u5, u7, 0xEE); \
-        x[0] = _mm256_permute2f128_ps(v0, v4, 0x20);                                    \
-        x[1] = _mm256_permute2f128_ps(v1, v5, 0x20);                                    \
-        x[2] = _mm256_permute2f128_ps(v2, v6, 0x20);                                    \
-        x[3] = _mm256_permute2f128_ps(v3, v7, 0x20);                                    \
-        x[4] = _mm256_permute2f128_ps(v0, v4, 0x31);                                    \
-        x[5] = _mm256_permute2f128_ps(v1, v5, 0x31);                                    \
-        x[6] = _mm256_permute2f128_ps(v2, v6, 0x31);                                    \
-        x[7] = _mm256_permute2f128_ps(v3, v7, 0x31);                                    \
-    } while (0)
-
 /* B^T is row-major [N][K]: 8 k at a time, two 8x8 transposes (panel columns
  * 0-7 and 8-15) give eight 16-float rows of the packed panel. */
-TGT void lam_sgemm_pack_bt_rows_avx2(int kc, const float *b, ptrdiff_t ldb, float *dst)
+static TGT void pack_bt_rows(int kc, const float *b, ptrdiff_t ldb, float *dst)
 {
     int k = 0;
     for (; k + 8 <= kc; k += 8, dst += 128) {
         for (int h = 0; h < 2; h++) {
             __m256 x[8];
             for (int j = 0; j < 8; j++) x[j] = _mm256_loadu_ps(b + (8 * h + j) * ldb + k);
-            TRANSPOSE8(x);
+            LAM_TRANSPOSE8(x);
             for (int kk = 0; kk < 8; kk++) _mm256_storeu_ps(dst + 16 * kk + 8 * h, x[kk]);
         }
     }
@@ -332,7 +330,7 @@ TGT void lam_sgemm_gemv_avx2(int n, int K, int kcs, const float *x, ptrdiff_t in
             axpy_kernels[nv - 1](kc, x + pc * incx, incx, y + pc * ldy + j, ldy, w - 8 * (nv - 1),
                                  raw);
             float *cj = c + j * ldo;
-            /* the epilogue of ROW_OUT / lam_sgemm_edge_avx2, element by element */
+            /* the epilogue of ROW_OUT / edge_out(), element by element */
             if (b == 0.0f)
                 for (int i = 0; i < w; i++) cj[i * ldo] = alpha * raw[i];
             else
@@ -423,6 +421,25 @@ TGT void lam_sgemm_gemv_t_avx2(int n, int K, int kcs, const float *x, ptrdiff_t 
         }
     }
 }
+
+const lam_sgemm_kset lam_sgemm_kset_avx2 = {
+    .name = "avx2-fma",
+    .mr = MR,
+    .nr = NR,
+    /* Blocking for Zen 3 (32 KiB L1d, 512 KiB L2 per core, shared L3): a
+     * KC x NR packed B micro-panel (16 KiB) stays in L1 while the A block
+     * (MC x KC = 144 KiB) streams from L2; the KC x NC B block (2 MiB)
+     * lives in L3 and is shared by the threads. */
+    .mc = 144,
+    .nc = 2048,
+    .b_masked = false,
+    .tile = tile_avx2,
+    .pack_a_rows = pack_a_rows,
+    .pack_bt_rows = pack_bt_rows,
+    .pack_b_cols = pack_b_cols,
+    .gemv = lam_sgemm_gemv_avx2,
+    .gemv_t = lam_sgemm_gemv_t_avx2,
+};
 
 #else
 /* ISO C forbids an empty translation unit. */
