@@ -92,6 +92,12 @@ void *lam_realloc(void *p, size_t old_size, size_t new_size);
 void lam_free(void *p);
 char *lam_strdup(const char *s);
 
+/* Grow *p, an array of *cap elements of elem bytes, to hold at least need
+ * elements (capacities double from `first`), keeping its contents; *p and
+ * *cap change only on success.  Errors: LAM_ERR_NOMEM, also when the size
+ * would overflow (the message names `what`). */
+lam_status lam_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, const char *what);
+
 /* Overflow-checked size arithmetic: false on overflow. */
 bool lam_mul_size(size_t a, size_t b, size_t *out);
 bool lam_add_size(size_t a, size_t b, size_t *out);

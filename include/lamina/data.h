@@ -82,9 +82,12 @@ lam_status lam_dataset_new(lam_task task, int64_t n, int64_t nfeat, int32_t nout
 /* A zero-filled token data set (see the `ids` fields above): n rows of
  * nfeat ids in [0, vocab), ids_stride = nfeat, with nclasses classes
  * (labels [n]); or, with next_token, the language-modelling layout
- * (ids_stride = nfeat + 1, labels NULL, nclasses = vocab).  with_lengths
- * allocates lengths, each set to nfeat.  x is NULL.
- * Errors: LAM_ERR_ARG (sizes out of range), LAM_ERR_NOMEM. */
+ * (ids_stride = nfeat + 1, labels NULL, nclasses = vocab; the nclasses
+ * argument is ignored).  with_lengths allocates lengths, each set to nfeat.
+ * x is NULL; task is classification.  The caller owns *out.
+ * Errors: LAM_ERR_ARG (n outside [0, LAM_DATASET_MAX_ROWS], nfeat outside
+ * [1, INT32_MAX], vocab < 1, nclasses < 1 without next_token, out NULL),
+ * LAM_ERR_NOMEM.  On error *out is NULL. */
 lam_status lam_dataset_new_ids(int64_t n, int64_t nfeat, int32_t vocab, int32_t nclasses, bool next_token,
                                bool with_lengths, lam_dataset **out);
 
@@ -104,20 +107,27 @@ lam_status lam_dataset_set_target_names(lam_dataset *ds, const char *const *name
 lam_status lam_dataset_set_sample_shape(lam_dataset *ds, lam_shape shape);
 
 /* Check the invariants a data set built by hand may break: every label in
- * [0, nclasses), every feature and target finite.
+ * [0, nclasses), every feature and target finite; for token sets also the
+ * ids layout (n rows at ids_stride fit in ids_len), every id a row reads
+ * (its nfeat ids, plus the next token with next_token) in [0, vocab),
+ * lengths in [1, nfeat], and next_token sets without labels and with
+ * nclasses = vocab.
  * Errors: LAM_ERR_FORMAT naming the first offending row and column. */
 lam_status lam_dataset_check(const lam_dataset *ds);
 
 /* New data set made of rows idx[0..m-1] of ds, in that order (repeats
  * allowed); idx == NULL takes all rows (a deep copy).  Names, nclasses and the
- * sample shape are copied.  The caller owns *out (lam_dataset_free).
+ * sample shape are copied.  Token rows are copied into rows of their own:
+ * ids_stride = nfeat, or nfeat + 1 with next_token (each row keeps its window
+ * and its next token), with their lengths and labels; vocab and next_token
+ * are kept.  The caller owns *out (lam_dataset_free).
  * Errors: LAM_ERR_ARG (an index >= n, NULL ds/out), LAM_ERR_NOMEM. */
 lam_status lam_dataset_subset(const lam_dataset *ds, const uint32_t *idx, int64_t m,
                               lam_dataset **out);
 
 /* Number of samples of each class into counts[nclasses] (caller's array).
- * Errors: LAM_ERR_ARG on a regression set, LAM_ERR_FORMAT on a label out of
- * range. */
+ * Errors: LAM_ERR_ARG on a regression set or a set without per-row labels
+ * (next_token sets), LAM_ERR_FORMAT on a label out of range. */
 lam_status lam_dataset_class_counts(const lam_dataset *ds, int64_t *counts);
 
 /* ---- CSV reader ----------------------------------------------------------- */
@@ -322,7 +332,7 @@ lam_split_opts lam_split_opts_defaults(void);
  * shuffled.  For a validation split, split the training part again.  The same
  * seed gives the same split, bit for bit, on every platform.
  * Errors: LAM_ERR_ARG (fraction outside (0, 1), a part would be empty,
- * stratify on a regression set), LAM_ERR_NOMEM.  On error both outputs are
+ * stratify on a regression or next-token set), LAM_ERR_NOMEM.  On error both outputs are
  * NULL. */
 lam_status lam_dataset_split_ex(const lam_dataset *ds, const lam_split_opts *opts,
                                 lam_dataset **train, lam_dataset **test);
@@ -360,7 +370,9 @@ void lam_loader_free(lam_loader *l);
 
 /* Gather the next batch into caller buffers: xbuf[batch_size, nfeat],
  * labels[batch_size] (classification) or ybuf[batch_size, ntargets]
- * (regression); any buffer may be NULL to skip it.  *batch_n receives the rows
+ * (regression); any buffer may be NULL to skip it (a token data set has no
+ * float features: xbuf is not written; gather its ids from the indices of
+ * lam_loader_next_indices).  *batch_n receives the rows
  * written.  Returns false at the end of the epoch (nothing written, *batch_n
  * = 0) and moves to the next epoch, so `while (lam_loader_next(...))` is one
  * epoch.  Allocates nothing. */

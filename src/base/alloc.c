@@ -126,3 +126,18 @@ char *lam_strdup(const char *s)
     if (d) memcpy(d, s, n);
     return d;
 }
+
+lam_status lam_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first, const char *what)
+{
+    if (need <= *cap) return LAM_OK;
+    size_t nc = *cap ? *cap : (first ? first : 1), old, bytes;
+    while (nc < need)
+        if (!lam_mul_size(nc, 2, &nc)) return lam_fail(LAM_ERR_NOMEM, "%s size overflows", what);
+    if (!lam_mul_size(nc, elem, &bytes) || !lam_mul_size(*cap, elem, &old))
+        return lam_fail(LAM_ERR_NOMEM, "%s size overflows", what);
+    void *q = lam_realloc(*p, old, bytes);
+    if (!q) return LAM_ERR_NOMEM;
+    *p = q;
+    *cap = nc;
+    return LAM_OK;
+}

@@ -1,7 +1,8 @@
 /* CSV reader: options, column roles (feature / label / target / ignored),
- * header detection, strict number parsing, the missing-value policies, class
- * label mapping (integers 0..K-1 as they are, else sorted distinct values)
- * and assembly of the lam_dataset.  Tokenizing is in csv_lex.c.  Everything
+ * header detection, the missing-value policies, class label mapping
+ * (integers 0..K-1 as they are, else sorted distinct values) and assembly of
+ * the lam_dataset.  Tokenizing is in csv_lex.c, number parsing and the label
+ * string table in csv_values.c.  Everything
  * grows with the data actually read; nothing is sized from file contents
  * before they have been parsed. */
 #include "csv_internal.h"
@@ -14,16 +15,6 @@
 
 enum { ROLE_FEAT, ROLE_LABEL, ROLE_TARGET, ROLE_IGNORE };
 
-/* Interned label strings with an open-addressing hash index. */
-typedef struct strtab {
-    char *pool;
-    size_t used, cap;
-    struct strent { size_t off, len; } *ent;
-    size_t ecap;
-    int32_t n;
-    int32_t *h; /* -1: empty */
-    size_t hcap;
-} strtab;
 
 typedef struct ctx {
     const char *path;
@@ -42,7 +33,7 @@ typedef struct ctx {
     int32_t *lab;
     size_t xcap, ycap, lcap; /* elements */
     int64_t rows, kept, dropped, imputed;
-    strtab tab;
+    csv_strtab tab;
     int32_t nclasses;
     char **class_names;
     bool labels_only;    /* lam_csv_read_classes: parse the label column only */
@@ -90,98 +81,6 @@ char *lam_csv_report_str(const lam_csv_report *r, char *buf, size_t n)
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static lam_status grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return LAM_OK;
-    size_t nc = *cap ? *cap : 256, old, bytes;
-    while (nc < need)
-        if (!lam_mul_size(nc, 2, &nc)) return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
-    if (!lam_mul_size(nc, elem, &bytes) || !lam_mul_size(*cap, elem, &old))
-        return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
-    void *q = lam_realloc(*p, old, bytes);
-    if (!q) return LAM_ERR_NOMEM;
-    *p = q;
-    *cap = nc;
-    return LAM_OK;
-}
-
-static bool ieq(const char *a, size_t n, const char *b)
-{
-    if (strlen(b) != n) return false;
-    for (size_t i = 0; i < n; i++) {
-        char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] - 'A' + 'a') : a[i];
-        if (x != b[i]) return false;
-    }
-    return true;
-}
-
-/* Missing-value markers: empty, NA, N/A, NaN (any case), "?". */
-static bool is_missing(const char *s, size_t n)
-{
-    if (n == 0) return true;
-    if (n > 3) return false;
-    if (n == 1) return s[0] == '?';
-    return ieq(s, n, "na") || ieq(s, n, "nan") || ieq(s, n, "n/a");
-}
-
-/* Clinger's fast path for plain decimals ([+-]digits[.digits][e[+-]digits]):
- * with a mantissa below 2^53 and a power of ten up to 22 one IEEE operation
- * is correctly rounded, so the result equals strtod's bit for bit.  Returns
- * false to fall back to strtod. */
-static bool parse_fast(const char *s, size_t n, double *v)
-{
-#if FLT_EVAL_METHOD == 0
-    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    size_t i = 0;
-    bool neg = false, any = false;
-    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
-    uint64_t m = 0;
-    int e10 = 0;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = true) {
-        m = m * 10 + (uint64_t)(s[i] - '0');
-        if (m > ((uint64_t)1 << 53)) return false;
-    }
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, any = true, e10--) {
-            m = m * 10 + (uint64_t)(s[i] - '0');
-            if (m > ((uint64_t)1 << 53)) return false;
-        }
-    if (!any) return false;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        bool eneg = false;
-        int e = 0, nd = 0;
-        i++;
-        if (i < n && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
-        for (; i < n && s[i] >= '0' && s[i] <= '9' && nd < 4; i++, nd++) e = e * 10 + (s[i] - '0');
-        if (nd == 0) return false;
-        e10 += eneg ? -e : e;
-    }
-    if (i != n || e10 < -22 || e10 > 22) return false;
-    double d = (double)m;
-    d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
-    *v = neg ? -d : d;
-    return true;
-#else
-    (void)s, (void)n, (void)v;
-    return false;
-#endif
-}
-
-/* 0: a finite number in *v; 1: not a number; 2: infinite / out of float range. */
-static int parse_num(const char *s, size_t n, double *v)
-{
-    if (n == 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r') return 1;
-    if (parse_fast(s, n, v)) return fabs(*v) > FLT_MAX ? 2 : 0;
-    char *end;
-    double d = strtod(s, &end);
-    if (end == s || end != s + n) return 1;
-    if (!isfinite(d) || fabs(d) > FLT_MAX) return 2;
-    *v = d;
-    return 0;
-}
-
 static const char *fld(const csv_rec *r, int j) { return csv_field_text(r, j); }
 
 /* "column 'name' (field 3)" or "field 3" */
@@ -195,82 +94,6 @@ static const char *col_desc(const ctx *c, int j, char *buf, size_t n)
         snprintf(buf, n, "field %d", j + 1);
     }
     return buf;
-}
-
-/* ---- label strings ---------------------------------------------------------- */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void strtab_free(strtab *t)
-{
-    lam_free(t->pool);
-    lam_free(t->ent);
-    lam_free(t->h);
-    memset(t, 0, sizeof *t);
-}
-
-static int32_t strtab_find(const strtab *t, const char *s, size_t n, size_t *slot)
-{
-    if (!t->hcap) return -1;
-    size_t m = t->hcap - 1, i = (size_t)hash_bytes(s, n) & m;
-    while (t->h[i] >= 0) {
-        int32_t id = t->h[i];
-        if (t->ent[id].len == n && memcmp(t->pool + t->ent[id].off, s, n) == 0) return id;
-        i = (i + 1) & m;
-    }
-    if (slot) *slot = i;
-    return -1;
-}
-
-static lam_status strtab_rehash(strtab *t, size_t hcap)
-{
-    int32_t *h = lam_malloc(hcap * sizeof *h);
-    if (!h) return LAM_ERR_NOMEM;
-    for (size_t i = 0; i < hcap; i++) h[i] = -1;
-    for (int32_t id = 0; id < t->n; id++) {
-        size_t i = (size_t)hash_bytes(t->pool + t->ent[id].off, t->ent[id].len) & (hcap - 1);
-        while (h[i] >= 0) i = (i + 1) & (hcap - 1);
-        h[i] = id;
-    }
-    lam_free(t->h);
-    t->h = h;
-    t->hcap = hcap;
-    return LAM_OK;
-}
-
-/* Id of string s, added when new (*added set). */
-static lam_status strtab_intern(strtab *t, const char *s, size_t n, int32_t *id, bool *added)
-{
-    lam_status st;
-    *added = false;
-    if ((size_t)(t->n + 1) * 2 > t->hcap) {
-        size_t nh;
-        if (!lam_mul_size(t->hcap ? t->hcap : 32, 2, &nh))
-            return lam_fail(LAM_ERR_NOMEM, "label table overflows");
-        if ((st = strtab_rehash(t, nh)) != LAM_OK) return st;
-    }
-    size_t slot = 0;
-    if ((*id = strtab_find(t, s, n, &slot)) >= 0) return LAM_OK;
-    size_t need;
-    if (!lam_add_size(t->used, n, &need) || !lam_add_size(need, 1, &need))
-        return lam_fail(LAM_ERR_NOMEM, "label table overflows");
-    if ((st = grow((void **)&t->pool, &t->cap, need, 1)) != LAM_OK) return st;
-    if ((st = grow((void **)&t->ent, &t->ecap, (size_t)t->n + 1, sizeof *t->ent)) != LAM_OK)
-        return st;
-    memcpy(t->pool + t->used, s, n);
-    t->pool[t->used + n] = 0;
-    t->ent[t->n].off = t->used;
-    t->ent[t->n].len = n;
-    t->used = need;
-    t->h[slot] = t->n;
-    *id = t->n++;
-    *added = true;
-    return LAM_OK;
 }
 
 /* ---- options and columns ---------------------------------------------------- */
@@ -303,44 +126,7 @@ static lam_status check_opts(const lam_csv_opts *o)
 
 static lam_status resolve_col(ctx *c, lam_csv_col col, const char *what, int *idx)
 {
-    if (col.name) {
-        int found = -1;
-        for (int j = 0; j < c->ncols; j++) {
-            if (c->head.f[j].len == strlen(col.name) &&
-                memcmp(fld(&c->head, j), col.name, c->head.f[j].len) == 0) {
-                if (found >= 0)
-                    return lam_fail(LAM_ERR_ARG,
-                                    "%s:%lld: %s column '%s' appears twice in the header "
-                                    "(fields %d and %d); hint: select it by index",
-                                    c->path, (long long)c->head.line, what, col.name, found + 1,
-                                    j + 1);
-                found = j;
-            }
-        }
-        if (found < 0) {
-            char list[256] = "", shown[64];
-            size_t k = 0;
-            for (int j = 0; j < c->ncols && k + 70 < sizeof list; j++)
-                k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "",
-                                      csv_show(fld(&c->head, j), c->head.f[j].len, shown,
-                                               sizeof shown));
-            return lam_fail(LAM_ERR_ARG,
-                            "%s:%lld: no %s column named '%s' in the header; the columns are "
-                            "%s%s",
-                            c->path, (long long)c->head.line, what, col.name, list,
-                            c->ncols > 0 && k + 70 >= sizeof list ? ", ..." : "");
-        }
-        *idx = found;
-        return LAM_OK;
-    }
-    long j = col.index < 0 ? (long)c->ncols + col.index : col.index;
-    if (j < 0 || j >= c->ncols)
-        return lam_fail(LAM_ERR_ARG,
-                        "%s: %s column %d is out of range: the file has %d columns (line %lld); "
-                        "hint: indices start at 0, negative ones count from the end",
-                        c->path, what, col.index, c->ncols, (long long)c->head.line);
-    *idx = (int)j;
-    return LAM_OK;
+    return csv_resolve_col(c->path, &c->head, c->ncols, col, what, idx);
 }
 
 static bool any_by_name(const lam_csv_opts *o)
@@ -417,13 +203,13 @@ static bool looks_like_header(const ctx *c, const csv_rec *second, bool have_sec
         if (c->role[j] != ROLE_FEAT && c->role[j] != ROLE_TARGET) continue;
         const char *s = fld(&c->head, j);
         size_t n = c->head.f[j].len;
-        if (!is_missing(s, n) && parse_num(s, n, &v) == 1) return true;
+        if (!csv_is_missing(s, n) && csv_parse_num(s, n, &v) == 1) return true;
     }
     if (c->label_col >= 0 && have_second && !second->too_many && second->nf == c->ncols) {
         int j = c->label_col;
         const char *a = fld(&c->head, j), *b = fld(second, j);
         size_t na = c->head.f[j].len, nb = second->f[j].len;
-        if (!is_missing(a, na) && parse_num(a, na, &v) == 1 && parse_num(b, nb, &v) == 0)
+        if (!csv_is_missing(a, na) && csv_parse_num(a, na, &v) == 1 && csv_parse_num(b, nb, &v) == 0)
             return true;
     }
     return false;
@@ -437,7 +223,7 @@ static lam_status label_of(ctx *c, const csv_rec *r, int j, int32_t *out)
     size_t n = r->f[j].len;
     char shown[200];
     if (c->o.class_names) {
-        int32_t id = strtab_find(&c->tab, s, n, NULL);
+        int32_t id = csv_strtab_find(&c->tab, s, n, NULL);
         if (id < 0) {
             char list[160] = "";
             size_t k = 0;
@@ -456,7 +242,7 @@ static lam_status label_of(ctx *c, const csv_rec *r, int j, int32_t *out)
     }
     if (c->o.nclasses > 0) {
         double v;
-        if (parse_num(s, n, &v) != 0 || v != floor(v) || v < 0 || v >= c->o.nclasses)
+        if (csv_parse_num(s, n, &v) != 0 || v != floor(v) || v < 0 || v >= c->o.nclasses)
             return lam_fail(LAM_ERR_FORMAT,
                             "%s:%lld:%lld: label \"%s\" is not an integer in [0, %d) "
                             "(nclasses = %d)",
@@ -467,7 +253,7 @@ static lam_status label_of(ctx *c, const csv_rec *r, int j, int32_t *out)
         return LAM_OK;
     }
     bool added;
-    lam_status st = strtab_intern(&c->tab, s, n, out, &added);
+    lam_status st = csv_strtab_intern(&c->tab, s, n, out, &added);
     if (st != LAM_OK) return st;
     if (added && c->tab.n > c->o.max_classes)
         return lam_fail(LAM_ERR_FORMAT,
@@ -505,14 +291,14 @@ static lam_status process_row(ctx *c, const csv_rec *r)
     if (!c->labels_only) {
         if (!lam_mul_size(k1, (size_t)c->nfeat, &need))
             return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
-        if ((st = grow((void **)&c->x, &c->xcap, need, sizeof(float))) != LAM_OK) return st;
+        if ((st = lam_grow((void **)&c->x, &c->xcap, need, sizeof(float), 256, "CSV data")) != LAM_OK) return st;
     }
     if (c->nt) {
         if (!lam_mul_size(k1, (size_t)c->nt, &need))
             return lam_fail(LAM_ERR_NOMEM, "CSV data size overflows");
-        if ((st = grow((void **)&c->y, &c->ycap, need, sizeof(float))) != LAM_OK) return st;
+        if ((st = lam_grow((void **)&c->y, &c->ycap, need, sizeof(float), 256, "CSV data")) != LAM_OK) return st;
     } else if (c->label_col >= 0 &&
-               (st = grow((void **)&c->lab, &c->lcap, k1, sizeof(int32_t))) != LAM_OK) {
+               (st = lam_grow((void **)&c->lab, &c->lcap, k1, sizeof(int32_t), 256, "CSV data")) != LAM_OK) {
         return st;
     }
     float *xr = c->labels_only ? NULL : c->x + (size_t)c->kept * (size_t)c->nfeat;
@@ -524,7 +310,7 @@ static lam_status process_row(ctx *c, const csv_rec *r)
         const char *s = fld(r, j);
         size_t n = r->f[j].len;
         long long L = (long long)r->f[j].line, C = (long long)r->f[j].col;
-        if (is_missing(s, n)) {
+        if (csv_is_missing(s, n)) {
             c->missing[j]++;
             nmiss++;
             if (c->o.missing == LAM_MISSING_DROP) continue;
@@ -547,7 +333,7 @@ static lam_status process_row(ctx *c, const csv_rec *r)
         }
         if (role == ROLE_LABEL || c->labels_only) continue;
         double v;
-        int pr = parse_num(s, n, &v);
+        int pr = csv_parse_num(s, n, &v);
         if (pr != 0) {
             const char *hint =
                 pr == 2 ? "values must be finite and within float range"
@@ -640,7 +426,7 @@ static lam_status finalize_labels(ctx *c)
             if (!(c->class_names[k] = lam_strdup(c->o.class_names[k]))) return LAM_ERR_NOMEM;
         return LAM_OK;
     }
-    strtab *t = &c->tab;
+    csv_strtab *t = &c->tab;
     int32_t K0 = t->n;
     lab_ent *e = lam_calloc((size_t)K0, sizeof *e);
     int32_t *map = lam_calloc((size_t)K0, sizeof *map);
@@ -649,7 +435,7 @@ static lam_status finalize_labels(ctx *c)
     bool all_num = true;
     for (int32_t i = 0; i < K0; i++) {
         e[i] = (lab_ent){0, t->pool + t->ent[i].off, t->ent[i].len, i};
-        if (parse_num(e[i].s, e[i].len, &e[i].v) != 0) all_num = false;
+        if (csv_parse_num(e[i].s, e[i].len, &e[i].v) != 0) all_num = false;
     }
     qsort(e, (size_t)K0, sizeof *e, all_num ? cmp_ent_num : cmp_ent_bytes);
     int32_t K = 0;
@@ -770,7 +556,7 @@ static void ctx_free(ctx *c)
     lam_free(c->x);
     lam_free(c->y);
     lam_free(c->lab);
-    strtab_free(&c->tab);
+    csv_strtab_free(&c->tab);
     if (c->class_names)
         for (int32_t k = 0; k < c->nclasses; k++) lam_free(c->class_names[k]);
     lam_free(c->class_names);
@@ -788,7 +574,7 @@ static lam_status read_all(ctx *c, lam_dataset **out)
             int32_t id;
             bool added;
             const char *s = o->class_names[k];
-            if ((st = strtab_intern(&c->tab, s, strlen(s), &id, &added)) != LAM_OK) return st;
+            if ((st = csv_strtab_intern(&c->tab, s, strlen(s), &id, &added)) != LAM_OK) return st;
             if (!added)
                 return lam_fail(LAM_ERR_ARG, "lam_csv_read: class name '%s' is given twice", s);
         }

@@ -54,8 +54,45 @@ void csv_rec_free(csv_rec *r);
 
 static inline const char *csv_field_text(const csv_rec *r, int i) { return r->text + r->f[i].off; }
 
+/* ---- field values (csv_values.c) ---- */
+
+/* Missing-value markers: empty, NA, N/A, NaN (any case), "?". */
+bool csv_is_missing(const char *s, size_t n);
+
+/* Strict number: 0 and a finite value in *v; 1: not a number; 2: infinite or
+ * outside float range.  Same bits as strtod in the C locale. */
+int csv_parse_num(const char *s, size_t n, double *v);
+
+/* Interned label strings with an open-addressing hash index (zero-init). */
+typedef struct csv_strtab {
+    char *pool;
+    size_t used, cap;
+    struct strent { size_t off, len; } *ent;
+    size_t ecap;
+    int32_t n;
+    int32_t *h; /* -1: empty */
+    size_t hcap;
+} csv_strtab;
+
+void csv_strtab_free(csv_strtab *t);
+/* Id of s[0..n), or -1 (then *slot, if not NULL, is where it would go). */
+int32_t csv_strtab_find(const csv_strtab *t, const char *s, size_t n, size_t *slot);
+/* Id of s[0..n), added when new (*added set).  LAM_ERR_NOMEM. */
+lam_status csv_strtab_intern(csv_strtab *t, const char *s, size_t n, int32_t *id, bool *added);
+static inline const char *csv_strtab_str(const csv_strtab *t, int32_t id)
+{
+    return t->pool + t->ent[id].off;
+}
+
 /* A field shown in a message: at most ~40 bytes, quotes and non-printable
  * bytes escaped, "..." when cut.  Returns out. */
 char *csv_show(const char *s, size_t len, char *out, size_t n);
+
+/* The index of column `col` (by header name, or by index, negative from the
+ * end) among the ncols fields of the header record `head`.  Errors:
+ * LAM_ERR_ARG naming `what` (a name absent or twice in the header, with the
+ * columns listed; an index out of range). */
+lam_status csv_resolve_col(const char *path, const csv_rec *head, int ncols, lam_csv_col col, const char *what,
+                           int *idx);
 
 #endif

@@ -111,27 +111,10 @@ void csv_rec_free(csv_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Grow *p (an array of *cap elements of `elem` bytes) to hold `need`. */
-static lam_status grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return LAM_OK;
-    size_t nc = *cap ? *cap : 64, old, bytes;
-    while (nc < need) {
-        if (!lam_mul_size(nc, 2, &nc)) return lam_fail(LAM_ERR_NOMEM, "CSV buffer size overflows");
-    }
-    if (!lam_mul_size(nc, elem, &bytes) || !lam_mul_size(*cap, elem, &old))
-        return lam_fail(LAM_ERR_NOMEM, "CSV buffer size overflows");
-    void *q = lam_realloc(*p, old, bytes);
-    if (!q) return LAM_ERR_NOMEM;
-    *p = q;
-    *cap = nc;
-    return LAM_OK;
-}
-
 static inline lam_status put(csv_rec *r, int c)
 {
     if (r->used == r->cap) {
-        lam_status st = grow((void **)&r->text, &r->cap, r->used + 1, 1);
+        lam_status st = lam_grow((void **)&r->text, &r->cap, r->used + 1, 1, 64, "CSV buffer");
         if (st != LAM_OK) return st;
     }
     r->text[r->used++] = (char)c;
@@ -198,7 +181,7 @@ lam_status csv_next(csv_src *s, csv_rec *r, char delim, size_t max_line, int max
                 return LAM_OK;
             }
             if ((size_t)r->nf == r->fcap &&
-                (st = grow((void **)&r->f, &r->fcap, r->fcap + 1, sizeof *r->f)) != LAM_OK)
+                (st = lam_grow((void **)&r->f, &r->fcap, r->fcap + 1, sizeof *r->f, 64, "CSV buffer")) != LAM_OK)
                 return st;
             if (r->nf == INT32_MAX)
                 return lam_fail(LAM_ERR_FORMAT, "%s:%lld: too many fields", s->path,

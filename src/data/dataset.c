@@ -1,7 +1,8 @@
-/* The lam_dataset object: allocation, names, sample shape, invariant checks,
- * row gathering (subset) and per-class counts.  Splits live in split.c, the
- * CSV reader in csv.c. */
-#include "lamina/data.h"
+/* The lam_dataset object: allocation (float features or token ids), names,
+ * sample shape, invariant checks, row gathering (subset) and per-class
+ * counts.  Splits live in split.c, the CSV reader in csv.c, the text and
+ * time-series readers in text.c and timeseries.c. */
+#include "dataset_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -22,12 +23,16 @@ static void free_names(char **names, int64_t k)
     lam_free(names);
 }
 
+void lam_names_free_(char **names, int64_t k) { free_names(names, k); }
+
 void lam_dataset_free(lam_dataset *ds)
 {
     if (!ds) return;
     lam_free(ds->x);
     lam_free(ds->labels);
     lam_free(ds->y);
+    lam_free(ds->ids);
+    lam_free(ds->lengths);
     free_names(ds->feature_names, ds->nfeat);
     free_names(ds->class_names, ds->nclasses);
     free_names(ds->target_names, ds->ntargets);
@@ -76,6 +81,64 @@ lam_status lam_dataset_new(lam_task task, int64_t n, int64_t nfeat, int32_t nout
     return LAM_OK;
 }
 
+lam_status lam_dataset_new_ids_strided_(int64_t n, int64_t nfeat, int64_t stride, int32_t vocab,
+                                        int32_t nclasses, bool next_token, bool with_lengths,
+                                        lam_dataset **out)
+{
+    if (!out) return lam_fail(LAM_ERR_ARG, "lam_dataset_new_ids: out is NULL");
+    *out = NULL;
+    if (n < 0 || n > LAM_DATASET_MAX_ROWS)
+        return lam_fail(LAM_ERR_ARG, "lam_dataset_new_ids: n = %lld outside [0, %lld]",
+                        (long long)n, (long long)LAM_DATASET_MAX_ROWS);
+    if (nfeat < 1 || nfeat > INT32_MAX || stride < 1 || stride > INT32_MAX)
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_new_ids: nfeat = %lld and stride = %lld must be in [1, %d]",
+                        (long long)nfeat, (long long)stride, INT32_MAX);
+    if (vocab < 1 || (!next_token && nclasses < 1))
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_new_ids: vocab = %d and nclasses = %d must be >= 1",
+                        (int)vocab, (int)nclasses);
+    /* ids_len = (n - 1) * stride + nfeat + next_token; every factor < 2^32 */
+    uint64_t len = n ? (uint64_t)(n - 1) * (uint64_t)stride + (uint64_t)nfeat + next_token : 0;
+    size_t bytes;
+    if (len > (uint64_t)INT64_MAX || !lam_mul_size((size_t)len, sizeof(int32_t), &bytes))
+        return lam_fail(LAM_ERR_NOMEM,
+                        "lam_dataset_new_ids: %lld rows of %lld ids overflow the address space",
+                        (long long)n, (long long)nfeat);
+    lam_dataset *ds = lam_calloc(1, sizeof *ds);
+    if (!ds) return LAM_ERR_NOMEM;
+    ds->task = LAM_TASK_CLASSIFICATION;
+    ds->n = n;
+    ds->nfeat = nfeat;
+    ds->sample_shape = lam_shape1(nfeat);
+    ds->vocab = vocab;
+    ds->ids_stride = stride;
+    ds->ids_len = (int64_t)len;
+    ds->next_token = next_token;
+    ds->nclasses = next_token ? vocab : nclasses;
+    ds->ids = lam_calloc(1, bytes ? bytes : 1);
+    bool ok = ds->ids != NULL;
+    if (ok && !next_token)
+        ok = (ds->labels = lam_calloc(n ? (size_t)n : 1, sizeof(int32_t))) != NULL;
+    if (ok && with_lengths) {
+        ok = (ds->lengths = lam_calloc(n ? (size_t)n : 1, sizeof(int32_t))) != NULL;
+        for (int64_t i = 0; ok && i < n; i++) ds->lengths[i] = (int32_t)nfeat;
+    }
+    if (!ok) {
+        lam_dataset_free(ds);
+        return LAM_ERR_NOMEM;
+    }
+    *out = ds;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_new_ids(int64_t n, int64_t nfeat, int32_t vocab, int32_t nclasses,
+                               bool next_token, bool with_lengths, lam_dataset **out)
+{
+    return lam_dataset_new_ids_strided_(n, nfeat, nfeat + (next_token ? 1 : 0), vocab, nclasses,
+                                        next_token, with_lengths, out);
+}
+
 /* Deep copy of k strings into a new array; NULL on NOMEM (nothing leaked). */
 static char **copy_names(const char *const *names, int64_t k)
 {
@@ -90,6 +153,8 @@ static char **copy_names(const char *const *names, int64_t k)
     }
     return c;
 }
+
+char **lam_names_copy_(const char *const *names, int64_t k) { return copy_names(names, k); }
 
 static lam_status set_names(char ***slot, int64_t k, const char *const *names, const char *what)
 {
@@ -149,27 +214,83 @@ lam_status lam_dataset_set_sample_shape(lam_dataset *ds, lam_shape shape)
     return LAM_OK;
 }
 
+/* The token fields of a token data set: sizes, ids in [0, vocab), lengths. */
+static lam_status check_ids(const lam_dataset *ds)
+{
+    int64_t w = ds->nfeat + (ds->next_token ? 1 : 0); /* ids read per row */
+    if (ds->vocab < 1 || ds->ids_stride < 1 ||
+        (ds->n > 0 && (ds->ids_len < w || (ds->ids_len - w) / ds->ids_stride < ds->n - 1)))
+        return lam_fail(LAM_ERR_FORMAT,
+                        "token data set: %lld rows of %lld ids at stride %lld do not fit in the "
+                        "%lld ids (vocab %d)",
+                        (long long)ds->n, (long long)w, (long long)ds->ids_stride,
+                        (long long)ds->ids_len, (int)ds->vocab);
+    if (ds->next_token && (ds->labels || ds->nclasses != ds->vocab))
+        return lam_fail(LAM_ERR_FORMAT,
+                        "token data set: next-token targets need labels NULL and nclasses = "
+                        "vocab (%d), found nclasses %d",
+                        (int)ds->vocab, (int)ds->nclasses);
+    for (int64_t i = 0; i < ds->n; i++) {
+        const int32_t *row = ds->ids + i * ds->ids_stride;
+        for (int64_t j = 0; j < w; j++)
+            if (row[j] < 0 || row[j] >= ds->vocab)
+                return lam_fail(LAM_ERR_FORMAT,
+                                "data set row %lld, %s %lld: token id %d outside [0, %d)",
+                                (long long)i, j < ds->nfeat ? "position" : "next token",
+                                (long long)(j < ds->nfeat ? j : j - 1), (int)row[j],
+                                (int)ds->vocab);
+        if (ds->lengths && (ds->lengths[i] < 1 || ds->lengths[i] > ds->nfeat))
+            return lam_fail(LAM_ERR_FORMAT, "data set row %lld: length %d outside [1, %lld]",
+                            (long long)i, (int)ds->lengths[i], (long long)ds->nfeat);
+    }
+    return LAM_OK;
+}
+
 lam_status lam_dataset_check(const lam_dataset *ds)
 {
     if (!ds) return lam_fail(LAM_ERR_ARG, "lam_dataset_check: ds is NULL");
+    if (ds->ids) {
+        lam_status st = check_ids(ds);
+        if (st != LAM_OK) return st;
+    }
     for (int64_t i = 0; i < ds->n; i++) {
-        const float *row = ds->x + i * ds->nfeat;
-        for (int64_t j = 0; j < ds->nfeat; j++)
+        const float *row = ds->x ? ds->x + i * ds->nfeat : NULL;
+        for (int64_t j = 0; row && j < ds->nfeat; j++)
             if (!isfinite(row[j]))
                 return lam_fail(LAM_ERR_FORMAT, "data set row %lld, feature %lld is %g",
                                 (long long)i, (long long)j, (double)row[j]);
         if (ds->task == LAM_TASK_CLASSIFICATION) {
-            if (ds->labels[i] < 0 || ds->labels[i] >= ds->nclasses)
+            if (ds->labels && (ds->labels[i] < 0 || ds->labels[i] >= ds->nclasses))
                 return lam_fail(LAM_ERR_FORMAT,
                                 "data set row %lld: label %d outside [0, %d)", (long long)i,
                                 (int)ds->labels[i], (int)ds->nclasses);
         } else {
-            for (int32_t k = 0; k < ds->ntargets; k++)
+            for (int32_t k = 0; ds->y && k < ds->ntargets; k++)
                 if (!isfinite(ds->y[i * ds->ntargets + k]))
                     return lam_fail(LAM_ERR_FORMAT, "data set row %lld, target %d is %g",
                                     (long long)i, (int)k, (double)ds->y[i * ds->ntargets + k]);
         }
     }
+    return LAM_OK;
+}
+
+/* Token rows idx[0..m) of ds as rows of their own (ids_stride = nfeat, or
+ * nfeat + 1 with next_token: each row keeps its window and next token). */
+static lam_status subset_ids(const lam_dataset *ds, const uint32_t *idx, int64_t m,
+                             lam_dataset **out)
+{
+    lam_dataset *s;
+    lam_status st = lam_dataset_new_ids(m, ds->nfeat, ds->vocab, ds->nclasses, ds->next_token,
+                                        ds->lengths != NULL, &s);
+    if (st != LAM_OK) return st;
+    size_t w = (size_t)s->ids_stride;
+    for (int64_t i = 0; i < m; i++) {
+        int64_t r = idx ? (int64_t)idx[i] : i;
+        memcpy(s->ids + (size_t)i * w, ds->ids + r * ds->ids_stride, w * sizeof(int32_t));
+        if (s->labels && ds->labels) s->labels[i] = ds->labels[r];
+        if (s->lengths) s->lengths[i] = ds->lengths[r];
+    }
+    *out = s;
     return LAM_OK;
 }
 
@@ -188,7 +309,9 @@ lam_status lam_dataset_subset(const lam_dataset *ds, const uint32_t *idx, int64_
                             (long long)i, idx[i], (long long)ds->n);
     bool cls = ds->task == LAM_TASK_CLASSIFICATION;
     lam_dataset *s;
-    lam_status st = lam_dataset_new(ds->task, m, ds->nfeat, cls ? ds->nclasses : ds->ntargets, &s);
+    lam_status st = ds->ids ? subset_ids(ds, idx, m, &s)
+                            : lam_dataset_new(ds->task, m, ds->nfeat,
+                                              cls ? ds->nclasses : ds->ntargets, &s);
     if (st != LAM_OK) return st;
     s->sample_shape = ds->sample_shape;
     if ((ds->feature_names &&
@@ -199,6 +322,10 @@ lam_status lam_dataset_subset(const lam_dataset *ds, const uint32_t *idx, int64_
          !(s->target_names = copy_names((const char *const *)ds->target_names, ds->ntargets)))) {
         lam_dataset_free(s);
         return LAM_ERR_NOMEM;
+    }
+    if (ds->ids) {
+        *out = s;
+        return LAM_OK;
     }
     size_t rowx = (size_t)ds->nfeat * sizeof(float);
     size_t rowy = cls ? 0 : (size_t)ds->ntargets * sizeof(float);
@@ -218,6 +345,10 @@ lam_status lam_dataset_class_counts(const lam_dataset *ds, int64_t *counts)
         return lam_fail(LAM_ERR_ARG,
                         "lam_dataset_class_counts: needs a classification data set and a "
                         "counts array");
+    if (!ds->labels)
+        return lam_fail(LAM_ERR_ARG,
+                        "lam_dataset_class_counts: this data set has no per-row labels (%s)",
+                        ds->next_token ? "next-token targets" : "no outputs");
     memset(counts, 0, (size_t)ds->nclasses * sizeof *counts);
     for (int64_t i = 0; i < ds->n; i++) {
         int32_t c = ds->labels[i];

@@ -101,7 +101,7 @@ bool lam_loader_next(lam_loader *l, float *xbuf, int32_t *labels, float *ybuf, i
     size_t fx = (size_t)ds->nfeat, fy = (size_t)ds->ntargets;
     for (uint64_t i = 0; i < k; i++) {
         size_t r = p[i];
-        if (xbuf) memcpy(xbuf + i * fx, ds->x + r * fx, fx * sizeof(float));
+        if (xbuf && ds->x) memcpy(xbuf + i * fx, ds->x + r * fx, fx * sizeof(float));
         if (labels && ds->labels) labels[i] = ds->labels[r];
         if (ybuf && ds->y) memcpy(ybuf + i * fy, ds->y + r * fy, fy * sizeof(float));
     }

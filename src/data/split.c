@@ -1,7 +1,10 @@
 /* Seeded train/test splits of a lam_dataset: plain (scikit-learn ShuffleSplit
  * rule: permute, the first ceil(f*n) rows are the test part) and stratified
  * (per-class quotas by largest remainders).  Only lam_rng draws decide the
- * split, so a seed gives the same split on every platform. */
+ * split, so a seed gives the same split on every platform.  Token data sets
+ * split through lam_dataset_subset like any other (each part gets rows of
+ * its own); windows of one language-modelling stream overlap, so those are
+ * split by position with lam_dataset_lm_split (text.c) instead. */
 #include "lamina/data.h"
 
 #include <math.h>
@@ -95,10 +98,11 @@ lam_status lam_dataset_split_ex(const lam_dataset *ds, const lam_split_opts *opt
                         "lam_dataset_split: test_fraction %g is outside (0, 1); hint: 0.2 "
                         "keeps 20%% of the rows for testing",
                         o.test_fraction);
-    if (o.stratify && ds->task != LAM_TASK_CLASSIFICATION)
+    if (o.stratify && (ds->task != LAM_TASK_CLASSIFICATION || !ds->labels))
         return lam_fail(LAM_ERR_ARG,
-                        "lam_dataset_split: stratify needs class labels, this is a %s data set",
-                        lam_task_name(ds->task));
+                        "lam_dataset_split: stratify needs class labels, this is a %s data set%s",
+                        lam_task_name(ds->task),
+                        ds->next_token ? " with next-token targets (no per-row label)" : "");
     int64_t n = ds->n;
     double t = ceil(o.test_fraction * (double)n);
     int64_t n_test = (int64_t)t;

@@ -96,6 +96,11 @@ lam_status lam_scaler_fit(lam_scaler_kind kind, const lam_dataset *ds, lam_scale
         if (out) *out = NULL;
         return lam_fail(LAM_ERR_ARG, "lam_scaler_fit: ds is NULL");
     }
+    if (!ds->x) {
+        if (out) *out = NULL;
+        return lam_fail(LAM_ERR_ARG, "lam_scaler_fit: a token data set has no float features to "
+                                     "scale");
+    }
     return lam_scaler_fit_rows(kind, ds->x, ds->n, ds->nfeat, out);
 }
 
@@ -171,6 +176,8 @@ lam_status lam_scaler_inverse(const lam_scaler *s, float *m, int64_t n, int64_t 
 lam_status lam_scaler_apply(const lam_scaler *s, lam_dataset *ds)
 {
     if (!ds) return lam_fail(LAM_ERR_ARG, "lam_scaler_apply: ds is NULL");
+    if (!ds->x)
+        return lam_fail(LAM_ERR_ARG, "lam_scaler_apply: a token data set has no float features");
     return lam_scaler_transform(s, ds->x, ds->n, ds->nfeat);
 }
 
