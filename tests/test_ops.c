@@ -24,6 +24,15 @@ typedef struct entry {
     double tol;               /* forward: |y - ref| <= tol (1 + |ref|); 0 means 1e-5 */
 } entry;
 
+/* An entry with int32 sequence lengths [n] (attention, sequence pooling):
+ * with n > 0 a lengths input holding v follows the float inputs and is
+ * handed to build and ref in the place of the labels. */
+typedef struct len_entry {
+    entry e;
+    int n;
+    int32_t v[8];
+} len_entry;
+
 /* ---- references ---------------------------------------------------------- */
 static int64_t nel(const lam_shape *s) { return lam_shape_numel(s); }
 
@@ -310,7 +319,7 @@ static const rnncfg RNN[] = {
     {LAM_RNN_LSTM, false, true, false, false, true},
 };
 static double sig_d(double x) { return 1 / (1 + exp(-x)); }
-static void ref_rnn(const rnncfg *k, double **in, const lam_shape *s, double *o)
+static void ref_rnn(const rnncfg *k, double **in, const lam_shape *s, const int32_t *len, double *o)
 {
     int64_t B = s[0].d[0], T = s[0].d[1], I = s[0].d[2], G = lam_rnn_cell_gates(k->cell);
     int nw = k->bias ? 4 : 2, D = k->bidir ? 2 : 1;
@@ -327,6 +336,11 @@ static void ref_rnn(const rnncfg *k, double **in, const lam_shape *s, double *o)
             }
             for (int64_t st = 0; st < T; st++) {
                 int64_t t = d ? T - 1 - st : st;
+                if (len && t >= len[b]) { /* past the sample's end: state kept, output zero */
+                    if (!k->last)
+                        for (int64_t j = 0; j < H; j++) o[(b * T + t) * D * H + d * H + j] = 0;
+                    continue;
+                }
                 for (int64_t r = 0; r < G * H; r++) {
                     double a = bih ? bih[r] : 0, e = bhh ? bhh[r] : 0;
                     for (int64_t i = 0; i < I; i++) a += wih[r * I + i] * in[0][(b * T + t) * I + i];
@@ -357,7 +371,7 @@ static void ref_rnn(const rnncfg *k, double **in, const lam_shape *s, double *o)
         }
     }
 }
-static lam_node *build_rnn(const rnncfg *k, lam_graph *g, lam_node **in)
+static lam_node *build_rnn(const rnncfg *k, lam_graph *g, lam_node **in, lam_node *lengths)
 {
     int nw = k->bias ? 4 : 2, D = k->bidir ? 2 : 1;
     lam_node *wih[2], *whh[2], *bih[2], *bhh[2];
@@ -367,11 +381,11 @@ static lam_node *build_rnn(const rnncfg *k, lam_graph *g, lam_node **in)
     }
     lam_rnn_args a = {k->cell, k->bidir, k->last};
     return lam_rnn_op(g, in[0], wih, whh, k->bias ? bih : NULL, k->bias ? bhh : NULL, k->h0 ? in[1 + D * nw] : NULL,
-                      k->c0 ? in[1 + D * nw + k->h0] : NULL, NULL, &a);
+                      k->c0 ? in[1 + D * nw + k->h0] : NULL, lengths, &a);
 }
 #define RNN_CASE(I)                                                                                 \
-    static lam_node *b_rnn##I(lam_graph *g, lam_node **in, lam_node *l) { return build_rnn(&RNN[I], g, in); } \
-    static void ref_rnn##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_rnn(&RNN[I], in, s, o); }
+    static lam_node *b_rnn##I(lam_graph *g, lam_node **in, lam_node *l) { return build_rnn(&RNN[I], g, in, l); } \
+    static void ref_rnn##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_rnn(&RNN[I], in, s, l, o); }
 RNN_CASE(0)
 RNN_CASE(1)
 RNN_CASE(2)
@@ -385,6 +399,91 @@ static void ref_copy(double **in, const lam_shape *s, const int32_t *l, double *
 {
     for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i];
 }
+
+/* ---- attention and sequence pooling (lengths from the harness) ------------ */
+typedef struct attncfg {
+    lam_attn_score score;
+    bool scaled; /* scale 1/sqrt(D) */
+} attncfg;
+static const attncfg ATTN[] = {{LAM_ATTN_DOT, false}, {LAM_ATTN_DOT, true}, {LAM_ATTN_GENERAL, false},
+                               {LAM_ATTN_ADDITIVE, false}, {LAM_ATTN_GENERAL, true}};
+/* in: q [B, Tq, Dq] or [Tq, Dq], kv [B, Tk, D], the score's weights; len NULL or [B] */
+static void ref_attn(const attncfg *k, double **in, const lam_shape *s, const int32_t *len, double *o)
+{
+    bool qb = s[0].ndim == 3;
+    int64_t B = s[1].d[0], Tk = s[1].d[1], D = s[1].d[2], Tq = s[0].d[qb], Dq = s[0].d[qb + 1];
+    int64_t A = k->score == LAM_ATTN_ADDITIVE ? s[2].d[0] : 0;
+    double scale = k->scaled ? (double)(float)(1.0 / sqrt((double)D)) : 1.0, sc[64];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < Tq; i++) {
+            const double *q = in[0] + ((qb ? b * Tq : 0) + i) * Dq;
+            int64_t L = len ? len[b] : Tk;
+            double m = -1e300, z = 0;
+            for (int64_t j = 0; j < L; j++) {
+                const double *kj = in[1] + (b * Tk + j) * D;
+                double a = 0;
+                if (k->score == LAM_ATTN_DOT)
+                    for (int64_t e = 0; e < D; e++) a += q[e] * kj[e];
+                if (k->score == LAM_ATTN_GENERAL)
+                    for (int64_t e = 0; e < Dq; e++)
+                        for (int64_t f = 0; f < D; f++) a += q[e] * in[2][e * D + f] * kj[f];
+                for (int64_t u = 0; u < A; u++) {
+                    double pre = 0;
+                    for (int64_t e = 0; e < Dq; e++) pre += in[2][u * Dq + e] * q[e];
+                    for (int64_t f = 0; f < D; f++) pre += in[3][u * D + f] * kj[f];
+                    a += in[4][u] * tanh(pre);
+                }
+                sc[j] = scale * a;
+                m = fmax(m, sc[j]);
+            }
+            for (int64_t j = 0; j < L; j++) z += exp(sc[j] - m);
+            double *orow = o + (b * Tq + i) * D;
+            for (int64_t f = 0; f < D; f++) orow[f] = 0;
+            for (int64_t j = 0; j < L; j++)
+                for (int64_t f = 0; f < D; f++) orow[f] += exp(sc[j] - m) / z * in[1][(b * Tk + j) * D + f];
+        }
+}
+#define ATTN_CASE(I)                                                                                       \
+    static lam_node *b_attn##I(lam_graph *g, lam_node **in, lam_node *l)                                   \
+    {                                                                                                      \
+        const attncfg *k = &ATTN[I];                                                                       \
+        bool gen = k->score == LAM_ATTN_GENERAL, add = k->score == LAM_ATTN_ADDITIVE;                      \
+        float scale = k->scaled ? (float)(1.0 / sqrt((double)lam_node_shape(in[1]).d[2])) : 1.0f;          \
+        return lam_attention_op(g, in[0], in[1], l, k->score, gen ? in[2] : NULL, add ? in[2] : NULL,      \
+                                add ? in[3] : NULL, add ? in[4] : NULL, scale);                            \
+    }                                                                                                      \
+    static void ref_attn##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_attn(&ATTN[I], in, s, l, o); }
+ATTN_CASE(0)
+ATTN_CASE(1)
+ATTN_CASE(2)
+ATTN_CASE(3)
+ATTN_CASE(4)
+
+static void ref_seq_pool(lam_seq_pool_mode mode, double **in, const lam_shape *s, const int32_t *len, double *o)
+{
+    int64_t B = s[0].d[0], T = s[0].d[1], C = s[0].d[2];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t L = len ? len[b] : T;
+            double a = mode == LAM_SEQ_POOL_MAX ? -1e300 : 0;
+            for (int64_t t = 0; t < L; t++) {
+                double x = in[0][(b * T + t) * C + c];
+                a = mode == LAM_SEQ_POOL_MAX ? fmax(a, x) : a + x;
+            }
+            if (mode == LAM_SEQ_POOL_MEAN) a /= (double)L;
+            if (mode == LAM_SEQ_POOL_LAST) a = in[0][(b * T + L - 1) * C + c];
+            if (mode == LAM_SEQ_POOL_FIRST) a = in[0][b * T * C + c];
+            o[b * C + c] = a;
+        }
+}
+#define SEQ_POOL_CASE(M)                                                                                  \
+    static lam_node *b_sp_##M(lam_graph *g, lam_node **in, lam_node *l) { return lam_seq_pool(g, in[0], l, LAM_SEQ_POOL_##M); } \
+    static void ref_sp_##M(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_seq_pool(LAM_SEQ_POOL_##M, in, s, l, o); }
+SEQ_POOL_CASE(MEAN)
+SEQ_POOL_CASE(MAX)
+SEQ_POOL_CASE(SUM)
+SEQ_POOL_CASE(LAST)
+SEQ_POOL_CASE(FIRST)
 
 #define S2(a, b) {2, {a, b}}
 #define S1(a) {1, {a}}
@@ -449,6 +548,42 @@ static const entry entries[] = {
 };
 #define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
 
+static const len_entry len_entries[] = {
+    /* attention: B = 3, Tq = 2, Tk = 4; lengths include Tk and 1.  Dot, scaled
+     * dot, general (Dq = 5 != D = 3), additive (A = 4), each with a batched
+     * query and a shared one ([Tq, Dq]; a pooling query when Tq = 1) */
+    {{LAM_OP_ATTENTION, 2, {S3(3, 2, 3), S3(3, 4, 3)}, false, 0, 0, 0, 0, false, b_attn0, ref_attn0, 0}, 0, {0}},
+    {{LAM_OP_ATTENTION, 2, {S3(3, 2, 3), S3(3, 4, 3)}, false, 0, 0, 0, 0, false, b_attn0, ref_attn0, 0}, 3, {2, 4, 1}},
+    {{LAM_OP_ATTENTION, 2, {S2(2, 3), S3(3, 4, 3)}, false, 0, 0, 0, 0, false, b_attn1, ref_attn1, 0}, 3, {4, 2, 1}},
+    {{LAM_OP_ATTENTION, 2, {S3(3, 3, 4), S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_attn1, ref_attn1, 0}, 0, {0}},
+    {{LAM_OP_ATTENTION, 3, {S3(3, 2, 5), S3(3, 4, 3), S2(5, 3)}, false, 0, 0, 0, 0, false, b_attn2, ref_attn2, 0}, 3, {3, 1, 4}},
+    {{LAM_OP_ATTENTION, 3, {S2(2, 5), S3(3, 4, 3), S2(5, 3)}, false, 0, 0, 0, 0, false, b_attn2, ref_attn2, 0}, 0, {0}},
+    {{LAM_OP_ATTENTION, 3, {S2(2, 5), S3(3, 4, 3), S2(5, 3)}, false, 0, 0, 0, 0, false, b_attn4, ref_attn4, 0}, 3, {1, 4, 2}},
+    {{LAM_OP_ATTENTION, 5, {S3(3, 2, 5), S3(3, 4, 3), S2(4, 5), S2(4, 3), S1(4)}, false, 0, 0, 0, 0, false, b_attn3, ref_attn3, 0}, 3, {4, 1, 3}},
+    {{LAM_OP_ATTENTION, 5, {S2(1, 5), S3(3, 4, 3), S2(4, 5), S2(4, 3), S1(4)}, false, 0, 0, 0, 0, false, b_attn3, ref_attn3, 0}, 3, {2, 3, 4}},
+    {{LAM_OP_ATTENTION, 5, {S3(2, 3, 2), S3(2, 5, 3), S2(9, 2), S2(9, 3), S1(9)}, false, 0, 0, 0, 0, false, b_attn3, ref_attn3, 0}, 0, {0}},
+    /* recurrent layers with per-sample lengths (B = 3, T = 4: 4, 2, 1): every
+     * cell, both directions, the last state, initial states */
+    {{LAM_OP_RNN, 5, {S3(3, 4, 2), S2(8, 2), S2(8, 2), S1(8), S1(8)}, false, 0, 0, 0, 0, false, b_rnn0, ref_rnn0, 0}, 3, {4, 2, 1}},
+    {{LAM_OP_RNN, 11, {S3(3, 4, 2), S2(8, 2), S2(8, 2), S1(8), S1(8), S2(8, 2), S2(8, 2), S1(8), S1(8), S3(3, 2, 2), S3(3, 2, 2)},
+      false, 0, 0, 0, 0, false, b_rnn1, ref_rnn1, 0}, 3, {2, 4, 1}},
+    {{LAM_OP_RNN, 10, {S3(3, 4, 2), S2(6, 2), S2(6, 2), S1(6), S1(6), S2(6, 2), S2(6, 2), S1(6), S1(6), S3(3, 2, 2)},
+      false, 0, 0, 0, 0, false, b_rnn2, ref_rnn2, 0}, 3, {1, 3, 4}},
+    {{LAM_OP_RNN, 10, {S3(3, 4, 2), S2(3, 2), S2(3, 3), S1(3), S1(3), S2(3, 2), S2(3, 3), S1(3), S1(3), S3(3, 2, 3)},
+      false, 0, 0, 0, 0, false, b_rnn4, ref_rnn4, 0}, 3, {4, 1, 2}},
+    {{LAM_OP_RNN, 4, {S3(3, 4, 2), S2(8, 2), S2(8, 2), S3(3, 1, 2)}, false, 0, 0, 0, 0, false, b_rnn6, ref_rnn6, 0}, 3, {3, 4, 2}},
+    /* sequence pooling, every mode with lengths (T, a middle one, 1), three without */
+    {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_MEAN, ref_sp_MEAN, 0}, 3, {5, 2, 1}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_MAX, ref_sp_MAX, 0}, 3, {5, 2, 1}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_SUM, ref_sp_SUM, 0}, 3, {5, 2, 1}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_LAST, ref_sp_LAST, 0}, 3, {5, 2, 1}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_FIRST, ref_sp_FIRST, 0}, 3, {5, 2, 1}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(2, 4, 3)}, false, 0, 0, 0, 0, false, b_sp_MEAN, ref_sp_MEAN, 0}, 0, {0}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(2, 4, 3)}, false, 0, 0, 0, 0, false, b_sp_MAX, ref_sp_MAX, 0}, 0, {0}},
+    {{LAM_OP_SEQ_POOL, 1, {S3(2, 4, 3)}, false, 0, 0, 0, 0, false, b_sp_LAST, ref_sp_LAST, 0}, 0, {0}},
+};
+#define NLEN_ENTRIES ((int)(sizeof len_entries / sizeof len_entries[0]))
+
 /* loss as the test defines it, in double */
 static double ref_loss(const entry *e, double **in, const int32_t *lab, const double *t, int64_t nout, bool scalar)
 {
@@ -460,7 +595,9 @@ static double ref_loss(const entry *e, double **in, const int32_t *lab, const do
     return a / (double)nout;
 }
 
-static int check_entry(const entry *e, uint64_t seed)
+/* idx: the entry's place in its table, for messages; len / n_len: the
+ * lengths of a len_entry (n_len = 0: none) */
+static int check_entry(const entry *e, int idx, const int32_t *len, int n_len, uint64_t seed)
 {
     int fails_before = t_failed_checks_;
     lam_graph *g = lam_graph_new(seed);
@@ -474,6 +611,9 @@ static int check_entry(const entry *e, uint64_t seed)
         /* the labels' batch must match the logits, which are a parameter here */
         g->cur_batch = (int)e->in_shape[0].d[0];
         lab = lam_input_labels(g, "labels");
+    } else if (n_len) {
+        g->cur_batch = n_len;
+        lab = lam_input_ids(g, "lengths", (lam_shape){0, {0}});
     }
     lam_node *y = e->build(g, in, lab);
     CHECK_MSG(y != NULL, "%s: %s", lam_op_name(e->op), lam_graph_error(g));
@@ -490,7 +630,7 @@ static int check_entry(const entry *e, uint64_t seed)
         lam_graph_mark_output(g, y);
     }
     lam_compile_opts co = lam_compile_opts_defaults();
-    co.max_batch = e->labels ? (int)e->in_shape[0].d[0] : 1;
+    co.max_batch = e->labels ? (int)e->in_shape[0].d[0] : n_len ? n_len : 1;
     CHECK_OK(lam_graph_compile(g, &co));
     if (tgt) lam_graph_set_trainable(g, "target", false);
     for (int k = 0; k < e->n_in; k++)
@@ -515,8 +655,10 @@ static int check_entry(const entry *e, uint64_t seed)
         }
     }
     int32_t labels[64] = {0};
-    if (lab)
+    const int32_t *ints = e->labels || n_len ? labels : NULL; /* what ref sees */
+    if (lab && e->labels)
         for (int64_t i = 0; i < e->in_shape[0].d[0]; i++) lam_node_labels(lab)[i] = labels[i] = (int32_t)lam_rng_below(&r, (uint32_t)e->nclass);
+    for (int i = 0; lab && i < n_len; i++) lam_node_ids(lab)[i] = labels[i] = len[i];
     int64_t nout = lam_node_numel(y);
     double *t = calloc((size_t)nout, sizeof(double));
     if (tgt)
@@ -528,11 +670,11 @@ static int check_entry(const entry *e, uint64_t seed)
 
     /* forward against the double reference */
     double ref[4096];
-    e->ref(din, e->in_shape, labels, ref);
+    e->ref(din, e->in_shape, ints, ref);
     double tol = e->tol > 0 ? e->tol : 1e-5; /* Winograd F(4x4) rounds more (see winograd.h) */
     for (int64_t i = 0; i < nout; i++)
         CHECK_MSG(fabs(lam_node_data(y)[i] - ref[i]) <= tol + tol * fabs(ref[i]), "%s (entry %d) forward[%lld] = %.8g, reference %.8g",
-                  lam_op_name(e->op), (int)(e - entries), (long long)i, lam_node_data(y)[i], ref[i]);
+                  lam_op_name(e->op), idx, (long long)i, lam_node_data(y)[i], ref[i]);
     /* backward against central differences of the double reference */
     for (int k = 0; k < e->n_in; k++) {
         if (e->nograd >> k & 1) continue;
@@ -540,9 +682,9 @@ static int check_entry(const entry *e, uint64_t seed)
         for (int64_t i = 0; i < nel(&e->in_shape[k]); i++) {
             double save = din[k][i], h = 1e-6;
             din[k][i] = save + h;
-            double lp = ref_loss(e, din, labels, t, nout, scalar);
+            double lp = ref_loss(e, din, ints, t, nout, scalar);
             din[k][i] = save - h;
-            double lm = ref_loss(e, din, labels, t, nout, scalar);
+            double lm = ref_loss(e, din, ints, t, nout, scalar);
             din[k][i] = save;
             double num = (lp - lm) / (2 * h);
             CHECK_MSG(fabs(gk[i] - num) <= 2e-5 + 2e-3 * fabs(num), "%s d input %d [%lld] = %.8g, numeric %.8g",
@@ -562,6 +704,7 @@ static void test_every_op_has_an_entry(void)
          * the ops that have them, in test_rnn */
         bool found = op == LAM_OP_INPUT || op == LAM_OP_PARAM || op == LAM_OP_DROPOUT || op == LAM_OP_OUTPUT;
         for (int i = 0; i < NENTRIES; i++) found |= entries[i].op == (lam_op)op;
+        for (int i = 0; i < NLEN_ENTRIES; i++) found |= len_entries[i].e.op == (lam_op)op;
         CHECK_MSG(found, "op %s has no entry in tests/test_ops.c", lam_op_name((lam_op)op));
     }
 }
@@ -569,7 +712,9 @@ static void test_every_op_has_an_entry(void)
 static void test_ops_against_reference(void)
 {
     for (int i = 0; i < NENTRIES; i++)
-        for (uint64_t seed = 1; seed <= 3; seed++) check_entry(&entries[i], seed);
+        for (uint64_t seed = 1; seed <= 3; seed++) check_entry(&entries[i], i, NULL, 0, seed);
+    for (int i = 0; i < NLEN_ENTRIES; i++)
+        for (uint64_t seed = 1; seed <= 3; seed++) check_entry(&len_entries[i].e, i, len_entries[i].v, len_entries[i].n, seed);
 }
 
 /* Dropout: mask values, scaling, gradient = mask, rate close to p, identity in eval. */

@@ -297,6 +297,87 @@ static void test_cell_builds_same_bits(void)
     golden_free(&gf);
 }
 
+/* H = 256 (pre-packed per-step products, units split over threads): the
+ * forward pass against a double-precision LSTM, and gradients of a sample
+ * of weights against central differences of it. */
+static double ref_lstm(int B, int T, int I, int H, const double *x, const double *wih, const double *whh,
+                       const double *bih, const double *bhh, const double *ry, double *y)
+{
+    double L = 0, *h = calloc((size_t)H, 8), *c = calloc((size_t)H, 8), *pre = malloc(8 * 4 * (size_t)H);
+    for (int b = 0; b < B; b++) {
+        for (int j = 0; j < H; j++) h[j] = c[j] = 0;
+        for (int t = 0; t < T; t++) {
+            for (int r = 0; r < 4 * H; r++) {
+                double a = bih[r] + bhh[r];
+                for (int i = 0; i < I; i++) a += wih[r * I + i] * x[(b * T + t) * I + i];
+                for (int i = 0; i < H; i++) a += whh[r * H + i] * h[i];
+                pre[r] = a;
+            }
+            for (int j = 0; j < H; j++) {
+                double ig = 1 / (1 + exp(-pre[j])), fg = 1 / (1 + exp(-pre[H + j])), gg = tanh(pre[2 * H + j]),
+                       og = 1 / (1 + exp(-pre[3 * H + j]));
+                c[j] = fg * c[j] + ig * gg;
+                h[j] = og * tanh(c[j]);
+            }
+            for (int j = 0; j < H; j++) {
+                if (y) y[(b * T + t) * H + j] = h[j];
+                L += h[j] * ry[(b * T + t) * H + j];
+            }
+        }
+    }
+    free(h), free(c), free(pre);
+    return L;
+}
+
+static void test_large_against_reference(void)
+{
+    int B = 3, T = 5, I = 24, H = 256;
+    lam_set_threads(2);
+    lam_graph *g = lam_graph_new(3);
+    lam_node *x = lam_param(g, "x", lam_shape3(B, T, I), (lam_init){LAM_INIT_UNIFORM, 1.0f, 0});
+    lam_rnn_opts o = lam_rnn_opts_defaults(LAM_RNN_LSTM, H);
+    lam_node *y = lam_nn_rnn(g, x, NULL, "l", &o, NULL, NULL, NULL);
+    lam_node *ry = lam_param(g, "ry", lam_shape3(B, T, H), (lam_init){LAM_INIT_UNIFORM, 1.0f, 0});
+    lam_node *loss = lam_sum(g, lam_mul(g, y, ry));
+    lam_graph_mark_output(g, y);
+    CHECK_OK(lam_graph_compile(g, NULL));
+    CHECK_OK(lam_graph_forward(g, 1, true));
+    lam_graph_zero_grad(g);
+    CHECK_OK(lam_graph_backward(g, loss));
+    static const char *const nm[] = {"x", "l.weight_ih_l0", "l.weight_hh_l0", "l.bias_ih_l0", "l.bias_hh_l0", "ry"};
+    double *P[6];
+    const lam_param_info *pi[6];
+    for (int k = 0; k < 6; k++) {
+        pi[k] = lam_graph_param_find(g, nm[k]);
+        P[k] = malloc(8 * pi[k]->numel);
+        for (size_t i = 0; i < pi[k]->numel; i++) P[k][i] = lam_graph_params(g)[pi[k]->offset + i];
+    }
+    double *yr = malloc(8 * (size_t)(B * T * H));
+    double L = ref_lstm(B, T, I, H, P[0], P[1], P[2], P[3], P[4], P[5], yr);
+    CHECK_NEAR(lam_node_data(loss)[0], L, 1e-5, 1e-5);
+    double worst = 0;
+    for (int i = 0; i < B * T * H; i++) worst = fmax(worst, fabs(yr[i] - lam_node_data(y)[i]));
+    CHECK_MSG(worst < 1e-6, "forward max error %.3g", worst);
+    lam_rng r;
+    lam_rng_seed(&r, 5);
+    for (int k = 0; k < 5; k++)
+        for (int n = 0; n < 12; n++) {
+            size_t i = lam_rng_below(&r, (uint32_t)pi[k]->numel);
+            double sv = P[k][i], h = 1e-5;
+            P[k][i] = sv + h;
+            double lp = ref_lstm(B, T, I, H, P[0], P[1], P[2], P[3], P[4], P[5], NULL);
+            P[k][i] = sv - h;
+            double lm = ref_lstm(B, T, I, H, P[0], P[1], P[2], P[3], P[4], P[5], NULL);
+            P[k][i] = sv;
+            double num = (lp - lm) / (2 * h), got = lam_graph_grads(g)[pi[k]->offset + i];
+            CHECK_MSG(fabs(num - got) <= 1e-4 + 1e-3 * fabs(num), "%s[%zu]: %.6g, numeric %.6g", nm[k], i, got, num);
+        }
+    for (int k = 0; k < 6; k++) free(P[k]);
+    free(yr);
+    lam_graph_free(g);
+    lam_set_threads(0);
+}
+
 /* A model of its own: ids -> embedding -> 2-layer bidirectional LSTM with
  * lengths -> dense, cross-entropy over every position (a tagger). */
 typedef struct tagger {
@@ -304,16 +385,17 @@ typedef struct tagger {
     lam_node *ids, *len, *labels, *out, *loss, *rnn[2];
 } tagger;
 
-static void tagger_build(tagger *m, lam_rnn_cell cell, int B, int T, bool bidir, int threads_hint)
+/* H: 40 takes the plain per-step products, a multiple of 32 the pre-packed
+ * W_hh (with T >= 4) */
+static void tagger_build(tagger *m, lam_rnn_cell cell, int B, int T, bool bidir, int H)
 {
-    (void)threads_hint;
     m->g = lam_graph_new(5);
     m->ids = lam_input_ids(m->g, "ids", lam_shape1(T));
     m->len = lam_input_ids(m->g, "lengths", (lam_shape){0, {0}});
     m->labels = lam_input_ids(m->g, "labels", lam_shape1(T));
     lam_embedding_opts eo = lam_embedding_opts_defaults(30, 24);
     lam_node *e = lam_nn_embedding(m->g, m->ids, "emb", &eo);
-    lam_rnn_opts o = lam_rnn_opts_defaults(cell, 40);
+    lam_rnn_opts o = lam_rnn_opts_defaults(cell, H);
     o.layers = 2;
     o.bidirectional = bidir;
     lam_node *h = lam_nn_rnn(m->g, e, m->len, "rnn", &o, NULL, NULL, m->rnn);
@@ -353,9 +435,11 @@ static float *tagger_run(tagger *m, int B, size_t *n)
     return v;
 }
 
-/* 1 and 2 threads: the same bits, for every cell, one and two directions. */
+/* 1 and 2 threads: the same bits, for every cell, one and two directions,
+ * plain and pre-packed per-step products. */
 static void test_threads_same_bits(void)
 {
+    for (int H = 40; H <= 64; H += 24)
     for (int cell = 0; cell < LAM_RNN_CELL_COUNT_; cell++)
         for (int bidir = 0; bidir < 2; bidir++) {
             float *v[2];
@@ -363,7 +447,7 @@ static void test_threads_same_bits(void)
             for (int k = 0; k < 2; k++) {
                 lam_set_threads(k + 1);
                 tagger m;
-                tagger_build(&m, (lam_rnn_cell)cell, 16, 12, bidir, k + 1);
+                tagger_build(&m, (lam_rnn_cell)cell, 16, 12, bidir, H);
                 tagger_fill(&m, 16, 12, 3);
                 v[k] = tagger_run(&m, 16, &n[k]);
                 lam_graph_free(m.g);
@@ -382,7 +466,7 @@ static void test_padding_ignored(void)
     for (int cell = 0; cell < LAM_RNN_CELL_COUNT_; cell++) {
         tagger m;
         int B = 6, T = 9;
-        tagger_build(&m, (lam_rnn_cell)cell, B, T, true, 1);
+        tagger_build(&m, (lam_rnn_cell)cell, B, T, true, 40);
         tagger_fill(&m, B, T, 11);
         lam_node *y = m.rnn[1];
         int64_t ny = lam_node_numel(y);
@@ -409,7 +493,7 @@ static void test_padding_ignored(void)
 static void test_batch_rows_independent(void)
 {
     tagger m;
-    tagger_build(&m, LAM_RNN_LSTM, 16, 10, true, 1);
+    tagger_build(&m, LAM_RNN_LSTM, 16, 10, true, 64);
     tagger_fill(&m, 16, 10, 21);
     CHECK_OK(lam_graph_forward(m.g, 16, false));
     size_t per = 10 * 7;
@@ -425,7 +509,7 @@ static void test_batch_rows_independent(void)
 static void test_no_allocation_in_step(void)
 {
     tagger m;
-    tagger_build(&m, LAM_RNN_GRU, 8, 6, true, 1);
+    tagger_build(&m, LAM_RNN_GRU, 8, 6, true, 64);
     tagger_fill(&m, 8, 6, 2);
     CHECK_OK(lam_graph_forward(m.g, 8, true));
     lam_alloc_stats before, after;
@@ -475,11 +559,43 @@ static void test_final_state_only(void)
     lam_graph_free(g);
 }
 
+/* Dropout between stacked layers: active in training only, on every layer
+ * but the last (torch's rule): in inference the stack equals the same
+ * weights without dropout. */
+static void test_dropout_between_layers(void)
+{
+    float *y[3];
+    for (int k = 0; k < 2; k++) {
+        lam_graph *g = lam_graph_new(4);
+        lam_node *x = lam_param(g, "x", lam_shape3(2, 5, 3), (lam_init){LAM_INIT_UNIFORM, 1.0f, 0});
+        lam_rnn_opts o = lam_rnn_opts_defaults(LAM_RNN_GRU, 8);
+        o.layers = 3;
+        o.dropout = k ? 0.5f : 0.0f;
+        lam_node *h = lam_nn_rnn(g, x, NULL, "gru", &o, NULL, NULL, NULL);
+        CHECK(h && !strcmp(lam_node_name(h), "gru") && !strcmp(lam_node_op_name(h), "rnn"));
+        CHECK((lam_graph_node(g, "gru.dropout0") != NULL) == (k == 1));
+        CHECK(lam_graph_node(g, "gru.dropout2") == NULL); /* not after the last layer */
+        CHECK_OK(lam_graph_compile(g, NULL));
+        CHECK_OK(lam_graph_forward(g, 1, false));
+        y[k] = malloc(80 * sizeof(float));
+        memcpy(y[k], lam_node_data(h), 80 * sizeof(float));
+        if (k) {
+            CHECK_OK(lam_graph_forward(g, 1, true));
+            y[2] = malloc(80 * sizeof(float));
+            memcpy(y[2], lam_node_data(h), 80 * sizeof(float));
+        }
+        lam_graph_free(g);
+    }
+    CHECK(!memcmp(y[0], y[1], 80 * sizeof(float)));
+    CHECK(memcmp(y[1], y[2], 80 * sizeof(float)) != 0);
+    for (int k = 0; k < 3; k++) free(y[k]);
+}
+
 /* Bad lengths stop the forward pass with a message; shapes are checked. */
 static void test_errors(void)
 {
     tagger m;
-    tagger_build(&m, LAM_RNN_LSTM, 4, 5, false, 1);
+    tagger_build(&m, LAM_RNN_LSTM, 4, 5, false, 40);
     tagger_fill(&m, 4, 5, 1);
     lam_node_ids(m.len)[2] = 6;
     CHECK(lam_graph_forward(m.g, 4, true) == LAM_ERR_ARG);
@@ -510,10 +626,12 @@ int main(void)
     RUN(test_golden_against_torch);
     RUN(test_cell_builds_same_bits);
     RUN(test_threads_same_bits);
+    RUN(test_large_against_reference);
     RUN(test_padding_ignored);
     RUN(test_batch_rows_independent);
     RUN(test_no_allocation_in_step);
     RUN(test_final_state_only);
+    RUN(test_dropout_between_layers);
     RUN(test_errors);
     TEST_MAIN_END;
 }

@@ -231,6 +231,58 @@ lam_node *lam_bce_logits_loss(lam_graph *g, lam_node *logits, lam_node *target);
  * twice.  Extra outputs nobody asked for cost nothing. */
 lam_node *lam_node_output(lam_graph *g, lam_node *n, int k);
 
+/* ---- attention and sequence pooling (src/ops/attention.c, seqpool.c) ---- */
+
+/* How attention scores a query q_i against a key k_j:
+ *   DOT       Luong dot:       s = q.k              (Dq = D)
+ *   GENERAL   Luong general:   s = q^T W k          W [Dq, D]
+ *   ADDITIVE  Bahdanau concat: s = v . tanh(Wq q + Wk k)
+ *                              Wq [A, Dq], Wk [A, D], v [A] */
+typedef enum lam_attn_score {
+    LAM_ATTN_DOT = 0,
+    LAM_ATTN_GENERAL,
+    LAM_ATTN_ADDITIVE,
+    LAM_ATTN_SCORE_COUNT_
+} lam_attn_score;
+const char *lam_attn_score_name(lam_attn_score s); /* "dot", "general", "additive" */
+bool lam_attn_score_from_name(const char *name, lam_attn_score *out); /* false if unknown */
+
+/* Attention of queries over a sequence that serves as keys and values, in
+ * one op with its own backward.  q [B, Tq, Dq], or [Tq, Dq] without a
+ * batch for a query shared by every sample (a learned query; its gradient
+ * sums over the batch; a batched [B, Dq] is an error: reshape it to
+ * [B, 1, Dq]); kv [B, Tk, D].  The weights of `score` are given (w for GENERAL;
+ * wq, wk, v for ADDITIVE); the others must be NULL.  Every score is
+ * multiplied by `scale` (finite; 1 for none, 1/sqrt(D) for scaled dot).
+ * lengths: int32 [B] (lam_input_ids) or NULL: key positions j >= lengths[b]
+ * get weight exactly 0 and no gradient, and their values change nothing
+ * (they must be finite: the additive key projection runs over every
+ * position and its weight gradient multiplies them by 0); a length of 0 or
+ * above Tk makes the pass fail (LAM_ERR_ARG naming the batch row).
+ * a_ij = softmax_j(s_ij) (stable: the row maximum is subtracted); output
+ * context [B, Tq, D] = sum_j a_ij kv_j.  Extra output 0 (lam_node_output) is
+ * the weights a [B, Tq, Tk]; it can take a gradient too.  Results are the
+ * same for any thread count. */
+lam_node *lam_attention_op(lam_graph *g, lam_node *q, lam_node *kv, lam_node *lengths, lam_attn_score score,
+                           lam_node *w, lam_node *wq, lam_node *wk, lam_node *v, float scale);
+
+/* How lam_seq_pool reduces the time axis. */
+typedef enum lam_seq_pool_mode {
+    LAM_SEQ_POOL_MEAN = 0, /* mean over the real steps */
+    LAM_SEQ_POOL_MAX,      /* maximum over the real steps (gradient to the first maximum) */
+    LAM_SEQ_POOL_SUM,      /* sum over the real steps */
+    LAM_SEQ_POOL_LAST,     /* step lengths[b] - 1, or T - 1 without lengths */
+    LAM_SEQ_POOL_FIRST,    /* step 0 */
+    LAM_SEQ_POOL_MODE_COUNT_
+} lam_seq_pool_mode;
+const char *lam_seq_pool_mode_name(lam_seq_pool_mode m); /* "mean", "max", "sum", "last", "first" */
+bool lam_seq_pool_mode_from_name(const char *name, lam_seq_pool_mode *out);
+
+/* Pool x [B, T, C] over time into [B, C].  lengths: int32 [B] or NULL; steps
+ * t >= lengths[b] are ignored (no value read, no gradient); a length of 0 or
+ * above T makes the pass fail (LAM_ERR_ARG naming the batch row). */
+lam_node *lam_seq_pool(lam_graph *g, lam_node *x, lam_node *lengths, lam_seq_pool_mode mode);
+
 /* ---- compile and run ---------------------------------------------------- */
 
 typedef struct lam_compile_opts {

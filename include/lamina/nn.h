@@ -101,6 +101,47 @@ lam_rnn_opts lam_rnn_opts_defaults(lam_rnn_cell cell, int units);
 lam_node *lam_nn_rnn(lam_graph *g, lam_node *x, lam_node *lengths, const char *name, const lam_rnn_opts *o,
                      lam_node *const *h0, lam_node *const *c0, lam_node **layer_nodes);
 
+/* ---- attention and sequence pooling (src/nn/attention.c) ---------------- */
+
+typedef struct lam_attention_opts {
+    lam_attn_score score; /* default LAM_ATTN_ADDITIVE */
+    int units;            /* A, the additive score's hidden size (default 64; others ignore it) */
+    bool scaled;          /* multiply every score by 1/sqrt(D) (scaled dot product); default false */
+} lam_attention_opts;
+/* score, units 64, not scaled. */
+lam_attention_opts lam_attention_opts_defaults(lam_attn_score score);
+
+/* Attention of `query` [B, Tq, Dq] (or [Tq, Dq], shared) over `values`
+ * [B, Tk, D], which serve as keys and values: context [B, Tq, D] (see
+ * lam_attention_op).  Parameters, initialised like torch.nn.Linear without
+ * bias (U(-1/sqrt(fan_in), 1/sqrt(fan_in))):
+ *   general:  NAME.weight [Dq, D]            (s = q^T W k)
+ *   additive: NAME.query_proj [A, Dq], NAME.key_proj [A, D], NAME.v [A]
+ *             (s = v . tanh(query_proj q + key_proj k))
+ * dot has none and needs Dq = D.  lengths: int32 [B] or NULL.  The op node
+ * is named NAME; its weights [B, Tq, Tk] are lam_node_output(g, node, 0).
+ * opts NULL: lam_attention_opts_defaults(LAM_ATTN_ADDITIVE).  Returns NULL on
+ * error (recorded in the graph). */
+lam_node *lam_nn_attention(lam_graph *g, lam_node *query, lam_node *values, lam_node *lengths, const char *name,
+                           const lam_attention_opts *opts);
+
+/* Attention pooling (Yang et al. 2016, HAN): a learned query NAME.query
+ * [1, Dq] attends over seq [B, T, D] and the context is reshaped to [B, D].
+ * Dq = units for the additive score (then NAME.query_proj maps the query to
+ * the hidden size, acting as the bias of HAN's u = tanh(W h + b) and NAME.v
+ * as its context vector), Dq = D for dot and general.  The query is drawn
+ * N(0, 0.1^2); the other parameters are those of lam_nn_attention.  The
+ * output (a reshape) is named NAME; the attention op node NAME.attention is
+ * lam_node_input(output, 0), and its weights [B, 1, T] are
+ * lam_node_output(g, lam_node_input(output, 0), 0).  opts NULL: additive
+ * with 64 units. */
+lam_node *lam_nn_attention_pool(lam_graph *g, lam_node *seq, lam_node *lengths, const char *name,
+                                const lam_attention_opts *opts);
+
+/* Sequence pooling layer (lam_seq_pool): x [B, T, C] -> [B, C], named NAME;
+ * no parameters. */
+lam_node *lam_nn_seq_pool(lam_graph *g, lam_node *x, lam_node *lengths, const char *name, lam_seq_pool_mode mode);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
  * runs the op's shape inference), parameters and layers, and the sticky first
  * error.  Nodes are created in topological order: an op's inputs exist before
  * it, so the node array is already a valid schedule. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -434,6 +435,47 @@ lam_node *lam_flatten(lam_graph *g, lam_node *x)
     int64_t per = 1;
     for (int i = 1; i < s.ndim; i++) per *= s.d[i];
     return lam_reshape(g, x, lam_shape1(per));
+}
+
+/* attention and sequence pooling: the optional inputs go last (see
+ * lam_attention_params), the op's int_inputs hook finds the lengths */
+lam_node *lam_attention_op(lam_graph *g, lam_node *q, lam_node *kv, lam_node *lengths, lam_attn_score score,
+                           lam_node *w, lam_node *wq, lam_node *wk, lam_node *v, float scale)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    if ((unsigned)score >= LAM_ATTN_SCORE_COUNT_) {
+        lam_graph_fail(g, LAM_ERR_ARG, "attention: unknown score %d", (int)score);
+        return NULL;
+    }
+    const char *sn = lam_attn_score_name(score);
+    bool gen = score == LAM_ATTN_GENERAL, add = score == LAM_ATTN_ADDITIVE;
+    if ((w != NULL) != gen || (wq != NULL) != add || (wk != NULL) != add || (v != NULL) != add) {
+        lam_graph_fail(g, LAM_ERR_ARG, "attention (%s): %s", sn,
+                       gen ? "needs w and no wq, wk, v" : add ? "needs wq, wk and v and no w" : "takes no weights (w, wq, wk, v must be NULL)");
+        return NULL;
+    }
+    if (!isfinite(scale)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "attention (%s): scale %g must be finite", sn, (double)scale);
+        return NULL;
+    }
+    lam_node *in[LAM_MAX_INPUTS] = {q, kv};
+    int n = 2;
+    if (gen) in[n++] = w;
+    if (add) in[n++] = wq, in[n++] = wk, in[n++] = v;
+    if (lengths) in[n++] = lengths;
+    lam_op_params p = {.attention = {score, scale, lengths != NULL}};
+    return op_node(g, LAM_OP_ATTENTION, &p, n, in);
+}
+
+lam_node *lam_seq_pool(lam_graph *g, lam_node *x, lam_node *lengths, lam_seq_pool_mode mode)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    if ((unsigned)mode >= LAM_SEQ_POOL_MODE_COUNT_) {
+        lam_graph_fail(g, LAM_ERR_ARG, "seq_pool: unknown mode %d", (int)mode);
+        return NULL;
+    }
+    lam_op_params p = {.seq_pool = {mode, lengths != NULL}};
+    return op_node(g, LAM_OP_SEQ_POOL, &p, lengths ? 2 : 1, (lam_node *[]){x, lengths});
 }
 
 /* ---- inspection and naming ------------------------------------------------ */

@@ -3,14 +3,10 @@
  * pre-activations (backward), over the rows [0, B) of a batch and the
  * hidden units [j0, j1).
  *
- * Gate layout.  The gate pre-activations of one row are GW floats in a
- * permuted, padded order: hidden units come in blocks of LAM_RNN_UB, and
- * block u holds gate 0 of its units, then gate 1, ... (G gates), so that
- * one block of units has all its gates in one contiguous run and a thread
- * that owns whole blocks owns all their gates:
- *     column of (gate q, unit j) = (j / UB) * G * UB + q * UB + j % UB,
- *     GW = G * round_up(H, UB).
- * Gate orders are PyTorch's: LSTM i, f, g, o; GRU r, z, n.
+ * Gate layout: PyTorch's.  The gate pre-activations of one row are G*H
+ * floats, gate q of unit j at column q*H + j (LSTM i, f, g, o; GRU r, z,
+ * n), as the product with the weights in their own layout gives them; a
+ * thread that owns units [j0, j1) owns those columns of every gate.
  *
  * The transcendental functions are our own (exp by range reduction and a
  * polynomial, tanh by an odd polynomial near zero), written with fmaf so
@@ -27,16 +23,13 @@
 
 #include "lamina/graph.h"
 
-#define LAM_RNN_UB 16
+/* Threads split the hidden units in blocks of this many: whole vectors,
+ * and whole panels of a pre-packed weight (LAM_SGEMM_PACK_NR). */
+#define LAM_RNN_UB 32
 
-static inline int64_t lam_rnn_gate_col(int64_t q, int64_t j, int G)
-{
-    return (j / LAM_RNN_UB) * G * LAM_RNN_UB + q * LAM_RNN_UB + j % LAM_RNN_UB;
-}
-
-/* One time step of a cell, for rows [0, B) and units [j0, j1) (j0 a
- * multiple of LAM_RNN_UB).  Row stride of the gate buffers is GW, of the
- * states H.  valid: B flags or NULL (all valid).
+/* One time step of a cell, for rows [0, B) and units [j0, j1).  Row stride
+ * of the gate buffers is GW (>= G*H), of the states H.  valid: B flags or
+ * NULL (all valid).
  *
  * Forward:
  *   g     in: pre-activations (input projection + biases + recurrent

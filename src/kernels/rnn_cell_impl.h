@@ -11,157 +11,141 @@
 
 TGT static void FN(lstm_fwd)(const lam_rnn_step *s)
 {
-    const int UB = LAM_RNN_UB;
+    const int H = s->H, j0 = s->j0, j1 = s->j1;
     for (int b = 0; b < s->B; b++) {
-        const float *hp = s->h_prev + (int64_t)b * s->H, *cp = s->c_prev + (int64_t)b * s->H;
-        float *h = s->h + (int64_t)b * s->H, *c = s->c + (int64_t)b * s->H;
+        const float *hp = s->h_prev + (int64_t)b * H, *cp = s->c_prev + (int64_t)b * H;
+        float *h = s->h + (int64_t)b * H, *c = s->c + (int64_t)b * H;
         if (s->valid && !s->valid[b]) {
-            for (int j = s->j0; j < s->j1; j++) h[j] = hp[j], c[j] = cp[j];
+            for (int j = j0; j < j1; j++) h[j] = hp[j], c[j] = cp[j];
             continue;
         }
-        for (int j = s->j0; j < s->j1; j += UB) {
-            float *gb = s->g + (int64_t)b * s->GW + (int64_t)(j / UB) * 4 * UB;
-            int nl = s->j1 - j < UB ? s->j1 - j : UB;
-            SIMD
-            for (int l = 0; l < nl; l++) {
-                float i = rc_sigmoid(gb[l]), f = rc_sigmoid(gb[UB + l]);
-                float gg = rc_tanh(gb[2 * UB + l]), o = rc_sigmoid(gb[3 * UB + l]);
-                float cn = f * cp[j + l] + i * gg;
-                gb[l] = i, gb[UB + l] = f, gb[2 * UB + l] = gg, gb[3 * UB + l] = o;
-                c[j + l] = cn;
-                h[j + l] = o * rc_tanh(cn);
-            }
+        float *gi = s->g + (int64_t)b * s->GW, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
+        SIMD
+        for (int j = j0; j < j1; j++) {
+            float i = rc_sigmoid(gi[j]), f = rc_sigmoid(gf[j]), g = rc_tanh(gg[j]), o = rc_sigmoid(go[j]);
+            float cn = f * cp[j] + i * g;
+            gi[j] = i, gf[j] = f, gg[j] = g, go[j] = o;
+            c[j] = cn;
+            h[j] = o * rc_tanh(cn);
         }
     }
 }
 
 TGT static void FN(lstm_bwd)(const lam_rnn_step *s)
 {
-    const int UB = LAM_RNN_UB;
+    const int H = s->H, j0 = s->j0, j1 = s->j1;
     for (int b = 0; b < s->B; b++) {
-        bool ok = !s->valid || s->valid[b];
-        const float *cp = s->c_prev + (int64_t)b * s->H, *c = s->c + (int64_t)b * s->H;
-        const float *dh = s->dh + (int64_t)b * s->H;
-        float *dc = s->dc + (int64_t)b * s->H;
-        for (int j = s->j0; j < s->j1; j += UB) {
-            float *gb = s->g + (int64_t)b * s->GW + (int64_t)(j / UB) * 4 * UB;
-            int nl = s->j1 - j < UB ? s->j1 - j : UB;
-            if (!ok) {
-                for (int l = 0; l < 4 * UB; l++) gb[l] = 0.0f;
-                continue;
-            }
-            SIMD
-            for (int l = 0; l < nl; l++) {
-                float i = gb[l], f = gb[UB + l], gg = gb[2 * UB + l], o = gb[3 * UB + l];
-                float tc = rc_tanh(c[j + l]), d = dh[j + l];
-                float dcv = dc[j + l] + d * o * (1.0f - tc * tc);
-                dc[j + l] = dcv * f;
-                gb[l] = dcv * gg * i * (1.0f - i);
-                gb[UB + l] = dcv * cp[j + l] * f * (1.0f - f);
-                gb[2 * UB + l] = dcv * i * (1.0f - gg * gg);
-                gb[3 * UB + l] = d * tc * o * (1.0f - o);
-            }
+        float *gi = s->g + (int64_t)b * s->GW, *gf = gi + H, *gg = gi + 2 * H, *go = gi + 3 * H;
+        if (s->valid && !s->valid[b]) {
+            for (int j = j0; j < j1; j++) gi[j] = gf[j] = gg[j] = go[j] = 0.0f;
+            continue;
+        }
+        const float *cp = s->c_prev + (int64_t)b * H, *c = s->c + (int64_t)b * H;
+        const float *dh = s->dh + (int64_t)b * H;
+        float *dc = s->dc + (int64_t)b * H;
+        SIMD
+        for (int j = j0; j < j1; j++) {
+            float i = gi[j], f = gf[j], g = gg[j], o = go[j];
+            float tc = rc_tanh(c[j]), d = dh[j];
+            float dcv = dc[j] + d * o * (1.0f - tc * tc);
+            dc[j] = dcv * f;
+            gi[j] = dcv * g * i * (1.0f - i);
+            gf[j] = dcv * cp[j] * f * (1.0f - f);
+            gg[j] = dcv * i * (1.0f - g * g);
+            go[j] = d * tc * o * (1.0f - o);
         }
     }
 }
 
 TGT static void FN(gru_fwd)(const lam_rnn_step *s)
 {
-    const int UB = LAM_RNN_UB;
+    const int H = s->H, j0 = s->j0, j1 = s->j1;
     for (int b = 0; b < s->B; b++) {
-        const float *hp = s->h_prev + (int64_t)b * s->H;
-        float *h = s->h + (int64_t)b * s->H;
+        const float *hp = s->h_prev + (int64_t)b * H;
+        float *h = s->h + (int64_t)b * H;
         if (s->valid && !s->valid[b]) {
-            for (int j = s->j0; j < s->j1; j++) h[j] = hp[j];
+            for (int j = j0; j < j1; j++) h[j] = hp[j];
             continue;
         }
-        for (int j = s->j0; j < s->j1; j += UB) {
-            int64_t off = (int64_t)b * s->GW + (int64_t)(j / UB) * 3 * UB;
-            float *gb = s->g + off;
-            const float *rb = s->r + off;
-            int nl = s->j1 - j < UB ? s->j1 - j : UB;
-            SIMD
-            for (int l = 0; l < nl; l++) {
-                float r = rc_sigmoid(gb[l] + rb[l]), z = rc_sigmoid(gb[UB + l] + rb[UB + l]);
-                float n = rc_tanh(gb[2 * UB + l] + r * rb[2 * UB + l]);
-                gb[l] = r, gb[UB + l] = z, gb[2 * UB + l] = n;
-                h[j + l] = (1.0f - z) * n + z * hp[j + l];
-            }
+        float *gr = s->g + (int64_t)b * s->GW, *gz = gr + H, *gn = gr + 2 * H;
+        const float *rr = s->r + (int64_t)b * s->GW, *rz = rr + H, *rn = rr + 2 * H;
+        SIMD
+        for (int j = j0; j < j1; j++) {
+            float r = rc_sigmoid(gr[j] + rr[j]), z = rc_sigmoid(gz[j] + rz[j]);
+            float n = rc_tanh(gn[j] + r * rn[j]);
+            gr[j] = r, gz[j] = z, gn[j] = n;
+            h[j] = (1.0f - z) * n + z * hp[j];
         }
     }
 }
 
 TGT static void FN(gru_bwd)(const lam_rnn_step *s)
 {
-    const int UB = LAM_RNN_UB;
+    const int H = s->H, j0 = s->j0, j1 = s->j1;
     for (int b = 0; b < s->B; b++) {
-        bool ok = !s->valid || s->valid[b];
-        const float *hp = s->h_prev + (int64_t)b * s->H, *dh = s->dh + (int64_t)b * s->H;
-        float *dhd = s->dhd + (int64_t)b * s->H;
-        for (int j = s->j0; j < s->j1; j += UB) {
-            int64_t off = (int64_t)b * s->GW + (int64_t)(j / UB) * 3 * UB;
-            float *gb = s->g + off, *rb = s->r + off;
-            int nl = s->j1 - j < UB ? s->j1 - j : UB;
-            if (!ok) {
-                for (int l = 0; l < 3 * UB; l++) gb[l] = rb[l] = 0.0f;
-                for (int l = 0; l < nl; l++) dhd[j + l] = dh[j + l];
-                continue;
+        const float *hp = s->h_prev + (int64_t)b * H, *dh = s->dh + (int64_t)b * H;
+        float *dhd = s->dhd + (int64_t)b * H;
+        float *gr = s->g + (int64_t)b * s->GW, *gz = gr + H, *gn = gr + 2 * H;
+        float *rr = s->r + (int64_t)b * s->GW, *rz = rr + H, *rn = rr + 2 * H;
+        if (s->valid && !s->valid[b]) {
+            for (int j = j0; j < j1; j++) {
+                gr[j] = gz[j] = gn[j] = rr[j] = rz[j] = rn[j] = 0.0f;
+                dhd[j] = dh[j];
             }
-            SIMD
-            for (int l = 0; l < nl; l++) {
-                float r = gb[l], z = gb[UB + l], n = gb[2 * UB + l], d = dh[j + l];
-                float dn = d * (1.0f - z) * (1.0f - n * n);
-                float dz = d * (hp[j + l] - n) * z * (1.0f - z);
-                float dr = dn * rb[2 * UB + l] * r * (1.0f - r);
-                dhd[j + l] = d * z;
-                gb[l] = dr, gb[UB + l] = dz, gb[2 * UB + l] = dn;
-                rb[l] = dr, rb[UB + l] = dz, rb[2 * UB + l] = dn * r;
-            }
+            continue;
+        }
+        SIMD
+        for (int j = j0; j < j1; j++) {
+            float r = gr[j], z = gz[j], n = gn[j], d = dh[j];
+            float dn = d * (1.0f - z) * (1.0f - n * n);
+            float dz = d * (hp[j] - n) * z * (1.0f - z);
+            float dr = dn * rn[j] * r * (1.0f - r);
+            dhd[j] = d * z;
+            gr[j] = dr, gz[j] = dz, gn[j] = dn;
+            rr[j] = dr, rz[j] = dz, rn[j] = dn * r;
         }
     }
 }
 
 TGT static void FN(rnn_fwd)(const lam_rnn_step *s)
 {
-    const int UB = LAM_RNN_UB;
+    const int H = s->H, j0 = s->j0, j1 = s->j1;
     bool relu = s->cell == LAM_RNN_RELU;
     for (int b = 0; b < s->B; b++) {
-        const float *hp = s->h_prev + (int64_t)b * s->H;
-        float *h = s->h + (int64_t)b * s->H;
+        const float *hp = s->h_prev + (int64_t)b * H;
+        float *h = s->h + (int64_t)b * H;
         if (s->valid && !s->valid[b]) {
-            for (int j = s->j0; j < s->j1; j++) h[j] = hp[j];
+            for (int j = j0; j < j1; j++) h[j] = hp[j];
             continue;
         }
-        float *gb = s->g + (int64_t)b * s->GW;
-        int j1 = s->j1;
-        (void)UB;
+        float *g = s->g + (int64_t)b * s->GW;
         if (relu) {
             SIMD
-            for (int j = s->j0; j < j1; j++) h[j] = gb[j] = gb[j] > 0.0f ? gb[j] : 0.0f;
+            for (int j = j0; j < j1; j++) h[j] = g[j] = g[j] > 0.0f ? g[j] : 0.0f;
         } else {
             SIMD
-            for (int j = s->j0; j < j1; j++) h[j] = gb[j] = rc_tanh(gb[j]);
+            for (int j = j0; j < j1; j++) h[j] = g[j] = rc_tanh(g[j]);
         }
     }
 }
 
 TGT static void FN(rnn_bwd)(const lam_rnn_step *s)
 {
+    const int H = s->H, j0 = s->j0, j1 = s->j1;
     bool relu = s->cell == LAM_RNN_RELU;
     for (int b = 0; b < s->B; b++) {
-        float *gb = s->g + (int64_t)b * s->GW;
-        const float *dh = s->dh + (int64_t)b * s->H;
-        int j1 = s->j1;
+        float *g = s->g + (int64_t)b * s->GW;
+        const float *dh = s->dh + (int64_t)b * H;
         if (s->valid && !s->valid[b]) {
-            for (int j = s->j0; j < j1; j++) gb[j] = 0.0f;
+            for (int j = j0; j < j1; j++) g[j] = 0.0f;
             continue;
         }
         if (relu) {
             SIMD
-            for (int j = s->j0; j < j1; j++) gb[j] = gb[j] > 0.0f ? dh[j] : 0.0f;
+            for (int j = j0; j < j1; j++) g[j] = g[j] > 0.0f ? dh[j] : 0.0f;
         } else {
             SIMD
-            for (int j = s->j0; j < j1; j++) gb[j] = dh[j] * (1.0f - gb[j] * gb[j]);
+            for (int j = j0; j < j1; j++) g[j] = dh[j] * (1.0f - g[j] * g[j]);
         }
     }
 }

@@ -47,6 +47,16 @@ typedef struct lam_rnn_params {
 typedef struct lam_output_params {
     int k; /* which extra output of the input node */
 } lam_output_params;
+/* attention (attention.c): inputs q, kv, the score's weights, then lengths */
+typedef struct lam_attention_params {
+    lam_attn_score score;
+    float scale;      /* multiplies every score */
+    bool has_lengths; /* the last input is int32 lengths [B] */
+} lam_attention_params;
+typedef struct lam_seq_pool_params {
+    lam_seq_pool_mode mode;
+    bool has_lengths; /* input 1 is int32 lengths [B] */
+} lam_seq_pool_params;
 
 typedef enum lam_op {
 #define LAM_OP(E, n, P) LAM_OP_##E,

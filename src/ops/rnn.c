@@ -4,19 +4,20 @@
  *
  * How it runs, per direction d:
  *  - the input is copied time-major in the direction's step order, X_d
- *    [T][B][I] (step s reads time t = s forwards, T-1-s backwards), and the
- *    weights into the permuted gate layout of kernels/rnn_cell.h (a padded
- *    column order that puts the gates of each block of units side by side);
+ *    [T][B][I] (step s reads time t = s forwards, T-1-s backwards);
  *  - the input projections of all steps are one GEMM, G = X_d W_ih^T, plus
- *    the biases;
- *  - then per step one GEMM adds the recurrent product h W_hh^T (for GRU
+ *    the biases (gates in PyTorch's order, the weights used as they are);
+ *  - then per step one product adds the recurrent part h W_hh^T (for GRU
  *    into R, which its n gate needs apart) and the cell kernel applies the
- *    gates; the states of every step are kept (saved) for backward;
+ *    gates; the states of every step are kept (saved) for backward.  With
+ *    several threads each owns a block of hidden units, the columns of
+ *    every gate for them, and the threads meet once per step;
  *  - backward walks the steps in reverse: the cell kernel turns G into the
- *    gradients of the gate pre-activations, one GEMM per step carries dh
+ *    gradients of the gate pre-activations, one product per step carries dh
  *    to the previous step, and after the loop the weight gradients are one
- *    GEMM each over all steps (dW_ih = dG^T X_d, dW_hh = dG^T H_prev) and
+ *    GEMM each over all steps (dW_ih += dG^T X_d, dW_hh += dG^T H_prev) and
  *    the input gradient one GEMM (dX_d = dG W_ih).
+ * Two directions on two threads run one per thread.
  * Per-sample lengths: a step at or after a sample's length is not valid for
  * it: its state is carried unchanged, its output is zero and it gets no
  * gradient; so the reverse direction starts at each sample's last step.
@@ -28,6 +29,13 @@
 #include "kernels/gemm.h"
 #include "kernels/rnn_cell.h"
 #include "ops/op.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_thread_num(void) { return 0; }
+static int omp_get_num_threads(void) { return 1; }
+#endif
 
 #define ALIGN16(n) (((n) + 15) & ~(int64_t)15) /* floats, to 64-byte multiples */
 
@@ -53,14 +61,14 @@ static rdims dims_of(const lam_node *nd)
     r.B = x->d[0], r.T = x->d[1], r.I = x->d[2];
     r.H = whh->d[1];
     r.G = lam_rnn_cell_gates(p->cell);
-    r.GW = r.G * ((r.H + LAM_RNN_UB - 1) / LAM_RNN_UB * LAM_RNN_UB);
+    r.GW = r.G * r.H;
     r.D = p->bidir ? 2 : 1;
     return r;
 }
 
 /* ---- memory layout ----------------------------------------------------------- */
 
-/* saved, per direction: the gates G [T][B][GW], GRU's recurrent part R
+/* saved, per direction: the gates G [T][B][G*H], GRU's recurrent part R
  * (same size), the hidden states H [T+1][B][H] (H[0] the initial state),
  * LSTM's cell states C (same size) */
 typedef struct dir_saved {
@@ -85,32 +93,65 @@ static dir_saved saved_at(void *saved, const rdims *r, lam_rnn_cell cell, int d)
     return s;
 }
 
-/* scratch: per direction X_d, the permuted W_ih, W_hh, bias of G and bias
- * of R; the valid flags; then (backward) the running dh, dh_rec, dc, dhd,
- * the input gradient of one direction, a weight-gradient buffer; then the
- * GEMM workspace */
+/* scratch, per direction (the two directions may run at once, one per
+ * thread): X_d, the bias of G and of R, the running dh, dh_rec, dc, dhd of
+ * backward, the input gradient of the direction, the bias-gradient sums,
+ * the GEMM workspace for all threads and one per thread for the per-step
+ * products; then the valid flags */
+#define MAX_TEAM 64 /* threads that split the hidden units of one direction */
+typedef struct dir_scratch {
+    float *xd, *bg, *br;
+    float *dh, *dh2, *dc, *dhd, *dxd, *db, *ws;
+    float *wp;            /* W_hh packed for the per-step products (H a multiple of the panel) */
+    float *wst[MAX_TEAM];
+} dir_scratch;
+
+/* W_hh is packed once per pass when whole panels of columns fall on unit
+ * blocks and there are steps enough to repay it: every step then reads the
+ * packed panels instead of packing the same weight again (1 MiB per step
+ * for H = 256).  Not for generation, one step at a time. */
+static bool packed_steps(const rdims *r) { return r->H % LAM_SGEMM_PACK_NR == 0 && r->T >= 4; }
+static size_t packed_floats(const rdims *r)
+{
+    size_t f = lam_sgemm_packed_b_floats((int)r->GW, (int)r->H), b = lam_sgemm_packed_b_floats((int)r->H, (int)r->GW);
+    return f > b ? f : b;
+}
 typedef struct scratch {
-    float *xd[2], *wih[2], *whh[2], *bg[2], *br[2];
+    dir_scratch d[2];
     unsigned char *valid;
-    float *dh, *dh2, *dc, *dhd, *dxd, *dw, *ws;
 } scratch;
+
+static int team_size(void)
+{
+    int nt = lam_ops_plan_threads();
+    return nt < MAX_TEAM ? nt : MAX_TEAM;
+}
 
 static size_t gemm_ws_floats(const rdims *r)
 {
     int nt = lam_ops_plan_threads();
     int64_t TB = r->T * r->B, W = r->I > r->H ? r->I : r->H;
     size_t m = lam_sgemm_ws_floats((int)TB, (int)r->GW, (int)r->I, nt);
-    size_t v[] = {lam_sgemm_ws_floats((int)r->B, (int)r->GW, (int)r->H, nt),
-                  lam_sgemm_ws_floats((int)r->B, (int)r->H, (int)r->GW, nt),
-                  lam_sgemm_ws_floats((int)r->GW, (int)W, (int)TB, nt),
+    size_t v[] = {lam_sgemm_ws_floats((int)r->GW, (int)W, (int)TB, nt),
                   lam_sgemm_ws_floats((int)TB, (int)r->I, (int)r->GW, nt)};
-    for (int i = 0; i < 4; i++) m = v[i] > m ? v[i] : m;
+    for (int i = 0; i < 2; i++) m = v[i] > m ? v[i] : m;
     return m;
+}
+
+/* one thread's per-step products: [B, columns] x [H] forward, [B, units] x [GW] backward */
+static size_t step_ws_floats(const rdims *r)
+{
+    size_t a = lam_sgemm_ws_floats((int)r->B, (int)r->GW, (int)r->H, 1);
+    size_t b = lam_sgemm_ws_floats((int)r->B, (int)r->H, (int)r->GW, 1);
+    size_t c = lam_sgemm_packed_ws_floats((int)r->B, (int)r->H), d = lam_sgemm_packed_ws_floats((int)r->B, (int)r->GW);
+    a = a > b ? a : b;
+    c = c > d ? c : d;
+    return a > c ? a : c;
 }
 
 static int64_t scratch_layout(const rdims *r, void *base, scratch *s)
 {
-    int64_t off = 0, W = r->I > r->H ? r->I : r->H;
+    int64_t off = 0;
     float *f = base;
 #define TAKE(ptr, n)                       \
     do {                                   \
@@ -119,23 +160,25 @@ static int64_t scratch_layout(const rdims *r, void *base, scratch *s)
     } while (0)
     scratch z = {0};
     if (!s) s = &z;
+    int nt = team_size();
     for (int d = 0; d < r->D; d++) {
-        TAKE(s->xd[d], r->T * r->B * r->I);
-        TAKE(s->wih[d], r->GW * r->I);
-        TAKE(s->whh[d], r->GW * r->H);
-        TAKE(s->bg[d], r->GW);
-        TAKE(s->br[d], r->GW);
+        dir_scratch *x = &s->d[d];
+        TAKE(x->xd, r->T * r->B * r->I);
+        TAKE(x->bg, r->GW);
+        TAKE(x->br, r->GW);
+        TAKE(x->dh, r->B * r->H);
+        TAKE(x->dh2, r->B * r->H);
+        TAKE(x->dc, r->B * r->H);
+        TAKE(x->dhd, r->B * r->H);
+        TAKE(x->dxd, r->T * r->B * r->I);
+        TAKE(x->db, r->GW);
+        TAKE(x->ws, gemm_ws_floats(r));
+        TAKE(x->wp, packed_steps(r) ? packed_floats(r) : 0);
+        for (int t = 0; t < nt; t++) TAKE(x->wst[t], step_ws_floats(r));
     }
     float *v = NULL;
     TAKE(v, (r->T * r->B + 3) / 4);
     s->valid = (unsigned char *)v;
-    TAKE(s->dh, r->B * r->H);
-    TAKE(s->dh2, r->B * r->H);
-    TAKE(s->dc, r->B * r->H);
-    TAKE(s->dhd, r->B * r->H);
-    TAKE(s->dxd, r->T * r->B * r->I);
-    TAKE(s->dw, r->GW * W);
-    TAKE(s->ws, gemm_ws_floats(r));
 #undef TAKE
     return off;
 }
@@ -250,29 +293,43 @@ static void load_x(const float *x, const rdims *r, int d, float *xd)
             memcpy(xd + (s * r->B + b) * r->I, x + (b * r->T + t_of(r, d, s)) * r->I, (size_t)r->I * sizeof(float));
 }
 
-/* The direction's weights in the permuted gate layout (padded rows zero),
- * the bias of G and, for GRU, the bias of R. */
-static void load_weights(const lam_op_ctx *c, const rdims *r, int d, const scratch *sc)
+/* The bias of G (b_ih + b_hh) and, for GRU, of R (b_hn, which its n gate
+ * keeps inside r * (W_hn h + b_hn)); zeros without biases. */
+static void load_biases(const lam_op_ctx *c, const rdims *r, int d, const dir_scratch *x)
 {
     const lam_rnn_params *p = &c->node->p.rnn;
+    memset(x->bg, 0, (size_t)r->GW * sizeof(float));
+    memset(x->br, 0, (size_t)r->GW * sizeof(float));
+    if (!p->bias) return;
     int k = in_wih(p, d);
-    const float *wih = c->in[k], *whh = c->in[k + 1];
-    const float *bih = p->bias ? c->in[k + 2] : NULL, *bhh = p->bias ? c->in[k + 3] : NULL;
-    memset(sc->wih[d], 0, (size_t)(r->GW * r->I) * sizeof(float));
-    memset(sc->whh[d], 0, (size_t)(r->GW * r->H) * sizeof(float));
-    memset(sc->bg[d], 0, (size_t)r->GW * sizeof(float));
-    memset(sc->br[d], 0, (size_t)r->GW * sizeof(float));
-    bool gru = p->cell == LAM_RNN_GRU;
+    const float *bih = c->in[k + 2], *bhh = c->in[k + 3];
+    int64_t n_both = p->cell == LAM_RNN_GRU ? 2 * r->H : r->GW;
+    for (int64_t i = 0; i < r->GW; i++) {
+        if (i < n_both) x->bg[i] = bih[i] + bhh[i];
+        else x->bg[i] = bih[i], x->br[i] = bhh[i];
+    }
+}
+
+/* The recurrent product for units [j0, j1) of every gate on this thread:
+ * dst[:, q*H + j] += h W_hh[q*H + j, :]^T; one GEMM when the thread owns
+ * all the units. */
+static void recurrent_product(const rdims *r, const float *h, const float *whh, const float *wp, float *dst, int64_t j0,
+                              int64_t j1, float *ws)
+{
+    if (wp) { /* W_hh^T packed: columns q*H + [j0, j1) of every gate */
+        for (int64_t q = 0; q < r->G; q++)
+            lam_sgemm_packed(false, (int)r->B, (int)r->GW, (int)r->H, 1.0f, h, (int)r->H, wp, 1.0f, dst, (int)r->GW, ws,
+                             (int)(q * r->H + j0), (int)(q * r->H + j1));
+        return;
+    }
+    if (j0 == 0 && j1 == r->H) {
+        lam_sgemm(false, true, (int)r->B, (int)r->GW, (int)r->H, 1.0f, h, (int)r->H, whh, (int)r->H, 1.0f, dst,
+                  (int)r->GW, ws, 1);
+        return;
+    }
     for (int64_t q = 0; q < r->G; q++)
-        for (int64_t j = 0; j < r->H; j++) {
-            int64_t col = lam_rnn_gate_col(q, j, (int)r->G), row = q * r->H + j;
-            memcpy(sc->wih[d] + col * r->I, wih + row * r->I, (size_t)r->I * sizeof(float));
-            memcpy(sc->whh[d] + col * r->H, whh + row * r->H, (size_t)r->H * sizeof(float));
-            if (!bih) continue;
-            /* GRU's n gate keeps b_hn inside r * (W_hn h + b_hn) */
-            if (gru && q == 2) sc->bg[d][col] = bih[row], sc->br[d][col] = bhh[row];
-            else sc->bg[d][col] = bih[row] + bhh[row];
-        }
+        lam_sgemm(false, true, (int)r->B, (int)(j1 - j0), (int)r->H, 1.0f, h, (int)r->H, whh + (q * r->H + j0) * r->H,
+                  (int)r->H, 1.0f, dst + q * r->H + j0, (int)r->GW, ws, 1);
 }
 
 static void rows_set(float *dst, const float *row, int64_t n, int64_t w)
@@ -280,19 +337,72 @@ static void rows_set(float *dst, const float *row, int64_t n, int64_t w)
     for (int64_t i = 0; i < n; i++) memcpy(dst + i * w, row, (size_t)w * sizeof(float));
 }
 
+/* The units [j0, j1) thread t of nt owns: whole blocks of LAM_RNN_UB. */
+static void unit_range(const rdims *r, int t, int nt, int64_t *j0, int64_t *j1)
+{
+    int64_t nb = (r->H + LAM_RNN_UB - 1) / LAM_RNN_UB;
+    *j0 = nb * t / nt * LAM_RNN_UB;
+    *j1 = nb * (t + 1) / nt * LAM_RNN_UB;
+    if (*j1 > r->H) *j1 = r->H;
+}
+
+/* Threads that split the units of one direction's steps: one per 32 units
+ * at most, and one alone when a step is too small to pay for the barrier
+ * (generation: one sample, one step). */
+static int step_team(const rdims *r, int nthreads)
+{
+    if ((double)r->B * (double)r->GW * (double)r->H < (double)(1 << 20)) return 1;
+    int64_t nb = (r->H + 31) / 32;
+    int nt = nthreads < MAX_TEAM ? nthreads : MAX_TEAM;
+    if (nt > nb) nt = (int)nb;
+    return nt < 1 ? 1 : nt;
+}
+
 /* ---- forward ------------------------------------------------------------------------ */
 
-static void run_direction(const lam_op_ctx *c, const rdims *r, int d, const scratch *sc)
+/* The steps of direction d on thread t of nt, which owns units [j0, j1)
+ * and their gate columns: per step its part of the recurrent product, its
+ * units' cell update, then a barrier (the next product needs every unit). */
+static void fwd_steps(const lam_op_ctx *c, const rdims *r, int d, const dir_scratch *x, const unsigned char *valid,
+                      int t, int nt)
+{
+    const lam_rnn_params *p = &c->node->p.rnn;
+    dir_saved sv = saved_at(c->saved, r, p->cell, d);
+    const float *whh = c->in[in_wih(p, d) + 1];
+    int64_t BH = r->B * r->H, j0, j1;
+    unit_range(r, t, nt, &j0, &j1);
+    for (int64_t s = 0; s < r->T; s++) {
+        float *g = sv.g + s * r->B * r->GW, *hp = sv.hs + s * BH;
+        float *rr = sv.r ? sv.r + s * r->B * r->GW : NULL;
+        if (j1 > j0) {
+            if (rr) /* R = b_hn (+ the product) for this thread's units of every gate */
+                for (int64_t b = 0; b < r->B; b++)
+                    for (int64_t q = 0; q < r->G; q++)
+                        memcpy(rr + b * r->GW + q * r->H + j0, x->br + q * r->H + j0, (size_t)(j1 - j0) * sizeof(float));
+            recurrent_product(r, hp, whh, packed_steps(r) ? x->wp : NULL, rr ? rr : g, j0, j1, x->wst[t]);
+            lam_rnn_step st = {p->cell, (int)r->B, (int)r->H, (int)r->GW, (int)j0, (int)j1, g, rr, hp,
+                               sv.cs ? sv.cs + s * BH : NULL, sv.hs + (s + 1) * BH, sv.cs ? sv.cs + (s + 1) * BH : NULL,
+                               valid + t_of(r, d, s) * r->B, NULL, NULL, NULL};
+            lam_k_rnn_step_fwd(&st);
+        }
+        if (nt > 1) {
+#pragma omp barrier
+        }
+    }
+}
+
+static void run_direction(const lam_op_ctx *c, const rdims *r, int d, const dir_scratch *x, const unsigned char *valid,
+                          int nthreads)
 {
     const lam_rnn_params *p = &c->node->p.rnn;
     dir_saved sv = saved_at(c->saved, r, p->cell, d);
     int64_t TB = r->T * r->B, BH = r->B * r->H;
-    load_x(c->in[0], r, d, sc->xd[d]);
-    load_weights(c, r, d, sc);
+    load_x(c->in[0], r, d, x->xd);
+    load_biases(c, r, d, x);
     /* G = X_d W_ih^T + bias, all steps at once */
-    rows_set(sv.g, sc->bg[d], TB, r->GW);
-    lam_sgemm(false, true, (int)TB, (int)r->GW, (int)r->I, 1.0f, sc->xd[d], (int)r->I, sc->wih[d], (int)r->I, 1.0f,
-              sv.g, (int)r->GW, sc->ws, c->nthreads);
+    rows_set(sv.g, x->bg, TB, r->GW);
+    lam_sgemm(false, true, (int)TB, (int)r->GW, (int)r->I, 1.0f, x->xd, (int)r->I, c->in[in_wih(p, d)], (int)r->I, 1.0f,
+              sv.g, (int)r->GW, x->ws, nthreads);
     /* initial states */
     for (int k = 0; k < 2; k++) {
         float *st = k ? sv.cs : sv.hs;
@@ -304,16 +414,14 @@ static void run_direction(const lam_op_ctx *c, const rdims *r, int d, const scra
             else memset(st + b * r->H, 0, (size_t)r->H * sizeof(float));
         }
     }
-    for (int64_t s = 0; s < r->T; s++) {
-        float *g = sv.g + s * r->B * r->GW, *hp = sv.hs + s * BH;
-        float *rr = sv.r ? sv.r + s * r->B * r->GW : NULL;
-        if (rr) rows_set(rr, sc->br[d], r->B, r->GW);
-        lam_sgemm(false, true, (int)r->B, (int)r->GW, (int)r->H, 1.0f, hp, (int)r->H, sc->whh[d], (int)r->H, 1.0f,
-                  rr ? rr : g, (int)r->GW, sc->ws, c->nthreads);
-        lam_rnn_step st = {p->cell, (int)r->B, (int)r->H, (int)r->GW, 0, (int)r->H, g, rr, hp,
-                           sv.cs ? sv.cs + s * BH : NULL, sv.hs + (s + 1) * BH, sv.cs ? sv.cs + (s + 1) * BH : NULL,
-                           sc->valid + t_of(r, d, s) * r->B, NULL, NULL, NULL};
-        lam_k_rnn_step_fwd(&st);
+    if (packed_steps(r)) /* op(B) = W_hh^T [H, G*H] */
+        lam_sgemm_pack_b(true, (int)r->GW, (int)r->H, c->in[in_wih(p, d) + 1], (int)r->H, NULL, NULL, x->wp);
+    int nt = step_team(r, nthreads);
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        fwd_steps(c, r, d, x, valid, omp_get_thread_num(), omp_get_num_threads());
+    } else {
+        fwd_steps(c, r, d, x, valid, 0, 1);
     }
     /* outputs: the sequence (zero where not valid) or the final states */
     int64_t DH = r->D * r->H;
@@ -325,7 +433,7 @@ static void run_direction(const lam_op_ctx *c, const rdims *r, int d, const scra
         for (int64_t s = 0; s < r->T; s++) {
             int64_t t = t_of(r, d, s);
             float *y = c->out + (b * r->T + t) * DH + d * r->H;
-            if (sc->valid[t * r->B + b]) memcpy(y, sv.hs + (s + 1) * BH + b * r->H, (size_t)r->H * sizeof(float));
+            if (valid[t * r->B + b]) memcpy(y, sv.hs + (s + 1) * BH + b * r->H, (size_t)r->H * sizeof(float));
             else memset(y, 0, (size_t)r->H * sizeof(float));
         }
     }
@@ -337,29 +445,38 @@ static void run_direction(const lam_op_ctx *c, const rdims *r, int d, const scra
     }
 }
 
+/* Two directions on two or more threads: one direction per thread, each
+ * with single-threaded products (no barrier at all); otherwise one after
+ * the other, each with every thread. */
+static void for_directions(const lam_op_ctx *c, const rdims *r, const scratch *sc,
+                           void (*fn)(const lam_op_ctx *, const rdims *, int, const dir_scratch *, const unsigned char *,
+                                      int))
+{
+    if (r->D == 2 && c->nthreads >= 2) {
+#pragma omp parallel num_threads(2)
+        {
+            int d = omp_get_thread_num();
+            if (omp_get_num_threads() == 2) fn(c, r, d, &sc->d[d], sc->valid, 1);
+            else
+                for (d = 0; d < 2; d++) fn(c, r, d, &sc->d[d], sc->valid, 1);
+        }
+        return;
+    }
+    for (int d = 0; d < r->D; d++) fn(c, r, d, &sc->d[d], sc->valid, c->nthreads);
+}
+
 static void rnn_fwd(const lam_op_ctx *c)
 {
     rdims r = dims_of(c->node);
     scratch sc;
     scratch_layout(&r, c->scratch, &sc);
     if (!make_valid(c, &r, sc.valid)) return;
-    for (int d = 0; d < r.D; d++) run_direction(c, &r, d, &sc);
+    for_directions(c, &r, &sc, run_direction);
 }
 
 /* ---- backward ----------------------------------------------------------------------- */
 
-/* dst[q*H + j][:] += src[col(q, j)][:] (rows of w columns): un-permute a gradient */
-static void add_unpermuted(float *dst, const float *src, const rdims *r, int64_t w)
-{
-    for (int64_t q = 0; q < r->G; q++)
-        for (int64_t j = 0; j < r->H; j++) {
-            const float *s = src + lam_rnn_gate_col(q, j, (int)r->G) * w;
-            float *o = dst + (q * r->H + j) * w;
-            for (int64_t i = 0; i < w; i++) o[i] += s[i];
-        }
-}
-
-/* bias gradient: column sums of m [rows][GW] in row order, un-permuted */
+/* bias gradient: db += the column sums of m [rows][GW], each summed in row order */
 static void add_bias_grad(float *db, const float *m, int64_t rows, const rdims *r, float *tmp)
 {
     memset(tmp, 0, (size_t)r->GW * sizeof(float));
@@ -367,63 +484,100 @@ static void add_bias_grad(float *db, const float *m, int64_t rows, const rdims *
         const float *mr = m + i * r->GW;
         for (int64_t k = 0; k < r->GW; k++) tmp[k] += mr[k];
     }
-    add_unpermuted(db, tmp, r, 1);
+    for (int64_t k = 0; k < r->GW; k++) db[k] += tmp[k];
 }
 
-static void back_direction(const lam_op_ctx *c, const rdims *r, int d, const scratch *sc)
+/* The steps of direction d backwards on thread t of nt (units [j0, j1)):
+ * its units' gate gradients, a barrier (the product needs every gate),
+ * then its units' part of dh before the step.  dh and dh2 swap roles
+ * every step. */
+static void bwd_steps(const lam_op_ctx *c, const rdims *r, int d, const dir_scratch *x, const unsigned char *valid_all,
+                      int t, int nt)
 {
     const lam_rnn_params *p = &c->node->p.rnn;
     dir_saved sv = saved_at(c->saved, r, p->cell, d);
-    int64_t TB = r->T * r->B, BH = r->B * r->H, DH = r->D * r->H;
-    int k = in_wih(p, d);
-    float *dwih = c->din[k], *dwhh = c->din[k + 1];
-    float *dbih = p->bias ? c->din[k + 2] : NULL, *dbhh = p->bias ? c->din[k + 3] : NULL;
-    load_weights(c, r, d, sc);
-    /* the running gradients of h and c after the current step */
-    float *dh = sc->dh, *dh2 = sc->dh2;
-    for (int64_t b = 0; b < r->B; b++)
-        for (int64_t j = 0; j < r->H; j++) {
-            float v = c->daux[0] ? c->daux[0][(b * r->D + d) * r->H + j] : 0.0f;
-            if (p->last_only) v += c->dout[b * DH + d * r->H + j];
-            dh[b * r->H + j] = v;
-            if (p->cell == LAM_RNN_LSTM)
-                sc->dc[b * r->H + j] = c->daux[1] ? c->daux[1][(b * r->D + d) * r->H + j] : 0.0f;
-        }
+    int64_t BH = r->B * r->H, DH = r->D * r->H, j0, j1;
+    unit_range(r, t, nt, &j0, &j1);
+    const float *whh = c->in[in_wih(p, d) + 1];
+    float *dh = x->dh, *dh2 = x->dh2;
     for (int64_t s = r->T - 1; s >= 0; s--) {
-        int64_t t = t_of(r, d, s);
-        const unsigned char *valid = sc->valid + t * r->B;
-        if (!p->last_only)
-            for (int64_t b = 0; b < r->B; b++) {
-                if (!valid[b]) continue;
-                const float *dy = c->dout + (b * r->T + t) * DH + d * r->H;
-                for (int64_t j = 0; j < r->H; j++) dh[b * r->H + j] += dy[j];
-            }
+        int64_t tt = t_of(r, d, s);
+        const unsigned char *valid = valid_all + tt * r->B;
         float *g = sv.g + s * r->B * r->GW, *rr = sv.r ? sv.r + s * r->B * r->GW : NULL;
-        lam_rnn_step st = {p->cell, (int)r->B, (int)r->H, (int)r->GW, 0, (int)r->H, g, rr, sv.hs + s * BH,
-                           sv.cs ? sv.cs + s * BH : NULL, NULL, sv.cs ? sv.cs + (s + 1) * BH : NULL, valid, dh,
-                           sc->dhd, sc->dc};
-        lam_k_rnn_step_bwd(&st);
-        /* dh before the step: through the recurrent product, plus (GRU) the
-         * direct path z dh; rows not valid carry dh unchanged */
-        lam_sgemm(false, false, (int)r->B, (int)r->H, (int)r->GW, 1.0f, rr ? rr : g, (int)r->GW, sc->whh[d], (int)r->H,
-                  0.0f, dh2, (int)r->H, sc->ws, c->nthreads);
-        for (int64_t b = 0; b < r->B; b++) {
-            float *o = dh2 + b * r->H;
-            if (rr) {
-                const float *a = sc->dhd + b * r->H;
-                for (int64_t j = 0; j < r->H; j++) o[j] += a[j];
-            } else if (!valid[b]) {
-                memcpy(o, dh + b * r->H, (size_t)r->H * sizeof(float));
+        if (j1 > j0) {
+            if (!p->last_only)
+                for (int64_t b = 0; b < r->B; b++) {
+                    if (!valid[b]) continue;
+                    const float *dy = c->dout + (b * r->T + tt) * DH + d * r->H;
+                    for (int64_t j = j0; j < j1; j++) dh[b * r->H + j] += dy[j];
+                }
+            lam_rnn_step st = {p->cell, (int)r->B, (int)r->H, (int)r->GW, (int)j0, (int)j1, g, rr, sv.hs + s * BH,
+                               sv.cs ? sv.cs + s * BH : NULL, NULL, sv.cs ? sv.cs + (s + 1) * BH : NULL, valid, dh,
+                               x->dhd, x->dc};
+            lam_k_rnn_step_bwd(&st);
+        }
+        if (nt > 1) {
+#pragma omp barrier
+        }
+        if (j1 > j0) {
+            /* dh before the step, for this thread's units: through the
+             * recurrent product, plus (GRU) the direct path z dh; rows not
+             * valid carry dh unchanged */
+            if (packed_steps(r))
+                lam_sgemm_packed(false, (int)r->B, (int)r->H, (int)r->GW, 1.0f, rr ? rr : g, (int)r->GW, x->wp, 0.0f, dh2,
+                                 (int)r->H, x->wst[t], (int)j0, (int)j1);
+            else
+                lam_sgemm(false, false, (int)r->B, (int)(j1 - j0), (int)r->GW, 1.0f, rr ? rr : g, (int)r->GW, whh + j0,
+                          (int)r->H, 0.0f, dh2 + j0, (int)r->H, x->wst[t], 1);
+            for (int64_t b = 0; b < r->B; b++) {
+                float *o = dh2 + b * r->H;
+                if (rr) {
+                    const float *a = x->dhd + b * r->H;
+                    for (int64_t j = j0; j < j1; j++) o[j] += a[j];
+                } else if (!valid[b]) {
+                    for (int64_t j = j0; j < j1; j++) o[j] = dh[b * r->H + j];
+                }
             }
         }
         float *tmp = dh;
         dh = dh2, dh2 = tmp;
     }
+}
+
+static void back_direction(const lam_op_ctx *c, const rdims *r, int d, const dir_scratch *x, const unsigned char *valid,
+                           int nthreads)
+{
+    const lam_rnn_params *p = &c->node->p.rnn;
+    dir_saved sv = saved_at(c->saved, r, p->cell, d);
+    int64_t TB = r->T * r->B, DH = r->D * r->H;
+    int k = in_wih(p, d);
+    float *dwih = c->din[k], *dwhh = c->din[k + 1];
+    float *dbih = p->bias ? c->din[k + 2] : NULL, *dbhh = p->bias ? c->din[k + 3] : NULL;
+    /* the gradients of h and c after the last step */
+    for (int64_t b = 0; b < r->B; b++)
+        for (int64_t j = 0; j < r->H; j++) {
+            float v = c->daux[0] ? c->daux[0][(b * r->D + d) * r->H + j] : 0.0f;
+            if (p->last_only) v += c->dout[b * DH + d * r->H + j];
+            x->dh[b * r->H + j] = v;
+            if (p->cell == LAM_RNN_LSTM)
+                x->dc[b * r->H + j] = c->daux[1] ? c->daux[1][(b * r->D + d) * r->H + j] : 0.0f;
+        }
+    int nt = step_team(r, nthreads);
+    /* T steps swap dh and dh2 T times: dh before the first step ends in dh2 when T is odd */
+    const float *dh0 = r->T % 2 ? x->dh2 : x->dh;
+    if (packed_steps(r)) /* op(B) = W_hh [G*H, H] */
+        lam_sgemm_pack_b(false, (int)r->H, (int)r->GW, c->in[k + 1], (int)r->H, NULL, NULL, x->wp);
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        bwd_steps(c, r, d, x, valid, omp_get_thread_num(), omp_get_num_threads());
+    } else {
+        bwd_steps(c, r, d, x, valid, 0, 1);
+    }
     /* gradients of the initial states */
     for (int kk = 0; kk < 2; kk++) {
         bool given = kk ? p->has_c0 : p->has_h0;
         float *dst = given ? c->din[kk ? in_c0(p) : in_h0(p)] : NULL;
-        const float *src = kk ? sc->dc : dh;
+        const float *src = kk ? x->dc : dh0;
         if (!dst) continue;
         for (int64_t b = 0; b < r->B; b++) {
             float *o = dst + (b * r->D + d) * r->H;
@@ -431,29 +585,20 @@ static void back_direction(const lam_op_ctx *c, const rdims *r, int d, const scr
         }
     }
     const float *dg = sv.g, *drec = sv.r ? sv.r : sv.g; /* now gradients */
-    if (dwih || c->din[0]) load_x(c->in[0], r, d, sc->xd[d]);
-    if (dwih) {
-        lam_sgemm(true, false, (int)r->GW, (int)r->I, (int)TB, 1.0f, dg, (int)r->GW, sc->xd[d], (int)r->I, 0.0f, sc->dw,
-                  (int)r->I, sc->ws, c->nthreads);
-        add_unpermuted(dwih, sc->dw, r, r->I);
-    }
-    if (dwhh) {
-        lam_sgemm(true, false, (int)r->GW, (int)r->H, (int)TB, 1.0f, drec, (int)r->GW, sv.hs, (int)r->H, 0.0f, sc->dw,
-                  (int)r->H, sc->ws, c->nthreads);
-        add_unpermuted(dwhh, sc->dw, r, r->H);
-    }
-    if (dbih) add_bias_grad(dbih, dg, TB, r, sc->dw);
-    if (dbhh) add_bias_grad(dbhh, drec, TB, r, sc->dw);
-    if (c->din[0]) {
-        lam_sgemm(false, false, (int)TB, (int)r->I, (int)r->GW, 1.0f, dg, (int)r->GW, sc->wih[d], (int)r->I, 0.0f,
-                  sc->dxd, (int)r->I, sc->ws, c->nthreads);
-        for (int64_t s = 0; s < r->T; s++)
-            for (int64_t b = 0; b < r->B; b++) {
-                float *o = c->din[0] + (b * r->T + t_of(r, d, s)) * r->I;
-                const float *a = sc->dxd + (s * r->B + b) * r->I;
-                for (int64_t i = 0; i < r->I; i++) o[i] += a[i];
-            }
-    }
+    if (dwih || c->din[0]) load_x(c->in[0], r, d, x->xd);
+    if (dwih)
+        lam_sgemm(true, false, (int)r->GW, (int)r->I, (int)TB, 1.0f, dg, (int)r->GW, x->xd, (int)r->I, 1.0f, dwih,
+                  (int)r->I, x->ws, nthreads);
+    if (dwhh)
+        lam_sgemm(true, false, (int)r->GW, (int)r->H, (int)TB, 1.0f, drec, (int)r->GW, sv.hs, (int)r->H, 1.0f, dwhh,
+                  (int)r->H, x->ws, nthreads);
+    if (dbih) add_bias_grad(dbih, dg, TB, r, x->db);
+    if (dbhh) add_bias_grad(dbhh, drec, TB, r, x->db);
+    /* the input gradient of this direction, time-major in its step order
+     * (rnn_bwd adds the directions into dx, in order) */
+    if (c->din[0])
+        lam_sgemm(false, false, (int)TB, (int)r->I, (int)r->GW, 1.0f, dg, (int)r->GW, c->in[k], (int)r->I, 0.0f, x->dxd,
+                  (int)r->I, x->ws, nthreads);
 }
 
 static void rnn_bwd(const lam_op_ctx *c)
@@ -462,7 +607,15 @@ static void rnn_bwd(const lam_op_ctx *c)
     scratch sc;
     scratch_layout(&r, c->scratch, &sc);
     if (!make_valid(c, &r, sc.valid)) return;
-    for (int d = 0; d < r.D; d++) back_direction(c, &r, d, &sc);
+    for_directions(c, &r, &sc, back_direction);
+    if (!c->din[0]) return;
+    for (int d = 0; d < r.D; d++)
+        for (int64_t s = 0; s < r.T; s++)
+            for (int64_t b = 0; b < r.B; b++) {
+                float *o = c->din[0] + (b * r.T + t_of(&r, d, s)) * r.I;
+                const float *a = sc.d[d].dxd + (s * r.B + b) * r.I;
+                for (int64_t i = 0; i < r.I; i++) o[i] += a[i];
+            }
 }
 
 const lam_op_def lam_opdef_rnn = {.name = "rnn", .min_in = 3, .max_in = LAM_MAX_INPUTS, .infer = rnn_infer,
