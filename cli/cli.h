@@ -17,7 +17,12 @@ typedef struct cli_opts {
     int epochs, batch, threads;
     double lr;
     long long seed;            /* < 0: not given */
-    bool quiet, help, profile;
+    long long steps;           /* 0: not given */
+    bool quiet, help, profile, attention;
+    /* generate */
+    const char *prompt, *stop;
+    int tokens, top_k;         /* tokens < 0: not given */
+    double temperature, top_p; /* < 0: not given */
 } cli_opts;
 
 /* Print the library's message for s; returns EXIT_FAILURE. */
@@ -60,5 +65,15 @@ lam_status load_data(lam_model *m, const char *path, bool with_outputs, const cl
 
 int cmd_compare(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+
+/* Write s as one CSV field (quoted when it must be). */
+void put_field(FILE *f, const char *s);
+
+/* Text and time-series models (seqcmd.c): evaluate and predict the test part
+ * of their own data (opts->data overriding the path); both free m. */
+bool is_sequence_model(const lam_model *m);
+int seq_eval(lam_model *m, const char *data);
+int seq_predict(lam_model *m, const cli_opts *o);
 
 #endif

@@ -37,6 +37,8 @@ static const char *const train_help =
     "  --data PATH     data file (CSV, plain or .gz) or data directory, instead of [data] path\n"
     "  --strategy S    end_to_end, layerwise_supervised, layerwise_autoencoder or stages\n"
     "  --epochs N      number of epochs (with --resume: the total, counting the done ones)\n"
+    "  --steps N       stop after N optimiser steps (any model); sequence models print their\n"
+    "                  training tokens/s (or samples/s) and the final training loss\n"
     "  --batch N       batch size\n"
     "  --lr X          learning rate\n"
     "  --seed N        seed for initialisation, shuffling and dropout\n"
@@ -54,7 +56,10 @@ static const char *const eval_help =
     "Evaluate a trained model on a labelled data file with the training data's column\n"
     "layout: loss, accuracy, per-class precision/recall/F1 and the confusion matrix (or\n"
     "MSE/MAE/R2 for regression).  Class labels are mapped as in training.\n"
-    "  --data PATH     data file (CSV, plain or .gz)\n"
+    "Text and time-series models read --data (default: the model file's [data] path) as\n"
+    "their model file says and evaluate its test part, split as in training (all of it\n"
+    "when test_split = 0); a language model reports loss, perplexity and accuracy.\n"
+    "  --data PATH     data file (CSV, plain or .gz), or a text model's text\n"
     "  --threads N     kernel threads (default: all cores)\n";
 static const char *const predict_help =
     "usage: lamina predict CKPT --data PATH [--out FILE] [--threads N]\n"
@@ -63,8 +68,13 @@ static const char *const predict_help =
     "(p1 alone for a binary model; the predicted values y0, y1, ... for regression).\n"
     "The data file holds either the features only or the training data's columns (the\n"
     "label/target columns are then ignored); the first row decides which.\n"
-    "  --data PATH     data file (CSV, plain or .gz)\n"
+    "Text and time-series models predict the test part of --data (default: the model\n"
+    "file's [data] path), read and split as in training; each row also gets the true\n"
+    "class and the text of the sample.\n"
+    "  --data PATH     data file (CSV, plain or .gz), or a text model's text\n"
     "  --out FILE      output file (default: standard output)\n"
+    "  --attention     also write the weights of the model's attention layer: one column\n"
+    "                  per position, a0, a1, ... (what the model looked at)\n"
     "  --threads N     kernel threads (default: all cores)\n";
 static const char *const inspect_help =
     "usage: lamina inspect CFG|CKPT [--batch N]\n"
@@ -80,6 +90,7 @@ static const char *const main_help =
     "  inspect FILE   show a model file's or checkpoint's layers, shapes, parameters and memory\n"
     "  compare CFG    train a model file with several strategies and compare them\n"
     "  encode CKPT    write a trained network's codes for each data row\n"
+    "  generate CKPT  write text with a trained language model\n"
     "  version        print the version\n"
     "exit codes: 0 success, 1 failure, 2 usage error\n";
 
@@ -96,7 +107,7 @@ size_t print_memory_estimate(lam_model *m)
                mib(e.total_bytes), mib(e.data_bytes), mib(e.read_bytes), mib(e.graph_bytes), mib(e.optim_bytes),
                mib(e.fit_bytes));
     else
-        printf("  estimated peak memory of training: %.1f MiB plus the CSV data (graph %.1f, optimiser %.1f, trainer "
+        printf("  estimated peak memory of training: %.1f MiB plus the data set (graph %.1f, optimiser %.1f, trainer "
                "%.1f, runtime)\n",
                mib(e.total_bytes), mib(e.graph_bytes), mib(e.optim_bytes), mib(e.fit_bytes));
     return e.total_bytes;
@@ -146,6 +157,8 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
 {
     memset(o, 0, sizeof *o);
     o->seed = -1;
+    o->tokens = -1;
+    o->temperature = o->top_p = -1;
     bool only_files = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -175,13 +188,23 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             fprintf(stderr, "lamina: unknown option %.*s (see --help)\n", (int)len, a);
             return EXIT_USAGE;
         }
-        if (!strcmp(name, "--quiet") || !strcmp(name, "--profile")) {
+        if (!strcmp(name, "--quiet") || !strcmp(name, "--profile") || !strcmp(name, "--attention")) {
             if (eq) {
                 fprintf(stderr, "lamina: %s takes no value\n", name);
                 return EXIT_USAGE;
             }
             if (!strcmp(name, "--quiet")) o->quiet = true;
-            else o->profile = true;
+            else if (!strcmp(name, "--profile")) o->profile = true;
+            else o->attention = true;
+            continue;
+        }
+        if (!strcmp(name, "--prompt")) { /* the one option whose value may be empty or start with "--" */
+            const char *pv = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!pv) {
+                fprintf(stderr, "lamina: option --prompt needs a value\n");
+                return EXIT_USAGE;
+            }
+            o->prompt = pv;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
@@ -210,6 +233,20 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             o->seed = n;
         } else if (!strcmp(name, "--lr")) {
             if (!parse_double(name, v, 1e-12, 1e3, &o->lr)) return EXIT_USAGE;
+        } else if (!strcmp(name, "--steps")) {
+            if (!parse_int(name, v, 1, 1LL << 40, &o->steps)) return EXIT_USAGE;
+        } else if (!strcmp(name, "--tokens")) {
+            if (!parse_int(name, v, 0, 1 << 24, &n)) return EXIT_USAGE;
+            o->tokens = (int)n;
+        } else if (!strcmp(name, "--top-k")) {
+            if (!parse_int(name, v, 0, 1 << 24, &n)) return EXIT_USAGE;
+            o->top_k = (int)n;
+        } else if (!strcmp(name, "--temperature")) {
+            if (!parse_double(name, v, 0, 1e3, &o->temperature)) return EXIT_USAGE;
+        } else if (!strcmp(name, "--top-p")) {
+            if (!parse_double(name, v, 1e-6, 1, &o->top_p)) return EXIT_USAGE;
+        } else if (!strcmp(name, "--stop")) {
+            o->stop = v;
         }
     }
     if (o->threads) lam_set_threads(o->threads);
@@ -420,7 +457,7 @@ static int cmd_eval(int argc, char **argv)
     cli_opts o;
     int rc = parse_opts(argc, argv, &o, " data threads ");
     if (rc) return rc;
-    if ((rc = help_or_usage(&o, eval_help, o.file && o.data)) >= 0) return rc;
+    if ((rc = help_or_usage(&o, eval_help, o.file != NULL)) >= 0) return rc;
     lam_model *m;
     lam_dataset *ds = NULL;
     lam_metrics mt = {0};
@@ -428,6 +465,11 @@ static int cmd_eval(int argc, char **argv)
     class_names cn = {0};
     lam_status s = lam_checkpoint_load(o.file, &m, NULL);
     if (s != LAM_OK) return fail(s);
+    if (is_sequence_model(m)) return seq_eval(m, o.data);
+    if (!o.data) {
+        lam_model_free(m);
+        return fputs(eval_help, stderr), EXIT_USAGE;
+    }
     class_map_find(m, &cm);
     if ((s = load_data(m, o.data, true, &cm, &ds)) != LAM_OK) goto out;
     if ((s = lam_evaluate(m, ds, &mt)) != LAM_OK) goto out;
@@ -447,7 +489,7 @@ out:
 }
 
 /* A CSV field: quoted when it holds a delimiter, quote or line break. */
-static void put_field(FILE *f, const char *s)
+void put_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
@@ -487,9 +529,9 @@ static void write_predictions(FILE *f, const lam_model *m, const float *pred, in
 static int cmd_predict(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data out threads ");
+    int rc = parse_opts(argc, argv, &o, " data out threads attention ");
     if (rc) return rc;
-    if ((rc = help_or_usage(&o, predict_help, o.file && o.data)) >= 0) return rc;
+    if ((rc = help_or_usage(&o, predict_help, o.file != NULL)) >= 0) return rc;
     lam_model *m;
     lam_dataset *ds = NULL;
     float *pred = NULL;
@@ -497,6 +539,12 @@ static int cmd_predict(int argc, char **argv)
     class_map cm;
     lam_status s = lam_checkpoint_load(o.file, &m, NULL);
     if (s != LAM_OK) return fail(s);
+    if (is_sequence_model(m)) return seq_predict(m, &o);
+    if (!o.data || o.attention) {
+        lam_model_free(m);
+        if (o.attention) fprintf(stderr, "lamina: --attention needs a model with an [attention] layer\n");
+        return fputs(predict_help, stderr), EXIT_USAGE;
+    }
     class_map_find(m, &cm);
     if ((s = load_data(m, o.data, false, &cm, &ds)) != LAM_OK) goto out;
     if (is_classifier(m) && !cm.known)
@@ -608,11 +656,12 @@ bool run_dir(const cli_opts *o, char *buf, size_t n)
 static int cmd_train(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data epochs batch lr seed threads out resume quiet strategy profile ");
+    int rc = parse_opts(argc, argv, &o, " data epochs steps batch lr seed threads out resume quiet strategy profile ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
     lam_model_overrides ov = lam_model_overrides_none();
     ov.data_path = o.data;
+    ov.steps = o.steps;
     ov.epochs = o.epochs;
     ov.batch = o.batch;
     ov.lr = o.lr;
@@ -636,8 +685,12 @@ static int cmd_train(int argc, char **argv)
         goto out;
     }
     char buf[16384];
-    printf("data: %s: %lld rows x %lld features", m->data.path, (long long)rep.rows_kept, (long long)tr->nfeat);
-    if (tr->task == LAM_TASK_CLASSIFICATION) printf(", %d classes", (int)tr->nclasses);
+    if (tr->ids)
+        printf("data: %s (%s): %lld %s of %lld tokens", m->data.path, lam_data_format_name(m->data.format),
+               (long long)rep.rows_kept, tr->next_token ? "windows" : "texts", (long long)tr->nfeat);
+    else
+        printf("data: %s: %lld rows x %lld features", m->data.path, (long long)rep.rows_kept, (long long)tr->nfeat);
+    if (tr->task == LAM_TASK_CLASSIFICATION && !tr->next_token) printf(", %d classes", (int)tr->nclasses);
     if (rep.rows_dropped) printf(", %lld rows with missing values dropped", (long long)rep.rows_dropped);
     if (rep.values_imputed) printf(", %lld missing values imputed with column means", (long long)rep.values_imputed);
     printf("; train %lld, validation %lld, test %lld\n", (long long)tr->n, (long long)(va ? va->n : 0),
@@ -645,9 +698,14 @@ static int cmd_train(int argc, char **argv)
     if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
     lam_model_describe(m, buf, sizeof buf);
     fputs(buf, stdout);
-    printf("training: %s, %s lr %g, batch %d, %d epochs, %d threads\n", lam_strategy_name(m->train.strategy),
-           lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, m->train.epochs,
-           lam_get_threads());
+    if (m->train.steps > 0)
+        printf("training: %s, %s lr %g, batch %d, %lld steps, %d threads\n", lam_strategy_name(m->train.strategy),
+               lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, (long long)m->train.steps,
+               lam_get_threads());
+    else
+        printf("training: %s, %s lr %g, batch %d, %d epochs, %d threads\n", lam_strategy_name(m->train.strategy),
+               lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, m->train.epochs,
+               lam_get_threads());
     fflush(stdout);
     char ckpt[PATH_MAX + 32], model_path[PATH_MAX + 32], csv_path[PATH_MAX + 32], report_path[PATH_MAX + 32];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out_dir);
@@ -688,6 +746,23 @@ static int cmd_train(int argc, char **argv)
     }
     printf("trained %d epochs in %.2f s (%.4f s/epoch); best epoch %d%s\n", epochs_run, tres.seconds,
            tres.seconds / (epochs_run ? epochs_run : 1), tres.best_epoch, tres.n_stages > 1 ? " (of the last stage)" : "");
+    if (tres.n_stages > 0 && (m->tokens || m->sample.ndim == 2)) {
+        /* sequence models: throughput as the peer benchmarks measure it */
+        const lam_fit_result *fr = &tres.stage[tres.n_stages - 1].fit;
+        double per = m->tokens ? (double)m->sample.d[0] : 1.0, B = (double)m->train.batch;
+        const char *unit = m->tokens ? "tokens" : "samples";
+        printf("steps %llu: training %s/s %.0f (median step %.2f ms after 5 warm-up steps; %.0f over the whole run); "
+               "final loss %.4f (mean of the last 10 steps %.4f)\n",
+               (unsigned long long)fr->steps, unit, fr->step_median_s > 0 ? B * per / fr->step_median_s : 0.0,
+               1e3 * fr->step_median_s, fr->seconds > 0 ? (double)fr->samples * per / fr->seconds : 0.0, fr->last_loss,
+               fr->last10_loss);
+    }
+    if (m->next_token && !te) { /* a language model on all its text: nothing held out to score */
+        printf("saved %s (and checkpoint.safetensors, metrics.csv); lamina generate %s --prompt TEXT writes text\n",
+               model_path, model_path);
+        printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
+        goto out;
+    }
     const lam_dataset *evs = te ? te : tr;
     if ((s = lam_evaluate(m, evs, &mt)) != LAM_OK) goto out;
     if ((s = class_names_make((const char *const *)evs->class_names, evs->nclasses, mt.nclasses, &cn)) != LAM_OK)
@@ -695,6 +770,16 @@ static int cmd_train(int argc, char **argv)
     lam_metrics_report(&mt, (const char *const *)cn.v, buf, sizeof buf);
     const char *which = te ? "test" : "training-set";
     printf("%s results:\n%s", which, buf);
+    if (te && m->baselines && m->baselines->majority) {
+        char num[16];
+        int mc = m->baselines->majority_class;
+        snprintf(num, sizeof num, "%d", mc);
+        printf("baseline on the test part: always '%s' (the most frequent training class): accuracy %.4f, macro F1 %.4f\n",
+               cn.v && mc < cn.k ? cn.v[mc] : num, m->baselines->majority_accuracy, m->baselines->majority_macro_f1);
+    }
+    if (te && m->baselines && m->baselines->persistence)
+        printf("baseline on the test part: persistence (the next value is the last one seen): MAE %.4f, RMSE %.4f\n",
+               m->baselines->persistence_mae, m->baselines->persistence_rmse);
     FILE *f = fopen(report_path, "w");
     if (!f) {
         s = lam_fail(LAM_ERR_IO, "%s: cannot write the report: %s", report_path, strerror(errno));
@@ -764,6 +849,7 @@ static const struct command {
     {"inspect", cmd_inspect},
     {"compare", cmd_compare},
     {"encode", cmd_encode},
+    {"generate", cmd_generate},
 };
 
 int main(int argc, char **argv)

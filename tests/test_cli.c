@@ -177,8 +177,8 @@ static void test_help_and_usage(void)
     CHECK_HAS(out_buf, "usage: lamina COMMAND");
     CHECK_RUN(0, "help");
     CHECK_HAS(out_buf, "commands:");
-    static const char *const cmds[] = {"train", "eval", "predict", "inspect"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const cmds[] = {"train", "eval", "predict", "inspect", "generate"};
+    for (int i = 0; i < 5; i++) {
         char want[64];
         snprintf(want, sizeof want, "usage: lamina %s", cmds[i]);
         CHECK_RUN(0, "%s --help", cmds[i]);
@@ -535,6 +535,79 @@ static void test_malformed_inputs(void)
     CHECK_HAS(err_buf, "blocker");
 }
 
+/* Sequence models: a language model trained for a step budget, generating
+ * (the same seed, the same text), evaluated; a text classifier with
+ * attention, whose weights predict --attention writes. */
+static void test_sequence_commands(void)
+{
+    char text[3001];
+    for (int i = 0; i < 3000; i++) text[i] = "aab"[i % 3];
+    text[3000] = 0;
+    const char *corpus = write_file("aab.txt", text);
+    char cfgtext[1024];
+    snprintf(cfgtext, sizeof cfgtext,
+             "[net]\ninput = 12\nseed = 1\n[data]\nformat = corpus\npath = %s\n[embedding]\nunits = 8\n[gru]\nunits = 16\n"
+             "[dense]\nunits = vocab\n[train]\noptimizer = adam\nlr = 0.02\nbatch = 16\nsteps = 100\n",
+             corpus);
+    const char *cfg = write_file("lm.cfg", cfgtext), *dir = tpath("run_lm");
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet --steps 120", cfg, dir);
+    CHECK_HAS(out_buf, "steps 120: training tokens/s");
+    CHECK_HAS(out_buf, "final loss");
+    CHECK_HAS(out_buf, "vocabulary: 2 tokens (byte tokenizer)");
+    char model[300];
+    snprintf(model, sizeof model, "%s/model.safetensors", dir);
+    CHECK_RUN(0, "generate '%s' --prompt ab --tokens 30 --temperature 0 --quiet", model);
+    CHECK_MSG(!strncmp(out_buf, "abaabaabaab", 11), "greedy generation '%s'", out_buf);
+    CHECK_RUN(0, "generate '%s' --prompt b --tokens 40 --temperature 1.5 --seed 5", model);
+    CHECK_HAS(err_buf, "tokens generated");
+    static char first[1 << 17];
+    memcpy(first, out_buf, sizeof first);
+    CHECK_RUN(0, "generate '%s' --prompt b --tokens 40 --temperature 1.5 --seed 5", model);
+    CHECK_MSG(!strcmp(first, out_buf), "same seed, different text: '%s' / '%s'", first, out_buf);
+    CHECK_RUN(0, "generate '%s' --prompt b --tokens 40 --temperature 1.5 --seed 5 --top-k 1", model);
+    CHECK_MSG(!strncmp(out_buf, "baabaabaab", 10), "top-k 1 is greedy: '%s'", out_buf);
+    CHECK_RUN(0, "generate '%s' --prompt b --tokens 40 --seed 5 --top-p 0.5", model);
+    CHECK_RUN(0, "generate '%s' --prompt a --tokens 40 --stop bb --quiet", model);
+    CHECK_RUN(1, "generate '%s' --prompt 'xyz'", model); /* bytes the vocabulary lacks */
+    CHECK_HAS(err_buf, "not in the vocabulary");
+    CHECK_RUN(2, "generate '%s' --tokens -3", model);
+    CHECK_RUN(2, "generate '%s' --temperature x", model);
+    CHECK_RUN(0, "eval '%s'", model);
+    CHECK_HAS(out_buf, "perplexity");
+    CHECK_RUN(1, "predict '%s'", model);
+    CHECK_HAS(err_buf, "lamina generate");
+
+    /* labelled text with attention */
+    FILE *f = fopen(tpath("texts.csv"), "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("label,text\n", f);
+    for (int i = 0; i < 120; i++)
+        fprintf(f, "%s,\"%s the %s, %s\"\n", i % 2 ? "pos" : "neg", i % 3 ? "so" : "and", i % 2 ? "great" : "dull",
+                i % 5 ? "yes" : "it was");
+    fclose(f);
+    snprintf(cfgtext, sizeof cfgtext,
+             "[net]\ninput = 6\n[data]\nformat = text_csv\npath = %s\ntokenizer = word\n[embedding]\nunits = 8\n"
+             "[lstm]\nunits = 8\n[attention]\nunits = 8\n[dense]\nunits = 2\n[train]\noptimizer = adam\nlr = 0.03\n"
+             "epochs = 8\n",
+             tpath("texts.csv"));
+    cfg = write_file("cls.cfg", cfgtext);
+    dir = tpath("run_cls");
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet", cfg, dir);
+    CHECK_HAS(out_buf, "baseline on the test part: always");
+    snprintf(model, sizeof model, "%s/model.safetensors", dir);
+    CHECK_RUN(0, "eval '%s'", model);
+    CHECK_HAS(out_buf, "macro F1");
+    const char *preds = tpath("att.csv");
+    CHECK_RUN(0, "predict '%s' --attention --out '%s'", model, preds);
+    static char csv[1 << 16];
+    read_into(preds, csv, sizeof csv);
+    CHECK_HAS(csv, "true,predicted,p0,p1,text,a0,a1,a2,a3,a4,a5");
+    CHECK(count_lines(preds) == 1 + 24);
+    CHECK_RUN(2, "predict '%s' --attention=yes", model);
+    CHECK_RUN(1, "predict '%s' --attention", tpath("run_lm/model.safetensors"));
+}
+
 int main(void)
 {
     lamina = getenv("LAMINA");
@@ -555,6 +628,7 @@ int main(void)
     RUN(test_regression);
     RUN(test_layerwise_commands);
     RUN(test_malformed_inputs);
+    RUN(test_sequence_commands);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (t_failed_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -8,6 +8,7 @@
 #include "lamina/data.h"
 #include "lamina/graph.h"
 #include "lamina/optim.h"
+#include "lamina/text.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,7 +33,15 @@ typedef enum lam_data_format {
     LAM_DATA_IDX,            /* train_images, train_labels, test_images, test_labels */
     LAM_DATA_FASHION_MNIST,  /* path = directory (default Debian's dataset-fashion-mnist) */
     LAM_DATA_CIFAR10,        /* path = directory with data_batch_1..5.bin, test_batch.bin */
+    LAM_DATA_CORPUS,         /* path = a text file or directory: language modelling windows */
+    LAM_DATA_TEXT_CSV,       /* path = a CSV file with a label and a text column */
+    LAM_DATA_TEXT_FILES,     /* path = a directory of documents labelled by file name, cut into windows */
+    LAM_DATA_TIMESERIES,     /* path = a CSV file of time-ordered rows, cut into windows */
+    LAM_DATA_FORMAT_COUNT_
 } lam_data_format;
+
+/* Token data (text formats) is fed as int32 ids; the rest as floats. */
+bool lam_data_format_is_text(lam_data_format f);
 
 const char *lam_data_format_name(lam_data_format f); /* "csv", "idx", ... */
 
@@ -46,6 +55,19 @@ typedef struct lam_data_opts {
     uint64_t split_seed;      /* 42 */
     bool stratify;            /* false */
     lam_scale_kind scale;     /* STANDARD, fitted on the training part only */
+    bool scale_target;        /* regression: standardise the targets on the training part;
+                               * predictions and metrics are in the original units (time
+                               * series: true; CSV: false) */
+    /* text formats (see lamina/text.h): the vocabulary is built on the
+     * training part only; each sample has [net] input tokens */
+    lam_vocab_opts vocab;     /* tokenizer, min_freq, max_size, lowercase, pad, unk */
+    bool follow_links;        /* corpus directories: follow symbolic links (true) */
+    char label_sep;           /* text_files: a file's class is its name up to this ('-') */
+    lam_csv_col text_col;     /* text_csv: the text column (default: the last) */
+    int64_t stride;           /* corpus: window step (1); text_files: (the window) */
+    /* timeseries: the window is [net] input's first dimension */
+    lam_timeseries_opts ts;
+    int64_t ts_nfeatures;
 } lam_data_opts;
 
 /* How a model is trained: all layers together, or layer by layer. */
@@ -82,6 +104,8 @@ typedef struct lam_train_opts {
     double lr_depth_decay;    /* layer lr = lr * decay^(learnable layers above it); 1 = off */
     bool shuffle;             /* true */
     uint64_t seed;            /* batch order; defaults to [net] seed */
+    int64_t steps;            /* > 0: stop after this many optimiser steps (the epochs
+                               * then only bound the run); 0: train for the epochs */
 } lam_train_opts;
 
 /* One [stage] section: which layers train, for how long, how. */
@@ -112,6 +136,7 @@ typedef struct lam_model {
     lam_data_opts data;
     lam_train_opts train;
     lam_scaler *scaler;       /* input scaling fitted on training data (owned), or NULL */
+    lam_scaler *target_scaler; /* regression targets' scaling (owned), or NULL */
     lam_augment augment;      /* [augment]: applied to training batches (default: off) */
     lam_layer_opts *layer_opts; /* [graph layer count], owned */
     int n_layer_opts;
@@ -120,6 +145,14 @@ typedef struct lam_model {
     lam_stage_spec *stages;   /* [stage] sections, owned */
     int n_stages;
     bool self_supervised;     /* the loss needs no targets from the data (autoencoder stages) */
+    /* sequence models */
+    bool tokens;              /* the input is int32 token ids (text formats) */
+    bool next_token;          /* language modelling: labels [B, T], the next token of each position */
+    lam_node *lengths;        /* int32 [B] real tokens of each sample (padded text), or NULL */
+    lam_vocab *vocab;         /* text formats: the vocabulary (owned) */
+    struct lam_text_cache *text; /* the text source read to build the vocabulary, kept for
+                               * lam_model_prepare_data (owned, internal) */
+    struct lam_baselines *baselines; /* filled by lam_model_prepare_data (owned), or NULL */
     bool borrowed_cfg;        /* a stage's temporary model: cfg and layer_opts belong to another */
     int compiled_batch;
 } lam_model;
@@ -132,6 +165,10 @@ typedef struct lam_model_overrides {
     double lr;
     long long seed;           /* < 0: keep */
     const char *strategy;     /* a lam_strategy_name, or NULL */
+    long long steps;          /* > 0: train for this many optimiser steps */
+    /* text formats: the vocabulary as lam_vocab_to_json wrote it (a
+     * checkpoint's), instead of building it from the data */
+    const char *vocab_json;
 } lam_model_overrides;
 lam_model_overrides lam_model_overrides_none(void);
 
@@ -152,7 +189,7 @@ const char *lam_loss_name(lam_loss_kind k);
 /* What a training run of the model will hold in memory, from the compiled
  * plan, the optimiser kind and the data files' headers (no data is read). */
 typedef struct lam_mem_estimate {
-    bool data_known;       /* false for CSV: its size is known only once read */
+    bool data_known;       /* false for CSV and the sequence formats: their size is known only once read */
     size_t data_bytes;     /* data sets as floats (train + validation + test) */
     size_t read_bytes;     /* extra held while reading and splitting (peak) */
     size_t graph_bytes;    /* activations, scratch, parameters, gradients */
@@ -227,6 +264,11 @@ typedef struct lam_fit_hooks {
 } lam_fit_hooks;
 
 typedef struct lam_fit_result {
+    uint64_t steps;           /* optimiser steps taken in this run */
+    int64_t samples;          /* samples trained on (tokens = samples * sequence length) */
+    double step_median_s;     /* median step time after 5 warm-up steps (0 when fewer) */
+    double last_loss;         /* the last step's training loss */
+    double last10_loss;       /* the mean of the last 10 steps' losses */
     int epochs_run;
     int best_epoch;           /* epoch whose weights the model holds at the end */
     double best_monitor;      /* its validation loss (or training loss without validation) */
@@ -256,6 +298,7 @@ typedef struct lam_stage_report {
     int epochs_run, best_epoch;
     double seconds;           /* training time of the stage */
     double final_loss;        /* its last epoch's training loss */
+    lam_fit_result fit;       /* everything lam_fit reported for the stage */
 } lam_stage_report;
 
 typedef struct lam_train_result {
@@ -324,6 +367,21 @@ lam_status lam_train_semi(lam_model *m, const lam_dataset *train, const lam_data
 
 /* ---- data preparation ------------------------------------------------------------ */
 
+/* Baselines that need no training, computed on the test part by
+ * lam_model_prepare_data (m->baselines), to put a model's figures in
+ * context. */
+typedef struct lam_baselines {
+    /* classification: always predict the training part's most frequent class */
+    bool majority;
+    int majority_class;
+    double majority_accuracy, majority_macro_f1;
+    /* forecasting (time series whose target is also a feature): the next
+     * value is the last one seen */
+    bool persistence;
+    double persistence_mae, persistence_rmse;
+    int64_t n_test;
+} lam_baselines;
+
 /* Read the model's [data] (CSV, IDX, Fashion-MNIST or CIFAR-10), split off
  * the test part (CSV: test_split; the image sets come with theirs), fit the
  * scaler on the training part (stored in m->scaler) and apply it to every
@@ -354,6 +412,36 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
  * and scaler, checking names and shapes.  ts (may be NULL) receives the saved
  * training state. */
 lam_status lam_checkpoint_load(const char *path, lam_model **out, lam_train_state *ts);
+
+/* ---- generation -------------------------------------------------------------------- */
+
+typedef struct lam_generate_opts {
+    const char *prompt;       /* text to start from (may be empty) */
+    size_t prompt_len;
+    int tokens;               /* tokens to generate (100) */
+    double temperature;       /* > 0: logits / temperature; 0: greedy (the most likely token) (1) */
+    int top_k;                /* > 0: sample among the k most likely tokens only (0: all) */
+    double top_p;             /* < 1: sample among the most likely tokens whose probabilities
+                               * add up to top_p (nucleus sampling) (1) */
+    uint64_t seed;            /* sampling seed (0) */
+    const char *stop;         /* stop once the text generated ends with this string (NULL) */
+} lam_generate_opts;
+lam_generate_opts lam_generate_opts_defaults(void);
+
+typedef struct lam_generate_stats {
+    int64_t prompt_tokens, tokens;
+    double prompt_s, generate_s; /* time reading the prompt, and generating */
+} lam_generate_stats;
+
+/* Generate text with a trained language model (token input, next-token
+ * cross-entropy, causal layers only: embedding, unidirectional recurrent
+ * layers, dense, dropout, activations).  The recurrent states are carried
+ * from token to token: each prompt token and each generated token costs one
+ * step of the network, whatever the length of the text so far.  `emit` is
+ * called with the text of each generated token as it is chosen (it may be
+ * NULL).  The same seed gives the same text. */
+lam_status lam_generate(lam_model *m, const lam_generate_opts *o, void (*emit)(const char *text, size_t len, void *user),
+                        void *user, lam_generate_stats *st);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
     lam_graph *g = m->g;
     if (!lam_graph_params(g)) return lam_fail(LAM_ERR_STATE, "checkpoint: the model is not compiled");
     size_t np = lam_graph_param_count(g);
-    lam_st_entry *e = lam_calloc(np + 2 + 2 * 8, sizeof *e);
+    lam_st_entry *e = lam_calloc(np + 4 + 2 * 8, sizeof *e);
     if (!e) return LAM_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < np; i++) {
@@ -54,6 +54,13 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         lam_scaler_params(m->scaler, &shift, &scale, &nc);
         e[n++] = (lam_st_entry){"scaler.shift", LAM_DTYPE_F32, lam_shape1(nc), shift};
         e[n++] = (lam_st_entry){"scaler.scale", LAM_DTYPE_F32, lam_shape1(nc), scale};
+    }
+    if (m->target_scaler) { /* regression targets were standardised */
+        const float *shift, *scale;
+        int64_t nc;
+        lam_scaler_params(m->target_scaler, &shift, &scale, &nc);
+        e[n++] = (lam_st_entry){"target_scaler.shift", LAM_DTYPE_F32, lam_shape1(nc), shift};
+        e[n++] = (lam_st_entry){"target_scaler.scale", LAM_DTYPE_F32, lam_shape1(nc), scale};
     }
     char names[8][64], steps[512] = "";
     if (o) {
@@ -109,7 +116,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
     };
     /* the training data's class names, as a JSON array of strings */
     lam_json_buf cls = {0};
-    lam_st_meta all[sizeof meta / sizeof meta[0] + 1];
+    lam_st_meta all[sizeof meta / sizeof meta[0] + 2];
     size_t nmeta = sizeof meta / sizeof meta[0];
     memcpy(all, meta, sizeof meta);
     if (m->class_names) {
@@ -128,7 +135,20 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         }
         all[nmeta++] = (lam_st_meta){"class_names", cls.data};
     }
+    /* a text model's vocabulary: the model rebuilds from it, not from the data */
+    char *vocab = NULL;
+    if (m->vocab) {
+        size_t vlen;
+        lam_status vs = lam_vocab_to_json(m->vocab, &vocab, &vlen);
+        if (vs != LAM_OK) {
+            lam_free(e);
+            lam_json_buf_free(&cls);
+            return vs;
+        }
+        all[nmeta++] = (lam_st_meta){"vocab", vocab};
+    }
     lam_status s = lam_safetensors_write(path, e, n, all, nmeta);
+    lam_free(vocab);
     lam_json_buf_free(&cls);
     lam_free(e);
     return s;
@@ -185,7 +205,7 @@ static lam_status load_params(const lam_safetensors *st, const char *path, lam_m
     }
     for (size_t i = 0; i < lam_safetensors_count(st); i++) {
         const char *nm = lam_safetensors_at(st, i)->name;
-        if (!strncmp(nm, "optim.", 6) || !strncmp(nm, "scaler.", 7)) continue;
+        if (!strncmp(nm, "optim.", 6) || !strncmp(nm, "scaler.", 7) || !strncmp(nm, "target_scaler.", 14)) continue;
         if (!lam_graph_param_find(g, nm))
             return lam_fail(LAM_ERR_FORMAT, "%s: tensor '%s' is not a parameter of the model", path, nm);
     }
@@ -203,6 +223,16 @@ static lam_status load_params(const lam_safetensors *st, const char *path, lam_m
         lam_scaler_free(m->scaler);
         m->scaler = NULL;
         TRY(lam_scaler_from_params(k, sh->data, sc->data, nf, &m->scaler));
+    }
+    const lam_st_tensor *ts = lam_safetensors_find(st, "target_scaler.shift"),
+                        *tc = lam_safetensors_find(st, "target_scaler.scale");
+    if (ts || tc) {
+        if (!ts || !tc || ts->dtype != LAM_DTYPE_F32 || tc->dtype != LAM_DTYPE_F32 || ts->shape.ndim != 1 ||
+            tc->shape.ndim != 1 || ts->shape.d[0] != m->nout || tc->shape.d[0] != m->nout)
+            return lam_fail(LAM_ERR_FORMAT, "%s: target scaler tensors missing or not F32 [%d]", path, m->nout);
+        lam_scaler_free(m->target_scaler);
+        m->target_scaler = NULL;
+        TRY(lam_scaler_from_params(LAM_SCALER_STANDARD, ts->data, tc->data, m->nout, &m->target_scaler));
     }
     return LAM_OK;
 }
@@ -265,7 +295,9 @@ lam_status lam_checkpoint_load(const char *path, lam_model **out, lam_train_stat
     lam_cfg *cfg = NULL;
     lam_model *m = NULL;
     lam_status s = lam_cfg_parse(text, strlen(text), mp ? mp : path, &cfg);
-    if (s == LAM_OK) s = lam_model_from_cfg(cfg, NULL, &m);
+    lam_model_overrides ov = lam_model_overrides_none();
+    ov.vocab_json = lam_safetensors_meta(st, "vocab");
+    if (s == LAM_OK) s = lam_model_from_cfg(cfg, &ov, &m);
     if (s == LAM_OK) s = lam_model_compile(m, m->train.batch);
     if (s == LAM_OK) s = load_params(st, path, m);
     if (s == LAM_OK) s = load_class_names(st, path, m);

@@ -42,23 +42,29 @@ lam_node *lam_model_code_node(lam_model *m)
     return in ? in : m->out;
 }
 
+typedef struct encode_acc {
+    lam_node *code;
+    float *out;
+} encode_acc;
+
+static void encode_batch(lam_model *m, int64_t r, int b, void *user)
+{
+    (void)m;
+    encode_acc *a = user;
+    lam_shape cs = lam_node_shape(a->code);
+    size_t per = (size_t)(lam_shape_numel(&cs) / b);
+    memcpy(a->out + (size_t)r * per, lam_node_data(a->code), (size_t)b * per * sizeof(float));
+}
+
 lam_status lam_encode(lam_model *m, lam_node *code, const lam_dataset *ds, float *out)
 {
     if (!code) return lam_fail(LAM_ERR_ARG, "encode: no code node");
     if (!ds || ds->n == 0) return lam_fail(LAM_ERR_ARG, "encode: empty dataset");
-    if (ds->nfeat != lam_shape_numel(&m->sample))
-        return lam_fail(LAM_ERR_SHAPE, "encode: data has %lld features, the model expects %lld", (long long)ds->nfeat,
-                        (long long)lam_shape_numel(&m->sample));
+    if (ds->nfeat != lam_shape_numel(&m->sample) || m->tokens != (ds->ids != NULL))
+        return lam_fail(LAM_ERR_SHAPE, "encode: data has %lld %s per sample, the model expects %lld %s",
+                        (long long)ds->nfeat, ds->ids ? "tokens" : "features", (long long)lam_shape_numel(&m->sample),
+                        m->tokens ? "tokens" : "features");
     TRY(lam_model_compile(m, m->train.batch));
-    int B = m->compiled_batch;
-    size_t nf = (size_t)ds->nfeat;
-    for (int64_t r = 0; r < ds->n; r += B) {
-        int b = (int)(ds->n - r < B ? ds->n - r : B);
-        memcpy(lam_node_data(m->x), ds->x + (size_t)r * nf, (size_t)b * nf * sizeof(float));
-        TRY(lam_graph_forward_to(m->g, code, b, false));
-        lam_shape cs = lam_node_shape(code);
-        size_t per = (size_t)(lam_shape_numel(&cs) / b);
-        memcpy(out + (size_t)r * per, lam_node_data(code), (size_t)b * per * sizeof(float));
-    }
-    return LAM_OK;
+    encode_acc a = {code, out};
+    return lam_sweep_(m, ds, false, code, encode_batch, &a);
 }

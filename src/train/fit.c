@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,12 +18,25 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* ---- batches ---------------------------------------------------------------------- */
+
+static uint32_t row_of(const uint32_t *idx, int i) { return idx ? idx[i] : (uint32_t)i; }
 
 /* Put the targets of rows idx[0..b) into the target node. */
 static void load_targets(lam_model *m, const lam_dataset *ds, const uint32_t *idx, int b)
 {
-    if (m->train.loss == LAM_LOSS_CROSS_ENTROPY) {
+    if (m->next_token) { /* each position's next token */
+        int32_t *lab = lam_node_ids(m->target);
+        size_t T = (size_t)ds->nfeat;
+        for (int i = 0; i < b; i++)
+            memcpy(lab + i * T, ds->ids + (size_t)row_of(idx, i) * (size_t)ds->ids_stride + 1, T * sizeof(int32_t));
+    } else if (m->train.loss == LAM_LOSS_CROSS_ENTROPY) {
         int32_t *lab = lam_node_labels(m->target);
         for (int i = 0; i < b; i++) lab[i] = ds->labels[idx ? idx[i] : (uint32_t)i];
     } else if (m->train.loss == LAM_LOSS_BCE && ds->labels) {
@@ -37,12 +51,26 @@ static void load_targets(lam_model *m, const lam_dataset *ds, const uint32_t *id
 
 static void load_inputs(lam_model *m, const lam_dataset *ds, const uint32_t *idx, int b)
 {
-    float *x = lam_node_data(m->x);
     size_t nf = (size_t)ds->nfeat;
-    for (int i = 0; i < b; i++) memcpy(x + i * nf, ds->x + (size_t)idx[i] * nf, nf * sizeof(float));
+    if (ds->ids) {
+        int32_t *x = lam_node_ids(m->x);
+        for (int i = 0; i < b; i++)
+            memcpy(x + i * nf, ds->ids + (size_t)idx[i] * (size_t)ds->ids_stride, nf * sizeof(int32_t));
+    } else {
+        float *x = lam_node_data(m->x);
+        for (int i = 0; i < b; i++) memcpy(x + i * nf, ds->x + (size_t)idx[i] * nf, nf * sizeof(float));
+    }
+    if (m->lengths) {
+        int32_t *len = lam_node_ids(m->lengths);
+        for (int i = 0; i < b; i++) len[i] = ds->lengths ? ds->lengths[idx[i]] : (int32_t)nf;
+    }
 }
 
-/* Correct predictions in the current batch (classification). */
+/* Rows the loss scores per sample: one, or every position of a language model. */
+static int64_t rows_per_sample(const lam_model *m) { return m->next_token ? m->sample.d[0] : 1; }
+
+/* Correct predictions in the current batch (classification; every position
+ * of a language model). */
 static int64_t batch_correct(lam_model *m, int b)
 {
     const float *o = lam_node_data(m->out);
@@ -54,6 +82,7 @@ static int64_t batch_correct(lam_model *m, int b)
         return c;
     }
     const int32_t *lab = lam_node_labels(m->target);
+    b *= (int)rows_per_sample(m);
     for (int i = 0; i < b; i++) {
         int best = 0;
         for (int j = 1; j < k; j++)
@@ -67,10 +96,10 @@ static bool is_classification(const lam_model *m) { return m->train.loss != LAM_
 
 /* ---- evaluate ------------------------------------------------------------------------ */
 
-/* Run the model over ds in order; per batch, call fn(user, first_row, b). */
-static lam_status sweep(lam_model *m, const lam_dataset *ds, bool targets, void (*fn)(lam_model *, int64_t, int, void *),
-                        void *user)
-/* targets == false: run only what the output needs (no loss, no labels) */
+/* Run the model over ds in order; per batch, call fn(user, first_row, b).
+ * targets == false: run only what `to` needs (no loss, no labels). */
+lam_status lam_sweep_(lam_model *m, const lam_dataset *ds, bool targets, lam_node *to,
+                      void (*fn)(lam_model *, int64_t, int, void *), void *user)
 {
     int B = m->compiled_batch;
     uint32_t idx[1024];
@@ -80,7 +109,7 @@ static lam_status sweep(lam_model *m, const lam_dataset *ds, bool targets, void 
         for (int i = 0; i < b; i++) idx[i] = (uint32_t)(r + i);
         load_inputs(m, ds, idx, b);
         if (targets) load_targets(m, ds, idx, b);
-        TRY(targets ? lam_graph_forward(m->g, b, false) : lam_graph_forward_to(m->g, m->out, b, false));
+        TRY(targets ? lam_graph_forward(m->g, b, false) : lam_graph_forward_to(m->g, to, b, false));
         fn(m, r, b, user);
     }
     return LAM_OK;
@@ -90,6 +119,7 @@ typedef struct eval_acc {
     lam_metrics *mt;
     double loss_sum;
     float *pred; /* regression: [n, k] */
+    int64_t correct; /* language models */
 } eval_acc;
 
 static void eval_batch(lam_model *m, int64_t r, int b, void *user)
@@ -100,6 +130,10 @@ static void eval_batch(lam_model *m, int64_t r, int b, void *user)
     int k = m->nout;
     if (a->pred) {
         memcpy(a->pred + r * k, o, sizeof(float) * (size_t)b * (size_t)k);
+        return;
+    }
+    if (m->next_token) { /* accuracy over every position; no per-class table for a vocabulary */
+        a->correct += batch_correct(m, b);
         return;
     }
     int K = a->mt->nclasses;
@@ -117,6 +151,24 @@ static void eval_batch(lam_model *m, int64_t r, int b, void *user)
     }
 }
 
+/* MSE, MAE, R2 in the targets' own units (undoing a target scaler). */
+static lam_status regression_metrics(lam_model *m, const lam_dataset *ds, float *pred, lam_metrics *out)
+{
+    if (!m->target_scaler) {
+        lam_metrics_regression(out, pred, ds->y, ds->n, m->nout);
+        return LAM_OK;
+    }
+    size_t n = (size_t)ds->n * (size_t)m->nout;
+    float *truth = lam_malloc(n * sizeof *truth);
+    if (!truth) return LAM_ERR_NOMEM;
+    memcpy(truth, ds->y, n * sizeof *truth);
+    lam_status s = lam_scaler_inverse(m->target_scaler, truth, ds->n, m->nout);
+    if (s == LAM_OK) s = lam_scaler_inverse(m->target_scaler, pred, ds->n, m->nout);
+    if (s == LAM_OK) lam_metrics_regression(out, pred, truth, ds->n, m->nout);
+    lam_free(truth);
+    return s;
+}
+
 lam_status lam_evaluate(lam_model *m, const lam_dataset *ds, lam_metrics *out)
 {
     memset(out, 0, sizeof *out);
@@ -124,24 +176,33 @@ lam_status lam_evaluate(lam_model *m, const lam_dataset *ds, lam_metrics *out)
     if (ds->nfeat != lam_shape_numel(&m->sample))
         return lam_fail(LAM_ERR_SHAPE, "evaluate: data has %lld features, the model expects %lld", (long long)ds->nfeat,
                         (long long)lam_shape_numel(&m->sample));
-    if (is_classification(m) && !ds->labels)
+    if (is_classification(m) && !ds->labels && !(m->next_token && ds->next_token))
         return lam_fail(LAM_ERR_ARG, "evaluate: the model classifies but the data has no class labels");
+    if (m->tokens != (ds->ids != NULL))
+        return lam_fail(LAM_ERR_ARG, "evaluate: the model reads %s but the data holds %s", m->tokens ? "token ids" : "floats",
+                        ds->ids ? "token ids" : "floats");
     if (!is_classification(m) && !ds->y)
         return lam_fail(LAM_ERR_ARG, "evaluate: the model is a regression but the data has no targets");
     TRY(lam_model_compile(m, m->train.batch));
     int K = m->train.loss == LAM_LOSS_BCE ? 2 : m->nout;
-    TRY(lam_metrics_init(out, is_classification(m) ? LAM_TASK_CLASSIFICATION : LAM_TASK_REGRESSION, K));
-    eval_acc a = {out, 0, NULL};
+    if (m->next_token) {
+        TRY(lam_metrics_init(out, LAM_TASK_REGRESSION, 0));
+        out->task = LAM_TASK_CLASSIFICATION; /* nclasses 0: loss, perplexity and accuracy only */
+    } else {
+        TRY(lam_metrics_init(out, is_classification(m) ? LAM_TASK_CLASSIFICATION : LAM_TASK_REGRESSION, K));
+    }
+    eval_acc a = {out, 0, NULL, 0};
     if (!is_classification(m)) {
         a.pred = lam_calloc((size_t)ds->n * (size_t)m->nout, sizeof(float));
         if (!a.pred) return LAM_ERR_NOMEM;
     }
-    lam_status s = sweep(m, ds, true, eval_batch, &a);
+    lam_status s = lam_sweep_(m, ds, true, NULL, eval_batch, &a);
     if (s == LAM_OK) {
-        out->n = ds->n;
+        out->n = ds->n * rows_per_sample(m);
         out->loss = a.loss_sum / (double)ds->n;
-        if (is_classification(m)) lam_metrics_finish_classification(out);
-        else lam_metrics_regression(out, a.pred, ds->y, ds->n, m->nout);
+        if (m->next_token) out->accuracy = (double)a.correct / (double)out->n;
+        else if (is_classification(m)) lam_metrics_finish_classification(out);
+        else s = regression_metrics(m, ds, a.pred, out);
     } else {
         lam_metrics_free(out);
     }
@@ -176,12 +237,18 @@ static void pred_batch(lam_model *m, int64_t r, int b, void *user)
 lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out)
 {
     if (!ds || ds->n == 0) return lam_fail(LAM_ERR_ARG, "predict: empty dataset");
+    if (m->next_token) return lam_fail(LAM_ERR_ARG, "predict: a language model writes text: use lam_generate");
+    if (m->tokens != (ds->ids != NULL))
+        return lam_fail(LAM_ERR_ARG, "predict: the model reads %s but the data holds %s", m->tokens ? "token ids" : "floats",
+                        ds->ids ? "token ids" : "floats");
     if (ds->nfeat != lam_shape_numel(&m->sample))
         return lam_fail(LAM_ERR_SHAPE, "predict: data has %lld features, the model expects %lld", (long long)ds->nfeat,
                         (long long)lam_shape_numel(&m->sample));
     TRY(lam_model_compile(m, m->train.batch));
     pred_acc a = {out};
-    return sweep(m, ds, false, pred_batch, &a);
+    TRY(lam_sweep_(m, ds, false, m->out, pred_batch, &a));
+    if (m->target_scaler) TRY(lam_scaler_inverse(m->target_scaler, out, ds->n, m->nout));
+    return LAM_OK;
 }
 
 /* ---- fit ------------------------------------------------------------------------------ */
@@ -238,7 +305,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     if (train->nfeat != lam_shape_numel(&m->sample))
         return lam_fail(LAM_ERR_SHAPE, "fit: data has %lld features, the model expects %lld", (long long)train->nfeat,
                         (long long)lam_shape_numel(&m->sample));
-    if (!m->self_supervised && (is_classification(m) ? !train->labels : !train->y))
+    if (!m->self_supervised && (is_classification(m) ? !train->labels && !(m->next_token && train->next_token) : !train->y))
         return lam_fail(LAM_ERR_ARG, "fit: the data has no %s", is_classification(m) ? "class labels" : "targets");
     TRY(lam_model_compile(m, m->train.batch));
 
@@ -246,6 +313,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     lam_loader *ld = NULL;
     FILE *csv = NULL;
     float *best = NULL, *aug_tmp = NULL;
+    double *step_s = NULL;
     uint32_t *idx = NULL;
     lam_metrics vm = {0};
     lam_status s = lam_fit_make_optim_(m, &opt);
@@ -269,7 +337,23 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     }
     lam_schedule sched = m->train.schedule;
     int64_t nb = lam_loader_num_batches(ld);
-    if (sched.t_max == 0) sched.t_max = sched.per_step ? (long)(nb * m->train.epochs) : m->train.epochs;
+    /* with a step budget the epochs only bound the run: enough to hold it */
+    int epochs = m->train.epochs;
+    uint64_t max_steps = m->train.steps > 0 ? (uint64_t)m->train.steps : UINT64_MAX;
+    if (m->train.steps > 0) epochs = (int)((m->train.steps + nb - 1) / nb);
+    if (sched.t_max == 0)
+        sched.t_max = sched.per_step ? (long)(m->train.steps > 0 ? m->train.steps : nb * epochs) : epochs;
+    /* step times, for the median (made here: the step itself allocates nothing) */
+    size_t max_timed = (size_t)(m->train.steps > 0 ? m->train.steps : nb * epochs);
+    if (max_timed > (1u << 20)) max_timed = 1u << 20;
+    step_s = lam_malloc(sizeof *step_s * (max_timed ? max_timed : 1));
+    if (!step_s) {
+        s = LAM_ERR_NOMEM;
+        goto done;
+    }
+    size_t n_timed = 0;
+    double last[10];
+    int n_last = 0;
 
     lam_train_state ts = {0};
     ts.best_monitor = INFINITY;
@@ -290,12 +374,15 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     }
     double t_train = 0;
     int epoch;
-    for (epoch = ts.epoch + 1; epoch <= m->train.epochs; epoch++) {
+    for (epoch = ts.epoch + 1; epoch <= epochs && ts.step < max_steps; epoch++) {
         double t0 = now_s(), loss_sum = 0;
         int64_t correct = 0, seen = 0, bi = 0;
         int b;
         float factor = lam_schedule_factor(&sched, sched.per_step ? (long)ts.step : epoch - 1);
-        while (lam_loader_next_indices(ld, idx, &b)) {
+        for (;;) {
+            if (ts.step >= max_steps) break; /* the step budget ends the epoch early */
+            double ts0 = now_s();
+            if (!lam_loader_next_indices(ld, idx, &b)) break;
             if (sched.per_step) factor = lam_schedule_factor(&sched, (long)ts.step);
             load_inputs(m, train, idx, b);
             if (!m->self_supervised) load_targets(m, train, idx, b);
@@ -318,17 +405,27 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 (s = lam_optim_clip_grad_norm(opt, lam_graph_grads(m->g), m->train.clip_norm, NULL)) != LAM_OK)
                 goto done;
             if ((s = lam_optim_step(opt, lam_graph_params(m->g), lam_graph_grads(m->g), factor)) != LAM_OK) goto done;
+            if (n_timed < max_timed) step_s[n_timed++] = now_s() - ts0;
+            last[n_last++ % 10] = l;
             ts.step++;
+            res->steps++;
+            res->samples += b;
             bi++;
             if (hk.on_batch) {
-                lam_batch_log bl = {epoch, m->train.epochs, bi, nb, loss_sum / (double)seen, now_s() - t0};
+                lam_batch_log bl = {epoch, epochs, bi, nb, loss_sum / (double)seen, now_s() - t0};
                 hk.on_batch(&bl, hk.user);
             }
         }
         double dt = now_s() - t0;
         t_train += dt;
-        lam_epoch_log el = {hk.stage ? hk.stage : 1, hk.stage_name, epoch, m->train.epochs, loss_sum / (double)(seen ? seen : 1),
-                            is_classification(m) && !m->self_supervised ? (double)correct / (double)(seen ? seen : 1) : NAN,
+        /* an epoch cut short by the step budget is not done: a resume
+         * continues it from the loader's position */
+        lam_loader_state lst;
+        lam_loader_get_state(ld, &lst);
+        bool partial = ts.step >= max_steps && lst.pos > 0 && lst.pos < lst.n;
+        int64_t scored = seen * rows_per_sample(m);
+        lam_epoch_log el = {hk.stage ? hk.stage : 1, hk.stage_name, epoch, epochs, loss_sum / (double)(seen ? seen : 1),
+                            is_classification(m) && !m->self_supervised ? (double)correct / (double)(scored ? scored : 1) : NAN,
                             NAN, NAN, m->train.group.lr * factor, dt, false};
         double monitor = el.train_loss;
         if (val && val->n && !m->self_supervised) {
@@ -338,7 +435,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             lam_metrics_free(&vm);
             monitor = el.val_loss;
         }
-        ts.epoch = epoch;
+        ts.epoch = partial ? epoch - 1 : epoch;
         if (monitor < ts.best_monitor - m->train.min_delta) {
             ts.best_monitor = monitor;
             ts.best_epoch = epoch;
@@ -375,6 +472,20 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     res->best_epoch = m->train.patience > 0 ? ts.best_epoch : ts.epoch;
     res->best_monitor = ts.best_monitor;
     res->seconds = t_train;
+    if (n_last) {
+        int k = n_last < 10 ? n_last : 10;
+        double a = 0;
+        for (int i = 0; i < k; i++) a += last[i];
+        res->last_loss = last[(n_last - 1) % 10];
+        res->last10_loss = a / k;
+    }
+    /* as the peer benchmarks time it: the median step after 5 warm-up steps */
+    if (n_timed > 5) {
+        double *t = step_s + 5;
+        size_t n = n_timed - 5;
+        qsort(t, n, sizeof *t, cmp_double);
+        res->step_median_s = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    }
 done:
     if (csv && fclose(csv) != 0 && s == LAM_OK) s = lam_fail(LAM_ERR_IO, "%s: write error", hk.csv_log_path);
     lam_optim_free(opt);
@@ -382,5 +493,6 @@ done:
     lam_free(best);
     lam_free(aug_tmp);
     lam_free(idx);
+    lam_free(step_s);
     return s;
 }

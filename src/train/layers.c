@@ -1,8 +1,9 @@
 /* The layer sections of a model file: one parser per section type, each
  * reading its keys through the typed getters (so unknown keys and bad values
  * are errors with line numbers) and adding the layer with the nn builders.
- * Layers get automatic names (fc1, conv1, pool1, bn1, ...) unless `name` is
- * given. */
+ * Layers get automatic names (fc1, conv1, pool1, bn1, emb1, lstm1, ...)
+ * unless `name` is given.  Recurrent layers read the graph's "lengths"
+ * input when it has one (padded text). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,16 @@
 #include "lamina/nn.h"
 #include "train/train_internal.h"
 
+
+/* What a layer parser works with: the model file, the graph being built,
+ * the model (its vocabulary), and for generation graphs the recurrent
+ * states to expose (NULL otherwise). */
+typedef struct layer_ctx {
+    lam_cfg *c;
+    lam_graph *g;
+    lam_model *m;
+    lam_state_links *states;
+} layer_ctx;
 
 static lam_status get_act(lam_cfg *c, lam_cfg_section *s, lam_act *out)
 {
@@ -69,30 +80,146 @@ static lam_status require(lam_cfg *c, lam_cfg_section *s, const char *key)
     return LAM_OK;
 }
 
-static lam_status parse_dense(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+/* `units = N`, or `units = vocab` (the vocabulary size: a language model's
+ * output layer) */
+static lam_status get_units(layer_ctx *x, lam_cfg_section *s, const char *key, long *units)
 {
+    lam_cfg *c = x->c;
+    int line;
+    const char *v = lam_cfg_raw(c, s, key, &line);
+    if (v && !strcmp(v, "vocab")) {
+        if (!x->m->vocab)
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: %s = vocab needs text data (a vocabulary)", c->path, line, key);
+        *units = lam_vocab_size(x->m->vocab);
+        return LAM_OK;
+    }
+    TRY(require(c, s, key));
+    return lam_cfg_int(c, s, key, 0, 1, 1 << 24, units);
+}
+
+static lam_status parse_dense(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
     long units;
-    TRY(require(c, s, "units"));
-    TRY(lam_cfg_int(c, s, "units", 0, 1, 1 << 24, &units));
+    TRY(get_units(x, s, "units", &units));
     lam_dense_opts o = lam_dense_opts_defaults((int)units, LAM_ACT_NONE);
     TRY(get_act(c, s, &o.act));
     TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
     TRY(get_init(c, s, &o.init));
-    /* a dense layer after images flattens them, as Keras users expect */
+    /* a dense layer after images (conv feature maps) flattens them, as Keras
+     * users expect; on sequences [B, T, C] it acts on every step */
     lam_shape xs = lam_node_shape(*h);
-    lam_node *x = *h;
-    if (xs.ndim > 2) {
+    lam_node *in = *h;
+    if (xs.ndim > 3) {
         char fl[300];
         snprintf(fl, sizeof fl, "%s.flatten", name);
-        x = lam_flatten(g, x);
-        if (x) lam_node_set_name(g, x, fl);
+        in = lam_flatten(g, in);
+        if (in) lam_node_set_name(g, in, fl);
     }
-    *h = lam_nn_dense(g, x, name, &o);
+    *h = lam_nn_dense(g, in, name, &o);
     return LAM_OK;
 }
 
-static lam_status parse_conv(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_cfg *c = x->c;
+    long units, vocab;
+    TRY(require(c, s, "units"));
+    TRY(lam_cfg_int(c, s, "units", 0, 1, 1 << 20, &units));
+    int line = s->line;
+    const char *v = lam_cfg_raw(c, s, "vocab", &line);
+    if (!v || !strcmp(v, "auto")) {
+        if (!x->m->vocab)
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: [embedding] takes its vocabulary from text data; without one, give "
+                                            "vocab = N", c->path, s->line);
+        vocab = lam_vocab_size(x->m->vocab);
+    } else {
+        TRY(lam_cfg_int(c, s, "vocab", 0, 1, LAM_VOCAB_MAX_SIZE, &vocab));
+    }
+    bool pad;
+    int32_t pad_id = x->m->vocab ? lam_vocab_pad_id(x->m->vocab) : -1;
+    TRY(lam_cfg_bool(c, s, "padding", pad_id >= 0, &pad));
+    if (pad && pad_id < 0)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: padding = true, but the vocabulary has no <pad> (set [data] pad = true)",
+                        c->path, s->line);
+    if (lam_node_dtype(*h) != LAM_DTYPE_I32)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [embedding] reads token ids: it comes first, on text data", c->path,
+                        s->line);
+    lam_embedding_opts o = lam_embedding_opts_defaults((int)vocab, (int)units);
+    o.padding_idx = pad ? pad_id : -1;
+    *h = lam_nn_embedding(x->g, *h, name, &o);
+    return LAM_OK;
+}
+
+static lam_status parse_rnn(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
+    lam_rnn_cell cell = !strcmp(s->name, "lstm") ? LAM_RNN_LSTM : !strcmp(s->name, "gru") ? LAM_RNN_GRU : LAM_RNN_TANH;
+    if (cell == LAM_RNN_TANH) {
+        static const char *const acts[] = {"tanh", "relu", NULL};
+        int a;
+        TRY(lam_cfg_choice(c, s, "activation", acts, 0, &a));
+        cell = a ? LAM_RNN_RELU : LAM_RNN_TANH;
+    }
+    long units, layers;
+    double dropout;
+    TRY(require(c, s, "units"));
+    TRY(lam_cfg_int(c, s, "units", 0, 1, 1 << 16, &units));
+    TRY(lam_cfg_int(c, s, "layers", 1, 1, LAM_RNN_MAX_LAYERS, &layers));
+    lam_rnn_opts o = lam_rnn_opts_defaults(cell, (int)units);
+    o.layers = (int)layers;
+    TRY(lam_cfg_bool(c, s, "bidirectional", false, &o.bidirectional));
+    TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
+    TRY(lam_cfg_double(c, s, "dropout", 0.0, 0.0, 0.99, &dropout));
+    o.dropout = (float)dropout;
+    static const char *const rets[] = {"sequence", "last", NULL};
+    int r;
+    TRY(lam_cfg_choice(c, s, "return", rets, 0, &r));
+    o.last_only = r == 1;
+    lam_shape xs = lam_node_shape(*h);
+    char sb[64];
+    if (xs.ndim != 3)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [%s] needs a sequence [batch, time, features], has %s%s", c->path, s->line,
+                        s->name, lam_shape_str(&xs, sb, sizeof sb),
+                        lam_node_dtype(*h) == LAM_DTYPE_I32 ? "; hint: an [embedding] first turns token ids into vectors"
+                                                            : "");
+    lam_node *h0[LAM_RNN_MAX_LAYERS] = {0}, *c0[LAM_RNN_MAX_LAYERS] = {0}, *nodes[LAM_RNN_MAX_LAYERS] = {0};
+    if (x->states) {
+        /* generation: every layer's state comes in and goes out, one step at a time */
+        if (o.bidirectional)
+            return lam_fail(LAM_ERR_ARG, "%s:%d: a bidirectional layer reads the whole sequence, so it cannot generate",
+                            c->path, s->line);
+        for (int l = 0; l < o.layers; l++) {
+            char nm[300];
+            snprintf(nm, sizeof nm, "%s.h0_l%d", name, l);
+            h0[l] = lam_input(g, nm, lam_shape2(1, units));
+            if (cell == LAM_RNN_LSTM) {
+                snprintf(nm, sizeof nm, "%s.c0_l%d", name, l);
+                c0[l] = lam_input(g, nm, lam_shape2(1, units));
+            }
+        }
+    }
+    *h = lam_nn_rnn(g, *h, lam_graph_node(g, "lengths"), name, &o, x->states ? h0 : NULL,
+                    x->states && cell == LAM_RNN_LSTM ? c0 : NULL, nodes);
+    for (int l = 0; x->states && *h && l < o.layers; l++) {
+        for (int k = 0; k < (cell == LAM_RNN_LSTM ? 2 : 1); k++) {
+            if (x->states->n == LAM_MAX_STATE_LINKS)
+                return lam_fail(LAM_ERR_ARG, "%s: more than %d recurrent states", c->path, LAM_MAX_STATE_LINKS);
+            lam_node *out = lam_node_output(g, nodes[l], k);
+            lam_graph_mark_output(g, out);
+            x->states->in[x->states->n] = k ? c0[l] : h0[l];
+            x->states->out[x->states->n++] = out;
+        }
+    }
+    return LAM_OK;
+}
+
+static lam_status parse_conv(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
     long filters;
     TRY(require(c, s, "filters"));
     TRY(lam_cfg_int(c, s, "filters", 0, 1, 1 << 20, &filters));
@@ -120,8 +247,10 @@ static lam_status parse_conv(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const
     return LAM_OK;
 }
 
-static lam_status parse_pool(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_pool(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
     lam_pool2d_args a;
     TRY(get_pair(c, s, "size", 2, 1, &a.kh, &a.kw));
     TRY(get_pair(c, s, "stride", 0, 1, &a.stride_h, &a.stride_w));
@@ -132,22 +261,26 @@ static lam_status parse_pool(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const
     return LAM_OK;
 }
 
-static lam_status parse_gap(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_gap(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_graph *g = x->g;
     *h = lam_global_avgpool(g, *h);
     if (*h) lam_node_set_name(g, *h, name);
     return LAM_OK;
 }
 
-static lam_status parse_flatten(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_flatten(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_graph *g = x->g;
     *h = lam_flatten(g, *h);
     if (*h) lam_node_set_name(g, *h, name);
     return LAM_OK;
 }
 
-static lam_status parse_bn(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_bn(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
     lam_batchnorm_opts o = lam_batchnorm_opts_defaults();
     double eps, mom;
     TRY(lam_cfg_double(c, s, "eps", o.eps, 1e-12, 1.0, &eps));
@@ -158,8 +291,10 @@ static lam_status parse_bn(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const c
     return LAM_OK;
 }
 
-static lam_status parse_dropout(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_dropout(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
     double rate;
     bool spatial;
     TRY(lam_cfg_double(c, s, "rate", 0.5, 0.0, 0.99, &rate));
@@ -169,8 +304,10 @@ static lam_status parse_dropout(lam_cfg *c, lam_cfg_section *s, lam_graph *g, co
     return LAM_OK;
 }
 
-static lam_status parse_activation(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h)
+static lam_status parse_activation(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
     lam_act a;
     TRY(require(c, s, "activation"));
     TRY(get_act(c, s, &a));
@@ -180,7 +317,47 @@ static lam_status parse_activation(lam_cfg *c, lam_cfg_section *s, lam_graph *g,
     return LAM_OK;
 }
 
-typedef lam_status (*layer_fn)(lam_cfg *c, lam_cfg_section *s, lam_graph *g, const char *name, lam_node **h);
+/* [attention]: attention pooling of a sequence into one vector; the
+ * weights are kept readable as node NAME.weights (lamina predict
+ * --attention writes them) */
+static lam_status parse_attention(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    lam_graph *g = x->g;
+    static const char *const scores[] = {"dot", "general", "additive", NULL};
+    int sc;
+    TRY(lam_cfg_choice(c, s, "score", scores, LAM_ATTN_ADDITIVE, &sc));
+    lam_attention_opts o = lam_attention_opts_defaults((lam_attn_score)sc);
+    long units;
+    TRY(lam_cfg_int(c, s, "units", o.units, 1, 1 << 16, &units));
+    o.units = (int)units;
+    TRY(lam_cfg_bool(c, s, "scaled", false, &o.scaled));
+    lam_shape xs = lam_node_shape(*h);
+    char sb[64];
+    if (xs.ndim != 3)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [attention] pools a sequence [batch, time, features], has %s", c->path,
+                        s->line, lam_shape_str(&xs, sb, sizeof sb));
+    *h = lam_nn_attention_pool(g, *h, lam_graph_node(g, "lengths"), name, &o);
+    if (*h) {
+        char wn[300];
+        snprintf(wn, sizeof wn, "%s.weights", name);
+        lam_node *w = lam_node_output(g, lam_node_input(*h, 0), 0);
+        if (w && lam_node_set_name(g, w, wn) == LAM_OK) lam_graph_mark_output(g, w);
+    }
+    return LAM_OK;
+}
+
+static lam_status parse_seq_pool(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    static const char *const modes[] = {"mean", "max", "sum", "last", "first", NULL};
+    int md;
+    TRY(lam_cfg_choice(c, s, "mode", modes, LAM_SEQ_POOL_MEAN, &md));
+    *h = lam_nn_seq_pool(x->g, *h, lam_graph_node(x->g, "lengths"), name, (lam_seq_pool_mode)md);
+    return LAM_OK;
+}
+
+typedef lam_status (*layer_fn)(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h);
 static const struct {
     const char *section, *prefix;
     layer_fn fn;
@@ -188,6 +365,9 @@ static const struct {
     {"dense", "fc", parse_dense},         {"conv2d", "conv", parse_conv},      {"maxpool", "pool", parse_pool},
     {"avgpool", "avgpool", parse_pool},   {"global_avgpool", "gap", parse_gap}, {"flatten", "flatten", parse_flatten},
     {"batchnorm", "bn", parse_bn},        {"dropout", "dropout", parse_dropout}, {"activation", "act", parse_activation},
+    {"embedding", "emb", parse_embedding}, {"lstm", "lstm", parse_rnn},        {"gru", "gru", parse_rnn},
+    {"rnn", "rnn", parse_rnn},            {"attention", "attention", parse_attention},
+    {"seq_pool", "seqpool", parse_seq_pool},
 };
 #define NLAYERS ((int)(sizeof layers / sizeof layers[0]))
 
@@ -210,7 +390,8 @@ bool lam_section_is_layer_(const lam_model *m, int i) { return layer_kind(m->cfg
 bool lam_section_is_learnable_(const lam_model *m, int i)
 {
     const char *n = m->cfg->sec[i].name;
-    return !strcmp(n, "dense") || !strcmp(n, "conv2d");
+    return !strcmp(n, "dense") || !strcmp(n, "conv2d") || !strcmp(n, "embedding") || !strcmp(n, "lstm") ||
+           !strcmp(n, "gru") || !strcmp(n, "rnn") || !strcmp(n, "attention");
 }
 
 const char *lam_section_layer_name_(lam_model *m, int i, char *buf, size_t n)
@@ -248,7 +429,14 @@ static lam_status layer_opts(lam_model *m, lam_cfg_section *s, int first, int la
 
 lam_status lam_build_sections_(lam_model *m, lam_graph *g, lam_node *h, int from, int to, lam_node **out)
 {
+    return lam_build_sections_ex_(m, g, h, from, to, NULL, out);
+}
+
+lam_status lam_build_sections_ex_(lam_model *m, lam_graph *g, lam_node *h, int from, int to, lam_state_links *states,
+                                  lam_node **out)
+{
     lam_cfg *c = m->cfg;
+    layer_ctx x = {c, g, m, states};
     for (int i = from; i < to; i++) {
         lam_cfg_section *s = &c->sec[i];
         int k = layer_kind(s->name);
@@ -256,7 +444,7 @@ lam_status lam_build_sections_(lam_model *m, lam_graph *g, lam_node *h, int from
         char autoname[64];
         const char *name = lam_section_layer_name_(m, i, autoname, sizeof autoname);
         int before = lam_graph_layer_count(g);
-        TRY(layers[k].fn(c, s, g, name, &h));
+        TRY(layers[k].fn(&x, s, name, &h));
         if (!h) return lam_fail(lam_graph_status(g), "%s:%d: [%s]: %s", c->path, s->line, s->name, lam_graph_error(g));
         if (g == m->g) TRY(layer_opts(m, s, before, lam_graph_layer_count(g)));
     }

@@ -96,6 +96,11 @@ void lam_metrics_report(const lam_metrics *m, const char *const *class_names, ch
         return;
     }
     int K = m->nclasses;
+    if (K == 0) { /* a language model: every position's next token */
+        OUT("loss %.4f  perplexity %.3f  next-token accuracy %.4f  (%lld tokens)\n", m->loss, exp(m->loss), m->accuracy,
+            (long long)m->n);
+        return;
+    }
     OUT("accuracy %.4f  macro F1 %.4f  loss %.4f  (n = %lld)\n", m->accuracy, m->macro_f1, m->loss, (long long)m->n);
     OUT("%12s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
     for (int c = 0; c < K; c++) {

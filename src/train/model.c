@@ -17,7 +17,11 @@ void lam_model_free(lam_model *m)
     if (!m) return;
     lam_graph_free(m->g);
     lam_scaler_free(m->scaler);
+    lam_scaler_free(m->target_scaler);
     if (!m->borrowed_cfg) {
+        lam_vocab_free(m->vocab);
+        lam_text_cache_free_(m->text);
+        lam_free(m->baselines);
         lam_free(m->layer_opts);
         lam_free(m->stages);
         for (int32_t i = 0; i < m->n_class_names; i++) lam_free(m->class_names[i]);
@@ -47,13 +51,15 @@ static lam_status check_single(lam_cfg *c, const char *name)
     return LAM_OK;
 }
 
-static const char *const data_formats[] = {"csv", "idx", "fashion_mnist", "cifar10", NULL};
+static const char *const data_formats[] = {"csv",      "idx",        "fashion_mnist", "cifar10", "corpus",
+                                            "text_csv", "text_files", "timeseries",    NULL};
+_Static_assert(sizeof data_formats / sizeof data_formats[0] == LAM_DATA_FORMAT_COUNT_ + 1, "one name per format");
 const char *lam_data_format_name(lam_data_format f)
 {
     return (unsigned)f < sizeof data_formats / sizeof data_formats[0] - 1 ? data_formats[f] : "?";
 }
 
-static lam_status read_data(lam_cfg *c, lam_data_opts *d)
+static lam_status read_data(lam_cfg *c, lam_data_opts *d, const lam_shape *sample)
 {
     lam_cfg_section *s = section(c, "data");
     d->csv = lam_csv_opts_defaults();
@@ -66,13 +72,14 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d)
     TRY(lam_cfg_str(c, s, "test_images", NULL, &d->test_images));
     TRY(lam_cfg_str(c, s, "test_labels", NULL, &d->test_labels));
     const char *label;
-    TRY(lam_cfg_str(c, s, "label", "last", &label));
+    TRY(lam_cfg_str(c, s, "label", d->format == LAM_DATA_TEXT_CSV ? "first" : "last", &label));
     if (!strcmp(label, "last")) label = "-1";
     else if (!strcmp(label, "first")) label = "0";
     d->csv.label = lam_csv_col_parse(label);
     static const char *const hdr[] = {"auto", "yes", "no", NULL};
     int h;
-    TRY(lam_cfg_choice(c, s, "header", hdr, 0, &h));
+    /* labelled text has no numbers to tell a header by: say so, or it is one */
+    TRY(lam_cfg_choice(c, s, "header", hdr, d->format == LAM_DATA_TEXT_CSV ? 1 : 0, &h));
     d->csv.header = (lam_csv_header)h;
     static const char *const miss[] = {"error", "drop", "mean", NULL};
     int mi;
@@ -83,17 +90,22 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d)
     if (!strcmp(delim, "tab")) d->csv.delimiter = '\t';
     else if (strlen(delim) == 1) d->csv.delimiter = delim[0];
     else return lam_fail(LAM_ERR_FORMAT, "%s: [data] delimiter must be one character or 'tab'", c->path);
-    TRY(lam_cfg_double(c, s, "test_split", 0.2, 0.0, 0.9, &d->test_split));
+    /* a corpus for language modelling trains on all of its text by default */
+    TRY(lam_cfg_double(c, s, "test_split", d->format == LAM_DATA_CORPUS ? 0.0 : 0.2, 0.0, 0.9, &d->test_split));
     long seed;
     TRY(lam_cfg_int(c, s, "split_seed", 42, 0, (1L << 62), &seed));
     d->split_seed = (uint64_t)seed;
     TRY(lam_cfg_bool(c, s, "stratify", false, &d->stratify));
     static const char *const sc[] = {"none", "standard", "minmax", "channel", NULL};
     int k;
-    /* tables are standardised by default; image pixels arrive in [0, 1] */
-    TRY(lam_cfg_choice(c, s, "scale", sc, d->format == LAM_DATA_CSV ? 1 : 0, &k));
+    /* tables and time series are standardised by default; image pixels
+     * arrive in [0, 1]; token ids are not scaled */
+    TRY(lam_cfg_choice(c, s, "scale", sc, d->format == LAM_DATA_CSV || d->format == LAM_DATA_TIMESERIES ? 1 : 0, &k));
     d->scale = (lam_scale_kind)k;
-    return LAM_OK;
+    TRY(lam_cfg_bool(c, s, "scale_target", d->format == LAM_DATA_TIMESERIES, &d->scale_target));
+    if (lam_data_format_is_text(d->format) && d->scale != LAM_SCALE_NONE)
+        return lam_fail(LAM_ERR_FORMAT, "%s: [data] scale: token ids are not scaled (remove the key)", c->path);
+    return lam_seq_data_opts_(c, s, d, sample);
 }
 
 /* [stage] sections, read (and so checked) when the model is built */
@@ -194,6 +206,8 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
 
     TRY(lam_cfg_int(c, s, "epochs", 10, 1, 1000000, &v));
     t->epochs = (int)v;
+    TRY(lam_cfg_int(c, s, "steps", 0, 0, 1L << 40, &v));
+    t->steps = v;
     const char *strat;
     TRY(lam_cfg_str(c, s, "strategy", lam_cfg_find(c, "stage", 0) >= 0 ? "stages" : "end_to_end", &strat));
     lam_cfg_raw(c, s, "strategy", &line);
@@ -231,8 +245,26 @@ lam_status lam_model_attach_loss_(lam_model *m)
 {
     lam_graph *g = m->g;
     lam_shape os = lam_node_shape(m->out);
+    char sb[64];
+    if (m->next_token) {
+        if (os.ndim != 3 || os.d[1] != m->sample.d[0] || m->train.loss != LAM_LOSS_CROSS_ENTROPY)
+            return lam_fail(LAM_ERR_SHAPE,
+                            "%s: a language model's last layer must give [batch, %lld, vocabulary] (has %s) and its loss "
+                            "be cross_entropy; hint: recurrent layers with return = sequence, then [dense] units = vocab",
+                            m->cfg->path, (long long)m->sample.d[0], lam_shape_str(&os, sb, sizeof sb));
+        m->nout = (int)os.d[2];
+        lam_graph_mark_output(g, m->out);
+        m->target = lam_input_ids(g, "labels", m->sample);
+        m->loss = lam_softmax_ce_loss(g, m->out, m->target);
+        if (!m->loss) return lam_fail(lam_graph_status(g), "%s: %s", m->cfg->path, lam_graph_error(g));
+        lam_node_set_name(g, m->loss, "loss");
+        return LAM_OK;
+    }
     if (os.ndim != 2)
-        return lam_fail(LAM_ERR_SHAPE, "%s: the last layer must give [batch, outputs]", m->cfg->path);
+        return lam_fail(LAM_ERR_SHAPE, "%s: the last layer must give [batch, outputs] (has %s)%s", m->cfg->path,
+                        lam_shape_str(&os, sb, sizeof sb),
+                        os.ndim == 3 ? "; hint: a recurrent layer with return = last, or [seq_pool], makes one vector "
+                                       "of a sequence" : "");
     m->nout = (int)os.d[1];
     lam_graph_mark_output(g, m->out);
     if (m->train.loss == LAM_LOSS_CROSS_ENTROPY) {
@@ -267,7 +299,7 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     TRY(lam_cfg_int(c, net, "seed", 0, 0, 1L << 62, &seed));
     if (ov && ov->seed >= 0) seed = (long)ov->seed;
     m->seed = (uint64_t)seed;
-    TRY(read_data(c, &m->data));
+    TRY(read_data(c, &m->data, &m->sample));
     TRY(read_train(c, &m->train, m->seed));
     TRY(read_augment(c, &m->augment));
     TRY(read_stages(m));
@@ -280,6 +312,7 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
         if (ov->batch > 0) m->train.batch = ov->batch;
         if (ov->lr > 0) m->train.group.lr = ov->lr;
         if (ov->seed >= 0) m->train.seed = (uint64_t)ov->seed;
+        if (ov->steps > 0) m->train.steps = ov->steps;
         if (ov->strategy && !lam_strategy_from_name(ov->strategy, &m->train.strategy))
             return lam_fail(LAM_ERR_ARG, "unknown strategy '%s' (end_to_end, layerwise_supervised, layerwise_autoencoder, stages)",
                             ov->strategy);
@@ -289,9 +322,22 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     if (m->train.stage_epochs < 0) m->train.stage_epochs = m->train.epochs;
     if (m->train.fine_tune_epochs < 0) m->train.fine_tune_epochs = m->train.epochs;
     m->data.csv.task = m->train.loss == LAM_LOSS_MSE ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
+    m->tokens = lam_data_format_is_text(m->data.format);
+    m->next_token = m->data.format == LAM_DATA_CORPUS;
+    if (m->next_token && m->train.loss != LAM_LOSS_CROSS_ENTROPY)
+        return lam_fail(LAM_ERR_FORMAT, "%s: a corpus trains a language model: [train] loss must be cross_entropy", c->path);
+    if (m->data.format == LAM_DATA_TIMESERIES && (m->data.ts.target != NULL) != (m->train.loss == LAM_LOSS_MSE))
+        return lam_fail(LAM_ERR_FORMAT, "%s: time series: target = COLUMN goes with loss = mse, class = COLUMN with "
+                                        "cross_entropy", c->path);
+    if (m->data.format == LAM_DATA_TIMESERIES) {
+        m->data.csv.task = m->data.ts.target ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
+        m->data.csv.ntargets = 1;
+    }
+    TRY(lam_seq_vocab_(m, ov ? ov->vocab_json : NULL));
     m->g = lam_graph_new(m->seed);
     if (!m->g) return LAM_ERR_NOMEM;
-    m->x = lam_input(m->g, "x", m->sample);
+    m->x = m->tokens ? lam_input_ids(m->g, "x", m->sample) : lam_input(m->g, "x", m->sample);
+    if (m->x && m->data.format == LAM_DATA_TEXT_CSV) m->lengths = lam_input_ids(m->g, "lengths", (lam_shape){0, {0}});
     if (!m->x) return lam_fail(lam_graph_status(m->g), "%s: %s", c->path, lam_graph_error(m->g));
     TRY(lam_model_build_layers_(m));
     TRY(lam_model_attach_loss_(m));
@@ -347,8 +393,12 @@ void lam_model_describe(lam_model *m, char *buf, size_t n)
     size_t k = 0;
 #define OUT(...) k += (size_t)snprintf(buf + k, k < n ? n - k : 0, __VA_ARGS__)
     char s[64];
-    OUT("model %s: input %s, loss %s, optimizer %s\n", m->cfg->path, lam_shape_str(&m->sample, s, sizeof s),
-        lam_loss_name(m->train.loss), lam_optim_kind_name(m->train.optimizer));
+    OUT("model %s: input %s%s, loss %s, optimizer %s\n", m->cfg->path, lam_shape_str(&m->sample, s, sizeof s),
+        m->tokens ? " tokens" : "", lam_loss_name(m->train.loss), lam_optim_kind_name(m->train.optimizer));
+    if (m->vocab)
+        OUT("  vocabulary: %d tokens (%s tokenizer%s%s)\n", (int)lam_vocab_size(m->vocab),
+            lam_tokenizer_name(lam_vocab_tokenizer(m->vocab)), lam_vocab_pad_id(m->vocab) >= 0 ? ", <pad>" : "",
+            lam_vocab_unk_id(m->vocab) >= 0 ? ", <unk>" : "");
     OUT("  %-14s %-11s %-16s %12s\n", "layer", "op", "output", "params");
     size_t total = 0;
     for (int i = 0; i < lam_graph_node_count(m->g); i++) {

@@ -51,6 +51,7 @@ static lam_status read_source(lam_model *m, lam_dataset **rest, lam_dataset **te
         }
         return s;
     }
+    default: break; /* the sequence formats are read by seqdata.c */
     }
     return lam_fail(LAM_ERR_ARG, "unknown data format %d", (int)d->format);
 }
@@ -114,13 +115,42 @@ static lam_status keep_class_names(lam_model *m, const lam_dataset *ds)
     return LAM_OK;
 }
 
+/* Standardise regression targets with the training part's statistics
+ * (predictions are mapped back by evaluate and predict). */
+static lam_status scale_targets(lam_model *m, lam_dataset *tr, lam_dataset *va, lam_dataset *te)
+{
+    if (!m->data.scale_target || !tr->y || m->train.loss != LAM_LOSS_MSE) return LAM_OK;
+    lam_scaler_free(m->target_scaler);
+    m->target_scaler = NULL;
+    TRY(lam_scaler_fit_rows(LAM_SCALER_STANDARD, tr->y, tr->n, tr->ntargets, &m->target_scaler));
+    lam_dataset *parts[] = {tr, va, te};
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && parts[i]->y) TRY(lam_scaler_transform(m->target_scaler, parts[i]->y, parts[i]->n, parts[i]->ntargets));
+    return LAM_OK;
+}
+
 lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
                                   lam_csv_report *report)
 {
     *train = *test = NULL;
     if (val) *val = NULL;
     lam_dataset *rest = NULL, *tst = NULL, *tr = NULL, *va = NULL;
-    lam_status s = read_source(m, &rest, &tst, report);
+    lam_status s;
+    if (lam_data_format_is_text(m->data.format) || m->data.format == LAM_DATA_TIMESERIES) {
+        if ((s = lam_seq_prepare_(m, &tr, val ? &va : NULL, &tst)) != LAM_OK) return s;
+        if (report) {
+            memset(report, 0, sizeof *report);
+            report->rows = report->rows_kept = tr->n + (va ? va->n : 0) + (tst ? tst->n : 0);
+        }
+        if ((s = keep_class_names(m, tr)) != LAM_OK || (s = check_fit(m, tr)) != LAM_OK ||
+            (tst && (s = check_fit(m, tst)) != LAM_OK) || (s = scale_targets(m, tr, va, tst)) != LAM_OK)
+            goto fail;
+        *train = tr;
+        *test = tst;
+        if (val) *val = va;
+        return LAM_OK;
+    }
+    s = read_source(m, &rest, &tst, report);
     if (s != LAM_OK) return s;
     if ((s = keep_class_names(m, rest)) != LAM_OK) goto fail;
     if ((s = check_fit(m, rest)) != LAM_OK || (tst && (s = check_fit(m, tst)) != LAM_OK)) goto fail;
@@ -160,6 +190,8 @@ lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset
         if (va && (s = lam_scaler_apply(m->scaler, va)) != LAM_OK) goto fail;
         if (tst && (s = lam_scaler_apply(m->scaler, tst)) != LAM_OK) goto fail;
     }
+    if (tr->labels && (s = lam_baseline_majority_(m, tr, tst)) != LAM_OK) goto fail;
+    if ((s = scale_targets(m, tr, va, tst)) != LAM_OK) goto fail;
     *train = tr;
     *test = tst;
     if (val) *val = va;

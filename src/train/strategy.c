@@ -100,7 +100,8 @@ static lam_status sub_new(lam_model *m, lam_model **out)
     s->compiled_batch = 0;
     s->self_supervised = false;
     s->g = lam_graph_new(m->seed);
-    s->x = s->g ? lam_input(s->g, "x", m->sample) : NULL;
+    s->x = !s->g ? NULL : m->tokens ? lam_input_ids(s->g, "x", m->sample) : lam_input(s->g, "x", m->sample);
+    s->lengths = s->x && m->lengths ? lam_input_ids(s->g, "lengths", (lam_shape){0, {0}}) : NULL;
     s->out = s->target = s->loss = NULL;
     *out = s;
     if (!s->x) return s->g ? lam_graph_status(s->g) : LAM_ERR_NOMEM;
@@ -139,6 +140,7 @@ static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs,
     lam_status s = lam_fit(sm, r->train, sm->self_supervised ? NULL : r->val, &hk, &fr);
     sm->train = saved;
     if (s != LAM_OK) return s;
+    rep->fit = fr;
     rep->epochs_run = fr.epochs_run;
     rep->best_epoch = fr.best_epoch;
     rep->seconds = fr.seconds;
@@ -410,6 +412,7 @@ lam_status lam_train_model(lam_model *m, const lam_dataset *train, const lam_dat
         snprintf(rep->name, sizeof rep->name, "end to end");
         rep->params_updated = trainable_count(m->g);
         TRY(lam_fit(m, train, val, &hk, &fr));
+        rep->fit = fr;
         rep->epochs_run = fr.epochs_run;
         rep->best_epoch = res->best_epoch = fr.best_epoch;
         rep->seconds = res->seconds = fr.seconds;

@@ -21,12 +21,38 @@ lam_status lam_model_build_layers_(lam_model *m);
 /* Build the layer sections [from, to) of m's model file into g after h;
  * *out = the last node.  Per-layer options are recorded when g is m->g. */
 lam_status lam_build_sections_(lam_model *m, lam_graph *g, lam_node *h, int from, int to, lam_node **out);
+/* The recurrent states of a generation graph: each recurrent layer gets
+ * inputs for its initial states (in[k], [1, 1, H]) and exposes its final
+ * states (out[k]); generating copies out into in after every step. */
+#define LAM_MAX_STATE_LINKS 64
+typedef struct lam_state_links {
+    int n;
+    lam_node *in[LAM_MAX_STATE_LINKS], *out[LAM_MAX_STATE_LINKS];
+} lam_state_links;
+/* lam_build_sections_, building recurrent layers with exposed states when
+ * states is non-NULL. */
+lam_status lam_build_sections_ex_(lam_model *m, lam_graph *g, lam_node *h, int from, int to, lam_state_links *states,
+                                  lam_node **out);
 bool lam_section_is_layer_(const lam_model *m, int i);
 bool lam_section_is_learnable_(const lam_model *m, int i); /* dense, conv2d */
 /* The layer name section i gets (its `name`, or prefix + count). */
 const char *lam_section_layer_name_(lam_model *m, int i, char *buf, size_t n);
 /* Attach the target, loss and output marking to m->out (model.c). */
 lam_status lam_model_attach_loss_(lam_model *m);
+/* Sequence data (seqdata.c): the [data] keys of the text and time-series
+ * formats; the vocabulary (from vocab_json, or built from the training part
+ * of the text, which is kept for the data sets); the data sets; the
+ * majority-class baseline (also for tables and images). */
+lam_status lam_seq_data_opts_(lam_cfg *c, lam_cfg_section *s, lam_data_opts *d, const lam_shape *sample);
+lam_status lam_seq_vocab_(lam_model *m, const char *vocab_json);
+lam_status lam_seq_prepare_(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test);
+lam_status lam_baseline_majority_(lam_model *m, const lam_dataset *train, const lam_dataset *test);
+void lam_text_cache_free_(struct lam_text_cache *tc);
+/* Run m over the rows of ds in order, batch by batch (inference mode):
+ * with targets the whole graph (loss included), else only what `to`
+ * needs; after each batch fn(m, first_row, rows, user) (fit.c). */
+lam_status lam_sweep_(lam_model *m, const lam_dataset *ds, bool targets, lam_node *to,
+                      void (*fn)(lam_model *, int64_t, int, void *), void *user);
 /* Create the optimiser lam_fit uses for m's trainable parameters (fit.c). */
 lam_status lam_fit_make_optim_(lam_model *m, lam_optim **out);
 
