@@ -13,6 +13,9 @@
 #               figure = median over runs of each run's images/s.
 #               Both CNN workloads record the load average, steal and the other
 #               work running on the machine during each run (bench/cnn_report.py).
+#   char_lstm   bench_seq (ours, configs/char_lstm.cfg) and ../shared/peers/char_lstm.py,
+#               300 steps, 1 and 2 threads, LAMINA_BENCH_LSTM_RUNS interleaved rounds
+#               (default 1); tokens/s from each run's median step; generation tokens/s.
 #   sgemm       bench_gemm (ours vs OpenBLAS), if it was built.
 #
 # Environment:
@@ -23,6 +26,7 @@
 #   LAMINA_BENCH_FASHION  0 to skip fashion_cnn (the longest part: ~5 min)
 #   LAMINA_BENCH_CIFAR    0 to skip cifar_cnn
 #   LAMINA_BENCH_CNN_RUNS runs per cifar_cnn configuration (default 3)
+#   LAMINA_BENCH_LSTM  0 to skip char_lstm; LAMINA_BENCH_LSTM_RUNS rounds of it (default 1)
 #   LAMINA_BENCH_TORCH_SPIN  PyTorch at 2 threads with its default OpenMP wait
 #                      policy too, besides PASSIVE: 1 both workloads, 0 neither
 #                      (default: cifar only; for fashion it is always slower and
@@ -216,6 +220,50 @@ else
             echo "(no python3 for the summary table; raw JSON lines:)"
             cat "$OUT"/fashion_*.jsonl "$OUT"/cifar_*.jsonl 2>/dev/null
         fi
+    fi
+fi
+
+# ---- char_lstm -----------------------------------------------------------------------
+# bench_seq (configs/char_lstm.cfg) and ../shared/peers/char_lstm.py, 300 steps each,
+# interleaved (lamina 1, torch 1, lamina 2, torch 2 PASSIVE), LAMINA_BENCH_LSTM_RUNS rounds.
+SEQB=$BUILD/bench/bench_seq
+if [ "${LAMINA_BENCH_LSTM:-1}" = 0 ]; then
+    echo
+    echo "-- char_lstm: skipped (LAMINA_BENCH_LSTM=0)"
+elif [ ! -x "$SEQB" ]; then
+    echo "bench: $SEQB not built; char_lstm skipped"
+elif [ ! -d /usr/share/common-licenses ]; then
+    echo
+    echo "-- char_lstm: skipped: /usr/share/common-licenses not found"
+else
+    LRUNS=${LAMINA_BENCH_LSTM_RUNS:-1}
+    LTORCH=$TORCH
+    [ -f "$PEERS/char_lstm.py" ] || LTORCH=0
+    echo
+    echo "-- char_lstm: 300 steps per setting, $LRUNS interleaved round(s), {lamina, torch} x {1, 2} threads (about 2 min per round)" \
+         " load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+    for round in $(seq "$LRUNS"); do
+        for t in 1 2; do
+            printf '   round %d: lamina %d thr ... ' "$round" "$t"
+            run_json "$OUT/lstm_lamina_t$t.jsonl" "$OUT/lstm_lamina.log" \
+                "$SEQB" --threads "$t" --steps 300 --cfg "$ROOT/configs/char_lstm.cfg" && echo done || echo "FAILED (see $OUT/lstm_lamina.log)"
+            if [ "$LTORCH" = 1 ]; then
+                printf '   round %d: torch %d thr ... ' "$round" "$t"
+                if [ "$t" = 1 ]; then
+                    run_json "$OUT/lstm_torch_t1.jsonl" "$OUT/lstm_torch.log" \
+                        "$PYT" "$PEERS/char_lstm.py" --threads 1 --steps 300 && echo done || echo FAILED
+                else
+                    run_json "$OUT/lstm_torch_t2.jsonl" "$OUT/lstm_torch.log" \
+                        env OMP_WAIT_POLICY=PASSIVE "$PYT" "$PEERS/char_lstm.py" --threads 2 --steps 300 && echo done || echo FAILED
+                fi
+            fi
+        done
+    done
+    rm -f "$OUT/.tmp"
+    if [ -n "$PY" ]; then
+        "$PY" "$ROOT/bench/seq_report.py" "$OUT" | tee "$OUT/lstm_summary.txt"
+    else
+        cat "$OUT"/lstm_*.jsonl
     fi
 fi
 
