@@ -400,6 +400,83 @@ static void ref_copy(double **in, const lam_shape *s, const int32_t *l, double *
     for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i];
 }
 
+/* ---- transformer ops ------------------------------------------------------ */
+static void ref_norm(double **in, const lam_shape *s, bool rms, bool bias, double *o)
+{
+    int64_t C = s[0].d[s[0].ndim - 1], rows = nel(&s[0]) / C;
+    for (int64_t r = 0; r < rows; r++) {
+        const double *x = in[0] + r * C;
+        double m = 0, v = 0;
+        if (!rms) {
+            for (int64_t j = 0; j < C; j++) m += x[j];
+            m /= (double)C;
+        }
+        for (int64_t j = 0; j < C; j++) v += (x[j] - m) * (x[j] - m);
+        v /= (double)C;
+        double rs = 1.0 / sqrt(v + 1e-5);
+        for (int64_t j = 0; j < C; j++) o[r * C + j] = (x[j] - m) * rs * in[1][j] + (bias ? in[2][j] : 0.0);
+    }
+}
+static lam_node *b_layernorm(lam_graph *g, lam_node **in, lam_node *l) { return lam_layernorm_op(g, in[0], in[1], in[2], 1e-5f); }
+static void ref_layernorm(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_norm(in, s, false, true, o); }
+static lam_node *b_layernorm_nb(lam_graph *g, lam_node **in, lam_node *l) { return lam_layernorm_op(g, in[0], in[1], NULL, 1e-5f); }
+static void ref_layernorm_nb(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_norm(in, s, false, false, o); }
+static lam_node *b_rmsnorm(lam_graph *g, lam_node **in, lam_node *l) { return lam_rmsnorm_op(g, in[0], in[1], 1e-5f); }
+static void ref_rmsnorm(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_norm(in, s, true, false, o); }
+
+typedef struct mhacfg {
+    int nh, nkv, hs;
+    bool causal;
+} mhacfg;
+static const mhacfg MHA[] = {{2, 2, 3, true}, {4, 2, 2, true}, {2, 2, 3, false}, {3, 1, 2, true}};
+/* qkv [B, T, (nh + 2 nkv) hs]; len NULL or [B] */
+static void ref_mha(const mhacfg *k, double **in, const lam_shape *s, const int32_t *len, double *o)
+{
+    int64_t B = s[0].d[0], T = s[0].d[1], W = s[0].d[2], C = (int64_t)k->nh * k->hs;
+    double scale = (double)(1.0f / sqrtf((float)k->hs)), sc[64];
+    for (int64_t b = 0; b < B; b++)
+        for (int h = 0; h < k->nh; h++) {
+            int g = h / (k->nh / k->nkv);
+            int64_t L = len ? len[b] : T;
+            for (int64_t i = 0; i < T; i++) {
+                const double *q = in[0] + (b * T + i) * W + h * k->hs;
+                int64_t n = k->causal ? (i + 1 < L ? i + 1 : L) : L;
+                double m = -1e300, z = 0;
+                for (int64_t j = 0; j < n; j++) {
+                    const double *kj = in[0] + (b * T + j) * W + (k->nh + g) * k->hs;
+                    double a = 0;
+                    for (int d = 0; d < k->hs; d++) a += q[d] * kj[d];
+                    sc[j] = scale * a;
+                    m = fmax(m, sc[j]);
+                }
+                for (int64_t j = 0; j < n; j++) z += exp(sc[j] - m);
+                double *orow = o + (b * T + i) * C + h * k->hs;
+                for (int d = 0; d < k->hs; d++) orow[d] = 0;
+                for (int64_t j = 0; j < n; j++)
+                    for (int d = 0; d < k->hs; d++)
+                        orow[d] += exp(sc[j] - m) / z * in[0][(b * T + j) * W + (k->nh + k->nkv + g) * k->hs + d];
+            }
+        }
+}
+#define MHA_CASE(I)                                                                            \
+    static lam_node *b_mha##I(lam_graph *g, lam_node **in, lam_node *l)                        \
+    {                                                                                          \
+        lam_mha_args a = {MHA[I].nh, MHA[I].nkv, MHA[I].hs, MHA[I].causal, 0.0f};              \
+        return lam_mha_op(g, in[0], l, &a);                                                    \
+    }                                                                                          \
+    static void ref_mha##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_mha(&MHA[I], in, s, l, o); }
+MHA_CASE(0)
+MHA_CASE(1)
+MHA_CASE(2)
+MHA_CASE(3)
+
+static lam_node *b_pos_embed(lam_graph *g, lam_node **in, lam_node *l) { return lam_pos_embed_op(g, in[0], in[1]); }
+static void ref_pos_embed(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t B = s[0].d[0], T = s[0].d[1], C = s[0].d[2];
+    for (int64_t i = 0; i < B * T * C; i++) o[i] = in[0][i] + in[1][(i / C % T) * C + i % C];
+}
+
 /* ---- attention and sequence pooling (lengths from the harness) ------------ */
 typedef struct attncfg {
     lam_attn_score score;
@@ -545,6 +622,18 @@ static const entry entries[] = {
     {LAM_OP_RNN, 4, {S3(2, 3, 3), S2(8, 3), S2(8, 2), S3(2, 1, 2)}, false, 0, 0, 0, 0, false, b_rnn6, ref_rnn6, 0},
     /* 7 ids drawn from the first 5 rows: repeats accumulate, 2 rows unused */
     {LAM_OP_EMBEDDING, 1, {S2(7, 3)}, true, 5, 0, 0, 0, false, b_embedding, ref_embedding, 0},
+    /* normalisation over the last dimension of [B, T, C] and [B, C] */
+    {LAM_OP_LAYERNORM, 3, {S3(2, 3, 5), S1(5), S1(5)}, false, 0, 0, 0, 0, false, b_layernorm, ref_layernorm, 0},
+    {LAM_OP_LAYERNORM, 2, {S2(4, 7), S1(7)}, false, 0, 0, 0, 0, false, b_layernorm_nb, ref_layernorm_nb, 0},
+    {LAM_OP_RMSNORM, 2, {S3(2, 3, 5), S1(5)}, false, 0, 0, 0, 0, false, b_rmsnorm, ref_rmsnorm, 0},
+    /* fused attention: causal over T = 5 and over two query tiles (T = 11),
+     * grouped-query (4 heads over 2, 3 over 1), bidirectional */
+    {LAM_OP_MHA, 1, {S3(2, 5, 18)}, false, 0, 0, 0, 0, false, b_mha0, ref_mha0, 0},
+    {LAM_OP_MHA, 1, {S3(2, 11, 18)}, false, 0, 0, 0, 0, false, b_mha0, ref_mha0, 0},
+    {LAM_OP_MHA, 1, {S3(2, 9, 16)}, false, 0, 0, 0, 0, false, b_mha1, ref_mha1, 0},
+    {LAM_OP_MHA, 1, {S3(2, 6, 18)}, false, 0, 0, 0, 0, false, b_mha2, ref_mha2, 0},
+    {LAM_OP_MHA, 1, {S3(1, 10, 10)}, false, 0, 0, 0, 0, false, b_mha3, ref_mha3, 0},
+    {LAM_OP_POS_EMBED, 2, {S3(2, 3, 4), S2(5, 4)}, false, 0, 0, 0, 0, false, b_pos_embed, ref_pos_embed, 0},
 };
 #define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
 
@@ -572,6 +661,9 @@ static const len_entry len_entries[] = {
     {{LAM_OP_RNN, 10, {S3(3, 4, 2), S2(3, 2), S2(3, 3), S1(3), S1(3), S2(3, 2), S2(3, 3), S1(3), S1(3), S3(3, 2, 3)},
       false, 0, 0, 0, 0, false, b_rnn4, ref_rnn4, 0}, 3, {4, 1, 2}},
     {{LAM_OP_RNN, 4, {S3(3, 4, 2), S2(8, 2), S2(8, 2), S3(3, 1, 2)}, false, 0, 0, 0, 0, false, b_rnn6, ref_rnn6, 0}, 3, {3, 4, 2}},
+    /* fused attention with padded keys: bidirectional and causal, T = 9 (two tiles) */
+    {{LAM_OP_MHA, 1, {S3(3, 9, 18)}, false, 0, 0, 0, 0, false, b_mha2, ref_mha2, 0}, 3, {9, 4, 1}},
+    {{LAM_OP_MHA, 1, {S3(3, 9, 16)}, false, 0, 0, 0, 0, false, b_mha1, ref_mha1, 0}, 3, {2, 9, 5}},
     /* sequence pooling, every mode with lengths (T, a middle one, 1), three without */
     {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_MEAN, ref_sp_MEAN, 0}, 3, {5, 2, 1}},
     {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_MAX, ref_sp_MAX, 0}, 3, {5, 2, 1}},

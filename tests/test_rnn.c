@@ -8,6 +8,7 @@
  * the same bits, and bad lengths and shapes are clean errors. */
 #include "golden.h"
 #include "graph/graph_internal.h"
+#include "kernels/isa.h"
 #include "kernels/rnn_cell.h"
 #include "lamina/lamina.h"
 #include "test.h"
@@ -270,7 +271,7 @@ static void test_cell_builds_same_bits(void)
         float *out[2] = {0}, *grad[2] = {0};
         size_t no = 0, ng = 0;
         for (int pass = 0; pass < 2; pass++) {
-            lam_k_rnn_force_generic(pass == 1);
+            lam_k_isa_force_generic(pass == 1);
             built bt;
             const golden_tensor *cfg = get(&gf, c, "config");
             if (!cfg || !build_case(&gf, c, (int)cfg->v[5], &bt)) break;
@@ -286,10 +287,10 @@ static void test_cell_builds_same_bits(void)
             memcpy(grad[pass], lam_graph_grads(bt.g), ng * sizeof(float));
             lam_graph_free(bt.g);
         }
-        lam_k_rnn_force_generic(false);
+        lam_k_isa_force_generic(false);
         if (out[0] && out[1]) {
             CHECK_MSG(!memcmp(out[0], out[1], no * sizeof(float)), "case %d: outputs differ between builds (%s)", c,
-                      lam_k_rnn_isa());
+                      lam_k_isa_name());
             CHECK_MSG(!memcmp(grad[0], grad[1], ng * sizeof(float)), "case %d: gradients differ between builds", c);
         }
         for (int p = 0; p < 2; p++) free(out[p]), free(grad[p]);

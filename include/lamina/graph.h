@@ -283,6 +283,39 @@ bool lam_seq_pool_mode_from_name(const char *name, lam_seq_pool_mode *out);
  * above T makes the pass fail (LAM_ERR_ARG naming the batch row). */
 lam_node *lam_seq_pool(lam_graph *g, lam_node *x, lam_node *lengths, lam_seq_pool_mode mode);
 
+/* ---- transformer ops (src/ops/layernorm.c, mha.c, embed.c) -------------- */
+
+/* Layer normalisation over the last dimension of x [B, ..., C]
+ * (torch.nn.LayerNorm(C)): (x - mean) / sqrt(var + eps) * w + b with the
+ * biased variance; w [C]; b [C] or NULL. */
+lam_node *lam_layernorm_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, float eps);
+/* RMS normalisation (torch.nn.RMSNorm(C)): x / sqrt(mean(x^2) + eps) * w. */
+lam_node *lam_rmsnorm_op(lam_graph *g, lam_node *x, lam_node *w, float eps);
+
+typedef struct lam_mha_args {
+    int heads;         /* query heads NH (required) */
+    int kv_heads;      /* key/value heads, dividing NH (0: = heads) */
+    int head_size;     /* HS (required) */
+    bool causal;       /* query i sees keys j <= i */
+    float scale;       /* multiplies the scores; 0: 1/sqrt(HS) */
+} lam_mha_args;
+
+/* Multi-head scaled dot-product attention in one op with its own backward:
+ * qkv [B, T, (NH + 2 NKV) HS] holds the query heads, then the key heads,
+ * then the value heads (one Linear(C, 3C) split as nanoGPT does); query head
+ * h reads key/value head h / (NH / NKV) (grouped-query attention when NKV <
+ * NH).  softmax(q k^T scale) v per head, output [B, T, NH HS] with the heads
+ * side by side (torch's transpose(1, 2).reshape).  lengths: int32 [B] or
+ * NULL; keys j >= lengths[b] are masked (a length outside 1..T makes the pass
+ * fail, naming the batch row).  No T x T matrix is stored: backward
+ * recomputes the probabilities from the saved row log-sum-exp.  The same
+ * bits for any thread count. */
+lam_node *lam_mha_op(lam_graph *g, lam_node *qkv, lam_node *lengths, const lam_mha_args *a);
+
+/* x [B, T, C] + table[t] at every position t: table [Tmax, C], T <= Tmax
+ * (GPT's learned position embedding, or a fixed table as a buffer). */
+lam_node *lam_pos_embed_op(lam_graph *g, lam_node *x, lam_node *table);
+
 /* ---- compile and run ---------------------------------------------------- */
 
 typedef struct lam_compile_opts {

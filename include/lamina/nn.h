@@ -15,6 +15,8 @@ typedef struct lam_dense_opts {
     lam_act act;         /* fused activation (default none) */
     bool bias;           /* default true */
     lam_init_kind init;  /* weight init (default LAM_INIT_TORCH_DEFAULT, as torch.nn.Linear) */
+    float init_a;        /* for LAM_INIT_NORMAL the std, for LAM_INIT_UNIFORM the bound (default 0.02);
+                          * with either, the bias starts at zero */
 } lam_dense_opts;
 lam_dense_opts lam_dense_opts_defaults(int units, lam_act act);
 
@@ -66,11 +68,12 @@ typedef struct lam_embedding_opts {
     int vocab;            /* rows (required, > 0) */
     int dim;              /* vector size (required, > 0) */
     int padding_idx;      /* row kept at zero that receives no gradient, or -1 (default) */
+    float init_std;       /* weights drawn N(0, init_std^2); default 1 (torch), GPTs use 0.02 */
 } lam_embedding_opts;
 lam_embedding_opts lam_embedding_opts_defaults(int vocab, int dim);
 
 /* Embedding layer on int32 ids [B, ...]: weight NAME.weight [vocab, dim],
- * initialised N(0, 1) with the padding row zero (torch.nn.Embedding).
+ * initialised N(0, init_std^2) with the padding row zero (torch.nn.Embedding).
  * Output [B, ..., dim], named `name`. */
 lam_node *lam_nn_embedding(lam_graph *g, lam_node *ids, const char *name, const lam_embedding_opts *o);
 
@@ -141,6 +144,46 @@ lam_node *lam_nn_attention_pool(lam_graph *g, lam_node *seq, lam_node *lengths, 
 /* Sequence pooling layer (lam_seq_pool): x [B, T, C] -> [B, C], named NAME;
  * no parameters. */
 lam_node *lam_nn_seq_pool(lam_graph *g, lam_node *x, lam_node *lengths, const char *name, lam_seq_pool_mode mode);
+
+/* ---- transformers (src/nn/transformer.c) --------------------------------- */
+
+typedef enum lam_norm_kind {
+    LAM_NORM_LAYER = 0, /* LayerNorm with weight and bias */
+    LAM_NORM_RMS,       /* RMSNorm with weight */
+    LAM_NORM_KIND_COUNT_
+} lam_norm_kind;
+
+/* Normalisation layer over the last dimension: NAME.weight (ones) and, for
+ * LayerNorm with bias, NAME.bias (zeros), as torch names them. */
+lam_node *lam_nn_norm(lam_graph *g, lam_node *x, const char *name, lam_norm_kind kind, float eps, bool bias);
+
+typedef struct lam_transformer_opts {
+    int heads;            /* query heads (required; must divide the width C) */
+    int kv_heads;         /* key/value heads (0: = heads; fewer: grouped-query attention) */
+    int mlp_hidden;       /* hidden width of the MLP (0: 4 C) */
+    lam_act mlp_act;      /* LAM_ACT_GELU (exact) */
+    lam_norm_kind norm;   /* LAM_NORM_LAYER */
+    float norm_eps;       /* 1e-5 */
+    bool causal;          /* true: a decoder block */
+    bool bias;            /* biases in the linear layers (true) */
+    float dropout;        /* residual dropout after the attention and MLP outputs (0) */
+    lam_init_kind init;   /* linear weights: LAM_INIT_NORMAL (GPT-2: N(0, 0.02^2)), biases 0 */
+    float init_a;         /* 0.02 */
+} lam_transformer_opts;
+lam_transformer_opts lam_transformer_opts_defaults(int heads);
+
+/* A pre-LN Transformer block (GPT-2, nanoGPT) on x [B, T, C]:
+ *   x = x + proj(attn(norm1(x)));  x = x + fc2(act(fc1(norm2(x))))
+ * attn is lam_mha_op over qkv = Linear(C, (NH + 2 NKV) HS)(h), HS = C / NH.
+ * Parameters NAME.ln1.*, NAME.qkv.*, NAME.proj.*, NAME.ln2.*, NAME.fc1.*,
+ * NAME.fc2.* (nanoGPT's names, with NAME for its blocks.K).  lengths: int32
+ * [B] or NULL (padding mask of the keys).  Output named NAME. */
+lam_node *lam_nn_transformer_block(lam_graph *g, lam_node *x, lam_node *lengths, const char *name,
+                                   const lam_transformer_opts *o);
+
+/* A learned position embedding: NAME.weight [context, C] drawn N(0,
+ * init_std^2), added at every position (lam_pos_embed_op); T <= context. */
+lam_node *lam_nn_pos_embedding(lam_graph *g, lam_node *x, const char *name, int context, float init_std);
 
 #ifdef __cplusplus
 }

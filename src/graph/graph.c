@@ -478,6 +478,46 @@ lam_node *lam_seq_pool(lam_graph *g, lam_node *x, lam_node *lengths, lam_seq_poo
     return op_node(g, LAM_OP_SEQ_POOL, &p, lengths ? 2 : 1, (lam_node *[]){x, lengths});
 }
 
+lam_node *lam_layernorm_op(lam_graph *g, lam_node *x, lam_node *w, lam_node *b, float eps)
+{
+    if (g && !(eps > 0.0f && isfinite(eps))) {
+        lam_graph_fail(g, LAM_ERR_ARG, "layernorm: eps %g must be > 0", (double)eps);
+        return NULL;
+    }
+    lam_op_params p = {.layernorm = {eps}};
+    return op_node(g, LAM_OP_LAYERNORM, &p, b ? 3 : 2, (lam_node *[]){x, w, b});
+}
+
+lam_node *lam_rmsnorm_op(lam_graph *g, lam_node *x, lam_node *w, float eps)
+{
+    if (g && !(eps > 0.0f && isfinite(eps))) {
+        lam_graph_fail(g, LAM_ERR_ARG, "rmsnorm: eps %g must be > 0", (double)eps);
+        return NULL;
+    }
+    lam_op_params p = {.rmsnorm = {eps}};
+    return op_node(g, LAM_OP_RMSNORM, &p, 2, (lam_node *[]){x, w});
+}
+
+lam_node *lam_mha_op(lam_graph *g, lam_node *qkv, lam_node *lengths, const lam_mha_args *a)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    int nkv = a ? (a->kv_heads ? a->kv_heads : a->heads) : 0;
+    if (!a || a->heads < 1 || a->head_size < 1 || nkv < 1 || a->heads % nkv || !isfinite(a->scale)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "mha: heads %d, kv_heads %d, head_size %d, scale %g: need heads >= 1, kv_heads "
+                                       "dividing heads, head_size >= 1 and a finite scale",
+                       a ? a->heads : 0, nkv, a ? a->head_size : 0, a ? (double)a->scale : 0.0);
+        return NULL;
+    }
+    float scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf((float)a->head_size);
+    lam_op_params p = {.mha = {a->heads, nkv, a->head_size, a->causal, scale, lengths != NULL}};
+    return op_node(g, LAM_OP_MHA, &p, lengths ? 2 : 1, (lam_node *[]){qkv, lengths});
+}
+
+lam_node *lam_pos_embed_op(lam_graph *g, lam_node *x, lam_node *table)
+{
+    return op_node(g, LAM_OP_POS_EMBED, NULL, 2, (lam_node *[]){x, table});
+}
+
 /* ---- inspection and naming ------------------------------------------------ */
 
 lam_shape lam_node_shape(const lam_node *n) { return n->shape; }

@@ -65,9 +65,6 @@ void lam_k_rnn_step_bwd(const lam_rnn_step *s);
 void lam_k_sigmoid(const float *x, float *y, long n);
 void lam_k_tanh(const float *x, float *y, long n);
 
-/* Which build of the kernels runs: "avx512", "avx2" or "generic". */
-const char *lam_k_rnn_isa(void);
-/* Test hook: force the portable build (process-wide). */
-void lam_k_rnn_force_generic(bool on);
+/* Which build runs: kernels/isa.h (lam_k_isa_name, lam_k_isa_force_generic). */
 
 #endif

@@ -1,18 +1,17 @@
-/* Activation kernels.  GELU is the exact erf form (torch's default).  The
+/* Activation kernels.  GELU is the exact erf form (torch's default), with
+ * our own vectorised erfc (xf.h).  The
  * loops take restrict pointers so that they vectorise; in-place forward calls
  * (x == y) have their own loops. */
 #include <math.h>
 
 #include "kernels/par.h"
 #include "kernels/vec.h"
+#include "kernels/xf.h"
 
-static inline float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
-static inline float gelu_grad(float x)
-{
-    float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-    float pdf = expf(-0.5f * x * x) * 0.39894228040143268f;
-    return cdf + x * pdf;
-}
+/* GELU runs in blocks of this many (one block per loop iteration, so that
+ * LAM_PFOR splits it when it is large) */
+#define GELU_BLOCK 1024
+
 static inline float sigmoid(float x)
 {
     /* stable for large |x| */
@@ -34,7 +33,6 @@ static inline float relu_mask(float y, float d) { return y > 0.0f ? d : 0.0f; }
 MAP(relu)
 MAP(sigmoid)
 MAP(tanhf)
-MAP(gelu)
 #undef MAP
 
 void lam_k_act_fwd(lam_act a, const float *x, float *y, size_t n)
@@ -53,8 +51,13 @@ void lam_k_act_fwd(lam_act a, const float *x, float *y, size_t n)
         CASE(LAM_ACT_RELU, relu)
         CASE(LAM_ACT_SIGMOID, sigmoid)
         CASE(LAM_ACT_TANH, tanhf)
-        CASE(LAM_ACT_GELU, gelu)
 #undef CASE
+    case LAM_ACT_GELU: /* our own erfc, vectorised (xf.c), in blocks over threads */
+        LAM_PFOR_WORK((N + GELU_BLOCK - 1) / GELU_BLOCK, N, k, {
+            long i0 = k * GELU_BLOCK;
+            lam_k_gelu(x + i0, y + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, false);
+        });
+        break;
     default: LAM_ASSERT(0);
     }
 }
@@ -73,7 +76,6 @@ GRAD(grad_none, dy[i])
 GRAD(grad_relu, relu_mask(y[i], dy[i]))
 GRAD(grad_sigmoid, dy[i] * y[i] * (1.0f - y[i]))
 GRAD(grad_tanh, dy[i] * (1.0f - y[i] * y[i]))
-GRAD(grad_gelu, dy[i] * gelu_grad(x[i]))
 #undef GRAD
 
 void lam_k_act_bwd(lam_act a, const float *x, const float *y, const float *dy, float *dx, size_t n,
@@ -85,7 +87,12 @@ void lam_k_act_bwd(lam_act a, const float *x, const float *y, const float *dy, f
     case LAM_ACT_RELU: grad_relu(x, y, dy, dx, N, accumulate); break;
     case LAM_ACT_SIGMOID: grad_sigmoid(x, y, dy, dx, N, accumulate); break;
     case LAM_ACT_TANH: grad_tanh(x, y, dy, dx, N, accumulate); break;
-    case LAM_ACT_GELU: grad_gelu(x, y, dy, dx, N, accumulate); break;
+    case LAM_ACT_GELU:
+        LAM_PFOR_WORK((N + GELU_BLOCK - 1) / GELU_BLOCK, N, k, {
+            long i0 = k * GELU_BLOCK;
+            lam_k_gelu_bwd(x + i0, dy + i0, dx + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, false, accumulate);
+        });
+        break;
     default: LAM_ASSERT(0);
     }
 }

@@ -5,7 +5,7 @@
 
 lam_dense_opts lam_dense_opts_defaults(int units, lam_act act)
 {
-    return (lam_dense_opts){.units = units, .act = act, .bias = true, .init = LAM_INIT_TORCH_DEFAULT};
+    return (lam_dense_opts){.units = units, .act = act, .bias = true, .init = LAM_INIT_TORCH_DEFAULT, .init_a = 0.02f};
 }
 
 lam_node *lam_nn_dense(lam_graph *g, lam_node *x, const char *name, const lam_dense_opts *o)
@@ -25,7 +25,7 @@ lam_node *lam_nn_dense(lam_graph *g, lam_node *x, const char *name, const lam_de
     char pn[256];
     lam_graph_begin_layer(g, name);
     snprintf(pn, sizeof pn, "%s.weight", name);
-    lam_node *w = lam_param(g, pn, lam_shape2(o->units, in), (lam_init){o->init, 0, 0});
+    lam_node *w = lam_param(g, pn, lam_shape2(o->units, in), (lam_init){o->init, o->init == LAM_INIT_NORMAL || o->init == LAM_INIT_UNIFORM ? o->init_a : 0.0f, 0});
     lam_node *b = NULL;
     if (o->bias) {
         snprintf(pn, sizeof pn, "%s.bias", name);

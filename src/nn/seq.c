@@ -8,7 +8,7 @@
 
 lam_embedding_opts lam_embedding_opts_defaults(int vocab, int dim)
 {
-    return (lam_embedding_opts){.vocab = vocab, .dim = dim, .padding_idx = -1};
+    return (lam_embedding_opts){.vocab = vocab, .dim = dim, .padding_idx = -1, .init_std = 1.0f};
 }
 
 lam_node *lam_nn_embedding(lam_graph *g, lam_node *ids, const char *name, const lam_embedding_opts *o)
@@ -26,7 +26,7 @@ lam_node *lam_nn_embedding(lam_graph *g, lam_node *ids, const char *name, const 
     char pn[256];
     lam_graph_begin_layer(g, name);
     snprintf(pn, sizeof pn, "%s.weight", name);
-    lam_node *w = lam_param(g, pn, lam_shape2(o->vocab, o->dim), (lam_init){LAM_INIT_NORMAL, 1.0f, 0});
+    lam_node *w = lam_param(g, pn, lam_shape2(o->vocab, o->dim), (lam_init){LAM_INIT_NORMAL, o->init_std, 0});
     if (w && o->padding_idx >= 0 && lam_param_zero_row(g, w, o->padding_idx) != LAM_OK) return NULL;
     lam_node *y = lam_embedding_op(g, ids, w, o->padding_idx);
     if (y && lam_node_set_name(g, y, name) != LAM_OK) return NULL;

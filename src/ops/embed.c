@@ -4,7 +4,8 @@
  * padding_idx (when >= 0) receives no gradient.  Backward scatters the output
  * gradient into the weight rows: work is split over column blocks of E, each
  * thread adding every token's contribution in token order, so the sums do
- * not depend on the thread count. */
+ * not depend on the thread count.  Also pos_embed: position vectors added
+ * to a sequence. */
 #include <stdio.h>
 #include <string.h>
 
@@ -77,3 +78,58 @@ static void emb_bwd(const lam_op_ctx *c)
 }
 
 const lam_op_def lam_opdef_embedding = {.name = "embedding", .min_in = 2, .max_in = 2, .infer = emb_infer, .forward = emb_fwd, .backward = emb_bwd, .int_in = 1u << 0};
+
+/* ---- pos_embed: learned or fixed position vectors -------------------------
+ * x [B, T, C] + table [Tmax, C] (row t added at position t, T <= Tmax), as
+ * GPT's x = tok_emb + pos_emb[0..T-1].  The table's gradient sums over the
+ * batch, rows split over threads (each row's sum in batch order). */
+static lam_status pos_infer(lam_node *nd, char *err, size_t errlen)
+{
+    const lam_shape *x = &nd->in[0]->shape, *t = &nd->in[1]->shape;
+    char sx[64], st[64];
+    if (x->ndim != 3 || t->ndim != 2 || t->d[1] != x->d[2] || x->d[1] > t->d[0]) {
+        snprintf(err, errlen, "pos_embed: input %s, table %s: expected [B, T, C] and [Tmax, C] with T <= Tmax",
+                 lam_shape_fmt(x, sx, sizeof sx), lam_shape_fmt(t, st, sizeof st));
+        return LAM_ERR_SHAPE;
+    }
+    nd->shape = *x;
+    nd->has_batch = nd->in[0]->has_batch;
+    nd->dtype = LAM_DTYPE_F32;
+    nd->scratch_bytes = nd->saved_bytes = 0;
+    return LAM_OK;
+}
+
+static void pos_fwd(const lam_op_ctx *c)
+{
+    const lam_shape *s = &c->node->shape;
+    int64_t B = s->d[0], T = s->d[1], C = s->d[2];
+    const float *x = c->in[0], *tab = c->in[1];
+    float *y = c->out;
+    LAM_PFOR_WORK(B * T, B * T * C, r, {
+        const float *xr = x + r * C, *pr = tab + (r % T) * C;
+        float *yr = y + r * C;
+        for (int64_t j = 0; j < C; j++) yr[j] = xr[j] + pr[j];
+    });
+}
+
+static void pos_bwd(const lam_op_ctx *c)
+{
+    const lam_shape *s = &c->node->shape;
+    int64_t B = s->d[0], T = s->d[1], C = s->d[2], n = B * T * C;
+    const float *dy = c->dout;
+    float *dx = c->din[0], *dt = c->din[1];
+    if (dx && c->din_fresh[0]) memcpy(dx, dy, (size_t)n * sizeof(float));
+    else if (dx) LAM_PFOR(n, i, dx[i] += dy[i]);
+    if (dt)
+        LAM_PFOR_WORK(T, n, t, {
+            float *d = dt + t * C;
+            for (int64_t b = 0; b < B; b++) {
+                const float *g = dy + (b * T + t) * C;
+                for (int64_t j = 0; j < C; j++) d[j] += g[j];
+            }
+        });
+}
+
+static double pos_flops(const lam_node *nd) { return (double)lam_node_numel(nd); }
+
+const lam_op_def lam_opdef_pos_embed = {.name = "pos_embed", .min_in = 2, .max_in = 2, .infer = pos_infer, .forward = pos_fwd, .backward = pos_bwd, .flops = pos_flops, .fresh = 1};

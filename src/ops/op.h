@@ -53,6 +53,17 @@ typedef struct lam_attention_params {
     float scale;      /* multiplies every score */
     bool has_lengths; /* the last input is int32 lengths [B] */
 } lam_attention_params;
+/* layernorm, rmsnorm (layernorm.c): inputs x, weight [C], then (layernorm) bias [C] */
+typedef struct lam_norm_params {
+    float eps;
+} lam_norm_params;
+/* mha (mha.c): inputs qkv [B, T, (nh + 2 nkv) hs], then lengths */
+typedef struct lam_mha_params {
+    int nh, nkv, hs;  /* query heads, key/value heads (dividing nh), head size */
+    bool causal;
+    float scale;      /* multiplies every score (1/sqrt(hs) for scaled dot product) */
+    bool has_lengths; /* input 1 is int32 lengths [B] */
+} lam_mha_params;
 typedef struct lam_seq_pool_params {
     lam_seq_pool_mode mode;
     bool has_lengths; /* input 1 is int32 lengths [B] */

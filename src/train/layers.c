@@ -107,6 +107,9 @@ static lam_status parse_dense(layer_ctx *x, lam_cfg_section *s, const char *name
     TRY(get_act(c, s, &o.act));
     TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
     TRY(get_init(c, s, &o.init));
+    double init_std;
+    TRY(lam_cfg_double(c, s, "init_std", 0.02, 0.0, 100.0, &init_std));
+    o.init_a = (float)init_std;
     /* a dense layer after images (conv feature maps) flattens them, as Keras
      * users expect; on sequences [B, T, C] it acts on every step */
     lam_shape xs = lam_node_shape(*h);
@@ -148,7 +151,26 @@ static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *
                         s->line);
     lam_embedding_opts o = lam_embedding_opts_defaults((int)vocab, (int)units);
     o.padding_idx = pad ? pad_id : -1;
+    double init_std;
+    TRY(lam_cfg_double(c, s, "init_std", 1.0, 0.0, 100.0, &init_std));
+    o.init_std = (float)init_std;
+    static const char *const pos_kinds[] = {"none", "learned", NULL};
+    int pos;
+    TRY(lam_cfg_choice(c, s, "position", pos_kinds, 0, &pos));
+    lam_shape xs = lam_node_shape(*h);
+    long context;
+    TRY(lam_cfg_int(c, s, "context", xs.ndim >= 2 ? (long)xs.d[1] : 1, 1, 1 << 20, &context));
+    if (pos && xs.ndim != 2)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: position = learned needs a sequence of token ids [batch, time]", c->path,
+                        s->line);
+    if (!pos && lam_cfg_raw(c, s, "context", NULL))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: context goes with position = learned", c->path, s->line);
     *h = lam_nn_embedding(x->g, *h, name, &o);
+    if (pos && *h) {
+        char pn[300];
+        snprintf(pn, sizeof pn, "%s.pos", name);
+        *h = lam_nn_pos_embedding(x->g, *h, pn, (int)context, o.init_std);
+    }
     return LAM_OK;
 }
 
@@ -357,6 +379,74 @@ static lam_status parse_seq_pool(layer_ctx *x, lam_cfg_section *s, const char *n
     return LAM_OK;
 }
 
+/* [layernorm], [rmsnorm]: over the last dimension */
+static lam_status parse_norm(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    double eps;
+    bool bias = false;
+    bool rms = !strcmp(s->name, "rmsnorm");
+    TRY(lam_cfg_double(c, s, "eps", rms ? 1e-6 : 1e-5, 1e-12, 1.0, &eps));
+    if (!rms) TRY(lam_cfg_bool(c, s, "bias", true, &bias));
+    *h = lam_nn_norm(x->g, *h, name, rms ? LAM_NORM_RMS : LAM_NORM_LAYER, (float)eps, bias);
+    return LAM_OK;
+}
+
+/* [transformer]: `repeat` pre-LN blocks named NAME.0, NAME.1, ... (NAME
+ * alone for one) */
+static lam_status parse_transformer(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
+{
+    lam_cfg *c = x->c;
+    lam_shape xs = lam_node_shape(*h);
+    char sb[64];
+    if (xs.ndim != 3)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [transformer] needs a sequence [batch, time, features], has %s%s", c->path,
+                        s->line, lam_shape_str(&xs, sb, sizeof sb),
+                        lam_node_dtype(*h) == LAM_DTYPE_I32 ? "; hint: an [embedding] first turns token ids into vectors"
+                                                            : "");
+    long heads, kv, hidden, repeat;
+    TRY(require(c, s, "heads"));
+    TRY(lam_cfg_int(c, s, "heads", 0, 1, 1 << 12, &heads));
+    lam_transformer_opts o = lam_transformer_opts_defaults((int)heads);
+    TRY(lam_cfg_int(c, s, "kv_heads", heads, 1, heads, &kv));
+    o.kv_heads = (int)kv;
+    TRY(lam_cfg_int(c, s, "mlp_hidden", 4 * xs.d[2], 1, 1 << 20, &hidden));
+    o.mlp_hidden = (int)hidden;
+    TRY(lam_cfg_int(c, s, "repeat", 1, 1, 1024, &repeat));
+    static const char *const norms[] = {"layernorm", "rmsnorm", NULL};
+    int nk;
+    TRY(lam_cfg_choice(c, s, "norm", norms, LAM_NORM_LAYER, &nk));
+    o.norm = (lam_norm_kind)nk;
+    double eps, drop, init_std;
+    TRY(lam_cfg_double(c, s, "norm_eps", 1e-5, 1e-12, 1.0, &eps));
+    o.norm_eps = (float)eps;
+    int line = s->line;
+    const char *act = lam_cfg_raw(c, s, "activation", &line);
+    if (act && (!lam_act_from_name(act, &o.mlp_act) || o.mlp_act == LAM_ACT_NONE))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [transformer] activation '%s': gelu, relu, tanh or sigmoid", c->path,
+                        line, act);
+    /* a language model's blocks are causal; a classifier's see the whole text */
+    TRY(lam_cfg_bool(c, s, "causal", x->m->next_token, &o.causal));
+    TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
+    TRY(lam_cfg_double(c, s, "dropout", 0.0, 0.0, 0.99, &drop));
+    o.dropout = (float)drop;
+    lam_init_kind ik = LAM_INIT_NORMAL;
+    if (lam_cfg_raw(c, s, "init", NULL)) TRY(get_init(c, s, &ik));
+    o.init = ik;
+    TRY(lam_cfg_double(c, s, "init_std", 0.02, 0.0, 100.0, &init_std));
+    o.init_a = (float)init_std;
+    if (xs.d[2] % heads || heads % kv)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [transformer] heads = %ld must divide the width %lld and kv_heads = %ld "
+                                        "the heads", c->path, s->line, heads, (long long)xs.d[2], kv);
+    for (long k = 0; k < repeat && *h; k++) {
+        char bn[300];
+        if (repeat > 1) snprintf(bn, sizeof bn, "%s.%ld", name, k);
+        else snprintf(bn, sizeof bn, "%s", name);
+        *h = lam_nn_transformer_block(x->g, *h, lam_graph_node(x->g, "lengths"), bn, &o);
+    }
+    return LAM_OK;
+}
+
 typedef lam_status (*layer_fn)(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h);
 static const struct {
     const char *section, *prefix;
@@ -367,7 +457,8 @@ static const struct {
     {"batchnorm", "bn", parse_bn},        {"dropout", "dropout", parse_dropout}, {"activation", "act", parse_activation},
     {"embedding", "emb", parse_embedding}, {"lstm", "lstm", parse_rnn},        {"gru", "gru", parse_rnn},
     {"rnn", "rnn", parse_rnn},            {"attention", "attention", parse_attention},
-    {"seq_pool", "seqpool", parse_seq_pool},
+    {"seq_pool", "seqpool", parse_seq_pool}, {"layernorm", "ln", parse_norm},  {"rmsnorm", "rmsnorm", parse_norm},
+    {"transformer", "block", parse_transformer},
 };
 #define NLAYERS ((int)(sizeof layers / sizeof layers[0]))
 
@@ -391,7 +482,8 @@ bool lam_section_is_learnable_(const lam_model *m, int i)
 {
     const char *n = m->cfg->sec[i].name;
     return !strcmp(n, "dense") || !strcmp(n, "conv2d") || !strcmp(n, "embedding") || !strcmp(n, "lstm") ||
-           !strcmp(n, "gru") || !strcmp(n, "rnn") || !strcmp(n, "attention");
+           !strcmp(n, "gru") || !strcmp(n, "rnn") || !strcmp(n, "attention") || !strcmp(n, "layernorm") ||
+           !strcmp(n, "rmsnorm") || !strcmp(n, "transformer");
 }
 
 const char *lam_section_layer_name_(lam_model *m, int i, char *buf, size_t n)

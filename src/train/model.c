@@ -388,6 +388,26 @@ static void fmt_bytes(double b, char *buf, size_t n)
     snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
+/* name is a node name that prefixes a parameter name up to a dot */
+static bool prefix_of(const char *name, const char *param)
+{
+    size_t ln = strlen(name);
+    return !strncmp(param, name, ln) && param[ln] == '.';
+}
+
+/* Length of the longest non-parameter node name that prefixes `param`. */
+static size_t owner_len(const lam_graph *g, const char *param)
+{
+    size_t best = 0;
+    for (int i = 0; i < lam_graph_node_count(g); i++) {
+        lam_node *nd = lam_graph_node_at(g, i);
+        if (strcmp(lam_node_op_name(nd), "param") && prefix_of(lam_node_name(nd), param) &&
+            strlen(lam_node_name(nd)) > best)
+            best = strlen(lam_node_name(nd));
+    }
+    return best;
+}
+
 void lam_model_describe(lam_model *m, char *buf, size_t n)
 {
     size_t k = 0;
@@ -405,11 +425,11 @@ void lam_model_describe(lam_model *m, char *buf, size_t n)
         lam_node *nd = lam_graph_node_at(m->g, i);
         const char *op = lam_node_op_name(nd);
         if (!strcmp(op, "param")) continue;
-        size_t np = 0;
+        size_t np = 0; /* the parameters whose longest node-name prefix is this node's */
         for (size_t p = 0; p < lam_graph_param_count(m->g); p++) {
             const lam_param_info *pi = lam_graph_param_at(m->g, p);
-            size_t ln = strlen(lam_node_name(nd));
-            if (!strncmp(pi->name, lam_node_name(nd), ln) && pi->name[ln] == '.') np += pi->numel;
+            if (owner_len(m->g, pi->name) == strlen(lam_node_name(nd)) && prefix_of(lam_node_name(nd), pi->name))
+                np += pi->numel;
         }
         total += np;
         lam_shape sh = lam_node_shape(nd);
