@@ -1,6 +1,7 @@
-/* bench_seq: Lamina's side of the char_lstm workload of
- * ../shared/peers/char_lstm.py, from configs/char_lstm.cfg through the
- * public API.
+/* bench_seq: Lamina's side of the char_lstm and char_gpt workloads of
+ * ../shared/peers/char_lstm.py and char_gpt.py, from configs/char_lstm.cfg
+ * (the default) or configs/char_gpt.cfg (--cfg) through the public API.
+ * Below, the LSTM's workload; the GPT's is described in its model file.
  *
  * Workload (as the peer script defines it): the bytes of
  * /usr/share/common-licenses (symbolic links followed, names in bytewise
@@ -98,14 +99,18 @@ int main(int argc, char **argv)
         return 1;
     }
     double gen_tps = gs.generate_s > 0 ? (double)gs.tokens / gs.generate_s : 0.0;
-    printf("char_lstm: %d threads, %llu steps: %.0f tokens/s (median step %.2f ms), loss %.4f (last 10: %.4f); "
+    /* the workload's name: the model file's, without folder and .cfg */
+    char name[64];
+    const char *base = strrchr(cfg, '/') ? strrchr(cfg, '/') + 1 : cfg;
+    snprintf(name, sizeof name, "%.*s", (int)(strstr(base, ".cfg") ? strstr(base, ".cfg") - base : (long)strlen(base)), base);
+    printf("%s: %d threads, %llu steps: %.0f tokens/s (median step %.2f ms), loss %.4f (last 10: %.4f); "
            "generation %.0f tokens/s\n",
-           lam_get_threads(), (unsigned long long)fr.steps, tokens / fr.step_median_s, 1e3 * fr.step_median_s,
+           name, lam_get_threads(), (unsigned long long)fr.steps, tokens / fr.step_median_s, 1e3 * fr.step_median_s,
            fr.last_loss, fr.last10_loss, gen_tps);
-    printf("{\"bench\": \"char_lstm\", \"threads\": %d, \"steps\": %llu, \"tokens_per_s\": %.1f, \"step_median_s\": %.6f, "
+    printf("{\"bench\": \"%s\", \"threads\": %d, \"steps\": %llu, \"tokens_per_s\": %.1f, \"step_median_s\": %.6f, "
            "\"train_s\": %.3f, \"loss_last\": %.4f, \"loss_last10_mean\": %.4f, \"gen_tokens\": %lld, "
            "\"gen_tokens_per_s\": %.1f, \"kernels\": \"%s\", \"steal_pct\": %.1f}\n",
-           lam_get_threads(), (unsigned long long)fr.steps, tokens / fr.step_median_s, fr.step_median_s, fr.seconds,
+           name, lam_get_threads(), (unsigned long long)fr.steps, tokens / fr.step_median_s, fr.step_median_s, fr.seconds,
            fr.last_loss, fr.last10_loss, (long long)gs.tokens, gen_tps, lam_sgemm_kernel_name(), steal);
     lam_dataset_free(tr);
     lam_dataset_free(va);

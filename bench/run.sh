@@ -27,6 +27,7 @@
 #   LAMINA_BENCH_CIFAR    0 to skip cifar_cnn
 #   LAMINA_BENCH_CNN_RUNS runs per cifar_cnn configuration (default 3)
 #   LAMINA_BENCH_LSTM  0 to skip char_lstm; LAMINA_BENCH_LSTM_RUNS rounds of it (default 1)
+#   LAMINA_BENCH_GPT   0 to skip char_gpt; LAMINA_BENCH_GPT_RUNS rounds of it (default 1)
 #   LAMINA_BENCH_TORCH_SPIN  PyTorch at 2 threads with its default OpenMP wait
 #                      policy too, besides PASSIVE: 1 both workloads, 0 neither
 #                      (default: cifar only; for fashion it is always slower and
@@ -223,49 +224,55 @@ else
     fi
 fi
 
-# ---- char_lstm -----------------------------------------------------------------------
-# bench_seq (configs/char_lstm.cfg) and ../shared/peers/char_lstm.py, 300 steps each,
-# interleaved (lamina 1, torch 1, lamina 2, torch 2 PASSIVE), LAMINA_BENCH_LSTM_RUNS rounds.
+# ---- char_lstm, char_gpt -----------------------------------------------------------
+# bench_seq (configs/NAME.cfg) and ../shared/peers/NAME.py, 300 steps each, interleaved
+# (lamina 1, torch 1, lamina 2, torch 2 PASSIVE), LAMINA_BENCH_<KIND>_RUNS rounds.
 SEQB=$BUILD/bench/bench_seq
-if [ "${LAMINA_BENCH_LSTM:-1}" = 0 ]; then
+seq_bench() { # name prefix enabled rounds minutes
+    name=$1 pre=$2
+    if [ "$3" = 0 ]; then
+        echo
+        echo "-- $name: skipped (LAMINA_BENCH_$(echo "$pre" | tr a-z A-Z)=0)"
+        return
+    elif [ ! -x "$SEQB" ]; then
+        echo "bench: $SEQB not built; $name skipped"
+        return
+    elif [ ! -d /usr/share/common-licenses ]; then
+        echo
+        echo "-- $name: skipped: /usr/share/common-licenses not found"
+        return
+    fi
+    STORCH=$TORCH
+    [ -f "$PEERS/$name.py" ] || STORCH=0
     echo
-    echo "-- char_lstm: skipped (LAMINA_BENCH_LSTM=0)"
-elif [ ! -x "$SEQB" ]; then
-    echo "bench: $SEQB not built; char_lstm skipped"
-elif [ ! -d /usr/share/common-licenses ]; then
-    echo
-    echo "-- char_lstm: skipped: /usr/share/common-licenses not found"
-else
-    LRUNS=${LAMINA_BENCH_LSTM_RUNS:-1}
-    LTORCH=$TORCH
-    [ -f "$PEERS/char_lstm.py" ] || LTORCH=0
-    echo
-    echo "-- char_lstm: 300 steps per setting, $LRUNS interleaved round(s), {lamina, torch} x {1, 2} threads (about 2 min per round)" \
+    echo "-- $name: 300 steps per setting, $4 interleaved round(s), {lamina, torch} x {1, 2} threads (about $5 min per round)" \
          " load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-    for round in $(seq "$LRUNS"); do
+    for round in $(seq "$4"); do
         for t in 1 2; do
             printf '   round %d: lamina %d thr ... ' "$round" "$t"
-            run_json "$OUT/lstm_lamina_t$t.jsonl" "$OUT/lstm_lamina.log" \
-                "$SEQB" --threads "$t" --steps 300 --cfg "$ROOT/configs/char_lstm.cfg" && echo done || echo "FAILED (see $OUT/lstm_lamina.log)"
-            if [ "$LTORCH" = 1 ]; then
+            run_json "$OUT/${pre}_lamina_t$t.jsonl" "$OUT/${pre}_lamina.log" \
+                "$SEQB" --threads "$t" --steps 300 --cfg "$ROOT/configs/$name.cfg" && echo done || echo "FAILED (see $OUT/${pre}_lamina.log)"
+            if [ "$STORCH" = 1 ]; then
                 printf '   round %d: torch %d thr ... ' "$round" "$t"
                 if [ "$t" = 1 ]; then
-                    run_json "$OUT/lstm_torch_t1.jsonl" "$OUT/lstm_torch.log" \
-                        "$PYT" "$PEERS/char_lstm.py" --threads 1 --steps 300 && echo done || echo FAILED
+                    run_json "$OUT/${pre}_torch_t1.jsonl" "$OUT/${pre}_torch.log" \
+                        "$PYT" "$PEERS/$name.py" --threads 1 --steps 300 && echo done || echo FAILED
                 else
-                    run_json "$OUT/lstm_torch_t2.jsonl" "$OUT/lstm_torch.log" \
-                        env OMP_WAIT_POLICY=PASSIVE "$PYT" "$PEERS/char_lstm.py" --threads 2 --steps 300 && echo done || echo FAILED
+                    run_json "$OUT/${pre}_torch_t2.jsonl" "$OUT/${pre}_torch.log" \
+                        env OMP_WAIT_POLICY=PASSIVE "$PYT" "$PEERS/$name.py" --threads 2 --steps 300 && echo done || echo FAILED
                 fi
             fi
         done
     done
     rm -f "$OUT/.tmp"
     if [ -n "$PY" ]; then
-        "$PY" "$ROOT/bench/seq_report.py" "$OUT" | tee "$OUT/lstm_summary.txt"
+        "$PY" "$ROOT/bench/seq_report.py" "$OUT" "$name" "$pre" | tee "$OUT/${pre}_summary.txt"
     else
-        cat "$OUT"/lstm_*.jsonl
+        cat "$OUT"/${pre}_*.jsonl
     fi
-fi
+}
+seq_bench char_lstm lstm "${LAMINA_BENCH_LSTM:-1}" "${LAMINA_BENCH_LSTM_RUNS:-1}" 2
+seq_bench char_gpt gpt "${LAMINA_BENCH_GPT:-1}" "${LAMINA_BENCH_GPT_RUNS:-1}" 4
 
 # ---- sgemm ------------------------------------------------------------------------
 if [ "${LAMINA_BENCH_GEMM:-1}" != 0 ]; then

@@ -1,15 +1,15 @@
 """Summary table of the char_lstm runs made by bench/run.sh (stdlib only).
 
-usage: python3 bench/seq_report.py RESULTS_DIR
+usage: python3 bench/seq_report.py RESULTS_DIR [NAME PREFIX]   (default char_lstm lstm)
 
-Reads RESULTS_DIR/lstm_{lamina,torch}_t{1,2}.jsonl: one JSON line per run (a
+Reads RESULTS_DIR/PREFIX_{lamina,torch}_t{1,2}.jsonl: one JSON line per run (a
 fresh process each, 300 steps).  Each run reports tokens/s as 2048 tokens over
 its median step time after 5 warm-up steps (the peer script's definition).
 The figure shown is the median over runs, with the range in brackets.  Goals
-(issue 8): lamina >= 1.15 x torch at 1 thread and >= 1.5 x torch's best
-setting at 2 threads; the loss after 300 steps within 3 % of torch's.  Prints
-the table and one JSON line with the figures, which it also writes to
-RESULTS_DIR/lstm_summary.json.
+char_lstm (issue 8): lamina >= 1.15 x torch at 1 thread and >= 1.5 x torch's
+best setting at 2 threads; char_gpt (issue 9): >= 1.5 x at both; the loss
+after 300 steps within 3 % of torch's.  Prints the table and one JSON line
+with the figures, which it also writes to RESULTS_DIR/PREFIX_summary.json.
 """
 import json
 import os
@@ -18,7 +18,10 @@ import sys
 
 from digits_report import load  # one JSON record per line, malformed lines skipped
 
-GOAL_1, GOAL_2, LOSS_TOL = 1.15, 1.5, 0.03
+GOALS = {"char_lstm": (1.15, 1.5), "char_gpt": (1.5, 1.5)}
+LOSS_TOL = 0.03
+WHAT = {"char_lstm": "Embedding 64, LSTM 256 x 2, seq 64, batch 32, Adam 2e-3",
+        "char_gpt": "GPT 4 x (4 heads, 128 wide), seq 128, batch 16, AdamW 1e-3 wd 0.1"}
 
 
 def summary(rows, key):
@@ -36,11 +39,13 @@ def fmt(s, p="%.0f"):
 
 def main():
     d = sys.argv[1]
-    lam = {t: load(os.path.join(d, "lstm_lamina_t%d.jsonl" % t)) for t in (1, 2)}
-    tor = {t: load(os.path.join(d, "lstm_torch_t%d.jsonl" % t)) for t in (1, 2)}
-    out = {"bench": "char_lstm_summary"}
+    name, pre = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else ("char_lstm", "lstm")
+    GOAL_1, GOAL_2 = GOALS.get(name, (1.5, 1.5))
+    lam = {t: load(os.path.join(d, "%s_lamina_t%d.jsonl" % (pre, t))) for t in (1, 2)}
+    tor = {t: load(os.path.join(d, "%s_torch_t%d.jsonl" % (pre, t))) for t in (1, 2)}
+    out = {"bench": name + "_summary"}
     print()
-    print("char_lstm: Embedding 64, LSTM 256 x 2, seq 64, batch 32, Adam 2e-3, 300 steps; tokens/s = 2048 / median step")
+    print("%s: %s, 300 steps; tokens/s = tokens per step / median step" % (name, WHAT.get(name, "")))
     hdr = "%-4s %-24s %-24s %-7s %-17s %-17s %-12s" % ("thr", "lamina tokens/s", "torch tokens/s", "ratio",
                                                        "lamina loss/last10", "torch loss/last10", "lamina gen/s")
     print(hdr)
@@ -79,7 +84,7 @@ def main():
         out["loss_rel_diff_last10"] = rel
         print("loss after 300 steps (mean of the last 10, 1 thread): lamina %.4f, torch %.4f: %+.1f %% "
               "(one seed each; see bench/README.md for the spread over seeds)" % (a, b, 100 * rel))
-    with open(os.path.join(d, "lstm_summary.json"), "w") as f:
+    with open(os.path.join(d, pre + "_summary.json"), "w") as f:
         json.dump(out, f)
         f.write("\n")
     print(json.dumps(out))
