@@ -18,7 +18,7 @@ typedef struct cli_opts {
     double lr;
     long long seed;            /* < 0: not given */
     long long steps;           /* 0: not given */
-    bool quiet, help, profile, attention;
+    bool quiet, help, profile, attention, no_cache;
     /* generate */
     const char *prompt, *stop;
     int tokens, top_k;         /* tokens < 0: not given */

@@ -8,10 +8,12 @@
 
 static const char *const generate_help =
     "usage: lamina generate CKPT [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K]\n"
-    "                       [--top-p P] [--stop TEXT] [--seed S] [--threads N] [--quiet]\n"
+    "                       [--top-p P] [--stop TEXT] [--seed S] [--threads N] [--no-cache] [--quiet]\n"
     "Write text with a trained language model (a model file with [data] format = corpus).\n"
-    "The prompt is read once; the recurrent state is carried from token to token, so each\n"
-    "new token costs one step of the network.  The same seed gives the same text.\n"
+    "The prompt is read once; recurrent states and Transformer key/value caches are carried\n"
+    "from token to token, so each new token costs one step of the network.  A Transformer's\n"
+    "context is a hard limit: a longer prompt is cut to its end, and full caches are rebuilt\n"
+    "from the last half of the context.  The same seed gives the same text.\n"
     "  --prompt TEXT     text to continue (default: a line break)\n"
     "  --tokens N        tokens to write (default 200)\n"
     "  --temperature T   softmax temperature; 0 takes the most likely token (default 1)\n"
@@ -19,6 +21,8 @@ static const char *const generate_help =
     "  --top-p P         sample among the most likely tokens holding probability P (default 1)\n"
     "  --stop TEXT       stop once the generated text ends with TEXT\n"
     "  --seed S          sampling seed (default 0)\n"
+    "  --no-cache        run the whole window (the last `context` tokens) again for every token\n"
+    "                    (slow; the reference the cache is checked against)\n"
     "  --quiet           no timing line on standard error\n";
 
 static void emit(const char *text, size_t len, void *user)
@@ -31,7 +35,7 @@ static void emit(const char *text, size_t len, void *user)
 int cmd_generate(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " prompt tokens temperature top-k top-p stop seed threads quiet ");
+    int rc = parse_opts(argc, argv, &o, " prompt tokens temperature top-k top-p stop seed threads quiet no-cache ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, generate_help, o.file != NULL)) >= 0) return rc;
     lam_model *m;
@@ -45,6 +49,7 @@ int cmd_generate(int argc, char **argv)
     if (o.top_p > 0) g.top_p = o.top_p;
     g.top_k = o.top_k;
     g.stop = o.stop;
+    g.no_cache = o.no_cache;
     g.seed = o.seed >= 0 ? (uint64_t)o.seed : 0;
     lam_generate_stats st;
     if (o.prompt) fputs(o.prompt, stdout);

@@ -188,13 +188,15 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             fprintf(stderr, "lamina: unknown option %.*s (see --help)\n", (int)len, a);
             return EXIT_USAGE;
         }
-        if (!strcmp(name, "--quiet") || !strcmp(name, "--profile") || !strcmp(name, "--attention")) {
+        if (!strcmp(name, "--quiet") || !strcmp(name, "--profile") || !strcmp(name, "--attention") ||
+            !strcmp(name, "--no-cache")) {
             if (eq) {
                 fprintf(stderr, "lamina: %s takes no value\n", name);
                 return EXIT_USAGE;
             }
             if (!strcmp(name, "--quiet")) o->quiet = true;
             else if (!strcmp(name, "--profile")) o->profile = true;
+            else if (!strcmp(name, "--no-cache")) o->no_cache = true;
             else o->attention = true;
             continue;
         }

@@ -315,6 +315,19 @@ lam_node *lam_mha_op(lam_graph *g, lam_node *qkv, lam_node *lengths, const lam_m
 /* x [B, T, C] + table[t] at every position t: table [Tmax, C], T <= Tmax
  * (GPT's learned position embedding, or a fixed table as a buffer). */
 lam_node *lam_pos_embed_op(lam_graph *g, lam_node *x, lam_node *table);
+/* The same at positions start[b] + t (start: int32 [B]; inference only):
+ * a decoding step later in the sequence. */
+lam_node *lam_pos_embed_op_at(lam_graph *g, lam_node *x, lam_node *table, lam_node *start);
+
+/* A decoding step of lam_mha_op with a key/value cache (inference only):
+ * kcache [B, NKV HS, CAP] (keys transposed) and vcache [B, CAP, NKV HS] are
+ * inputs whose contents the op updates: the step's T new keys and values
+ * are written at positions pos[b] .. pos[b] + T - 1 (pos: int32 [B]; the
+ * pass fails if they do not fit), and its queries attend over positions
+ * 0 .. their own.  So a new token costs one row of attention, and the
+ * outputs are bitwise those of the uncached op over the whole prefix. */
+lam_node *lam_mha_op_cached(lam_graph *g, lam_node *qkv, lam_node *kcache, lam_node *vcache, lam_node *pos,
+                            const lam_mha_args *a);
 
 /* ---- compile and run ---------------------------------------------------- */
 

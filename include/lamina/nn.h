@@ -181,9 +181,20 @@ lam_transformer_opts lam_transformer_opts_defaults(int heads);
 lam_node *lam_nn_transformer_block(lam_graph *g, lam_node *x, lam_node *lengths, const char *name,
                                    const lam_transformer_opts *o);
 
+/* The same block as one decoding step (inference): its attention reads and
+ * extends the key/value cache kcache [B, NKV HS, CAP], vcache [B, CAP, NKV
+ * HS] (inputs, updated in place) at int32 positions pos [B] (see
+ * lam_mha_op_cached).  Same parameter names, so a trained model's weights
+ * copy over by name. */
+lam_node *lam_nn_transformer_block_step(lam_graph *g, lam_node *x, const char *name, const lam_transformer_opts *o,
+                                        lam_node *kcache, lam_node *vcache, lam_node *pos);
+
 /* A learned position embedding: NAME.weight [context, C] drawn N(0,
  * init_std^2), added at every position (lam_pos_embed_op); T <= context. */
 lam_node *lam_nn_pos_embedding(lam_graph *g, lam_node *x, const char *name, int context, float init_std);
+/* The same from positions start[b] (int32 [B]; a decoding step). */
+lam_node *lam_nn_pos_embedding_at(lam_graph *g, lam_node *x, const char *name, int context, float init_std,
+                                  lam_node *start);
 
 #ifdef __cplusplus
 }

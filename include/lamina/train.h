@@ -425,19 +425,27 @@ typedef struct lam_generate_opts {
                                * add up to top_p (nucleus sampling) (1) */
     uint64_t seed;            /* sampling seed (0) */
     const char *stop;         /* stop once the text generated ends with this string (NULL) */
+    bool no_cache;            /* recompute the whole window (the last `context` tokens) for every
+                               * token instead of carrying states and key/value caches (false):
+                               * the reference the cache is checked and timed against */
 } lam_generate_opts;
 lam_generate_opts lam_generate_opts_defaults(void);
 
 typedef struct lam_generate_stats {
-    int64_t prompt_tokens, tokens;
+    int64_t prompt_tokens, tokens; /* tokens read (a prompt cut to the context: its end), and generated */
     double prompt_s, generate_s; /* time reading the prompt, and generating */
 } lam_generate_stats;
 
 /* Generate text with a trained language model (token input, next-token
  * cross-entropy, causal layers only: embedding, unidirectional recurrent
- * layers, dense, dropout, activations).  The recurrent states are carried
- * from token to token: each prompt token and each generated token costs one
- * step of the network, whatever the length of the text so far.  `emit` is
+ * layers, causal Transformer blocks, normalisation, dense, dropout,
+ * activations).  Recurrent states and the blocks' key/value caches are
+ * carried from token to token: each prompt token and each generated token
+ * costs one step of the network (for a Transformer, one row of attention
+ * over the prefix).  A Transformer's context (the position table's rows) is
+ * a hard limit: a longer prompt is cut to its last `context` tokens, and
+ * when the caches are full they are rebuilt from the last half of the
+ * context before generation goes on.  `emit` is
  * called with the text of each generated token as it is chosen (it may be
  * NULL).  The same seed gives the same text. */
 lam_status lam_generate(lam_model *m, const lam_generate_opts *o, void (*emit)(const char *text, size_t len, void *user),

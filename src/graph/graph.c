@@ -498,24 +498,46 @@ lam_node *lam_rmsnorm_op(lam_graph *g, lam_node *x, lam_node *w, float eps)
     return op_node(g, LAM_OP_RMSNORM, &p, 2, (lam_node *[]){x, w});
 }
 
-lam_node *lam_mha_op(lam_graph *g, lam_node *qkv, lam_node *lengths, const lam_mha_args *a)
+/* lam_mha_args checked and turned into op parameters (false: recorded error) */
+static bool mha_params(lam_graph *g, const lam_mha_args *a, bool lengths, bool cached, lam_op_params *p)
 {
-    if (!g || g->status != LAM_OK) return NULL;
     int nkv = a ? (a->kv_heads ? a->kv_heads : a->heads) : 0;
     if (!a || a->heads < 1 || a->head_size < 1 || nkv < 1 || a->heads % nkv || !isfinite(a->scale)) {
         lam_graph_fail(g, LAM_ERR_ARG, "mha: heads %d, kv_heads %d, head_size %d, scale %g: need heads >= 1, kv_heads "
                                        "dividing heads, head_size >= 1 and a finite scale",
                        a ? a->heads : 0, nkv, a ? a->head_size : 0, a ? (double)a->scale : 0.0);
-        return NULL;
+        return false;
     }
     float scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf((float)a->head_size);
-    lam_op_params p = {.mha = {a->heads, nkv, a->head_size, a->causal, scale, lengths != NULL}};
+    p->mha = (lam_mha_params){a->heads, nkv, a->head_size, a->causal, scale, lengths, cached};
+    return true;
+}
+
+lam_node *lam_mha_op(lam_graph *g, lam_node *qkv, lam_node *lengths, const lam_mha_args *a)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    lam_op_params p;
+    if (!mha_params(g, a, lengths != NULL, false, &p)) return NULL;
     return op_node(g, LAM_OP_MHA, &p, lengths ? 2 : 1, (lam_node *[]){qkv, lengths});
+}
+
+lam_node *lam_mha_op_cached(lam_graph *g, lam_node *qkv, lam_node *kcache, lam_node *vcache, lam_node *pos,
+                            const lam_mha_args *a)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    lam_op_params p;
+    if (!mha_params(g, a, false, true, &p)) return NULL;
+    return op_node(g, LAM_OP_MHA, &p, 4, (lam_node *[]){qkv, kcache, vcache, pos});
 }
 
 lam_node *lam_pos_embed_op(lam_graph *g, lam_node *x, lam_node *table)
 {
     return op_node(g, LAM_OP_POS_EMBED, NULL, 2, (lam_node *[]){x, table});
+}
+
+lam_node *lam_pos_embed_op_at(lam_graph *g, lam_node *x, lam_node *table, lam_node *start)
+{
+    return op_node(g, LAM_OP_POS_EMBED, NULL, 3, (lam_node *[]){x, table, start});
 }
 
 /* ---- inspection and naming ------------------------------------------------ */

@@ -54,8 +54,9 @@ static lam_node *named(lam_graph *g, lam_node *n, const char *block, const char 
     return n;
 }
 
-lam_node *lam_nn_transformer_block(lam_graph *g, lam_node *x, lam_node *lengths, const char *name,
-                                   const lam_transformer_opts *o)
+/* The block; kc/vc/pos non-NULL: a decoding step over a key/value cache */
+static lam_node *block(lam_graph *g, lam_node *x, lam_node *lengths, const char *name, const lam_transformer_opts *o,
+                       lam_node *kc, lam_node *vc, lam_node *pos)
 {
     if (!g || lam_graph_status(g) != LAM_OK) return NULL;
     if (!x || !name || !o) {
@@ -79,7 +80,8 @@ lam_node *lam_nn_transformer_block(lam_graph *g, lam_node *x, lam_node *lengths,
     lam_node *h = lam_nn_norm(g, x, nm, o->norm, o->norm_eps, o->bias);
     lam_node *qkv = linear(g, h, name, "qkv", (o->heads + 2 * nkv) * hs, LAM_ACT_NONE, o);
     lam_mha_args ma = {o->heads, nkv, hs, o->causal, 0.0f};
-    lam_node *a = named(g, lam_mha_op(g, qkv, lengths, &ma), name, "attn");
+    lam_node *a = named(g, kc ? lam_mha_op_cached(g, qkv, kc, vc, pos, &ma) : lam_mha_op(g, qkv, lengths, &ma), name,
+                        "attn");
     lam_node *y = linear(g, a, name, "proj", C, LAM_ACT_NONE, o);
     if (o->dropout > 0) y = named(g, lam_dropout(g, y, o->dropout), name, "proj.dropout");
     x = named(g, lam_add(g, x, y), name, "res1");
@@ -93,7 +95,31 @@ lam_node *lam_nn_transformer_block(lam_graph *g, lam_node *x, lam_node *lengths,
     return out;
 }
 
+lam_node *lam_nn_transformer_block(lam_graph *g, lam_node *x, lam_node *lengths, const char *name,
+                                   const lam_transformer_opts *o)
+{
+    return block(g, x, lengths, name, o, NULL, NULL, NULL);
+}
+
+lam_node *lam_nn_transformer_block_step(lam_graph *g, lam_node *x, const char *name, const lam_transformer_opts *o,
+                                        lam_node *kcache, lam_node *vcache, lam_node *pos)
+{
+    if (!g || lam_graph_status(g) != LAM_OK) return NULL;
+    if (!kcache || !vcache || !pos) {
+        lam_graph_fail(g, LAM_ERR_ARG, "transformer block %s: a decoding step needs both caches and the positions",
+                       name ? name : "");
+        return NULL;
+    }
+    return block(g, x, NULL, name, o, kcache, vcache, pos);
+}
+
 lam_node *lam_nn_pos_embedding(lam_graph *g, lam_node *x, const char *name, int context, float init_std)
+{
+    return lam_nn_pos_embedding_at(g, x, name, context, init_std, NULL);
+}
+
+lam_node *lam_nn_pos_embedding_at(lam_graph *g, lam_node *x, const char *name, int context, float init_std,
+                                  lam_node *start)
 {
     if (!g || lam_graph_status(g) != LAM_OK) return NULL;
     if (!x || !name || context < 1) {
@@ -105,7 +131,7 @@ lam_node *lam_nn_pos_embedding(lam_graph *g, lam_node *x, const char *name, int 
     lam_graph_begin_layer(g, name);
     snprintf(pn, sizeof pn, "%s.weight", name);
     lam_node *t = lam_param(g, pn, lam_shape2(context, xs.d[xs.ndim - 1]), (lam_init){LAM_INIT_NORMAL, init_std, 0});
-    lam_node *y = lam_pos_embed_op(g, x, t);
+    lam_node *y = start ? lam_pos_embed_op_at(g, x, t, start) : lam_pos_embed_op(g, x, t);
     if (y && lam_node_set_name(g, y, name) != LAM_OK) return NULL;
     return y;
 }

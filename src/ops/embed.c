@@ -81,13 +81,15 @@ const lam_op_def lam_opdef_embedding = {.name = "embedding", .min_in = 2, .max_i
 
 /* ---- pos_embed: learned or fixed position vectors -------------------------
  * x [B, T, C] + table [Tmax, C] (row t added at position t, T <= Tmax), as
- * GPT's x = tok_emb + pos_emb[0..T-1].  The table's gradient sums over the
+ * GPT's x = tok_emb + pos_emb[0..T-1]; with a third input, int32 start [B],
+ * row start[b] + t (a decoding step at a later position; start + T <= Tmax).  The table's gradient sums over the
  * batch, rows split over threads (each row's sum in batch order). */
 static lam_status pos_infer(lam_node *nd, char *err, size_t errlen)
 {
     const lam_shape *x = &nd->in[0]->shape, *t = &nd->in[1]->shape;
     char sx[64], st[64];
-    if (x->ndim != 3 || t->ndim != 2 || t->d[1] != x->d[2] || x->d[1] > t->d[0]) {
+    if (x->ndim != 3 || t->ndim != 2 || t->d[1] != x->d[2] || x->d[1] > t->d[0] ||
+        (nd->n_in > 2 && nd->in[2]->shape.ndim != 1)) {
         snprintf(err, errlen, "pos_embed: input %s, table %s: expected [B, T, C] and [Tmax, C] with T <= Tmax",
                  lam_shape_fmt(x, sx, sizeof sx), lam_shape_fmt(t, st, sizeof st));
         return LAM_ERR_SHAPE;
@@ -104,9 +106,18 @@ static void pos_fwd(const lam_op_ctx *c)
     const lam_shape *s = &c->node->shape;
     int64_t B = s->d[0], T = s->d[1], C = s->d[2];
     const float *x = c->in[0], *tab = c->in[1];
+    const int32_t *start = c->node->n_in > 2 ? (const int32_t *)c->in[2] : NULL;
+    int64_t Tmax = c->node->in[1]->shape.d[0];
+    for (int64_t b = 0; start && b < B; b++)
+        if (start[b] < 0 || start[b] + T > Tmax) {
+            *c->status = LAM_ERR_ARG;
+            snprintf(c->errmsg, c->errlen, "pos_embed: batch row %lld: positions %d..%lld beyond the %lld of the table",
+                     (long long)b, (int)start[b], (long long)(start[b] + T - 1), (long long)Tmax);
+            return;
+        }
     float *y = c->out;
     LAM_PFOR_WORK(B * T, B * T * C, r, {
-        const float *xr = x + r * C, *pr = tab + (r % T) * C;
+        const float *xr = x + r * C, *pr = tab + ((start ? start[r / T] : 0) + r % T) * C;
         float *yr = y + r * C;
         for (int64_t j = 0; j < C; j++) yr[j] = xr[j] + pr[j];
     });
@@ -120,7 +131,7 @@ static void pos_bwd(const lam_op_ctx *c)
     float *dx = c->din[0], *dt = c->din[1];
     if (dx && c->din_fresh[0]) memcpy(dx, dy, (size_t)n * sizeof(float));
     else if (dx) LAM_PFOR(n, i, dx[i] += dy[i]);
-    if (dt)
+    if (dt && c->node->n_in == 2)
         LAM_PFOR_WORK(T, n, t, {
             float *d = dt + t * C;
             for (int64_t b = 0; b < B; b++) {
@@ -132,4 +143,4 @@ static void pos_bwd(const lam_op_ctx *c)
 
 static double pos_flops(const lam_node *nd) { return (double)lam_node_numel(nd); }
 
-const lam_op_def lam_opdef_pos_embed = {.name = "pos_embed", .min_in = 2, .max_in = 2, .infer = pos_infer, .forward = pos_fwd, .backward = pos_bwd, .flops = pos_flops, .fresh = 1};
+const lam_op_def lam_opdef_pos_embed = {.name = "pos_embed", .min_in = 2, .max_in = 3, .infer = pos_infer, .forward = pos_fwd, .backward = pos_bwd, .flops = pos_flops, .fresh = 1, .int_in = 1u << 2};

@@ -15,7 +15,16 @@
  * probabilities from it (FlashAttention's scheme), with delta_i = dO_i . O_i:
  *   dV += P^T dO,  dS = s P (dP - delta),  dP = dO V^T,  dQ = dS K,  dK += dS^T Q.
  * Key and value gradients of a head are summed in thread-local scratch in
- * query order, then written. */
+ * query order, then written.
+ *
+ * Cached (a decoding step, inference only): inputs kcache [B, NKV HS, CAP]
+ * (keys stored transposed, the layout the score tiles read), vcache [B, CAP,
+ * NKV HS] and pos int32 [B].  The step's T new keys and values go to cache
+ * positions pos .. pos + T - 1, and its queries (at those positions) attend
+ * causally over cache positions 0 .. pos + t: one new token costs one row
+ * of attention over the prefix, never the prefix again.  Each output is the
+ * same fma chain as the uncached op's for the same position, so cached and
+ * uncached decoding give the same bits. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +45,8 @@ int lam_ops_plan_threads(void);
 typedef struct mha_dims {
     int64_t B, T, W, C; /* W: qkv row width; C: output row width NH*HS */
     int nh, nkv, hs, grp;
-    int64_t Tp;        /* T rounded up to 16 (row stride of the transposed panels) */
+    int64_t cap;       /* keys a query can see: T, or the cache's capacity */
+    int64_t Tp;        /* cap rounded up to 16 (row stride of the transposed panels) */
 } mha_dims;
 
 static mha_dims mha_get(const lam_node *nd)
@@ -52,7 +62,8 @@ static mha_dims mha_get(const lam_node *nd)
     d.hs = p->hs;
     d.grp = p->nkv ? p->nh / p->nkv : 1;
     d.C = (int64_t)p->nh * p->hs;
-    d.Tp = ALIGN16(d.T);
+    d.cap = p->cached ? nd->in[1]->shape.d[2] : d.T;
+    d.Tp = ALIGN16(d.cap);
     return d;
 }
 
@@ -60,7 +71,7 @@ static mha_dims mha_get(const lam_node *nd)
  * [T][HS]; delta, lim [R]. */
 static int64_t thread_floats(const mha_dims *d)
 {
-    return 2 * ALIGN16(d->hs * d->Tp) + 3 * ALIGN16(LAM_XF_R * d->Tp) + 2 * ALIGN16(d->T * d->hs) + 2 * 16;
+    return 2 * ALIGN16(d->hs * d->Tp) + 3 * ALIGN16(LAM_XF_R * d->Tp) + 2 * ALIGN16(d->cap * d->hs) + 2 * 16;
 }
 
 static lam_status mha_infer(lam_node *nd, char *err, size_t errlen)
@@ -75,6 +86,19 @@ static lam_status mha_infer(lam_node *nd, char *err, size_t errlen)
                  "kv heads (dividing the heads) and head size %d",
                  lam_shape_fmt(x, sx, sizeof sx), (long long)(p->nh + 2 * p->nkv) * p->hs, p->nh, p->nkv, p->hs);
         return LAM_ERR_SHAPE;
+    }
+    if (p->cached) {
+        const lam_shape *kc = &nd->in[1]->shape, *vc = &nd->in[2]->shape, *ps = &nd->in[3]->shape;
+        int64_t KV = (int64_t)p->nkv * p->hs;
+        if (kc->ndim != 3 || vc->ndim != 3 || kc->d[1] != KV || vc->d[2] != KV || kc->d[2] != vc->d[1] ||
+            kc->d[2] < x->d[1] || ps->ndim != 1) {
+            char sk[64], sv[64];
+            snprintf(err, errlen, "mha (cached): caches %s and %s, expected [B, %lld, capacity] and [B, capacity, %lld] "
+                     "with capacity >= T = %lld, and int32 positions [B]",
+                     lam_shape_fmt(kc, sk, sizeof sk), lam_shape_fmt(vc, sv, sizeof sv), (long long)KV, (long long)KV,
+                     (long long)x->d[1]);
+            return LAM_ERR_SHAPE;
+        }
     }
     if (p->has_lengths && (nd->in[1]->shape.ndim != 1 || nd->in[1]->shape.d[0] != x->d[0])) {
         snprintf(err, errlen, "mha: lengths must be int32 [B]");
@@ -139,11 +163,57 @@ static void transpose_panel(const float *X, int64_t ld, int64_t n, int hs, int64
         for (int dd = 0; dd < hs; dd++) KT[dd * Tp + j] = X[j * ld + dd];
 }
 
+/* A decoding step: store the new keys and values, attend over the cache. */
+static void mha_fwd_cached(const lam_op_ctx *c, const mha_dims *dp)
+{
+    const mha_dims d = *dp;
+    const lam_mha_params *p = &c->node->p.mha;
+    const float *qkv = c->in[0];
+    float *kc = c->in[1], *vc = c->in[2], *out = c->out, *lse_all = c->saved;
+    const int32_t *pos = (const int32_t *)c->in[3];
+    int64_t KV = (int64_t)d.nkv * d.hs;
+    for (int64_t b = 0; b < d.B; b++)
+        if (pos[b] < 0 || pos[b] + d.T > d.cap) {
+            *c->status = LAM_ERR_ARG;
+            snprintf(c->errmsg, c->errlen, "mha: batch row %lld: positions %d..%lld do not fit a key/value cache of %lld",
+                     (long long)b, (int)pos[b], (long long)(pos[b] + d.T - 1), (long long)d.cap);
+            return;
+        }
+    for (int64_t b = 0; b < d.B; b++) {
+        float *kb = kc + b * KV * d.cap, *vb = vc + b * d.cap * KV;
+        for (int64_t t = 0; t < d.T; t++) {
+            const float *row = qkv + (b * d.T + t) * d.W;
+            int64_t at = pos[b] + t;
+            for (int64_t e = 0; e < KV; e++) kb[e * d.cap + at] = row[d.nh * d.hs + e];
+            memcpy(vb + at * KV, row + (d.nh + d.nkv) * d.hs, (size_t)KV * sizeof(float));
+        }
+    }
+    float *S = c->scratch;
+    int lim[LAM_XF_R];
+    for (int64_t task = 0; task < d.B * d.nh; task++) {
+        int64_t b = task / d.nh, h = task % d.nh, g = h / d.grp;
+        const float *KT = kc + b * KV * d.cap + g * d.hs * d.cap, *V = vc + b * d.cap * KV + g * d.hs;
+        for (int64_t i0 = 0; i0 < d.T; i0 += LAM_XF_R) {
+            int R = (int)(d.T - i0 < LAM_XF_R ? d.T - i0 : LAM_XF_R);
+            int64_t first = pos[b] + i0; /* position of the tile's first query */
+            int n = (int)tile_keys(p, first, R, pos[b] + d.T, lim);
+            const float *Q = qkv + (b * d.T + i0) * d.W + h * d.hs;
+            lam_k_xf_scores(R, n, d.hs, p->scale, Q, d.W, KT, d.cap, S, d.Tp);
+            lam_k_xf_softmax(R, n, S, d.Tp, lim, lse_all + (b * d.nh + h) * d.T + i0);
+            lam_k_xf_pv(R, n, d.hs, S, d.Tp, V, KV, out + (b * d.T + i0) * d.C + h * d.hs, d.C, false);
+        }
+    }
+}
+
 static void mha_fwd(const lam_op_ctx *c)
 {
     const lam_node *nd = c->node;
     const lam_mha_params *p = &nd->p.mha;
     mha_dims d = mha_get(nd);
+    if (p->cached) {
+        mha_fwd_cached(c, &d);
+        return;
+    }
     if (!check_lengths(c, &d)) return;
     const float *qkv = c->in[0];
     float *lse_all = c->saved, *out = c->out;
@@ -179,7 +249,7 @@ static void mha_bwd(const lam_op_ctx *c)
     const lam_mha_params *p = &nd->p.mha;
     mha_dims d = mha_get(nd);
     float *dqkv = c->din[0];
-    if (!dqkv) return;
+    if (!dqkv || p->cached) return; /* a decoding step has no backward */
     bool fresh = c->din_fresh[0];
     const float *qkv = c->in[0], *lse_all = c->saved, *out = c->out, *dout = c->dout;
     int64_t tasks = d.B * d.nkv, per = thread_floats(&d);
@@ -241,7 +311,7 @@ static double mha_flops(const lam_node *nd)
 static unsigned mha_int_inputs(const lam_op_params *p, int n_in)
 {
     (void)n_in;
-    return p->mha.has_lengths ? 2u : 0u;
+    return p->mha.cached ? 8u : p->mha.has_lengths ? 2u : 0u;
 }
 
-const lam_op_def lam_opdef_mha = {.name = "mha", .min_in = 1, .max_in = 2, .infer = mha_infer, .forward = mha_fwd, .backward = mha_bwd, .flops = mha_flops, .fresh = 1, .int_inputs = mha_int_inputs};
+const lam_op_def lam_opdef_mha = {.name = "mha", .min_in = 1, .max_in = 4, .infer = mha_infer, .forward = mha_fwd, .backward = mha_bwd, .flops = mha_flops, .fresh = 1, .int_inputs = mha_int_inputs};

@@ -57,12 +57,14 @@ typedef struct lam_attention_params {
 typedef struct lam_norm_params {
     float eps;
 } lam_norm_params;
-/* mha (mha.c): inputs qkv [B, T, (nh + 2 nkv) hs], then lengths */
+/* mha (mha.c): inputs qkv [B, T, (nh + 2 nkv) hs], then lengths; or, for
+ * a decoding step with a key/value cache, qkv, kcache, vcache, pos */
 typedef struct lam_mha_params {
     int nh, nkv, hs;  /* query heads, key/value heads (dividing nh), head size */
     bool causal;
     float scale;      /* multiplies every score (1/sqrt(hs) for scaled dot product) */
     bool has_lengths; /* input 1 is int32 lengths [B] */
+    bool cached;      /* inputs 1, 2 are the caches, 3 the int32 positions [B] */
 } lam_mha_params;
 typedef struct lam_seq_pool_params {
     lam_seq_pool_mode mode;

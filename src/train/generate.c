@@ -1,12 +1,18 @@
 /* Text generation with a trained language model.  The model's layer
  * sections are built once more into a graph of one token per step, whose
  * recurrent layers take their initial states as inputs and give their final
- * states as outputs (lam_build_sections_ex_); the trained parameters are
- * copied in by name.  Each step feeds one token and copies the final states
- * back into the initial ones, so the prompt is read once and every new token
- * costs one step, however long the text.  The next token is drawn from the
- * softmax of the logits at a temperature, optionally among the top k or the
- * top p of the probability mass, with a seeded RNG. */
+ * states as outputs, and whose Transformer blocks keep a key/value cache
+ * read at a position input (lam_build_sections_ex_); the trained parameters
+ * are copied in by name.  Each step feeds one token (at the next position)
+ * and copies the final states back into the initial ones, so the prompt is
+ * read once and every new token costs one step: for a Transformer, one row
+ * of attention over the prefix.  When a cache is full (the model's context),
+ * it is rebuilt from the last half of the context, and generation goes on.
+ * Without the cache (no_cache), every token runs the whole network over the
+ * last `context` tokens again: the reference the cache is tested and timed
+ * against.  The next token is drawn from the softmax of the logits at a
+ * temperature, optionally among the top k or the top p of the probability
+ * mass, with a seeded RNG. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +35,8 @@ static double now_s(void)
 /* The sections a step-by-step graph can run. */
 static bool causal_section(const char *n)
 {
-    static const char *const ok[] = {"embedding", "lstm", "gru", "rnn", "dense", "dropout", "activation", NULL};
+    static const char *const ok[] = {"embedding", "lstm",       "gru",       "rnn",       "dense",      "dropout",
+                                     "activation", "layernorm", "rmsnorm", "transformer", NULL};
     for (int i = 0; ok[i]; i++)
         if (!strcmp(n, ok[i])) return true;
     return false;
@@ -45,43 +52,103 @@ typedef struct gen {
     lam_graph *g;
     lam_node *x, *out;
     lam_state_links st;
+    bool no_cache;
+    int T;          /* tokens the graph takes: 1, or the context without the cache */
+    int V;
+    int64_t pos;    /* the next token's position in the caches */
+    int32_t *hist;  /* the last T (no cache) or cap (cache) tokens, oldest first */
+    int64_t nhist, cap_hist;
+    const float *logits; /* the last step's next-token logits [V] */
 } gen;
 
-static lam_status build_step_graph(lam_model *m, gen *gn)
+static lam_status copy_params(lam_model *m, gen *gn)
 {
-    lam_cfg *c = m->cfg;
-    for (int i = 0; i < c->n_sec; i++)
-        if (lam_section_is_layer_(m, i) && !causal_section(c->sec[i].name))
-            return lam_fail(LAM_ERR_ARG, "%s:%d: generate runs one token at a time, which a [%s] layer cannot", c->path,
-                            c->sec[i].line, c->sec[i].name);
-    gn->g = lam_graph_new(m->seed);
-    if (!gn->g) return LAM_ERR_NOMEM;
-    gn->x = lam_input_ids(gn->g, "x", lam_shape1(1));
-    if (!gn->x) return lam_graph_status(gn->g);
-    TRY(lam_build_sections_ex_(m, gn->g, gn->x, 0, c->n_sec, &gn->st, &gn->out));
-    lam_graph_mark_output(gn->g, gn->out);
-    lam_compile_opts co = lam_compile_opts_defaults();
-    co.max_batch = 1;
-    co.training = false;
-    TRY(lam_graph_compile(gn->g, &co));
-    /* the trained parameters, by name */
     for (size_t i = 0; i < lam_graph_param_count(gn->g); i++) {
         const lam_param_info *p = lam_graph_param_at(gn->g, i), *q = lam_graph_param_find(m->g, p->name);
         if (!q || q->numel != p->numel)
             return lam_fail(LAM_ERR_STATE, "generate: parameter %s is missing from the trained model", p->name);
         memcpy(lam_graph_params(gn->g) + p->offset, lam_graph_params(m->g) + q->offset, p->numel * sizeof(float));
     }
-    for (int k = 0; k < gn->st.n; k++) memset(lam_node_data(gn->st.in[k]), 0, node_bytes(gn->st.in[k]));
     return LAM_OK;
 }
 
-/* One token in: the logits of the next one in gn->out, the states carried. */
-static lam_status step(gen *gn, int32_t id)
+/* Zero states and caches: a fresh start at position 0. */
+static void reset(gen *gn)
+{
+    for (int k = 0; k < gn->st.n; k++) memset(lam_node_data(gn->st.in[k]), 0, node_bytes(gn->st.in[k]));
+    for (int k = 0; k < gn->st.n_cache; k++) memset(lam_node_data(gn->st.cache[k]), 0, node_bytes(gn->st.cache[k]));
+    gn->pos = 0;
+}
+
+static lam_status build_step_graph(lam_model *m, gen *gn, bool no_cache)
+{
+    lam_cfg *c = m->cfg;
+    for (int i = 0; i < c->n_sec; i++)
+        if (lam_section_is_layer_(m, i) && !causal_section(c->sec[i].name))
+            return lam_fail(LAM_ERR_ARG, "%s:%d: generate runs one token at a time, which a [%s] layer cannot", c->path,
+                            c->sec[i].line, c->sec[i].name);
+    gn->no_cache = no_cache;
+    gn->T = no_cache ? (int)m->sample.d[0] : 1;
+    gn->g = lam_graph_new(m->seed);
+    if (!gn->g) return LAM_ERR_NOMEM;
+    gn->x = lam_input_ids(gn->g, "x", lam_shape1(gn->T));
+    if (!gn->x) return lam_graph_status(gn->g);
+    /* without the cache: the network as trained, over a whole window */
+    TRY(lam_build_sections_ex_(m, gn->g, gn->x, 0, c->n_sec, no_cache ? NULL : &gn->st, &gn->out));
+    lam_graph_mark_output(gn->g, gn->out);
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = 1;
+    co.training = false;
+    TRY(lam_graph_compile(gn->g, &co));
+    TRY(copy_params(m, gn));
+    gn->cap_hist = no_cache ? gn->T : gn->st.cap > 0 ? gn->st.cap : 1;
+    gn->hist = lam_malloc(sizeof *gn->hist * (size_t)gn->cap_hist);
+    if (!gn->hist) return LAM_ERR_NOMEM;
+    reset(gn);
+    return LAM_OK;
+}
+
+static void remember(gen *gn, int32_t id)
+{
+    if (gn->nhist == gn->cap_hist) {
+        memmove(gn->hist, gn->hist + 1, sizeof *gn->hist * (size_t)(gn->nhist - 1));
+        gn->nhist--;
+    }
+    gn->hist[gn->nhist++] = id;
+}
+
+/* One token through the step graph at position gn->pos. */
+static lam_status cached_step(gen *gn, int32_t id)
 {
     lam_node_ids(gn->x)[0] = id;
+    if (gn->st.pos) lam_node_ids(gn->st.pos)[0] = (int32_t)gn->pos;
     TRY(lam_graph_forward_to(gn->g, gn->out, 1, false));
     for (int k = 0; k < gn->st.n; k++)
         memcpy(lam_node_data(gn->st.in[k]), lam_node_data(gn->st.out[k]), node_bytes(gn->st.in[k]));
+    gn->pos++;
+    return LAM_OK;
+}
+
+/* One token in: the logits of the next one in gn->logits. */
+static lam_status step(gen *gn, int32_t id)
+{
+    remember(gn, id);
+    if (gn->no_cache) { /* the whole window again; causal, so the padding after it changes nothing */
+        int32_t *x = lam_node_ids(gn->x);
+        for (int t = 0; t < gn->T; t++) x[t] = t < gn->nhist ? gn->hist[t] : gn->hist[0];
+        TRY(lam_graph_forward_to(gn->g, gn->out, 1, false));
+        gn->logits = lam_node_data(gn->out) + (gn->nhist - 1) * (int64_t)gn->V;
+        return LAM_OK;
+    }
+    if (gn->st.pos && gn->pos == gn->st.cap) {
+        /* the caches are full: start again from the last half of the context */
+        int64_t keep = gn->st.cap / 2 > 0 ? gn->st.cap / 2 : 1;
+        reset(gn);
+        for (int64_t i = gn->nhist - keep; i < gn->nhist; i++) TRY(cached_step(gn, gn->hist[i]));
+    } else {
+        TRY(cached_step(gn, id));
+    }
+    gn->logits = lam_node_data(gn->out);
     return LAM_OK;
 }
 
@@ -165,18 +232,27 @@ lam_status lam_generate(lam_model *m, const lam_generate_opts *o, void (*emit)(c
         s = lam_fail(LAM_ERR_ARG, "generate: the prompt must hold at least one token");
         goto done;
     }
-    if ((s = build_step_graph(m, &gn)) != LAM_OK) goto done;
+    gn.V = V;
+    if ((s = build_step_graph(m, &gn, d.no_cache)) != LAM_OK) goto done;
     double t0 = now_s();
-    for (int64_t i = 0; i < n && s == LAM_OK; i++) s = step(&gn, ids[i]);
+    int64_t first = 0;
+    if (gn.st.pos && n > gn.st.cap) first = n - gn.st.cap; /* a prompt longer than the context: its end */
+    if (gn.no_cache && n > gn.T) first = n - gn.T;
+    if (gn.no_cache) { /* the prompt in one pass */
+        for (int64_t i = first; i + 1 < n; i++) remember(&gn, ids[i]);
+        s = step(&gn, ids[n - 1]);
+    } else {
+        for (int64_t i = first; i < n && s == LAM_OK; i++) s = step(&gn, ids[i]);
+    }
     if (s != LAM_OK) goto done;
-    st->prompt_tokens = n;
+    st->prompt_tokens = n - first; /* the tokens read */
     st->prompt_s = now_s() - t0;
     t0 = now_s();
     lam_rng rng;
     lam_rng_seed(&rng, d.seed);
     bool words = lam_vocab_tokenizer(m->vocab) == LAM_TOKENIZER_WORD;
     for (int k = 0; k < d.tokens; k++) {
-        int32_t id = sample(lam_node_data(gn.out), V, &d, &rng, cands);
+        int32_t id = sample(gn.logits, V, &d, &rng, cands);
         size_t len;
         const char *tok = lam_vocab_token(m->vocab, id, &len);
         if (id == lam_vocab_pad_id(m->vocab)) len = 0;
@@ -200,6 +276,7 @@ lam_status lam_generate(lam_model *m, const lam_generate_opts *o, void (*emit)(c
     st->generate_s = now_s() - t0;
 done:
     lam_graph_free(gn.g);
+    lam_free(gn.hist);
     lam_free(ids);
     lam_free(cands);
     lam_free(tail);

@@ -124,6 +124,18 @@ static lam_status parse_dense(layer_ctx *x, lam_cfg_section *s, const char *name
     return LAM_OK;
 }
 
+/* A generation graph's position input, made once; the caches hold `cap`
+ * positions (the first position-aware layer's context sets it). */
+static lam_status gen_positions(layer_ctx *x, int cap)
+{
+    if (!x->states->pos) {
+        x->states->pos = lam_input_ids(x->g, "pos", (lam_shape){0, {0}});
+        if (!x->states->pos) return lam_graph_status(x->g);
+    }
+    if (!x->states->cap) x->states->cap = cap;
+    return LAM_OK;
+}
+
 static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *name, lam_node **h)
 {
     lam_cfg *c = x->c;
@@ -159,7 +171,8 @@ static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *
     TRY(lam_cfg_choice(c, s, "position", pos_kinds, 0, &pos));
     lam_shape xs = lam_node_shape(*h);
     long context;
-    TRY(lam_cfg_int(c, s, "context", xs.ndim >= 2 ? (long)xs.d[1] : 1, 1, 1 << 20, &context));
+    /* default: the model's input length (a generation graph's input is one token) */
+    TRY(lam_cfg_int(c, s, "context", x->m->sample.ndim >= 1 ? (long)x->m->sample.d[0] : 1, 1, 1 << 20, &context));
     if (pos && xs.ndim != 2)
         return lam_fail(LAM_ERR_FORMAT, "%s:%d: position = learned needs a sequence of token ids [batch, time]", c->path,
                         s->line);
@@ -169,7 +182,12 @@ static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *
     if (pos && *h) {
         char pn[300];
         snprintf(pn, sizeof pn, "%s.pos", name);
-        *h = lam_nn_pos_embedding(x->g, *h, pn, (int)context, o.init_std);
+        if (x->states) { /* a decoding step: at the generator's position */
+            TRY(gen_positions(x, (int)context));
+            *h = lam_nn_pos_embedding_at(x->g, *h, pn, (int)context, o.init_std, x->states->pos);
+        } else {
+            *h = lam_nn_pos_embedding(x->g, *h, pn, (int)context, o.init_std);
+        }
     }
     return LAM_OK;
 }
@@ -438,11 +456,32 @@ static lam_status parse_transformer(layer_ctx *x, lam_cfg_section *s, const char
     if (xs.d[2] % heads || heads % kv)
         return lam_fail(LAM_ERR_FORMAT, "%s:%d: [transformer] heads = %ld must divide the width %lld and kv_heads = %ld "
                                         "the heads", c->path, s->line, heads, (long long)xs.d[2], kv);
+    if (x->states) {
+        if (!o.causal)
+            return lam_fail(LAM_ERR_ARG, "%s:%d: a bidirectional (causal = false) block reads the whole sequence, so it "
+                                         "cannot generate", c->path, s->line);
+        TRY(gen_positions(x, (int)x->m->sample.d[0]));
+    }
     for (long k = 0; k < repeat && *h; k++) {
         char bn[300];
         if (repeat > 1) snprintf(bn, sizeof bn, "%s.%ld", name, k);
         else snprintf(bn, sizeof bn, "%s", name);
-        *h = lam_nn_transformer_block(x->g, *h, lam_graph_node(x->g, "lengths"), bn, &o);
+        if (!x->states) {
+            *h = lam_nn_transformer_block(x->g, *h, lam_graph_node(x->g, "lengths"), bn, &o);
+            continue;
+        }
+        /* a decoding step: this block's key/value cache */
+        if (x->states->n_cache + 2 > LAM_MAX_CACHES)
+            return lam_fail(LAM_ERR_ARG, "%s: more than %d transformer blocks to generate with", c->path,
+                            LAM_MAX_CACHES / 2);
+        int64_t kvw = (int64_t)kv * (xs.d[2] / heads), cap = x->states->cap;
+        char kn[320], vn[320];
+        snprintf(kn, sizeof kn, "%s.kcache", bn);
+        snprintf(vn, sizeof vn, "%s.vcache", bn);
+        lam_node *kc = lam_input(x->g, kn, lam_shape2(kvw, cap)), *vc = lam_input(x->g, vn, lam_shape2(cap, kvw));
+        x->states->cache[x->states->n_cache++] = kc;
+        x->states->cache[x->states->n_cache++] = vc;
+        *h = lam_nn_transformer_block_step(x->g, *h, bn, &o, kc, vc, x->states->pos);
     }
     return LAM_OK;
 }

@@ -21,13 +21,21 @@ lam_status lam_model_build_layers_(lam_model *m);
 /* Build the layer sections [from, to) of m's model file into g after h;
  * *out = the last node.  Per-layer options are recorded when g is m->g. */
 lam_status lam_build_sections_(lam_model *m, lam_graph *g, lam_node *h, int from, int to, lam_node **out);
-/* The recurrent states of a generation graph: each recurrent layer gets
- * inputs for its initial states (in[k], [1, 1, H]) and exposes its final
- * states (out[k]); generating copies out into in after every step. */
+/* The states of a generation graph: each recurrent layer gets inputs for
+ * its initial states (in[k], [1, 1, H]) and exposes its final states
+ * (out[k]); generating copies out into in after every step.  Each
+ * Transformer block gets a key/value cache of `cap` positions (cache[k],
+ * inputs its attention updates in place), read at the int32 position input
+ * `pos` [1] that the generator sets before every step. */
 #define LAM_MAX_STATE_LINKS 64
+#define LAM_MAX_CACHES 256
 typedef struct lam_state_links {
     int n;
     lam_node *in[LAM_MAX_STATE_LINKS], *out[LAM_MAX_STATE_LINKS];
+    lam_node *pos; /* NULL: the model has no position-dependent layer */
+    int cap;       /* positions a cache holds (the model's context) */
+    int n_cache;
+    lam_node *cache[LAM_MAX_CACHES];
 } lam_state_links;
 /* lam_build_sections_, building recurrent layers with exposed states when
  * states is non-NULL. */
