@@ -64,6 +64,8 @@ static double act_d(lam_act a, double x)
     case LAM_ACT_SIGMOID: return 1 / (1 + exp(-x));
     case LAM_ACT_TANH: return tanh(x);
     case LAM_ACT_GELU: return gelu_d(x);
+    case LAM_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    case LAM_ACT_SILU: return x / (1 + exp(-x));
     default: return x;
     }
 }
@@ -81,6 +83,7 @@ static void ref_dense_gelu(double **in, const lam_shape *s, const int32_t *l, do
 static void ref_dense_relu(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_RELU, o); }
 static void ref_dense_tanh(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_TANH, o); }
 static void ref_dense_sig(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_SIGMOID, o); }
+static void ref_dense_silu(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_dense(in, s, LAM_ACT_SILU, o); }
 static void ref_add(double **in, const lam_shape *s, const int32_t *l, double *o)
 {
     for (int64_t i = 0; i < nel(&s[0]); i++) o[i] = in[0][i] + in[1][i];
@@ -101,6 +104,8 @@ REF_ACT(ref_relu, LAM_ACT_RELU)
 REF_ACT(ref_sigmoid, LAM_ACT_SIGMOID)
 REF_ACT(ref_tanh, LAM_ACT_TANH)
 REF_ACT(ref_gelu, LAM_ACT_GELU)
+REF_ACT(ref_gelu_tanh, LAM_ACT_GELU_TANH)
+REF_ACT(ref_silu, LAM_ACT_SILU)
 static void ref_softmax(double **in, const lam_shape *s, const int32_t *l, double *o)
 {
     int64_t C = s[0].d[s[0].ndim - 1], R = nel(&s[0]) / C;
@@ -153,6 +158,19 @@ static lam_node *b_relu(lam_graph *g, lam_node **i, lam_node *l) { return lam_re
 static lam_node *b_sigmoid(lam_graph *g, lam_node **i, lam_node *l) { return lam_sigmoid(g, i[0]); }
 static lam_node *b_tanh(lam_graph *g, lam_node **i, lam_node *l) { return lam_tanh(g, i[0]); }
 static lam_node *b_gelu(lam_graph *g, lam_node **i, lam_node *l) { return lam_gelu(g, i[0]); }
+static lam_node *b_gelu_tanh(lam_graph *g, lam_node **i, lam_node *l) { return lam_gelu_tanh(g, i[0]); }
+static lam_node *b_silu(lam_graph *g, lam_node **i, lam_node *l) { return lam_silu(g, i[0]); }
+static lam_node *b_dense_silu(lam_graph *g, lam_node **i, lam_node *l) { return lam_dense_op(g, i[0], i[1], i[2], LAM_ACT_SILU); }
+static lam_node *b_swiglu(lam_graph *g, lam_node **i, lam_node *l) { return lam_swiglu(g, i[0]); }
+static void ref_swiglu(double **in, const lam_shape *s, const int32_t *l, double *o)
+{
+    int64_t H = s[0].d[s[0].ndim - 1] / 2, R = nel(&s[0]) / (2 * H);
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t j = 0; j < H; j++) {
+            double a = in[0][r * 2 * H + j], b = in[0][r * 2 * H + H + j];
+            o[r * H + j] = a / (1 + exp(-a)) * b;
+        }
+}
 static lam_node *b_softmax(lam_graph *g, lam_node **i, lam_node *l) { return lam_softmax(g, i[0]); }
 static lam_node *b_mse(lam_graph *g, lam_node **i, lam_node *l) { return lam_mse_loss(g, i[0], i[1]); }
 static lam_node *b_sum(lam_graph *g, lam_node **i, lam_node *l) { return lam_sum(g, i[0]); }
@@ -461,7 +479,7 @@ static void ref_mha(const mhacfg *k, double **in, const lam_shape *s, const int3
 #define MHA_CASE(I)                                                                            \
     static lam_node *b_mha##I(lam_graph *g, lam_node **in, lam_node *l)                        \
     {                                                                                          \
-        lam_mha_args a = {MHA[I].nh, MHA[I].nkv, MHA[I].hs, MHA[I].causal, 0.0f};              \
+        lam_mha_args a = {MHA[I].nh, MHA[I].nkv, MHA[I].hs, MHA[I].causal, 0.0f, 0.0f};            \
         return lam_mha_op(g, in[0], l, &a);                                                    \
     }                                                                                          \
     static void ref_mha##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_mha(&MHA[I], in, s, l, o); }
@@ -469,6 +487,40 @@ MHA_CASE(0)
 MHA_CASE(1)
 MHA_CASE(2)
 MHA_CASE(3)
+
+/* rope over qkv [B, T, (nh + 2 nkv) hs]; start positions from the harness's lengths (or 0) */
+typedef struct ropecfg {
+    int nh, nkv, hs;
+    float theta;
+} ropecfg;
+static const ropecfg ROPE[] = {{2, 1, 4, 10000.0f}, {1, 1, 6, 50.0f}};
+static void ref_rope(const ropecfg *k, double **in, const lam_shape *s, const int32_t *start, double *o)
+{
+    int64_t B = s[0].d[0], T = s[0].d[1], W = s[0].d[2];
+    int half = k->hs / 2;
+    for (int64_t r = 0; r < B * T; r++) {
+        double p = (double)((start ? start[r / T] : 0) + r % T);
+        const double *x = in[0] + r * W;
+        double *y = o + r * W;
+        for (int64_t j = 0; j < W; j++) y[j] = x[j];
+        for (int h = 0; h < k->nh + k->nkv; h++)
+            for (int i = 0; i < half; i++) {
+                double a = p * pow((double)k->theta, -(double)(2 * i) / k->hs), c = cos(a), sn = sin(a);
+                double u = x[h * k->hs + i], v = x[h * k->hs + half + i];
+                y[h * k->hs + i] = u * c - v * sn;
+                y[h * k->hs + half + i] = v * c + u * sn;
+            }
+    }
+}
+#define ROPE_CASE(I)                                                                           \
+    static lam_node *b_rope##I(lam_graph *g, lam_node **in, lam_node *l)                       \
+    {                                                                                          \
+        lam_rope_args a = {ROPE[I].nh, ROPE[I].nkv, ROPE[I].hs, ROPE[I].theta};                \
+        return lam_rope_op(g, in[0], l, &a);                                                   \
+    }                                                                                          \
+    static void ref_rope##I(double **in, const lam_shape *s, const int32_t *l, double *o) { ref_rope(&ROPE[I], in, s, l, o); }
+ROPE_CASE(0)
+ROPE_CASE(1)
 
 static lam_node *b_pos_embed(lam_graph *g, lam_node **in, lam_node *l) { return lam_pos_embed_op(g, in[0], in[1]); }
 static void ref_pos_embed(double **in, const lam_shape *s, const int32_t *l, double *o)
@@ -580,6 +632,10 @@ static const entry entries[] = {
     {LAM_OP_SIGMOID, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_sigmoid, ref_sigmoid, 0},
     {LAM_OP_TANH, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_tanh, ref_tanh, 0},
     {LAM_OP_GELU, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_gelu, ref_gelu, 0},
+    {LAM_OP_GELU_TANH, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_gelu_tanh, ref_gelu_tanh, 0},
+    {LAM_OP_SILU, 1, {S2(4, 5)}, false, 0, 0, 0, 0, false, b_silu, ref_silu, 0},
+    {LAM_OP_DENSE, 3, {S2(4, 9), S2(6, 9), S1(6)}, false, 0, 0, 0, 0, false, b_dense_silu, ref_dense_silu, 0},
+    {LAM_OP_SWIGLU, 1, {S3(2, 3, 10)}, false, 0, 0, 0, 0, false, b_swiglu, ref_swiglu, 0},
     {LAM_OP_SOFTMAX, 1, {S2(3, 6)}, false, 0, 0, 0, 0, false, b_softmax, ref_softmax, 0},
     {LAM_OP_MSE_LOSS, 2, {S2(4, 3), S2(4, 3)}, false, 0, 0, 0, 0, false, b_mse, ref_mse, 0},
     {LAM_OP_SUM, 1, {S3(2, 3, 4)}, false, 0, 0, 0, 0, false, b_sum, ref_sum, 0},
@@ -634,6 +690,9 @@ static const entry entries[] = {
     {LAM_OP_MHA, 1, {S3(2, 6, 18)}, false, 0, 0, 0, 0, false, b_mha2, ref_mha2, 0},
     {LAM_OP_MHA, 1, {S3(1, 10, 10)}, false, 0, 0, 0, 0, false, b_mha3, ref_mha3, 0},
     {LAM_OP_POS_EMBED, 2, {S3(2, 3, 4), S2(5, 4)}, false, 0, 0, 0, 0, false, b_pos_embed, ref_pos_embed, 0},
+    /* rope: 2 query heads over 1 kv head (value columns pass through), and theta 50 */
+    {LAM_OP_ROPE, 1, {S3(2, 5, 16)}, false, 0, 0, 0, 0, false, b_rope0, ref_rope0, 0},
+    {LAM_OP_ROPE, 1, {S3(1, 7, 18)}, false, 0, 0, 0, 0, false, b_rope1, ref_rope1, 0},
 };
 #define NENTRIES ((int)(sizeof entries / sizeof entries[0]))
 
@@ -664,6 +723,8 @@ static const len_entry len_entries[] = {
     /* fused attention with padded keys: bidirectional and causal, T = 9 (two tiles) */
     {{LAM_OP_MHA, 1, {S3(3, 9, 18)}, false, 0, 0, 0, 0, false, b_mha2, ref_mha2, 0}, 3, {9, 4, 1}},
     {{LAM_OP_MHA, 1, {S3(3, 9, 16)}, false, 0, 0, 0, 0, false, b_mha1, ref_mha1, 0}, 3, {2, 9, 5}},
+    /* rope from start positions (a decoding step later in the sequence) */
+    {{LAM_OP_ROPE, 1, {S3(2, 3, 16)}, false, 0, 0, 0, 0, false, b_rope0, ref_rope0, 0}, 2, {5, 0}},
     /* sequence pooling, every mode with lengths (T, a middle one, 1), three without */
     {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_MEAN, ref_sp_MEAN, 0}, 3, {5, 2, 1}},
     {{LAM_OP_SEQ_POOL, 1, {S3(3, 5, 4)}, false, 0, 0, 0, 0, false, b_sp_MAX, ref_sp_MAX, 0}, 3, {5, 2, 1}},

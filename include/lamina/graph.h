@@ -24,7 +24,9 @@ typedef enum lam_act {
     LAM_ACT_RELU,
     LAM_ACT_SIGMOID,
     LAM_ACT_TANH,
-    LAM_ACT_GELU,
+    LAM_ACT_GELU,      /* exact: x Phi(x) */
+    LAM_ACT_GELU_TANH, /* torch's approximate="tanh" */
+    LAM_ACT_SILU,      /* x sigmoid(x) (swish) */
     LAM_ACT_COUNT_
 } lam_act;
 const char *lam_act_name(lam_act a);                   /* "none", "relu", ... */
@@ -40,6 +42,8 @@ typedef enum lam_init_kind {
     LAM_INIT_TORCH_DEFAULT,   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch Linear/Conv */
     LAM_INIT_XAVIER_UNIFORM,  /* Glorot: U(-b, b), b = sqrt(6/(fan_in+fan_out)) (Keras) */
     LAM_INIT_HE_NORMAL,       /* N(0, 2/fan_in) */
+    LAM_INIT_SINUSOIDAL,      /* a [T, C] position table: sin(t w_i) at column 2i, cos(t w_i)
+                               * at 2i + 1, w_i = 10000^(-2i/C) (Vaswani et al.) */
     LAM_INIT_COUNT_
 } lam_init_kind;
 typedef struct lam_init {
@@ -116,6 +120,11 @@ lam_node *lam_relu(lam_graph *g, lam_node *x);
 lam_node *lam_sigmoid(lam_graph *g, lam_node *x);
 lam_node *lam_tanh(lam_graph *g, lam_node *x);
 lam_node *lam_gelu(lam_graph *g, lam_node *x);     /* exact erf form, as torch */
+lam_node *lam_gelu_tanh(lam_graph *g, lam_node *x); /* torch's approximate="tanh" */
+lam_node *lam_silu(lam_graph *g, lam_node *x);     /* x sigmoid(x) */
+/* SwiGLU: x [..., 2H] = [a | b] -> silu(a) * b [..., H] (LLaMA's MLP gate,
+ * with its gate and up projections as one Linear(C, 2H)). */
+lam_node *lam_swiglu(lam_graph *g, lam_node *x);
 lam_node *lam_softmax(lam_graph *g, lam_node *x);  /* over the last dimension */
 lam_node *lam_sum(lam_graph *g, lam_node *x);      /* all elements to a scalar (a loss of your own) */
 lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act); /* NONE: x */
@@ -298,6 +307,8 @@ typedef struct lam_mha_args {
     int head_size;     /* HS (required) */
     bool causal;       /* query i sees keys j <= i */
     float scale;       /* multiplies the scores; 0: 1/sqrt(HS) */
+    float dropout;     /* attention dropout (training only): each probability is zeroed
+                        * with this chance and the rest scaled by 1/(1 - dropout) (0) */
 } lam_mha_args;
 
 /* Multi-head scaled dot-product attention in one op with its own backward:
@@ -319,6 +330,18 @@ lam_node *lam_pos_embed_op(lam_graph *g, lam_node *x, lam_node *table);
  * a decoding step later in the sequence. */
 lam_node *lam_pos_embed_op_at(lam_graph *g, lam_node *x, lam_node *table, lam_node *start);
 
+typedef struct lam_rope_args {
+    int heads, kv_heads, head_size; /* as lam_mha_args (kv_heads 0: = heads); head_size even */
+    float theta;                    /* frequency base; 0: 10000 */
+} lam_rope_args;
+
+/* Rotary position embedding (RoPE) of the query and key heads of a packed
+ * qkv [B, T, (NH + 2 NKV) HS] (lam_mha_op's input; the value heads pass
+ * through), with HF LLaMA's "rotate_half" pairing: for i < HS/2 the pair
+ * (x_i, x_{i+HS/2}) at position p turns by p / theta^(2i/HS).  Positions are
+ * 0 .. T-1, or start[b] + t (start: int32 [B] or NULL; a decoding step). */
+lam_node *lam_rope_op(lam_graph *g, lam_node *qkv, lam_node *start, const lam_rope_args *a);
+
 /* A decoding step of lam_mha_op with a key/value cache (inference only):
  * kcache [B, NKV HS, CAP] (keys transposed) and vcache [B, CAP, NKV HS] are
  * inputs whose contents the op updates: the step's T new keys and values
@@ -329,12 +352,29 @@ lam_node *lam_pos_embed_op_at(lam_graph *g, lam_node *x, lam_node *table, lam_no
 lam_node *lam_mha_op_cached(lam_graph *g, lam_node *qkv, lam_node *kcache, lam_node *vcache, lam_node *pos,
                             const lam_mha_args *a);
 
+/* ---- activation recomputation ------------------------------------------- */
+
+/* The nodes built between begin and end form a segment (a Transformer
+ * block, say) whose intermediate values are not kept from forward to
+ * backward: a training plan holds only its inputs and its output (the last
+ * node built), and backward runs the segment's forward again, with the
+ * dropout RNG as it was, just before the segment's own backward.  The same
+ * bits as without recomputation, for about one more forward pass of the
+ * segment; the activation memory of all but one segment is saved.  Every
+ * node of a segment other than its output must be read only inside it
+ * (compile fails otherwise); segments do not nest, and BatchNorm (whose
+ * forward updates running statistics) cannot be in one.
+ * lam_compile_opts.no_recompute plans as if there were no segments. */
+int lam_graph_begin_recompute(lam_graph *g);            /* the segment's index, or -1 */
+lam_status lam_graph_end_recompute(lam_graph *g);
+
 /* ---- compile and run ---------------------------------------------------- */
 
 typedef struct lam_compile_opts {
     int max_batch;  /* largest batch run later (default 32) */
     bool training;  /* plan for backward too (default true) */
     bool no_reuse;  /* give every tensor its own memory (for testing the planner) */
+    bool no_recompute; /* keep every value for backward, ignoring recomputation segments */
 } lam_compile_opts;
 lam_compile_opts lam_compile_opts_defaults(void);
 
@@ -407,6 +447,7 @@ void lam_graph_set_layer_trainable(lam_graph *g, int layer, bool trainable);
  * (values + gradients) after compile. */
 typedef struct lam_mem_plan {
     size_t arena_bytes;      /* activations, their gradients, saved tensors */
+    size_t arena_no_recompute_bytes; /* the same planned without activation recomputation */
     size_t arena_naive_bytes;/* what one buffer per tensor would need */
     size_t scratch_bytes;
     size_t param_bytes;      /* parameters + their gradients */

@@ -17,6 +17,9 @@ typedef struct lam_dense_opts {
     lam_init_kind init;  /* weight init (default LAM_INIT_TORCH_DEFAULT, as torch.nn.Linear) */
     float init_a;        /* for LAM_INIT_NORMAL the std, for LAM_INIT_UNIFORM the bound (default 0.02);
                           * with either, the bias starts at zero */
+    lam_node *tied;      /* NULL, or an existing parameter [units, in] used as the weight (weight
+                          * tying: an embedding table as the output layer, its gradient the sum
+                          * of both uses); the layer then makes only its bias */
 } lam_dense_opts;
 lam_dense_opts lam_dense_opts_defaults(int units, lam_act act);
 
@@ -160,13 +163,19 @@ lam_node *lam_nn_norm(lam_graph *g, lam_node *x, const char *name, lam_norm_kind
 typedef struct lam_transformer_opts {
     int heads;            /* query heads (required; must divide the width C) */
     int kv_heads;         /* key/value heads (0: = heads; fewer: grouped-query attention) */
-    int mlp_hidden;       /* hidden width of the MLP (0: 4 C) */
-    lam_act mlp_act;      /* LAM_ACT_GELU (exact) */
+    int mlp_hidden;       /* hidden width of the MLP (0: 4 C; with swiglu 8 C / 3 rounded up to a multiple of 8) */
+    lam_act mlp_act;      /* LAM_ACT_GELU (exact); ignored with swiglu */
+    bool swiglu;          /* LLaMA's MLP: fc2(silu(a) b), [a | b] = fc1(x) of width 2 hidden (false) */
+    bool rope;            /* rotary position embedding of the queries and keys (false) */
+    float rope_theta;     /* its frequency base (10000) */
+    bool recompute;       /* activation recomputation: the block is a lam_graph_begin_recompute
+                           * segment, its inner values computed again in backward (false) */
     lam_norm_kind norm;   /* LAM_NORM_LAYER */
     float norm_eps;       /* 1e-5 */
     bool causal;          /* true: a decoder block */
     bool bias;            /* biases in the linear layers (true) */
     float dropout;        /* residual dropout after the attention and MLP outputs (0) */
+    float attn_dropout;   /* dropout on the attention probabilities, inside the fused op (0) */
     lam_init_kind init;   /* linear weights: LAM_INIT_NORMAL (GPT-2: N(0, 0.02^2)), biases 0 */
     float init_a;         /* 0.02 */
 } lam_transformer_opts;
@@ -174,7 +183,9 @@ lam_transformer_opts lam_transformer_opts_defaults(int heads);
 
 /* A pre-LN Transformer block (GPT-2, nanoGPT) on x [B, T, C]:
  *   x = x + proj(attn(norm1(x)));  x = x + fc2(act(fc1(norm2(x))))
- * attn is lam_mha_op over qkv = Linear(C, (NH + 2 NKV) HS)(h), HS = C / NH.
+ * attn is lam_mha_op over qkv = Linear(C, (NH + 2 NKV) HS)(h), HS = C / NH,
+ * after lam_rope_op with rope; with swiglu the MLP is fc2(swiglu(fc1(h)))
+ * (LLaMA: RMSNorm, RoPE, SwiGLU and no biases make its block).
  * Parameters NAME.ln1.*, NAME.qkv.*, NAME.proj.*, NAME.ln2.*, NAME.fc1.*,
  * NAME.fc2.* (nanoGPT's names, with NAME for its blocks.K).  lengths: int32
  * [B] or NULL (padding mask of the keys).  Output named NAME. */
@@ -190,7 +201,9 @@ lam_node *lam_nn_transformer_block_step(lam_graph *g, lam_node *x, const char *n
                                         lam_node *kcache, lam_node *vcache, lam_node *pos);
 
 /* A learned position embedding: NAME.weight [context, C] drawn N(0,
- * init_std^2), added at every position (lam_pos_embed_op); T <= context. */
+ * init_std^2), added at every position (lam_pos_embed_op); T <= context.
+ * init_std < 0: the fixed sinusoidal table of "Attention is all you need"
+ * instead, as a buffer (LAM_INIT_SINUSOIDAL; saved, never trained). */
 lam_node *lam_nn_pos_embedding(lam_graph *g, lam_node *x, const char *name, int context, float init_std);
 /* The same from positions start[b] (int32 [B]; a decoding step). */
 lam_node *lam_nn_pos_embedding_at(lam_graph *g, lam_node *x, const char *name, int context, float init_std,

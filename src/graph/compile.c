@@ -77,6 +77,15 @@ static void init_param(const lam_param_info *p, float *v, lam_rng *r)
         if (p->init.kind == LAM_INIT_HE_NORMAL) a = sqrtf(2.0f / (float)fan_in);
         for (size_t i = 0; i < n; i++) v[i] = lam_rng_normal(r) * a;
         break;
+    case LAM_INIT_SINUSOIDAL: { /* rows = positions, in double, rounded once */
+        int64_t C = p->shape.ndim >= 2 ? p->shape.d[p->shape.ndim - 1] : 1, T = (int64_t)n / (C ? C : 1);
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t j = 0; j < C; j++) {
+                double w = pow(10000.0, -(double)(j / 2 * 2) / (double)C), ang = (double)t * w;
+                v[t * C + j] = (float)(j % 2 ? cos(ang) : sin(ang));
+            }
+        break;
+    }
     default: LAM_ASSERT(0);
     }
     if (p->zero_row >= 0) {
@@ -194,6 +203,7 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
     if (g->status != LAM_OK) return lam_fail(g->status, "%s", g->err);
     if (o.max_batch < 1) return lam_fail(LAM_ERR_ARG, "compile: max_batch %d must be >= 1", o.max_batch);
     if (g->n_nodes == 0) return lam_fail(LAM_ERR_STATE, "compile: the graph is empty");
+    if (g->open_seg >= 0) return lam_fail(LAM_ERR_STATE, "compile: a recomputation segment is still open (end it first)");
     g->plan_threads = lam_ops_plan_threads();
     lam_status s = lam_graph_reinfer(g, o.max_batch);
     if (s != LAM_OK) return s;
@@ -201,7 +211,7 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
     mark_relu_pool(g);
 
     int N = g->n_nodes;
-    buf *bs = lam_calloc((size_t)N * 3, sizeof *bs);
+    buf *bs = lam_calloc((size_t)N * 5, sizeof *bs);
     if (!bs) return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory planning the graph");
     /* last forward consumer of each node */
     int *last_use = lam_calloc((size_t)N, sizeof *last_use);
@@ -222,18 +232,58 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
             if (2 * N - 1 - i < first_consumer_bwd[j]) first_consumer_bwd[j] = 2 * N - 1 - i;
         }
     }
-    int nb = 0;
-    size_t naive = 0, scratch = 0;
+    /* activation recomputation: which nodes are inner to a segment */
+    bool recompute = o.training && !o.no_recompute && g->n_segs > 0;
+    for (int i = 0; i < N; i++) g->nodes[i]->inner_seg = -1;
+    if (recompute) {
+        for (int i = 0; i < N; i++) {
+            lam_node *n = g->nodes[i];
+            if (n->seg < 0 || i == g->segs[n->seg].last || n->op == LAM_OP_INPUT || n->op == LAM_OP_PARAM) continue;
+            n->inner_seg = n->seg;
+        }
+        const char *bad = NULL;
+        for (int i = 0; i < N && !bad; i++) {
+            lam_node *n = g->nodes[i];
+            if (n->inner_seg >= 0 && (n->keep || n->n_consumers == 0 || n->op == LAM_OP_OUTPUT || n->n_aux))
+                bad = n->name;
+            for (int k = 0; k < n->n_in && !bad; k++) {
+                const lam_node *in = n->in[k];
+                if (in->inner_seg >= 0 && n->seg != in->inner_seg) bad = in->name;
+            }
+        }
+        if (bad) {
+            lam_free(bs);
+            lam_free(last_use);
+            lam_free(first_consumer_bwd);
+            for (int i = 0; i < N; i++) g->nodes[i]->inner_seg = -1;
+            return lam_graph_fail(g, LAM_ERR_ARG, "compile: node %s of a recomputation segment is read outside it "
+                                                  "(or is an output): only a segment's last node may be",
+                                  bad);
+        }
+    }
+    /* with recomputation, a first pass plans without it: the memory it saves */
+    size_t total = 0, naive = 0, scratch = 0, plain_total = 0;
     int end_step = o.training ? 2 * N - 1 : N - 1;
+    for (int pass = recompute ? 0 : 1; pass < 2; pass++) {
+    int nb = 0;
+    naive = scratch = 0;
     for (int i = 0; i < N; i++) {
         lam_node *n = g->nodes[i];
-        n->val_off = n->grad_off = n->saved_off = SIZE_MAX;
+        n->val_off = n->grad_off = n->saved_off = n->rval_off = n->rsaved_off = SIZE_MAX;
         if (n->scratch_bytes > scratch) scratch = n->scratch_bytes;
         if (n->op == LAM_OP_PARAM) continue;
         size_t bytes = ALIGN64((size_t)lam_node_numel(n) * lam_dtype_size(n->dtype));
         int bwd = 2 * N - 1 - i;
         bool out = n->keep || n->n_consumers == 0;
-        int val_end = out ? end_step : (o.training ? bwd : last_use[i]);
+        int inner = pass ? n->inner_seg : -1;
+        int val_end = out ? end_step : (o.training && inner < 0 ? bwd : last_use[i]);
+        /* an inner node of a recomputed segment: written again at its
+         * segment output's backward step, read until its own backward */
+        int rstart = inner >= 0 ? 2 * N - 1 - g->segs[inner].last : -1;
+        if (rstart >= 0) {
+            bs[nb++] = (buf){bytes, 0, rstart, bwd, &n->rval_off};
+            naive += bytes;
+        }
         /* inputs are filled before the forward pass, whatever their place in
          * the schedule (labels are usually created last), and keep their
          * contents from one step to the next, like any caller-owned tensor */
@@ -252,11 +302,17 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
         }
         if (n->saved_bytes) {
             size_t sb = ALIGN64(n->saved_bytes);
-            bs[nb++] = (buf){sb, 0, i, o.training ? bwd : i, &n->saved_off};
+            bs[nb++] = (buf){sb, 0, i, o.training && rstart < 0 ? bwd : i, &n->saved_off};
             naive += sb;
+            if (rstart >= 0) {
+                bs[nb++] = (buf){sb, 0, rstart, bwd, &n->rsaved_off};
+                naive += sb;
+            }
         }
     }
-    size_t total = place(bs, nb, o.no_reuse);
+    total = place(bs, nb, o.no_reuse);
+    if (!pass) plain_total = total;
+    }
     lam_free(bs);
     lam_free(last_use);
     lam_free(first_consumer_bwd);
@@ -279,8 +335,14 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
         n->val = n->val_off != SIZE_MAX ? (float *)(base + n->val_off) : NULL;
         n->grad = n->grad_off != SIZE_MAX ? (float *)(base + n->grad_off) : NULL;
         n->saved = n->saved_off != SIZE_MAX ? base + n->saved_off : NULL;
+        n->fval = n->val;
+        n->fsaved = n->saved;
+        n->rval = n->rval_off != SIZE_MAX ? (float *)(base + n->rval_off) : NULL;
+        n->rsaved = n->rsaved_off != SIZE_MAX ? base + n->rsaved_off : NULL;
     }
+    g->recompute_plan = recompute;
     g->arena_bytes = total;
+    g->arena_plain = recompute ? plain_total : total;
     g->arena_naive = naive;
     g->scratch_bytes = scratch;
     g->max_batch = o.max_batch;
@@ -295,6 +357,7 @@ lam_mem_plan lam_graph_mem_plan(const lam_graph *g)
     lam_mem_plan m = {0};
     if (!g->compiled) return m;
     m.arena_bytes = g->arena_bytes;
+    m.arena_no_recompute_bytes = g->arena_plain;
     m.arena_naive_bytes = g->arena_naive;
     m.scratch_bytes = g->scratch_bytes;
     m.param_bytes = 2 * g->param_alloc * sizeof(float);

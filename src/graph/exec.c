@@ -117,8 +117,12 @@ lam_status lam_graph_forward_to(lam_graph *g, lam_node *target, int batch, bool 
     mark_path(g, target);
     lam_status st = LAM_OK;
     char msg[256] = "";
+    if (g->recompute_plan) /* inner values back in their forward buffers */
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i]->inner_seg >= 0) g->nodes[i]->val = g->nodes[i]->fval, g->nodes[i]->saved = g->nodes[i]->fsaved;
     for (int i = 0; i < g->n_nodes; i++) {
         lam_node *n = g->nodes[i];
+        if (g->recompute_plan && n->seg >= 0 && g->segs[n->seg].first == i) g->segs[n->seg].rng = g->rng;
         if (n->op == LAM_OP_INPUT || n->op == LAM_OP_PARAM || !n->on_path) continue;
         lam_op_ctx c;
         make_ctx(g, n, &c, &st, msg, sizeof msg);
@@ -154,6 +158,36 @@ lam_status lam_graph_backward(lam_graph *g, lam_node *loss)
     return lam_graph_backward_seed(g, loss, &one);
 }
 
+/* The forward pass of segment k's inner nodes again, into their
+ * recomputation buffers, from the dropout RNG state its first forward
+ * started with. */
+static lam_status recompute_segment(lam_graph *g, int k)
+{
+    const struct lam_segment *sg = &g->segs[k];
+    lam_rng keep = g->rng;
+    g->rng = sg->rng;
+    lam_status st = LAM_OK;
+    char msg[256] = "";
+    for (int i = sg->first; i < sg->last && st == LAM_OK; i++) {
+        lam_node *n = g->nodes[i];
+        if (n->inner_seg != k) continue;
+        n->val = n->rval;
+        n->saved = n->rsaved;
+        lam_op_ctx c;
+        make_ctx(g, n, &c, &st, msg, sizeof msg);
+        c.training = g->fwd_training;
+        double t0 = g->profiling ? now_s() : 0;
+        lam_op_defs[n->op]->forward(&c);
+        if (g->profiling) n->fwd_s += now_s() - t0;
+        if (st != LAM_OK) {
+            g->rng = keep;
+            return lam_fail(st, "forward (recomputed), node %s: %s", n->name, msg);
+        }
+    }
+    g->rng = keep;
+    return LAM_OK;
+}
+
 lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *seed)
 {
     if (!g || !g->compiled || !g->training_plan)
@@ -183,6 +217,10 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
     char msg[256] = "";
     for (int i = loss->id; i >= 0; i--) {
         lam_node *n = g->nodes[i];
+        if (g->recompute_plan && n->seg >= 0 && g->segs[n->seg].last == i && n->on_path && n->needs_grad) {
+            lam_status rs = recompute_segment(g, n->seg);
+            if (rs != LAM_OK) return rs;
+        }
         /* an extra output's gradient is read by its producer's backward */
         if (!n->on_path || !n->needs_grad || n->op == LAM_OP_PARAM || n->op == LAM_OP_OUTPUT) continue;
         lam_op_ctx c;

@@ -33,6 +33,7 @@ lam_graph *lam_graph_new(uint64_t seed)
     g->seed = seed;
     lam_rng_seed(&g->rng, seed ^ 0x5eed0d40u);
     g->cur_layer = -1;
+    g->open_seg = -1;
     g->max_batch = 1;
     g->cur_batch = 1;
     return g;
@@ -44,6 +45,7 @@ void lam_graph_free(lam_graph *g)
     lam_free(g->nodes);
     lam_free(g->params);
     lam_free(g->layers);
+    lam_free(g->segs);
     lam_free(g->param_data);
     lam_free(g->grad_data);
     lam_free(g->arena_buf);
@@ -92,7 +94,9 @@ static lam_node *new_node(lam_graph *g, lam_op op, const char *name)
     n->op = op;
     n->param = -1;
     n->dtype = LAM_DTYPE_F32;
-    n->val_off = n->grad_off = n->saved_off = SIZE_MAX;
+    n->val_off = n->grad_off = n->saved_off = n->rval_off = n->rsaved_off = SIZE_MAX;
+    n->seg = g->open_seg;
+    n->inner_seg = -1;
     g->nodes[g->n_nodes++] = n;
     g->compiled = false;
     return n;
@@ -286,6 +290,9 @@ UN(lam_relu, LAM_OP_RELU)
 UN(lam_sigmoid, LAM_OP_SIGMOID)
 UN(lam_tanh, LAM_OP_TANH)
 UN(lam_gelu, LAM_OP_GELU)
+UN(lam_gelu_tanh, LAM_OP_GELU_TANH)
+UN(lam_silu, LAM_OP_SILU)
+UN(lam_swiglu, LAM_OP_SWIGLU)
 UN(lam_softmax, LAM_OP_SOFTMAX)
 UN(lam_sum, LAM_OP_SUM)
 #undef UN
@@ -298,6 +305,8 @@ lam_node *lam_activation(lam_graph *g, lam_node *x, lam_act act)
     case LAM_ACT_SIGMOID: return lam_sigmoid(g, x);
     case LAM_ACT_TANH: return lam_tanh(g, x);
     case LAM_ACT_GELU: return lam_gelu(g, x);
+    case LAM_ACT_GELU_TANH: return lam_gelu_tanh(g, x);
+    case LAM_ACT_SILU: return lam_silu(g, x);
     default:
         if (g) lam_graph_fail(g, LAM_ERR_ARG, "unknown activation %d", (int)act);
         return NULL;
@@ -502,14 +511,16 @@ lam_node *lam_rmsnorm_op(lam_graph *g, lam_node *x, lam_node *w, float eps)
 static bool mha_params(lam_graph *g, const lam_mha_args *a, bool lengths, bool cached, lam_op_params *p)
 {
     int nkv = a ? (a->kv_heads ? a->kv_heads : a->heads) : 0;
-    if (!a || a->heads < 1 || a->head_size < 1 || nkv < 1 || a->heads % nkv || !isfinite(a->scale)) {
-        lam_graph_fail(g, LAM_ERR_ARG, "mha: heads %d, kv_heads %d, head_size %d, scale %g: need heads >= 1, kv_heads "
-                                       "dividing heads, head_size >= 1 and a finite scale",
-                       a ? a->heads : 0, nkv, a ? a->head_size : 0, a ? (double)a->scale : 0.0);
+    if (!a || a->heads < 1 || a->head_size < 1 || nkv < 1 || a->heads % nkv || !isfinite(a->scale) ||
+        !(a->dropout >= 0.0f && a->dropout < 1.0f)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "mha: heads %d, kv_heads %d, head_size %d, scale %g, dropout %g: need heads >= 1, "
+                                       "kv_heads dividing heads, head_size >= 1, a finite scale and dropout in [0, 1)",
+                       a ? a->heads : 0, nkv, a ? a->head_size : 0, a ? (double)a->scale : 0.0,
+                       a ? (double)a->dropout : 0.0);
         return false;
     }
     float scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf((float)a->head_size);
-    p->mha = (lam_mha_params){a->heads, nkv, a->head_size, a->causal, scale, lengths, cached};
+    p->mha = (lam_mha_params){a->heads, nkv, a->head_size, a->causal, scale, lengths, cached, cached ? 0.0f : a->dropout};
     return true;
 }
 
@@ -538,6 +549,22 @@ lam_node *lam_pos_embed_op(lam_graph *g, lam_node *x, lam_node *table)
 lam_node *lam_pos_embed_op_at(lam_graph *g, lam_node *x, lam_node *table, lam_node *start)
 {
     return op_node(g, LAM_OP_POS_EMBED, NULL, 3, (lam_node *[]){x, table, start});
+}
+
+lam_node *lam_rope_op(lam_graph *g, lam_node *qkv, lam_node *start, const lam_rope_args *a)
+{
+    if (!g || g->status != LAM_OK) return NULL;
+    int nkv = a ? (a->kv_heads ? a->kv_heads : a->heads) : 0;
+    float theta = a && a->theta != 0.0f ? a->theta : 10000.0f;
+    if (!a || a->heads < 1 || nkv < 1 || a->head_size < 2 || a->head_size % 2 || a->head_size / 2 > ROPE_MAX_HALF ||
+        !(theta > 1.0f) || !isfinite(theta)) {
+        lam_graph_fail(g, LAM_ERR_ARG, "rope: heads %d, kv_heads %d, head_size %d, theta %g: need heads, kv_heads >= 1, "
+                                       "an even head_size of at most %d and theta > 1",
+                       a ? a->heads : 0, nkv, a ? a->head_size : 0, (double)theta, 2 * ROPE_MAX_HALF);
+        return NULL;
+    }
+    lam_op_params p = {.rope = {a->heads, nkv, a->head_size, theta}};
+    return op_node(g, LAM_OP_ROPE, &p, start ? 2 : 1, (lam_node *[]){qkv, start});
 }
 
 /* ---- inspection and naming ------------------------------------------------ */
@@ -608,6 +635,36 @@ lam_status lam_graph_set_trainable(lam_graph *g, const char *param_name, bool tr
     return lam_fail(LAM_ERR_ARG, "no parameter named '%s'", param_name);
 }
 
+int lam_graph_begin_recompute(lam_graph *g)
+{
+    if (!g || g->status != LAM_OK) return -1;
+    if (g->open_seg >= 0) {
+        lam_graph_fail(g, LAM_ERR_STATE, "recompute: a segment is open already (segments do not nest)");
+        return -1;
+    }
+    if (!grow(g, (void **)&g->segs, g->n_segs, &g->cap_segs, sizeof *g->segs)) return -1;
+    g->segs[g->n_segs] = (struct lam_segment){.first = g->n_nodes, .last = -1};
+    g->open_seg = g->n_segs++;
+    return g->open_seg;
+}
+
+lam_status lam_graph_end_recompute(lam_graph *g)
+{
+    if (!g) return LAM_ERR_ARG;
+    if (g->status != LAM_OK) return g->status;
+    if (g->open_seg < 0) return lam_graph_fail(g, LAM_ERR_STATE, "recompute: no segment is open");
+    struct lam_segment *sg = &g->segs[g->open_seg];
+    g->open_seg = -1;
+    sg->last = g->n_nodes - 1;
+    for (int i = sg->first; i <= sg->last; i++) {
+        lam_op op = g->nodes[i]->op;
+        if (op == LAM_OP_BATCHNORM)
+            return lam_graph_fail(g, LAM_ERR_ARG, "recompute: node %s updates running statistics in its forward pass, "
+                                                  "so it cannot be computed twice", g->nodes[i]->name);
+    }
+    return LAM_OK;
+}
+
 int lam_graph_begin_layer(lam_graph *g, const char *name)
 {
     if (!g || g->status != LAM_OK) return -1;
@@ -633,7 +690,7 @@ void lam_graph_set_layer_trainable(lam_graph *g, int layer, bool trainable)
 }
 
 static const char *const init_names[LAM_INIT_COUNT_] = {
-    "zeros", "ones", "uniform", "normal", "torch_default", "xavier_uniform", "he_normal"};
+    "zeros", "ones", "uniform", "normal", "torch_default", "xavier_uniform", "he_normal", "sinusoidal"};
 const char *lam_init_name(lam_init_kind k) { return (unsigned)k < LAM_INIT_COUNT_ ? init_names[k] : "?"; }
 bool lam_init_from_name(const char *name, lam_init_kind *out)
 {

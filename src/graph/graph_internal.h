@@ -29,11 +29,22 @@ struct lam_graph {
     size_t param_inited;       /* parameters [0, param_inited) hold values */
     void *arena_buf, *scratch;
     size_t arena_bytes, arena_naive, scratch_bytes;
+    size_t arena_plain;        /* the arena without recomputation */
     bool fwd_done, fwd_training;
     bool profiling;
     bool no_fresh; /* test hook: zero every intermediate gradient, never let an op set it */
     bool no_relu_pool; /* test hook: compile leaves the ReLU mask to the convolution */
     unsigned bwd_epoch;
+
+    /* activation recomputation (lam_graph_begin_recompute): segments of
+     * consecutive nodes whose inner values are dropped after forward and
+     * computed again, from the same RNG state, just before their backward */
+    struct lam_segment {
+        int first, last;       /* node ids; `last` is the segment's output */
+        lam_rng rng;           /* the dropout RNG when its forward began */
+    } *segs;
+    int n_segs, cap_segs, open_seg; /* open_seg: the segment being built, or -1 */
+    bool recompute_plan;       /* compiled with the segments recomputed */
 };
 
 /* Re-run shape inference of every node for batch size `batch`. */

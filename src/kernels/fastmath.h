@@ -51,7 +51,8 @@ static inline __attribute__((always_inline)) float rc_exp(float x)
 static inline __attribute__((always_inline)) float rc_sigmoid(float x) { return 1.0f / (1.0f + rc_exp(-x)); }
 
 /* tanh: Cephes's odd polynomial below |x| = 0.625, 1 - 2 / (e^2|x| + 1)
- * above (|x| clamped at 9, where tanh is 1 in float), sign restored. */
+ * above (|x| clamped at 10: tanh rounds to 1 in float from 8.7 on, and the
+ * formula gives exactly 1 there), sign restored. */
 static inline __attribute__((always_inline)) float rc_tanh(float x)
 {
     float a = x < 0.0f ? -x : x;
@@ -62,7 +63,7 @@ static inline __attribute__((always_inline)) float rc_tanh(float x)
     p = fmaf(p, z, 1.33314422036e-1f);
     p = fmaf(p, z, -3.33332819422e-1f);
     float small = fmaf(p * z, x, x);
-    float e = rc_exp(2.0f * (a > 9.0f ? 9.0f : a));
+    float e = rc_exp(2.0f * (a > 10.0f ? 10.0f : a));
     float big = 1.0f - 2.0f / (e + 1.0f);
     big = x < 0.0f ? -big : big;
     return a < 0.625f ? small : big;
@@ -108,18 +109,39 @@ static inline __attribute__((always_inline)) float rc_gelu_grad(float x)
 
 /* GELU, tanh form (torch approximate="tanh"):
  * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+/* 1 + tanh(u), without the cancellation below u = -0.625: 2 / (e^-2u + 1) */
+static inline __attribute__((always_inline)) float rc_one_plus_tanh(float u)
+{
+    float e = rc_exp(-2.0f * u);
+    return u < -0.625f ? 2.0f / (e + 1.0f) : 1.0f + rc_tanh(u);
+}
 static inline __attribute__((always_inline)) float rc_gelu_tanh(float x)
 {
     float u = 0.79788456080286536f * fmaf(0.044715f * x, x * x, x);
-    return 0.5f * x * (1.0f + rc_tanh(u));
+    return 0.5f * x * rc_one_plus_tanh(u);
 }
+/* Its derivative 0.5 (1 + tanh u) + 0.5 x sech^2(u) u'.  sech^2 = 1 - tanh^2
+ * cancels where tanh is near 1, and x u' grows like x^3, so above |u| =
+ * 0.625 sech^2 = 4 e / (e + 1)^2 with e = e^2|u| (0 once e overflows the
+ * square: the derivative then goes to 0 or 1 as it should). */
 static inline __attribute__((always_inline)) float rc_gelu_tanh_grad(float x)
 {
     float x2 = x * x;
     float u = 0.79788456080286536f * fmaf(0.044715f * x, x2, x);
     float th = rc_tanh(u);
     float du = 0.79788456080286536f * fmaf(3.0f * 0.044715f, x2, 1.0f);
-    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
+    float a = u < 0.0f ? -u : u;
+    float e = rc_exp(2.0f * a), e1 = e + 1.0f;
+    float sech2 = a < 0.625f ? 1.0f - th * th : 4.0f * (e / e1) / e1;
+    return 0.5f * rc_one_plus_tanh(u) + 0.5f * x * sech2 * du;
+}
+
+/* SiLU (swish): x sigmoid(x); its derivative s (1 + x (1 - s)). */
+static inline __attribute__((always_inline)) float rc_silu(float x) { return x * rc_sigmoid(x); }
+static inline __attribute__((always_inline)) float rc_silu_grad(float x)
+{
+    float sg = rc_sigmoid(x);
+    return sg * fmaf(x, 1.0f - sg, 1.0f);
 }
 
 #endif

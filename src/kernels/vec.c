@@ -53,9 +53,16 @@ void lam_k_act_fwd(lam_act a, const float *x, float *y, size_t n)
         CASE(LAM_ACT_TANH, tanhf)
 #undef CASE
     case LAM_ACT_GELU: /* our own erfc, vectorised (xf.c), in blocks over threads */
+    case LAM_ACT_GELU_TANH:
         LAM_PFOR_WORK((N + GELU_BLOCK - 1) / GELU_BLOCK, N, k, {
             long i0 = k * GELU_BLOCK;
-            lam_k_gelu(x + i0, y + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, false);
+            lam_k_gelu(x + i0, y + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, a == LAM_ACT_GELU_TANH);
+        });
+        break;
+    case LAM_ACT_SILU:
+        LAM_PFOR_WORK((N + GELU_BLOCK - 1) / GELU_BLOCK, N, k, {
+            long i0 = k * GELU_BLOCK;
+            lam_k_silu(x + i0, y + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK);
         });
         break;
     default: LAM_ASSERT(0);
@@ -88,9 +95,17 @@ void lam_k_act_bwd(lam_act a, const float *x, const float *y, const float *dy, f
     case LAM_ACT_SIGMOID: grad_sigmoid(x, y, dy, dx, N, accumulate); break;
     case LAM_ACT_TANH: grad_tanh(x, y, dy, dx, N, accumulate); break;
     case LAM_ACT_GELU:
+    case LAM_ACT_GELU_TANH:
         LAM_PFOR_WORK((N + GELU_BLOCK - 1) / GELU_BLOCK, N, k, {
             long i0 = k * GELU_BLOCK;
-            lam_k_gelu_bwd(x + i0, dy + i0, dx + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, false, accumulate);
+            lam_k_gelu_bwd(x + i0, dy + i0, dx + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, a == LAM_ACT_GELU_TANH,
+                           accumulate);
+        });
+        break;
+    case LAM_ACT_SILU:
+        LAM_PFOR_WORK((N + GELU_BLOCK - 1) / GELU_BLOCK, N, k, {
+            long i0 = k * GELU_BLOCK;
+            lam_k_silu_bwd(x + i0, dy + i0, dx + i0, N - i0 < GELU_BLOCK ? N - i0 : GELU_BLOCK, accumulate);
         });
         break;
     default: LAM_ASSERT(0);

@@ -102,6 +102,16 @@ void lam_k_gelu_bwd(const float *x, const float *dy, float *dx, long n, bool tan
 {
     LAM_ISA_DISPATCH(gelu_bwd_n, x, dy, dx, n, tanh_form, accumulate);
 }
+void lam_k_silu(const float *x, float *y, long n) { LAM_ISA_DISPATCH(silu_n, x, y, n); }
+void lam_k_silu_bwd(const float *x, const float *dy, float *dx, long n, bool accumulate)
+{
+    LAM_ISA_DISPATCH(silu_bwd_n, x, dy, dx, n, accumulate);
+}
+void lam_k_swiglu(const float *x, float *y, long rows, long H) { LAM_ISA_DISPATCH(swiglu_n, x, y, rows, H); }
+void lam_k_swiglu_bwd(const float *x, const float *dy, float *dx, long rows, long H, bool accumulate)
+{
+    LAM_ISA_DISPATCH(swiglu_bwd_n, x, dy, dx, rows, H, accumulate);
+}
 void lam_k_norm_fwd(const float *x, const float *g, const float *b, float *y, float *stat, long rows, int C, float eps,
                     bool rms)
 {

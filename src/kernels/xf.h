@@ -18,6 +18,15 @@ void lam_k_gelu(const float *x, float *y, long n, bool tanh_form);
 /* dx[i] (+)= dy[i] gelu'(x[i]) */
 void lam_k_gelu_bwd(const float *x, const float *dy, float *dx, long n, bool tanh_form, bool accumulate);
 
+/* y[i] = silu(x[i]) = x[i] sigmoid(x[i]); dx[i] (+)= dy[i] silu'(x[i]) */
+void lam_k_silu(const float *x, float *y, long n);
+void lam_k_silu_bwd(const float *x, const float *dy, float *dx, long n, bool accumulate);
+/* SwiGLU over `rows` rows of x = [a | b] (2H floats each): y = silu(a) b
+ * (H floats per row); backward: da = dy b silu'(a), db = dy silu(a), into
+ * dx laid out as x (set, or added with accumulate). */
+void lam_k_swiglu(const float *x, float *y, long rows, long H);
+void lam_k_swiglu_bwd(const float *x, const float *dy, float *dx, long rows, long H, bool accumulate);
+
 /* Widest row the normalisation kernels take (their per-row buffers live on
  * the stack); the ops check it. */
 #define LAM_XF_NORM_MAX_C 8192

@@ -38,6 +38,57 @@ TGT static void FN(gelu_bwd_n)(const float *restrict x, const float *restrict dy
     }
 }
 
+TGT static void FN(silu_n)(const float *x, float *y, long n)
+{
+    SIMD
+    for (long i = 0; i < n; i++) y[i] = rc_silu(x[i]);
+}
+
+TGT static void FN(silu_bwd_n)(const float *restrict x, const float *restrict dy, float *restrict dx, long n,
+                               bool accumulate)
+{
+    if (accumulate) {
+        SIMD
+        for (long i = 0; i < n; i++) dx[i] += dy[i] * rc_silu_grad(x[i]);
+    } else {
+        SIMD
+        for (long i = 0; i < n; i++) dx[i] = dy[i] * rc_silu_grad(x[i]);
+    }
+}
+
+/* rows of [a | b] (2H) -> silu(a) b (H) */
+TGT static void FN(swiglu_n)(const float *x, float *y, long rows, long H)
+{
+    for (long r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * H, *b = a + H;
+        float *yr = y + r * H;
+        SIMD
+        for (long j = 0; j < H; j++) yr[j] = rc_silu(a[j]) * b[j];
+    }
+}
+
+TGT static void FN(swiglu_bwd_n)(const float *restrict x, const float *restrict dy, float *restrict dx, long rows,
+                                 long H, bool accumulate)
+{
+    for (long r = 0; r < rows; r++) {
+        const float *a = x + r * 2 * H, *b = a + H, *g = dy + r * H;
+        float *da = dx + r * 2 * H, *db = da + H;
+        if (accumulate) {
+            SIMD
+            for (long j = 0; j < H; j++) {
+                da[j] += g[j] * b[j] * rc_silu_grad(a[j]);
+                db[j] += g[j] * rc_silu(a[j]);
+            }
+        } else {
+            SIMD
+            for (long j = 0; j < H; j++) {
+                da[j] = g[j] * b[j] * rc_silu_grad(a[j]);
+                db[j] = g[j] * rc_silu(a[j]);
+            }
+        }
+    }
+}
+
 /* sum of x[0..n) over 16 lanes, lanes added by xf_tree16 */
 TGT static inline float FN(lane_sum)(const float *x, int n)
 {

@@ -1,5 +1,6 @@
 /* The dense (fully connected) layer. */
 #include <stdio.h>
+#include <string.h>
 
 #include "lamina/nn.h"
 
@@ -25,7 +26,19 @@ lam_node *lam_nn_dense(lam_graph *g, lam_node *x, const char *name, const lam_de
     char pn[256];
     lam_graph_begin_layer(g, name);
     snprintf(pn, sizeof pn, "%s.weight", name);
-    lam_node *w = lam_param(g, pn, lam_shape2(o->units, in), (lam_init){o->init, o->init == LAM_INIT_NORMAL || o->init == LAM_INIT_UNIFORM ? o->init_a : 0.0f, 0});
+    lam_node *w = o->tied;
+    if (w) {
+        lam_shape ws = lam_node_shape(w);
+        if (strcmp(lam_node_op_name(w), "param") || ws.ndim != 2 || ws.d[0] != o->units || ws.d[1] != in) {
+            char sb[64];
+            lam_graph_fail(g, LAM_ERR_ARG, "dense %s: the tied weight %s is %s, needs a parameter [%d, %lld]", name,
+                           lam_node_name(w), lam_shape_str(&ws, sb, sizeof sb), o->units, (long long)in);
+            return NULL;
+        }
+    } else {
+        w = lam_param(g, pn, lam_shape2(o->units, in),
+                      (lam_init){o->init, o->init == LAM_INIT_NORMAL || o->init == LAM_INIT_UNIFORM ? o->init_a : 0.0f, 0});
+    }
     lam_node *b = NULL;
     if (o->bias) {
         snprintf(pn, sizeof pn, "%s.bias", name);

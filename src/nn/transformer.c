@@ -31,7 +31,8 @@ lam_node *lam_nn_norm(lam_graph *g, lam_node *x, const char *name, lam_norm_kind
 lam_transformer_opts lam_transformer_opts_defaults(int heads)
 {
     return (lam_transformer_opts){.heads = heads, .mlp_act = LAM_ACT_GELU, .norm = LAM_NORM_LAYER, .norm_eps = 1e-5f,
-                                  .causal = true, .bias = true, .init = LAM_INIT_NORMAL, .init_a = 0.02f};
+                                  .causal = true, .bias = true, .init = LAM_INIT_NORMAL, .init_a = 0.02f,
+                                  .rope_theta = 10000.0f};
 }
 
 static lam_node *linear(lam_graph *g, lam_node *x, const char *block, const char *part, int units, lam_act act,
@@ -66,7 +67,7 @@ static lam_node *block(lam_graph *g, lam_node *x, lam_node *lengths, const char 
     lam_shape xs = lam_node_shape(x);
     int nkv = o->kv_heads ? o->kv_heads : o->heads;
     if (xs.ndim != 3 || o->heads < 1 || xs.d[2] % o->heads || nkv < 1 || o->heads % nkv || o->mlp_hidden < 0 ||
-        !(o->dropout >= 0.0f && o->dropout < 1.0f)) {
+        !(o->dropout >= 0.0f && o->dropout < 1.0f) || !(o->attn_dropout >= 0.0f && o->attn_dropout < 1.0f)) {
         char sb[64];
         lam_graph_fail(g, LAM_ERR_ARG,
                        "transformer block %s: input %s, heads %d, kv_heads %d: needs [B, T, C] with the heads dividing "
@@ -74,12 +75,19 @@ static lam_node *block(lam_graph *g, lam_node *x, lam_node *lengths, const char 
                        name, lam_shape_str(&xs, sb, sizeof sb), o->heads, nkv);
         return NULL;
     }
-    int C = (int)xs.d[2], hs = C / o->heads, hidden = o->mlp_hidden ? o->mlp_hidden : 4 * C;
+    int C = (int)xs.d[2], hs = C / o->heads;
+    int hidden = o->mlp_hidden ? o->mlp_hidden : o->swiglu ? (8 * C / 3 + 7) / 8 * 8 : 4 * C;
     char nm[256];
+    bool seg = o->recompute && !kc; /* a decoding step is inference: nothing to recompute */
+    if (seg && lam_graph_begin_recompute(g) < 0) return NULL;
     snprintf(nm, sizeof nm, "%s.ln1", name);
     lam_node *h = lam_nn_norm(g, x, nm, o->norm, o->norm_eps, o->bias);
     lam_node *qkv = linear(g, h, name, "qkv", (o->heads + 2 * nkv) * hs, LAM_ACT_NONE, o);
-    lam_mha_args ma = {o->heads, nkv, hs, o->causal, 0.0f};
+    if (o->rope) {
+        lam_rope_args ra = {o->heads, nkv, hs, o->rope_theta};
+        qkv = named(g, lam_rope_op(g, qkv, pos, &ra), name, "rope");
+    }
+    lam_mha_args ma = {o->heads, nkv, hs, o->causal, 0.0f, o->attn_dropout};
     lam_node *a = named(g, kc ? lam_mha_op_cached(g, qkv, kc, vc, pos, &ma) : lam_mha_op(g, qkv, lengths, &ma), name,
                         "attn");
     lam_node *y = linear(g, a, name, "proj", C, LAM_ACT_NONE, o);
@@ -87,11 +95,13 @@ static lam_node *block(lam_graph *g, lam_node *x, lam_node *lengths, const char 
     x = named(g, lam_add(g, x, y), name, "res1");
     snprintf(nm, sizeof nm, "%s.ln2", name);
     h = lam_nn_norm(g, x, nm, o->norm, o->norm_eps, o->bias);
-    h = linear(g, h, name, "fc1", hidden, o->mlp_act, o);
+    if (o->swiglu) h = named(g, lam_swiglu(g, linear(g, h, name, "fc1", 2 * hidden, LAM_ACT_NONE, o)), name, "swiglu");
+    else h = linear(g, h, name, "fc1", hidden, o->mlp_act, o);
     y = linear(g, h, name, "fc2", C, LAM_ACT_NONE, o);
     if (o->dropout > 0) y = named(g, lam_dropout(g, y, o->dropout), name, "fc2.dropout");
     lam_node *out = lam_add(g, x, y);
     if (out && lam_node_set_name(g, out, name) != LAM_OK) return NULL;
+    if (seg && lam_graph_end_recompute(g) != LAM_OK) return NULL;
     return out;
 }
 
@@ -130,7 +140,9 @@ lam_node *lam_nn_pos_embedding_at(lam_graph *g, lam_node *x, const char *name, i
     char pn[256];
     lam_graph_begin_layer(g, name);
     snprintf(pn, sizeof pn, "%s.weight", name);
-    lam_node *t = lam_param(g, pn, lam_shape2(context, xs.d[xs.ndim - 1]), (lam_init){LAM_INIT_NORMAL, init_std, 0});
+    lam_shape ts = lam_shape2(context, xs.d[xs.ndim - 1]);
+    lam_node *t = init_std < 0 ? lam_buffer(g, pn, ts, (lam_init){LAM_INIT_SINUSOIDAL, 0, 0})
+                               : lam_param(g, pn, ts, (lam_init){LAM_INIT_NORMAL, init_std, 0});
     lam_node *y = start ? lam_pos_embed_op_at(g, x, t, start) : lam_pos_embed_op(g, x, t);
     if (y && lam_node_set_name(g, y, name) != LAM_OK) return NULL;
     return y;

@@ -191,7 +191,7 @@ static lam_status conv_infer(lam_node *nd, char *err, size_t errlen)
     nd->shape = lam_shape4(x->d[0], w->d[0], g.OH, g.OW);
     nd->has_batch = nd->in[0]->has_batch;
     nd->dtype = LAM_DTYPE_F32;
-    size_t pre_bytes = p->act == LAM_ACT_GELU ? (size_t)lam_node_numel(nd) * sizeof(float) : 0;
+    size_t pre_bytes = lam_act_reads_input(p->act) ? (size_t)lam_node_numel(nd) * sizeof(float) : 0;
     if ((p->algo == LAM_CONV_WINOGRAD_F2 || p->algo == LAM_CONV_WINOGRAD_F4) && !wino_fits(&g)) {
         snprintf(err, errlen, "conv2d: Winograd needs a 3x3 kernel, stride 1 and dilation 1 (got %dx%d, stride %d,%d, dilation %d,%d); use algorithm = auto or im2col",
                  g.KH, g.KW, g.sh, g.sw, g.dh, g.dw);
@@ -334,7 +334,7 @@ static void im2col_fwd(const lam_op_ctx *c)
     float *ws = (float *)((char *)yt + z.yt_bytes);
     const float *bias = nd->n_in == 3 ? c->in[2] : NULL;
     lam_act act = nd->p.conv2d.act;
-    float *pre = act == LAM_ACT_GELU ? (float *)((char *)c->saved + z.col_bytes) : NULL;
+    float *pre = lam_act_reads_input(act) ? (float *)((char *)c->saved + z.col_bytes) : NULL;
     batch_im2col(&g, &z, c->in[0], col);
     float *y = c->out;
     if (z.B > 1 && act == LAM_ACT_RELU) {
@@ -373,7 +373,7 @@ static void im2col_bwd(const lam_op_ctx *c)
     conv_sizes z = sizes_of(nd, &g);
     float *col = c->saved, *dyt = c->scratch; /* col from forward */
     float *ws = (float *)((char *)dyt + z.yt_bytes);
-    const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? (const float *)((const char *)c->saved + z.col_bytes)
+    const float *pre_all = lam_act_reads_input(nd->p.conv2d.act) ? (const float *)((const char *)c->saved + z.col_bytes)
                                                              : NULL;
     if (c->dout_masked && nd->p.conv2d.act == LAM_ACT_RELU && small_ckk(&z) && c->din[1] && !c->din[0]) {
         /* a first layer whose gradient arrives masked: each dW[oc][k] is a
@@ -441,7 +441,7 @@ static void wino_fwd(const lam_op_ctx *c, int m)
     const lam_wino *w = &q.w;
     long aa = (long)w->a * w->a, KC = (long)w->K * w->C, ohw = (long)w->OH * w->OW;
     float *U = c->saved, *V = U + q.u, *M = c->scratch, *ws = M + q.m + q.du + q.dpre;
-    float *pre = nd->p.conv2d.act == LAM_ACT_GELU ? V + q.v : NULL;
+    float *pre = lam_act_reads_input(nd->p.conv2d.act) ? V + q.v : NULL;
     const float *bias = nd->n_in == 3 ? c->in[2] : NULL;
     long chunks = (KC + 63) / 64;
     LAM_PFOR_WORK(chunks, KC * aa, i, {
@@ -471,7 +471,7 @@ static void wino_bwd(const lam_op_ctx *c, int m)
     long aa = (long)w->a * w->a, KC = (long)w->K * w->C, ohw = (long)w->OH * w->OW;
     float *U = c->saved, *V = U + q.u;
     float *dM = c->scratch, *dU = dM + q.m, *dpre = dU + q.du, *ws = dpre + q.dpre;
-    const float *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? V + q.v : NULL;
+    const float *pre_all = lam_act_reads_input(nd->p.conv2d.act) ? V + q.v : NULL;
     const float *dp = act_grad(c, pre_all, w->B, w->K, ohw, dpre, w->K * ohw, ohw); /* [B, K, OH*OW] */
     if (!c->din[0] && !c->din[1]) return;
     LAM_PFOR_WORK(w->K, w->K * w->P * aa, k, lam_wino_output_grad(w, dp, dM, (int)k));
@@ -500,7 +500,7 @@ static void direct_fwd(const lam_op_ctx *c)
     lam_direct d = direct_of(nd, &g);
     long B = nd->in[0]->shape.d[0], padn = lam_direct_pad_floats(&d), ohw = (long)d.OH * d.OW;
     long chw = (long)d.C * d.H * d.W, kohw = d.K * ohw;
-    float *pad = c->saved, *pre = nd->p.conv2d.act == LAM_ACT_GELU ? pad + F16(B * padn) : NULL;
+    float *pad = c->saved, *pre = lam_act_reads_input(nd->p.conv2d.act) ? pad + F16(B * padn) : NULL;
     const float *bias = nd->n_in == 3 ? c->in[2] : NULL;
     lam_act act = nd->p.conv2d.act;
     LAM_PFOR_WORK(B, B * kohw * d.C * d.KH * d.KW, b, {
@@ -520,7 +520,7 @@ static void direct_bwd(const lam_op_ctx *c)
     lam_direct d = direct_of(nd, &g);
     long B = nd->in[0]->shape.d[0], padn = lam_direct_pad_floats(&d), ohw = (long)d.OH * d.OW;
     long kohw = d.K * ohw, taps = (long)d.KH * d.KW;
-    const float *pad = c->saved, *pre_all = nd->p.conv2d.act == LAM_ACT_GELU ? pad + F16(B * padn) : NULL;
+    const float *pad = c->saved, *pre_all = lam_act_reads_input(nd->p.conv2d.act) ? pad + F16(B * padn) : NULL;
     float *dpre = c->scratch;
     const float *dp = act_grad(c, pre_all, B, d.K, ohw, dpre, kohw, ohw); /* [B, K, OH*OW] */
     if (c->din[1])

@@ -122,7 +122,7 @@ static lam_status dense_infer(lam_node *nd, char *err, size_t errlen)
     int64_t in = w->d[1], out = w->d[0];
     size_t ybytes = ALIGN64((size_t)(rows * out) * sizeof(float));
     /* GELU's derivative needs the pre-activation; the others use the output */
-    nd->saved_bytes = nd->p.dense.act == LAM_ACT_GELU ? ybytes : 0;
+    nd->saved_bytes = lam_act_reads_input(nd->p.dense.act) ? ybytes : 0;
     nd->scratch_bytes = ybytes + max3(ws_bytes(rows, out, in), ws_bytes(rows, in, out), ws_bytes(out, in, rows));
     return LAM_OK;
 }

@@ -24,7 +24,15 @@
  * causally over cache positions 0 .. pos + t: one new token costs one row
  * of attention over the prefix, never the prefix again.  Each output is the
  * same fma chain as the uncached op's for the same position, so cached and
- * uncached decoding give the same bits. */
+ * uncached decoding give the same bits.
+ *
+ * Attention dropout (training): probability (b, h, i, j) is kept iff a hash
+ * of (seed, b, h, i, j) clears the rate, and kept ones are scaled by
+ * 1/(1 - rate).  The seed is drawn from the graph's RNG once per forward and
+ * saved beside the log-sum-exp, so backward rebuilds the same mask with no
+ * T x T storage; delta_i = dO_i . O_i still holds for the dropped
+ * probabilities, the mask multiplies dP before the softmax backward and P
+ * after it. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,9 +116,49 @@ static lam_status mha_infer(lam_node *nd, char *err, size_t errlen)
     nd->has_batch = nd->in[0]->has_batch;
     nd->dtype = LAM_DTYPE_F32;
     mha_dims d = mha_get(nd);
-    nd->saved_bytes = (size_t)ALIGN16(d.B * d.nh * d.T) * sizeof(float);
+    nd->saved_bytes = (size_t)(ALIGN16(d.B * d.nh * d.T) + 16) * sizeof(float); /* lse, then the dropout seed */
     nd->scratch_bytes = (size_t)(thread_floats(&d) * lam_ops_plan_threads()) * sizeof(float);
     return LAM_OK;
+}
+
+/* ---- attention dropout ------------------------------------------------- */
+typedef struct drop_mask {
+    uint64_t seed;
+    uint32_t thresh; /* keep iff hash >= thresh */
+    float scale;     /* 1 / (1 - rate) */
+} drop_mask;
+
+static inline uint32_t drop_hash(uint64_t seed, uint64_t k)
+{
+    uint64_t z = seed + k * 0x9e3779b97f4a7c15ull; /* splitmix64's finaliser */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+/* M[r][j] *= mask(b, h, i0 + r, j) / (1 - rate) for r < R, j < n */
+static void drop_apply(const drop_mask *dm, const mha_dims *d, int64_t b, int64_t h, int64_t i0, int R, int n,
+                       float *M, long ldm)
+{
+    for (int r = 0; r < R; r++) {
+        uint64_t base = ((uint64_t)(b * d->nh + h) * (uint64_t)d->T + (uint64_t)(i0 + r)) * (uint64_t)d->T;
+        float *m = M + r * ldm;
+        for (int j = 0; j < n; j++) m[j] = drop_hash(dm->seed, base + (uint64_t)j) >= dm->thresh ? m[j] * dm->scale : 0.0f;
+    }
+}
+
+/* the mask of this pass, or NULL when there is no dropout */
+static const drop_mask *drop_get(const lam_op_ctx *c, const mha_dims *d, drop_mask *dm, bool forward)
+{
+    float rate = c->node->p.mha.dropout;
+    if (!(rate > 0.0f) || !c->training) return NULL;
+    uint64_t *slot = (uint64_t *)((float *)c->saved + ALIGN16(d->B * d->nh * d->T));
+    if (forward) *slot = lam_rng_u64(c->rng);
+    dm->seed = *slot;
+    double t = (double)rate * 4294967296.0;
+    dm->thresh = t >= 4294967295.0 ? 0xffffffffu : (uint32_t)t;
+    dm->scale = 1.0f / (1.0f - rate);
+    return dm;
 }
 
 /* The length of batch row b's keys (T without lengths); -1 if invalid. */
@@ -217,6 +265,8 @@ static void mha_fwd(const lam_op_ctx *c)
     if (!check_lengths(c, &d)) return;
     const float *qkv = c->in[0];
     float *lse_all = c->saved, *out = c->out;
+    drop_mask dmv;
+    const drop_mask *dm = drop_get(c, &d, &dmv, true);
     int64_t tasks = d.B * d.nkv, per = thread_floats(&d);
     int nt = team(c, per, tasks);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -237,6 +287,7 @@ static void mha_fwd(const lam_op_ctx *c)
                 const float *Q = row0 + i0 * d.W + h * d.hs;
                 lam_k_xf_scores(R, n, d.hs, p->scale, Q, d.W, KT, d.Tp, S, d.Tp);
                 lam_k_xf_softmax(R, n, S, d.Tp, lim, lse + i0);
+                if (dm) drop_apply(dm, &d, b, h, i0, R, n, S, d.Tp);
                 lam_k_xf_pv(R, n, d.hs, S, d.Tp, V, d.W, out + (b * d.T + i0) * d.C + h * d.hs, d.C, false);
             }
         }
@@ -252,6 +303,8 @@ static void mha_bwd(const lam_op_ctx *c)
     if (!dqkv || p->cached) return; /* a decoding step has no backward */
     bool fresh = c->din_fresh[0];
     const float *qkv = c->in[0], *lse_all = c->saved, *out = c->out, *dout = c->dout;
+    drop_mask dmv;
+    const drop_mask *dm = drop_get(c, &d, &dmv, false);
     int64_t tasks = d.B * d.nkv, per = thread_floats(&d);
     int nt = team(c, per, tasks);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -280,7 +333,9 @@ static void mha_bwd(const lam_op_ctx *c)
                 lam_k_xf_scores(R, n, d.hs, p->scale, Q, d.W, KT, d.Tp, S, d.Tp);
                 lam_k_xf_scores(R, n, d.hs, 1.0f, dO, d.C, VT, d.Tp, dP, d.Tp);
                 lam_k_xf_rowdot(R, d.hs, dO, d.C, O, d.C, delta);
+                if (dm) drop_apply(dm, &d, b, h, i0, R, n, dP, d.Tp);
                 lam_k_xf_softmax_bwd(R, n, S, d.Tp, lim, lse + i0, dP, d.Tp, delta, p->scale, P, d.Tp);
+                if (dm) drop_apply(dm, &d, b, h, i0, R, n, P, d.Tp);
                 lam_k_xf_pta(R, n, d.hs, P, d.Tp, dO, d.C, dV, d.hs);
                 lam_k_xf_pta(R, n, d.hs, S, d.Tp, Q, d.W, dK, d.hs);
                 lam_k_xf_pv(R, n, d.hs, S, d.Tp, K, d.W, drow0 + i0 * d.W + h * d.hs, d.W, !fresh);

@@ -12,6 +12,13 @@
  * weights): each is read through an `output` node (lam_node_output). */
 #define LAM_MAX_AUX 2
 
+/* Activations whose backward reads the input (the pre-activation) rather
+ * than the output: fused epilogues save it for them. */
+static inline bool lam_act_reads_input(lam_act a)
+{
+    return a == LAM_ACT_GELU || a == LAM_ACT_GELU_TANH || a == LAM_ACT_SILU;
+}
+
 /* ---- typed op parameters ------------------------------------------------- */
 typedef struct lam_no_params { char unused_; } lam_no_params;
 typedef struct lam_matmul_params { bool trans_a, trans_b; } lam_matmul_params;
@@ -65,7 +72,14 @@ typedef struct lam_mha_params {
     float scale;      /* multiplies every score (1/sqrt(hs) for scaled dot product) */
     bool has_lengths; /* input 1 is int32 lengths [B] */
     bool cached;      /* inputs 1, 2 are the caches, 3 the int32 positions [B] */
+    float dropout;    /* attention dropout on the probabilities, in training (0) */
 } lam_mha_params;
+/* rope (rope.c): input qkv (as mha's), then optional int32 start [B] */
+#define ROPE_MAX_HALF 1024
+typedef struct lam_rope_params {
+    int nh, nkv, hs; /* as mha's; hs even, hs / 2 <= ROPE_MAX_HALF */
+    float theta;     /* base of the frequencies (10000) */
+} lam_rope_params;
 typedef struct lam_seq_pool_params {
     lam_seq_pool_mode mode;
     bool has_lengths; /* input 1 is int32 lengths [B] */
@@ -111,6 +125,15 @@ struct lam_node {
     float *val, *grad;
     void *saved;
     size_t val_off, grad_off, saved_off; /* in the arena; SIZE_MAX = none */
+    /* activation recomputation: seg is the segment the node was built in
+     * (-1: none); an inner node (inner_seg >= 0, read only inside its
+     * segment, not its output) has a forward value and saved buffer, live
+     * during forward only, and a second pair (r*) that the recomputation
+     * writes and its backward reads */
+    int seg, inner_seg;
+    size_t rval_off, rsaved_off;
+    float *fval, *rval;
+    void *fsaved, *rsaved;
     int n_consumers;
     bool keep;            /* value stays readable after backward (an output) */
     /* set by compile (mark_relu_pool): a max pool that is the only reader of

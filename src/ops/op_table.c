@@ -61,7 +61,7 @@ const char *lam_op_name(lam_op op) { return (unsigned)op < LAM_OP_COUNT_ ? op_na
 char *lam_shape_fmt(const lam_shape *s, char *buf, size_t n) { return lam_shape_str(s, buf, n); }
 int64_t lam_node_numel(const lam_node *n) { return lam_shape_numel(&n->shape); }
 
-static const char *const act_names[LAM_ACT_COUNT_] = {"none", "relu", "sigmoid", "tanh", "gelu"};
+static const char *const act_names[LAM_ACT_COUNT_] = {"none", "relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu"};
 const char *lam_act_name(lam_act a) { return (unsigned)a < LAM_ACT_COUNT_ ? act_names[a] : "?"; }
 bool lam_act_from_name(const char *name, lam_act *out)
 {
