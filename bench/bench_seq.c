@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     unsigned long long tot = 0;
     for (int i = 0; i < 8; i++) tot += c1[i] - c0[i];
     double steal = tot ? 100.0 * (double)(c1[7] - c0[7]) / (double)tot : 0.0;
-    double tokens = (double)m->train.batch * (double)m->sample.d[0];
+    double tokens = (double)m->train.batch * (m->train.accumulate > 1 ? m->train.accumulate : 1) * (double)m->sample.d[0];
     /* generation: a prompt from the corpus, then gen tokens */
     lam_generate_opts g = lam_generate_opts_defaults();
     g.prompt = "Everyone is permitted to copy an";

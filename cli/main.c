@@ -751,7 +751,8 @@ static int cmd_train(int argc, char **argv)
     if (tres.n_stages > 0 && (m->tokens || m->sample.ndim == 2)) {
         /* sequence models: throughput as the peer benchmarks measure it */
         const lam_fit_result *fr = &tres.stage[tres.n_stages - 1].fit;
-        double per = m->tokens ? (double)m->sample.d[0] : 1.0, B = (double)m->train.batch;
+        double per = m->tokens ? (double)m->sample.d[0] : 1.0,
+               B = (double)m->train.batch * (m->train.accumulate > 1 ? m->train.accumulate : 1);
         const char *unit = m->tokens ? "tokens" : "samples";
         printf("steps %llu: training %s/s %.0f (median step %.2f ms after 5 warm-up steps; %.0f over the whole run); "
                "final loss %.4f (mean of the last 10 steps %.4f)\n",

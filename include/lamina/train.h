@@ -81,6 +81,13 @@ typedef enum lam_strategy_kind {
 const char *lam_strategy_name(lam_strategy_kind k);
 bool lam_strategy_from_name(const char *name, lam_strategy_kind *out);
 
+/* Which parameters weight decay applies to (a parameter-group rule). */
+typedef enum lam_decay_rule {
+    LAM_DECAY_ALL = 0,  /* every trainable parameter (torch's optimisers given model.parameters()) */
+    LAM_DECAY_MATRICES, /* weight matrices and kernels only: no decay on biases, norm gains and
+                         * embedding tables (token and position) -- the default for AdamW */
+} lam_decay_rule;
+
 /* [train]: the optimisation. */
 typedef struct lam_train_opts {
     lam_strategy_kind strategy;
@@ -94,9 +101,11 @@ typedef struct lam_train_opts {
     lam_loss_kind loss;
     lam_optim_kind optimizer;
     lam_param_group group;    /* lr, momentum, weight decay, betas, ... */
+    lam_decay_rule decay;     /* where weight_decay applies (AdamW: matrices; others: all) */
     lam_schedule schedule;
     int epochs;               /* 10 */
-    int batch;                /* 32 */
+    int batch;                /* 32; with accumulate, the micro-batch */
+    int accumulate;           /* micro-batches per optimiser step, gradients summed (1) */
     double val_split;         /* fraction of the training part for validation (0) */
     int patience;             /* early stopping: epochs without improvement (0 = off) */
     double min_delta;         /* improvement needed to reset patience */

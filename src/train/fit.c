@@ -253,15 +253,45 @@ lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out)
 
 /* ---- fit ------------------------------------------------------------------------------ */
 
-/* Optimiser over the trainable parameters: one parameter group per layer (all
- * with the [train] hyper-parameters for now), group 0 for layer-less ones. */
+/* Multiply the trainable parameters' gradients by r. */
+static void scale_grads(lam_graph *g, float r)
+{
+    float *gr = lam_graph_grads(g);
+    for (size_t i = 0; i < lam_graph_param_count(g); i++) {
+        const lam_param_info *p = lam_graph_param_at(g, i);
+        if (!p->trainable) continue;
+        for (size_t k = 0; k < p->numel; k++) gr[p->offset + k] *= r;
+    }
+}
+
+/* Whether weight decay applies to parameter p under the rule: with
+ * LAM_DECAY_MATRICES, only tensors of two or more dimensions that no
+ * embedding or position-embedding op reads as its table. */
+static bool decays(const lam_graph *g, const lam_param_info *p, lam_decay_rule rule)
+{
+    if (rule == LAM_DECAY_ALL) return true;
+    if (p->shape.ndim < 2) return false; /* biases, norm gains */
+    lam_node *pn = lam_graph_node(g, p->name);
+    for (int i = 0; pn && i < lam_graph_node_count(g); i++) {
+        lam_node *n = lam_graph_node_at(g, i);
+        const char *op = lam_node_op_name(n);
+        if ((!strcmp(op, "embedding") || !strcmp(op, "pos_embed")) && lam_node_input(n, 1) == pn) return false;
+    }
+    return true;
+}
+
+/* Optimiser over the trainable parameters: one parameter group per layer,
+ * with the [train] hyper-parameters and the layer's own; group 0 for
+ * layer-less ones; under LAM_DECAY_MATRICES, groups ngroups + l are their
+ * twins without weight decay, for the parameters the rule exempts. */
 lam_status lam_fit_make_optim_(lam_model *m, lam_optim **out)
 {
     lam_graph *g = m->g;
     size_t np = lam_graph_param_count(g);
     int ngroups = lam_graph_layer_count(g) + 1;
     lam_param_span *spans = lam_calloc(np ? np : 1, sizeof *spans);
-    lam_param_group *groups = lam_calloc((size_t)ngroups, sizeof *groups);
+    int twins = m->train.decay == LAM_DECAY_MATRICES; /* the no-decay twins exist */
+    lam_param_group *groups = lam_calloc((size_t)ngroups * 2, sizeof *groups);
     lam_status s = LAM_OK;
     if (!spans || !groups) {
         s = LAM_ERR_NOMEM;
@@ -271,7 +301,8 @@ lam_status lam_fit_make_optim_(lam_model *m, lam_optim **out)
     for (size_t i = 0; i < np; i++) {
         const lam_param_info *p = lam_graph_param_at(g, i);
         if (!p->trainable) continue;
-        spans[ns++] = (lam_param_span){p->name, p->offset, p->numel, p->layer + 1};
+        int gi = p->layer + 1 + (twins && !decays(g, p, m->train.decay) ? ngroups : 0);
+        spans[ns++] = (lam_param_span){p->name, p->offset, p->numel, gi};
     }
     /* group 0: parameters outside layers; group l+1: graph layer l, with the
      * layer's own settings and the depth decay of the learning rate */
@@ -289,7 +320,11 @@ lam_status lam_fit_make_optim_(lam_model *m, lam_optim **out)
         if (lo && lo->weight_decay >= 0) groups[i].weight_decay = lo->weight_decay;
         if ((s = lam_param_group_check(m->train.optimizer, &groups[i], i)) != LAM_OK) goto done;
     }
-    s = lam_optim_create(m->train.optimizer, lam_graph_param_total(g), spans, ns, groups, ngroups, out);
+    for (int i = 0; twins && i < ngroups; i++) {
+        groups[ngroups + i] = groups[i];
+        groups[ngroups + i].weight_decay = 0;
+    }
+    s = lam_optim_create(m->train.optimizer, lam_graph_param_total(g), spans, ns, groups, (1 + twins) * ngroups, out);
 done:
     lam_free(spans);
     lam_free(groups);
@@ -336,7 +371,8 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         goto done;
     }
     lam_schedule sched = m->train.schedule;
-    int64_t nb = lam_loader_num_batches(ld);
+    int accum_n = m->train.accumulate > 1 ? m->train.accumulate : 1;
+    int64_t nb = (lam_loader_num_batches(ld) + accum_n - 1) / accum_n; /* optimiser steps per epoch */
     /* with a step budget the epochs only bound the run: enough to hold it */
     int epochs = m->train.epochs;
     uint64_t max_steps = m->train.steps > 0 ? (uint64_t)m->train.steps : UINT64_MAX;
@@ -379,28 +415,51 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         int64_t correct = 0, seen = 0, bi = 0;
         int b;
         float factor = lam_schedule_factor(&sched, sched.per_step ? (long)ts.step : epoch - 1);
-        for (;;) {
+        bool drained = false;
+        while (!drained) {
             if (ts.step >= max_steps) break; /* the step budget ends the epoch early */
             double ts0 = now_s();
-            if (!lam_loader_next_indices(ld, idx, &b)) break;
-            if (sched.per_step) factor = lam_schedule_factor(&sched, (long)ts.step);
-            load_inputs(m, train, idx, b);
-            if (!m->self_supervised) load_targets(m, train, idx, b);
-            if (augment &&
-                (s = lam_augment_batch(&m->augment, lam_node_data(m->x), b, C, H, W, &ts.augment_rng, aug_tmp)) != LAM_OK)
-                goto done;
-            if ((s = lam_graph_forward(m->g, b, true)) != LAM_OK) goto done;
-            float l = lam_node_data(m->loss)[0];
-            if (!isfinite(l)) {
-                s = lam_fail(LAM_ERR_STATE, "training diverged: loss is %g at epoch %d, batch %lld (lower the learning rate)",
-                             (double)l, epoch, (long long)bi + 1);
-                goto done;
-            }
-            loss_sum += (double)l * b;
-            if (is_classification(m) && !m->self_supervised) correct += batch_correct(m, b);
-            seen += b;
+            /* one optimiser step over `accumulate` micro-batches: their
+             * gradients add up in the parameters' gradients, each seeded
+             * with its share of the step's samples */
+            int accum = m->train.accumulate > 1 ? m->train.accumulate : 1, nmicro = 0;
+            int64_t step_samples = 0;
+            float l = 0;
             lam_graph_zero_grad(m->g);
-            if ((s = lam_graph_backward(m->g, m->loss)) != LAM_OK) goto done;
+            for (; nmicro < accum; nmicro++) {
+                if (!lam_loader_next_indices(ld, idx, &b)) {
+                    drained = true;
+                    break;
+                }
+                load_inputs(m, train, idx, b);
+                if (!m->self_supervised) load_targets(m, train, idx, b);
+                if (augment && (s = lam_augment_batch(&m->augment, lam_node_data(m->x), b, C, H, W, &ts.augment_rng,
+                                                      aug_tmp)) != LAM_OK)
+                    goto done;
+                if ((s = lam_graph_forward(m->g, b, true)) != LAM_OK) goto done;
+                float lm = lam_node_data(m->loss)[0];
+                if (!isfinite(lm)) {
+                    s = lam_fail(LAM_ERR_STATE,
+                                 "training diverged: loss is %g at epoch %d, batch %lld (lower the learning rate)",
+                                 (double)lm, epoch, (long long)bi + 1);
+                    goto done;
+                }
+                loss_sum += (double)lm * b;
+                l += accum > 1 ? lm * (float)b / (float)((int64_t)accum * m->train.batch) : lm;
+                if (is_classification(m) && !m->self_supervised) correct += batch_correct(m, b);
+                seen += b;
+                step_samples += b;
+                const float w = accum > 1 ? (float)b / (float)((int64_t)accum * m->train.batch) : 1.0f;
+                if ((s = lam_graph_backward_seed(m->g, m->loss, &w)) != LAM_OK) goto done;
+            }
+            if (nmicro == 0) break;
+            if (accum > 1 && step_samples != (int64_t)accum * m->train.batch) { /* a short last step */
+                float r = (float)((int64_t)accum * m->train.batch) / (float)step_samples;
+                l *= r;
+                scale_grads(m->g, r);
+            }
+            b = (int)step_samples;
+            if (sched.per_step) factor = lam_schedule_factor(&sched, (long)ts.step);
             if (m->train.clip_norm > 0 &&
                 (s = lam_optim_clip_grad_norm(opt, lam_graph_grads(m->g), m->train.clip_norm, NULL)) != LAM_OK)
                 goto done;

@@ -110,6 +110,19 @@ static lam_status parse_dense(layer_ctx *x, lam_cfg_section *s, const char *name
     double init_std;
     TRY(lam_cfg_double(c, s, "init_std", 0.02, 0.0, 100.0, &init_std));
     o.init_a = (float)init_std;
+    int tline = s->line;
+    const char *tie = lam_cfg_raw(c, s, "tie", &tline);
+    if (tie) { /* weight tying: tie = an embedding layer's name */
+        char tn[300];
+        snprintf(tn, sizeof tn, "%s.weight", tie);
+        o.tied = lam_graph_node(g, tn);
+        if (!o.tied || strcmp(lam_node_op_name(o.tied), "param"))
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: tie = %s: no earlier layer %s with a weight %s", c->path, tline, tie,
+                            tie, tn);
+        if (lam_cfg_raw(c, s, "init", NULL) || lam_cfg_raw(c, s, "init_std", NULL))
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: a tied weight is initialised by %s: no init here", c->path, tline,
+                            tie);
+    }
     /* a dense layer after images (conv feature maps) flattens them, as Keras
      * users expect; on sequences [B, T, C] it acts on every step */
     lam_shape xs = lam_node_shape(*h);
@@ -166,7 +179,7 @@ static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *
     double init_std;
     TRY(lam_cfg_double(c, s, "init_std", 1.0, 0.0, 100.0, &init_std));
     o.init_std = (float)init_std;
-    static const char *const pos_kinds[] = {"none", "learned", NULL};
+    static const char *const pos_kinds[] = {"none", "learned", "sinusoidal", NULL};
     int pos;
     TRY(lam_cfg_choice(c, s, "position", pos_kinds, 0, &pos));
     lam_shape xs = lam_node_shape(*h);
@@ -174,19 +187,19 @@ static lam_status parse_embedding(layer_ctx *x, lam_cfg_section *s, const char *
     /* default: the model's input length (a generation graph's input is one token) */
     TRY(lam_cfg_int(c, s, "context", x->m->sample.ndim >= 1 ? (long)x->m->sample.d[0] : 1, 1, 1 << 20, &context));
     if (pos && xs.ndim != 2)
-        return lam_fail(LAM_ERR_FORMAT, "%s:%d: position = learned needs a sequence of token ids [batch, time]", c->path,
-                        s->line);
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: position = %s needs a sequence of token ids [batch, time]", c->path,
+                        s->line, pos_kinds[pos]);
     if (!pos && lam_cfg_raw(c, s, "context", NULL))
-        return lam_fail(LAM_ERR_FORMAT, "%s:%d: context goes with position = learned", c->path, s->line);
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: context goes with position = learned or sinusoidal", c->path, s->line);
     *h = lam_nn_embedding(x->g, *h, name, &o);
     if (pos && *h) {
         char pn[300];
         snprintf(pn, sizeof pn, "%s.pos", name);
         if (x->states) { /* a decoding step: at the generator's position */
             TRY(gen_positions(x, (int)context));
-            *h = lam_nn_pos_embedding_at(x->g, *h, pn, (int)context, o.init_std, x->states->pos);
+            *h = lam_nn_pos_embedding_at(x->g, *h, pn, (int)context, pos == 2 ? -1.0f : o.init_std, x->states->pos);
         } else {
-            *h = lam_nn_pos_embedding(x->g, *h, pn, (int)context, o.init_std);
+            *h = lam_nn_pos_embedding(x->g, *h, pn, (int)context, pos == 2 ? -1.0f : o.init_std);
         }
     }
     return LAM_OK;
@@ -428,7 +441,7 @@ static lam_status parse_transformer(layer_ctx *x, lam_cfg_section *s, const char
     lam_transformer_opts o = lam_transformer_opts_defaults((int)heads);
     TRY(lam_cfg_int(c, s, "kv_heads", heads, 1, heads, &kv));
     o.kv_heads = (int)kv;
-    TRY(lam_cfg_int(c, s, "mlp_hidden", 4 * xs.d[2], 1, 1 << 20, &hidden));
+    TRY(lam_cfg_int(c, s, "mlp_hidden", 0, 0, 1 << 20, &hidden)); /* 0: the block's default */
     o.mlp_hidden = (int)hidden;
     TRY(lam_cfg_int(c, s, "repeat", 1, 1, 1024, &repeat));
     static const char *const norms[] = {"layernorm", "rmsnorm", NULL};
@@ -440,14 +453,30 @@ static lam_status parse_transformer(layer_ctx *x, lam_cfg_section *s, const char
     o.norm_eps = (float)eps;
     int line = s->line;
     const char *act = lam_cfg_raw(c, s, "activation", &line);
-    if (act && (!lam_act_from_name(act, &o.mlp_act) || o.mlp_act == LAM_ACT_NONE))
-        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [transformer] activation '%s': gelu, relu, tanh or sigmoid", c->path,
-                        line, act);
+    if (act && !strcmp(act, "swiglu")) o.swiglu = true;
+    else if (act && (!lam_act_from_name(act, &o.mlp_act) || o.mlp_act == LAM_ACT_NONE))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [transformer] activation '%s': gelu, gelu_tanh, silu, relu, tanh, "
+                                        "sigmoid or swiglu", c->path, line, act);
+    static const char *const positions[] = {"none", "rope", NULL};
+    int rope;
+    TRY(lam_cfg_choice(c, s, "position", positions, 0, &rope));
+    o.rope = rope == 1;
+    double theta;
+    TRY(lam_cfg_double(c, s, "rope_theta", 10000.0, 1.0 + 1e-6, 1e12, &theta));
+    o.rope_theta = (float)theta;
+    if (!o.rope && lam_cfg_raw(c, s, "rope_theta", NULL))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: rope_theta goes with position = rope", c->path, s->line);
+    if (o.rope && (xs.d[2] / heads) % 2)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: position = rope needs an even head size, has %lld", c->path, s->line,
+                        (long long)(xs.d[2] / heads));
     /* a language model's blocks are causal; a classifier's see the whole text */
     TRY(lam_cfg_bool(c, s, "causal", x->m->next_token, &o.causal));
     TRY(lam_cfg_bool(c, s, "bias", true, &o.bias));
+    TRY(lam_cfg_bool(c, s, "recompute", false, &o.recompute));
     TRY(lam_cfg_double(c, s, "dropout", 0.0, 0.0, 0.99, &drop));
     o.dropout = (float)drop;
+    TRY(lam_cfg_double(c, s, "attention_dropout", drop, 0.0, 0.99, &drop)); /* nanoGPT: the same rate */
+    o.attn_dropout = (float)drop;
     lam_init_kind ik = LAM_INIT_NORMAL;
     if (lam_cfg_raw(c, s, "init", NULL)) TRY(get_init(c, s, &ik));
     o.init = ik;

@@ -184,6 +184,11 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
     TRY(lam_cfg_bool(c, s, "amsgrad", g->amsgrad, &g->amsgrad));
     TRY(lam_cfg_double(c, s, "lr_decay", g->lr_decay, 0.0, 1e3, &g->lr_decay));
     TRY(lam_param_group_check(t->optimizer, g, 0));
+    static const char *const decay_rules[] = {"all", "matrices", NULL};
+    int dr;
+    TRY(lam_cfg_choice(c, s, "decay", decay_rules, t->optimizer == LAM_OPTIM_ADAMW ? LAM_DECAY_MATRICES : LAM_DECAY_ALL,
+                       &dr));
+    t->decay = (lam_decay_rule)dr;
 
     const char *sched;
     TRY(lam_cfg_str(c, s, "schedule", "constant", &sched));
@@ -229,6 +234,8 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
     t->pseudo_rounds = (int)v;
     TRY(lam_cfg_int(c, s, "batch", 32, 1, 1 << 20, &v));
     t->batch = (int)v;
+    TRY(lam_cfg_int(c, s, "accumulate", 1, 1, 1 << 16, &v));
+    t->accumulate = (int)v;
     TRY(lam_cfg_double(c, s, "validation_split", 0.0, 0.0, 0.9, &t->val_split));
     TRY(lam_cfg_int(c, s, "patience", 0, 0, 1000000, &v));
     t->patience = (int)v;
@@ -449,6 +456,11 @@ void lam_model_describe(lam_model *m, char *buf, size_t n)
         fmt_bytes((double)mp.param_bytes, d, sizeof d);
         OUT("  planned memory at batch %d: activations+gradients %s (%s unplanned), scratch %s, parameters+gradients %s\n",
             m->compiled_batch, a, b, c2, d);
+        if (mp.arena_no_recompute_bytes != mp.arena_bytes) {
+            fmt_bytes((double)mp.arena_no_recompute_bytes, a, sizeof a);
+            OUT("  activation recomputation: activations+gradients %s without it (%.2fx)\n", a,
+                (double)mp.arena_no_recompute_bytes / (double)(mp.arena_bytes ? mp.arena_bytes : 1));
+        }
     }
 #undef OUT
 }
