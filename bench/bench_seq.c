@@ -17,6 +17,7 @@
  * carrying the recurrent state (tokens/s of generation).
  *
  * usage: bench_seq [--threads N] [--steps N] [--seed N] [--gen N] [--cfg PATH]
+ *        bench_seq --cfg PATH --gen-contexts 32,128,512 (generation only, below)
  * Prints a line of figures, then one JSON line last:
  *   {"bench": "char_lstm", "threads", "steps", "tokens_per_s", "step_s": {"median", "min"... },
  *    "loss_last", "loss_last10_mean", "gen_tokens_per_s", "steal_pct"} */
@@ -45,11 +46,93 @@ static void sink(const char *t, size_t n, void *user)
     *(size_t *)user += n;
 }
 
+/* --gen-contexts: generation tokens/s of the model file's network with its
+ * context (the [net] input) set to each C, cached and recomputing the window
+ * (--no-cache), after a prompt of C - G tokens, G = min(32, C / 2) generated
+ * (so the last token sees C positions and the caches never fill).  The
+ * weights are the initial ones: the time of a step does not depend on them.
+ * One JSON line per context. */
+static int gen_contexts(const char *cfg, const char *list)
+{
+    FILE *f = fopen(cfg, "rb");
+    if (!f) {
+        fprintf(stderr, "bench_seq: cannot read %s\n", cfg);
+        return 1;
+    }
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *in = strstr(text, "\ninput = ");
+    if (!in) {
+        fprintf(stderr, "bench_seq: %s has no 'input = ' line\n", cfg);
+        return 1;
+    }
+    in += strlen("\ninput = ");
+    char *rest = in + strcspn(in, " \n#");
+    for (const char *p = list; *p;) {
+        int C = atoi(p);
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+        if (C < 4) continue;
+        static char patched[(1 << 16) + 16];
+        snprintf(patched, sizeof patched, "%.*s%d%s", (int)(in - text), text, C, rest);
+        lam_cfg *c;
+        lam_model *m = NULL;
+        lam_dataset *tr = NULL, *va = NULL, *te = NULL;
+        lam_status s = lam_cfg_parse(patched, strlen(patched), cfg, &c);
+        if (s == LAM_OK) s = lam_model_from_cfg(c, NULL, &m);
+        if (s == LAM_OK) s = lam_model_prepare_data(m, &tr, &va, &te, NULL);
+        if (s == LAM_OK) s = lam_model_compile(m, 1);
+        if (s != LAM_OK) {
+            fprintf(stderr, "bench_seq: context %d: %s\n", C, lam_last_error());
+            lam_model_free(m);
+            return 1;
+        }
+        int G = C / 2 < 32 ? C / 2 : 32;
+        static char prompt[1 << 14];
+        static const char src[] = "Everyone is permitted to copy and distribute verbatim copies of this license document. ";
+        for (int i = 0; i < C - G && i < (int)sizeof prompt - 1; i++) prompt[i] = src[i % (sizeof src - 1)];
+        prompt[C - G] = 0;
+        double tps[2];
+        for (int nc = 0; nc < 2; nc++) {
+            lam_generate_opts g = lam_generate_opts_defaults();
+            g.prompt = prompt;
+            g.prompt_len = (size_t)(C - G);
+            g.tokens = G;
+            g.seed = 1;
+            g.no_cache = nc;
+            size_t bytes = 0;
+            lam_generate_stats gs = {0};
+            /* the best of 3 (the first run also warms the caches of the CPU) */
+            tps[nc] = 0;
+            for (int r = 0; r < 3 && s == LAM_OK; r++) {
+                s = lam_generate(m, &g, sink, &bytes, &gs);
+                double t = gs.generate_s > 0 ? (double)gs.tokens / gs.generate_s : 0.0;
+                if (t > tps[nc]) tps[nc] = t;
+            }
+        }
+        if (s != LAM_OK) {
+            fprintf(stderr, "bench_seq: generate at context %d: %s\n", C, lam_last_error());
+            return 1;
+        }
+        printf("{\"bench\": \"generation\", \"cfg\": \"%s\", \"threads\": %d, \"context\": %d, \"prompt\": %d, "
+               "\"tokens\": %d, \"cached_tokens_per_s\": %.1f, \"uncached_tokens_per_s\": %.1f, \"speedup\": %.2f}\n",
+               cfg, lam_get_threads(), C, C - G, G, tps[0], tps[1], tps[1] > 0 ? tps[0] / tps[1] : 0.0);
+        fflush(stdout);
+        lam_dataset_free(tr);
+        lam_dataset_free(va);
+        lam_dataset_free(te);
+        lam_model_free(m);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int threads = 0, gen = 500;
     long long steps = 300, seed = -1;
-    const char *cfg = "configs/char_lstm.cfg";
+    const char *cfg = "configs/char_lstm.cfg", *contexts = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--threads") && v) threads = atoi(argv[++i]);
@@ -57,12 +140,15 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seed") && v) seed = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--gen") && v) gen = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--cfg") && v) cfg = argv[++i];
+        else if (!strcmp(argv[i], "--gen-contexts") && v) contexts = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_seq [--threads N] [--steps N] [--seed N] [--gen N] [--cfg PATH]\n");
+            fprintf(stderr, "usage: bench_seq [--threads N] [--steps N] [--seed N] [--gen N] [--cfg PATH] "
+                            "[--gen-contexts C1,C2,...]\n");
             return 2;
         }
     }
     lam_set_threads(threads);
+    if (contexts) return gen_contexts(cfg, contexts);
     lam_model_overrides ov = lam_model_overrides_none();
     ov.steps = steps;
     ov.seed = seed;

@@ -28,6 +28,8 @@
 #   LAMINA_BENCH_CNN_RUNS runs per cifar_cnn configuration (default 3)
 #   LAMINA_BENCH_LSTM  0 to skip char_lstm; LAMINA_BENCH_LSTM_RUNS rounds of it (default 1)
 #   LAMINA_BENCH_GPT   0 to skip char_gpt; LAMINA_BENCH_GPT_RUNS rounds of it (default 1)
+#   LAMINA_BENCH_LLAMA 0 to skip char_llama (peer: bench/peers/char_llama.py); LAMINA_BENCH_LLAMA_RUNS
+#   LAMINA_BENCH_GEN   0 to skip generation tokens/s with and without the caches
 #   LAMINA_BENCH_TORCH_SPIN  PyTorch at 2 threads with its default OpenMP wait
 #                      policy too, besides PASSIVE: 1 both workloads, 0 neither
 #                      (default: cifar only; for fashion it is always slower and
@@ -243,7 +245,10 @@ seq_bench() { # name prefix enabled rounds minutes
         return
     fi
     STORCH=$TORCH
-    [ -f "$PEERS/$name.py" ] || STORCH=0
+    # the shared peers, or ours (bench/peers: char_llama), which import the shared common.py
+    PEER=$PEERS/$name.py
+    [ -f "$PEER" ] || PEER=$ROOT/bench/peers/$name.py
+    [ -f "$PEER" ] || STORCH=0
     echo
     echo "-- $name: 300 steps per setting, $4 interleaved round(s), {lamina, torch} x {1, 2} threads (about $5 min per round)" \
          " load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
@@ -256,10 +261,10 @@ seq_bench() { # name prefix enabled rounds minutes
                 printf '   round %d: torch %d thr ... ' "$round" "$t"
                 if [ "$t" = 1 ]; then
                     run_json "$OUT/${pre}_torch_t1.jsonl" "$OUT/${pre}_torch.log" \
-                        "$PYT" "$PEERS/$name.py" --threads 1 --steps 300 && echo done || echo FAILED
+                        env PYTHONPATH="$PEERS" "$PYT" "$PEER" --threads 1 --steps 300 && echo done || echo FAILED
                 else
                     run_json "$OUT/${pre}_torch_t2.jsonl" "$OUT/${pre}_torch.log" \
-                        env OMP_WAIT_POLICY=PASSIVE "$PYT" "$PEERS/$name.py" --threads 2 --steps 300 && echo done || echo FAILED
+                        env OMP_WAIT_POLICY=PASSIVE PYTHONPATH="$PEERS" "$PYT" "$PEER" --threads 2 --steps 300 && echo done || echo FAILED
                 fi
             fi
         done
@@ -273,6 +278,14 @@ seq_bench() { # name prefix enabled rounds minutes
 }
 seq_bench char_lstm lstm "${LAMINA_BENCH_LSTM:-1}" "${LAMINA_BENCH_LSTM_RUNS:-1}" 2
 seq_bench char_gpt gpt "${LAMINA_BENCH_GPT:-1}" "${LAMINA_BENCH_GPT_RUNS:-1}" 4
+seq_bench char_llama llama "${LAMINA_BENCH_LLAMA:-1}" "${LAMINA_BENCH_LLAMA_RUNS:-1}" 4
+
+# ---- generation with and without the key/value caches ---------------------------
+if [ "${LAMINA_BENCH_GEN:-1}" != 0 ] && [ -x "$SEQB" ] && [ -d /usr/share/common-licenses ]; then
+    echo
+    echo "-- generation: char_gpt's network at contexts 32, 128, 512, 1 thread, cached and --no-cache (best of 3)"
+    "$SEQB" --threads 1 --cfg "$ROOT/configs/char_gpt.cfg" --gen-contexts 32,128,512 | tee "$OUT/gen.jsonl"
+fi
 
 # ---- sgemm ------------------------------------------------------------------------
 if [ "${LAMINA_BENCH_GEMM:-1}" != 0 ]; then

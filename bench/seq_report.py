@@ -18,10 +18,11 @@ import sys
 
 from digits_report import load  # one JSON record per line, malformed lines skipped
 
-GOALS = {"char_lstm": (1.15, 1.5), "char_gpt": (1.5, 1.5)}
+GOALS = {"char_lstm": (1.15, 1.5), "char_gpt": (1.5, 1.5), "char_llama": (1.5, 1.5)}
 LOSS_TOL = 0.03
 WHAT = {"char_lstm": "Embedding 64, LSTM 256 x 2, seq 64, batch 32, Adam 2e-3",
-        "char_gpt": "GPT 4 x (4 heads, 128 wide), seq 128, batch 16, AdamW 1e-3 wd 0.1"}
+        "char_gpt": "GPT 4 x (4 heads, 128 wide), seq 128, batch 16, AdamW 1e-3 wd 0.1",
+        "char_llama": "LLaMA-style 4 x (4 heads, 128 wide; RMSNorm, RoPE, SwiGLU 344), seq 128, batch 16, AdamW 1e-3 wd 0.1"}
 
 
 def summary(rows, key):
