@@ -409,6 +409,44 @@ static void test_relu_pool_fusion_matches(void)
     }
 }
 
+/* check_finite names the first node to produce a NaN or an infinity, in
+ * forward and in backward; without it the values simply flow on */
+static void test_check_finite(void)
+{
+    lam_graph *g = lam_graph_new(1);
+    lam_node *p = lam_param(g, "p", lam_shape2(2, 3), (lam_init){LAM_INIT_ONES, 0, 0});
+    lam_node *q = lam_param(g, "q", lam_shape2(2, 3), (lam_init){LAM_INIT_ONES, 0, 0});
+    lam_node *a = lam_add(g, p, q);
+    lam_node_set_name(g, a, "the_add");
+    lam_node *t = lam_tanh(g, a);
+    lam_node *loss = lam_sum(g, t);
+    lam_node_set_name(g, loss, "the_sum");
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = 1;
+    CHECK_OK(lam_graph_compile(g, &co));
+    if (lam_graph_status(g) != LAM_OK) {
+        lam_graph_free(g);
+        return;
+    }
+    CHECK_OK(lam_graph_forward(g, 1, true));
+    lam_graph_set_check_finite(g, true);
+    CHECK_OK(lam_graph_forward(g, 1, true)); /* all finite: no complaint */
+    lam_node_data(q)[4] = INFINITY;
+    lam_status s = lam_graph_forward(g, 1, true);
+    CHECK(s == LAM_ERR_NUMERIC && strstr(lam_last_error(), "the_add") && strstr(lam_last_error(), "element 4"));
+    lam_node_data(q)[4] = 1.0f;
+    CHECK_OK(lam_graph_forward(g, 1, true));
+    const float inf = INFINITY;
+    lam_graph_zero_grad(g);
+    s = lam_graph_backward_seed(g, loss, &inf);
+    CHECK_MSG(s == LAM_ERR_NUMERIC && strstr(lam_last_error(), "the_sum"), "%s", lam_last_error());
+    lam_graph_set_check_finite(g, false);
+    lam_node_data(q)[4] = NAN;
+    CHECK_OK(lam_graph_forward(g, 1, true));
+    CHECK(isnan(lam_node_data(loss)[0]));
+    lam_graph_free(g);
+}
+
 int main(void)
 {
     RUN(test_plan_reuse_matches_no_reuse);
@@ -422,5 +460,6 @@ int main(void)
     RUN(test_fault_injection);
     RUN(test_fresh_gradients_match_zeroed);
     RUN(test_relu_pool_fusion_matches);
+    RUN(test_check_finite);
     TEST_MAIN_END;
 }

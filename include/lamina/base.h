@@ -23,6 +23,7 @@ typedef enum lam_status {
     LAM_ERR_FORMAT,      /* a file's contents are malformed */
     LAM_ERR_STATE,       /* call made in the wrong state (e.g. run before compile) */
     LAM_ERR_UNSUPPORTED, /* valid request this build cannot do */
+    LAM_ERR_NUMERIC,     /* a NaN or an infinity where finite numbers are needed */
     LAM_ERR_COUNT_
 } lam_status;
 

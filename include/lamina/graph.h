@@ -459,6 +459,12 @@ double lam_graph_flops_per_sample(const lam_graph *g);
 /* Per-op timing: when on, forward and backward time each node (wall clock)
  * and lam_graph_profile_report prints the nodes by total time. */
 void lam_graph_set_profiling(lam_graph *g, bool on);
+/* Check every op's output (forward) and every input gradient it writes
+ * (backward) for NaN and infinity as the pass runs: the first op to produce
+ * one stops the pass with LAM_ERR_NUMERIC naming the node, its op and the
+ * element.  Off by default (it reads every tensor once more); a trainer
+ * turns it on to re-run a step whose loss or gradients were not finite. */
+void lam_graph_set_check_finite(lam_graph *g, bool on);
 void lam_graph_profile_report(const lam_graph *g, char *buf, size_t n);
 
 /* The RNG used for dropout masks (saved in checkpoints for exact resume). */

@@ -16,6 +16,7 @@ static const char *const status_names[LAM_ERR_COUNT_] = {
     [LAM_ERR_FORMAT] = "LAM_ERR_FORMAT",
     [LAM_ERR_STATE] = "LAM_ERR_STATE",
     [LAM_ERR_UNSUPPORTED] = "LAM_ERR_UNSUPPORTED",
+    [LAM_ERR_NUMERIC] = "LAM_ERR_NUMERIC",
 };
 
 const char *lam_status_str(lam_status s)

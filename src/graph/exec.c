@@ -3,6 +3,7 @@
  * Backward works out, per call, which nodes lie on the loss's path and need a
  * gradient (frozen parameters cut whole branches), and zeroes each
  * intermediate gradient just before its first writer accumulates into it. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,43 @@ void lam_graph_set_profiling(lam_graph *g, bool on)
         g->nodes[i]->fwd_s = g->nodes[i]->bwd_s = 0;
         g->nodes[i]->fwd_n = g->nodes[i]->bwd_n = 0;
     }
+}
+
+void lam_graph_set_check_finite(lam_graph *g, bool on) { g->check_finite = on; }
+
+/* The first element of x[0..n) that is NaN or infinite, or -1 */
+static int64_t first_nonfinite(const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
+/* check_finite: the node's output after its forward, or (grad) the input
+ * gradients its backward wrote */
+static lam_status check_node(const lam_graph *g, const lam_node *n, bool grad, const lam_op_ctx *c)
+{
+    if (!grad) {
+        if (n->dtype != LAM_DTYPE_F32 || !n->val) return LAM_OK;
+        int64_t i = first_nonfinite(n->val, lam_node_numel(n));
+        if (i >= 0)
+            return lam_fail(LAM_ERR_NUMERIC, "forward: node %s (op %s) is the first to produce a non-finite value: %g "
+                                             "at element %lld",
+                            n->name, lam_op_name(n->op), (double)n->val[i], (long long)i);
+        return LAM_OK;
+    }
+    for (int k = 0; k < n->n_in; k++) {
+        if (!c->din[k]) continue;
+        const lam_node *in = n->in[k];
+        int64_t i = first_nonfinite(c->din[k], lam_node_numel(in));
+        if (i >= 0)
+            return lam_fail(LAM_ERR_NUMERIC, "backward: node %s (op %s) is the first to produce a non-finite gradient: "
+                                             "%g at element %lld of the gradient of %s%s",
+                            n->name, lam_op_name(n->op), (double)c->din[k][i], (long long)i, in->name,
+                            in->op == LAM_OP_PARAM ? " (a parameter)" : "");
+    }
+    (void)g;
+    return LAM_OK;
 }
 
 static int by_time(const void *a, const void *b)
@@ -136,6 +174,10 @@ lam_status lam_graph_forward_to(lam_graph *g, lam_node *target, int batch, bool 
         if (st != LAM_OK) {
             g->fwd_done = false;
             return lam_fail(st, "forward, node %s: %s", n->name, msg);
+        }
+        if (g->check_finite && (st = check_node(g, n, false, &c)) != LAM_OK) {
+            g->fwd_done = false;
+            return st;
         }
     }
     g->fwd_done = target == NULL; /* backward needs every value */
@@ -256,6 +298,7 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
             n->bwd_n++;
         }
         if (st != LAM_OK) return lam_fail(st, "backward, node %s: %s", n->name, msg);
+        if (g->check_finite && (st = check_node(g, n, true, &c)) != LAM_OK) return st;
     }
     return LAM_OK;
 }

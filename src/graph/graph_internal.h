@@ -32,6 +32,7 @@ struct lam_graph {
     size_t arena_plain;        /* the arena without recomputation */
     bool fwd_done, fwd_training;
     bool profiling;
+    bool check_finite; /* lam_graph_set_check_finite */
     bool no_fresh; /* test hook: zero every intermediate gradient, never let an op set it */
     bool no_relu_pool; /* test hook: compile leaves the ReLU mask to the convolution */
     unsigned bwd_epoch;
