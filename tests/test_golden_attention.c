@@ -16,7 +16,7 @@
  * against torch's float64 evaluation from the same float32 inputs (see the
  * script); values torch gives as exactly 0 (masked weights, the gradients of
  * masked positions) must be exactly 0 here too. */
-#include "golden.h"
+#include "golden_graph.h"
 #include "lamina/graph.h"
 #include "test.h"
 
@@ -27,16 +27,7 @@ static golden_file gf;
 
 static const golden_tensor *G(const char *cs, const char *suffix, bool required)
 {
-    char k[160];
-    snprintf(k, sizeof k, "%s.%s", cs, suffix);
-    if (required) {
-        const golden_tensor *t = golden_get(&gf, k);
-        CHECK_MSG(t != NULL, "golden tensor %s missing", k);
-        return t;
-    }
-    for (int i = 0; i < gf.count; i++) /* optional: absent without a message */
-        if (strcmp(gf.t[i].name, k) == 0) return &gf.t[i];
-    return NULL;
+    return golden_case(&gf, cs, suffix, required);
 }
 
 static void expect(const char *cs, const char *what, const float *got, const golden_tensor *t)
@@ -55,29 +46,6 @@ static void expect(const char *cs, const char *what, const float *got, const gol
         }
     }
     CHECK_MSG(bad == 0, "%s %s: %d of %ld values differ from PyTorch", cs, what, bad, t->n);
-}
-
-static lam_shape shape_of(const golden_tensor *t, int from)
-{
-    lam_shape s = {0, {0}};
-    for (int i = from; i < t->ndim; i++) s.d[s.ndim++] = t->d[i];
-    return s;
-}
-
-/* A batched tensor: an input holding t plus a zero bias (its gradient is the
- * returned node's). */
-static lam_node *batched(lam_graph *g, const char *name, const golden_tensor *t, lam_node **in)
-{
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s_in", name);
-    *in = lam_input(g, nm, shape_of(t, 1));
-    snprintf(nm, sizeof nm, "%s_zero", name);
-    return lam_bias_add(g, *in, lam_param(g, nm, lam_shape1(t->d[t->ndim - 1]), (lam_init){0}));
-}
-
-static lam_node *param_of(lam_graph *g, const char *name, const golden_tensor *t)
-{
-    return t ? lam_param(g, name, shape_of(t, 0), (lam_init){0}) : NULL;
 }
 
 /* sum over everything but the batch: [B, X, Y] -> [B, 1] */
@@ -100,14 +68,14 @@ static void attn_case(const char *cs)
     int B = (int)tkv->d[0];
     lam_graph *g = lam_graph_new(0);
     lam_node *q_in = NULL, *kv_in, *len = NULL;
-    lam_node *q = shared ? param_of(g, "q", tq) : batched(g, "q", tq, &q_in);
-    lam_node *kv = batched(g, "kv", tkv, &kv_in);
+    lam_node *q = shared ? golden_param(g, "q", tq) : golden_batched(g, "q", tq, &q_in);
+    lam_node *kv = golden_batched(g, "kv", tkv, &kv_in);
     if (has_len) len = lam_input_ids(g, "lengths", (lam_shape){0, {0}});
-    lam_node *w = param_of(g, "w", G(cs, "w", false)), *wq = param_of(g, "wq", G(cs, "wq", false));
-    lam_node *wk = param_of(g, "wk", G(cs, "wk", false)), *v = param_of(g, "v", G(cs, "v", false));
+    lam_node *w = golden_param(g, "w", G(cs, "w", false)), *wq = golden_param(g, "wq", G(cs, "wq", false));
+    lam_node *wk = golden_param(g, "wk", G(cs, "wk", false)), *v = golden_param(g, "v", G(cs, "v", false));
     lam_node *y = lam_attention_op(g, q, kv, len, score, w, wq, wk, v, scale);
     lam_node *a = lam_node_output(g, y, 0);
-    lam_node *gy = lam_input(g, "gy", shape_of(tgy, 1)), *ga = lam_input(g, "ga", shape_of(tga, 1));
+    lam_node *gy = lam_input(g, "gy", golden_shape(tgy, 1)), *ga = lam_input(g, "ga", golden_shape(tga, 1));
     lam_node *loss = lam_add(g, sum_per_sample(g, lam_mul(g, y, gy)), sum_per_sample(g, lam_mul(g, a, ga)));
     lam_graph_mark_output(g, y);
     lam_graph_mark_output(g, a);
@@ -167,7 +135,7 @@ static void pool_case(const char *cs, lam_seq_pool_mode mode)
     if (!tx || !tl || !tgy) return;
     int B = (int)tx->d[0];
     lam_graph *g = lam_graph_new(0);
-    lam_node *x_in, *x = batched(g, "x", tx, &x_in);
+    lam_node *x_in, *x = golden_batched(g, "x", tx, &x_in);
     lam_node *len = lam_input_ids(g, "lengths", (lam_shape){0, {0}});
     lam_node *y = lam_seq_pool(g, x, len, mode);
     lam_compile_opts co = lam_compile_opts_defaults();

@@ -36,7 +36,7 @@
  * 2.3 x (blk_llama's fc1.weight gradient; 5.7e-6 absolute at most, in
  * blk_gpt's qkv.weight gradient), so the looser bound is the scale of
  * agreement two correct float32 implementations reach, with a margin of 2. */
-#include "golden.h"
+#include "golden_graph.h"
 #include "lamina/graph.h"
 #include "lamina/nn.h"
 #include "test.h"
@@ -50,16 +50,7 @@ static golden_file gf;
 
 static const golden_tensor *G(const char *cs, const char *suffix, bool required)
 {
-    char k[160];
-    snprintf(k, sizeof k, "%s.%s", cs, suffix);
-    if (required) {
-        const golden_tensor *t = golden_get(&gf, k);
-        CHECK_MSG(t != NULL, "golden tensor %s missing", k);
-        return t;
-    }
-    for (int i = 0; i < gf.count; i++) /* optional: absent without a message */
-        if (strcmp(gf.t[i].name, k) == 0) return &gf.t[i];
-    return NULL;
+    return golden_case(&gf, cs, suffix, required);
 }
 
 /* got (n's value or gradient, as many floats as n has) against torch's t:
@@ -86,29 +77,6 @@ static void expect(const char *cs, const char *what, const lam_node *n, const fl
         }
     }
     CHECK_MSG(bad == 0, "%s %s: %d of %ld values differ from PyTorch", cs, what, bad, t->n);
-}
-
-static lam_shape shape_of(const golden_tensor *t, int from)
-{
-    lam_shape s = {0, {0}};
-    for (int i = from; i < t->ndim; i++) s.d[s.ndim++] = t->d[i];
-    return s;
-}
-
-/* A batched tensor: an input holding t plus a zero bias (its gradient is the
- * returned node's). */
-static lam_node *batched(lam_graph *g, const char *name, const golden_tensor *t, lam_node **in)
-{
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s_in", name);
-    *in = lam_input(g, nm, shape_of(t, 1));
-    snprintf(nm, sizeof nm, "%s_zero", name);
-    return lam_bias_add(g, *in, lam_param(g, nm, lam_shape1(t->d[t->ndim - 1]), (lam_init){0}));
-}
-
-static lam_node *param_of(lam_graph *g, const char *name, const golden_tensor *t)
-{
-    return t ? lam_param(g, name, shape_of(t, 0), (lam_init){0}) : NULL;
 }
 
 /* int32 [B] input (lengths, start positions) */
@@ -193,7 +161,7 @@ static void mha_case(const char *cs)
     const golden_tensor *tl = cfg->v[4] != 0 ? G(cs, "lengths", true) : NULL;
     int B = (int)tqkv->d[0];
     lam_graph *g = lam_graph_new(0);
-    lam_node *qkv_in, *qkv = batched(g, "qkv", tqkv, &qkv_in), *len = ids_of(g, "lengths", tl);
+    lam_node *qkv_in, *qkv = golden_batched(g, "qkv", tqkv, &qkv_in), *len = ids_of(g, "lengths", tl);
     lam_node *y = lam_mha_op(g, qkv, len, &ma);
     if (!compile(cs, g, y, B)) return;
     golden_to_f32(tqkv, lam_node_data(qkv_in));
@@ -231,7 +199,7 @@ static void norm_case(const char *cs, bool rms)
     const golden_tensor *tb = !rms && cfg->v[1] != 0 ? G(cs, "b", true) : NULL;
     int B = (int)tx->d[0];
     lam_graph *g = lam_graph_new(0);
-    lam_node *x_in, *x = batched(g, "x", tx, &x_in), *w = param_of(g, "w", tw), *b = param_of(g, "b", tb);
+    lam_node *x_in, *x = golden_batched(g, "x", tx, &x_in), *w = golden_param(g, "w", tw), *b = golden_param(g, "b", tb);
     lam_node *y = rms ? lam_rmsnorm_op(g, x, w, eps) : lam_layernorm_op(g, x, w, b, eps);
     if (!compile(cs, g, y, B)) return;
     golden_to_f32(tx, lam_node_data(x_in));
@@ -264,7 +232,7 @@ static void rope_case(const char *cs)
     const golden_tensor *ts = cfg->v[4] != 0 ? G(cs, "start", true) : NULL;
     int B = (int)tqkv->d[0];
     lam_graph *g = lam_graph_new(0);
-    lam_node *qkv_in, *qkv = batched(g, "qkv", tqkv, &qkv_in), *start = ids_of(g, "start", ts);
+    lam_node *qkv_in, *qkv = golden_batched(g, "qkv", tqkv, &qkv_in), *start = ids_of(g, "start", ts);
     lam_node *y = lam_rope_op(g, qkv, start, &ra);
     if (!compile(cs, g, y, B)) return;
     golden_to_f32(tqkv, lam_node_data(qkv_in));
@@ -291,7 +259,7 @@ static void unary_case(const char *cs, lam_node *(*op)(lam_graph *, lam_node *))
     if (!tx) return;
     int B = (int)tx->d[0];
     lam_graph *g = lam_graph_new(0);
-    lam_node *x_in, *x = batched(g, "x", tx, &x_in);
+    lam_node *x_in, *x = golden_batched(g, "x", tx, &x_in);
     lam_node *y = op(g, x);
     if (!compile(cs, g, y, B)) return;
     golden_to_f32(tx, lam_node_data(x_in));
@@ -328,7 +296,7 @@ static void block_case(const char *cs)
     CHECK(tx->ndim == 3 && tx->d[2] == (long)cfg->v[0]);
     int B = (int)tx->d[0];
     lam_graph *g = lam_graph_new(0);
-    lam_node *x_in, *x = batched(g, "x", tx, &x_in), *len = ids_of(g, "lengths", tl);
+    lam_node *x_in, *x = golden_batched(g, "x", tx, &x_in), *len = ids_of(g, "lengths", tl);
     lam_node *y = lam_nn_transformer_block(g, x, len, "blk", &o);
     if (!compile(cs, g, y, B)) return;
     golden_to_f32(tx, lam_node_data(x_in));
