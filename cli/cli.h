@@ -3,12 +3,16 @@
 #ifndef LAMINA_CLI_H
 #define LAMINA_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "lamina/lamina.h"
 
 #define EXIT_USAGE 2
+/* lamina train stopped by SIGINT or SIGTERM after a step: the checkpoint
+ * holds the state and --resume continues (see train_help). */
+#define EXIT_INTERRUPTED 3
 
 typedef struct cli_opts {
     const char *file;          /* CFG or CKPT */
@@ -18,6 +22,7 @@ typedef struct cli_opts {
     double lr;
     long long seed;            /* < 0: not given */
     long long steps;           /* 0: not given */
+    long long checkpoint_every; /* 0: not given */
     bool quiet, help, profile, attention, no_cache;
     /* generate */
     const char *prompt, *stop;
@@ -40,6 +45,23 @@ typedef struct progress {
 } progress;
 void on_batch(const lam_batch_log *b, void *user);
 bool on_epoch(const lam_epoch_log *e, void *user);
+
+/* SIGINT / SIGTERM during lamina train (interrupt.c).  catch_stop_signals
+ * installs handlers (not over a signal ignored at start) that make
+ * should_stop, lam_fit's hook, return true from the first signal on; a
+ * second signal ends the process as by default.  restore_signals puts the
+ * previous handlers back. */
+typedef struct saved_signals {
+    bool set;
+    struct sigaction intr, term;
+} saved_signals;
+void catch_stop_signals(saved_signals *old);
+void restore_signals(saved_signals *old);
+bool should_stop(void *user);
+int stop_signal_received(void); /* the signal that asked to stop, 0: none */
+/* Remove the NAME.safetensors.tmp.XXXXXX files killed writes left in dir;
+ * returns how many. */
+int remove_stale_temporaries(const char *dir);
 
 /* mkdir -p; -1 with errno on failure. */
 int mkdir_p(const char *dir);

@@ -1,7 +1,10 @@
 /* The lamina command: train, eval, predict, inspect.  The only code that
  * prints for the user and chooses exit codes: 0 success, 1 failure (a bad
  * model file, data file or checkpoint, an I/O error), 2 usage (an unknown
- * command or option, a missing or malformed option value).
+ * command or option, a missing or malformed option value), 3 interrupted
+ * (SIGINT or SIGTERM stopped lamina train after a step, the checkpoint
+ * written).  The signal handlers (interrupt.c) are installed around
+ * training only: the library installs none.
  *
  * eval and predict read data files with the checkpoint's [data] options.
  * predict also accepts files with the features only; eval and predict map
@@ -47,10 +50,22 @@ static const char *const train_help =
     "                  extension): model.safetensors (final weights), checkpoint.safetensors\n"
     "                  (written every epoch, or every stage of a layer-wise strategy, for\n"
     "                  --resume), metrics.csv, report.txt\n"
-    "  --resume CKPT   continue from a checkpoint of the same model file: exactly from its\n"
-    "                  epoch (end_to_end) or after its last completed stage\n"
+    "  --checkpoint-every N  also write the checkpoint every N optimiser steps, mid-epoch\n"
+    "                  (end_to_end): a run killed at any moment loses at most N steps\n"
+    "  --resume CKPT   continue from a checkpoint of the same model file, with the same\n"
+    "                  options: exactly from the step it was written at (end_to_end), bit\n"
+    "                  for bit as if training had not stopped, or after its last completed\n"
+    "                  stage\n"
     "  --quiet         no progress output (results are still printed)\n"
-    "  --profile       time every op of the graph and print the table at the end\n";
+    "  --profile       time every op of the graph and print the table at the end\n"
+    "Checkpoints are written atomically (temporary file, fsync, rename): after a crash or\n"
+    "kill -9 the checkpoint is the previous one or the new one, whole.\n"
+    "SIGINT (Ctrl-C) or SIGTERM during training: the current step is finished, the\n"
+    "checkpoint written and lamina exits with code 3; --resume CKPT continues (a layer-wise\n"
+    "strategy repeats the stage it was in; a semi-supervised run, labelled_fraction < 1,\n"
+    "is ended as by default).  A second signal ends the process at once; the checkpoint on\n"
+    "disk stays whole.\n"
+    "exit codes: 0 success, 1 failure, 2 usage error, 3 interrupted (checkpoint written)\n";
 static const char *const eval_help =
     "usage: lamina eval CKPT --data PATH [--threads N]\n"
     "Evaluate a trained model on a labelled data file with the training data's column\n"
@@ -92,7 +107,8 @@ static const char *const main_help =
     "  encode CKPT    write a trained network's codes for each data row\n"
     "  generate CKPT  write text with a trained language model\n"
     "  version        print the version\n"
-    "exit codes: 0 success, 1 failure, 2 usage error\n";
+    "exit codes: 0 success, 1 failure, 2 usage error, 3 training interrupted by SIGINT or\n"
+    "SIGTERM (the checkpoint written: lamina train --resume continues)\n";
 
 double mib(size_t b) { return (double)b / (1 << 20); }
 
@@ -237,6 +253,8 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             if (!parse_double(name, v, 1e-12, 1e3, &o->lr)) return EXIT_USAGE;
         } else if (!strcmp(name, "--steps")) {
             if (!parse_int(name, v, 1, 1LL << 40, &o->steps)) return EXIT_USAGE;
+        } else if (!strcmp(name, "--checkpoint-every")) {
+            if (!parse_int(name, v, 1, 1LL << 40, &o->checkpoint_every)) return EXIT_USAGE;
         } else if (!strcmp(name, "--tokens")) {
             if (!parse_int(name, v, 0, 1 << 24, &n)) return EXIT_USAGE;
             o->tokens = (int)n;
@@ -658,7 +676,8 @@ bool run_dir(const cli_opts *o, char *buf, size_t n)
 static int cmd_train(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data epochs steps batch lr seed threads out resume quiet strategy profile ");
+    int rc = parse_opts(argc, argv, &o,
+                        " data epochs steps batch lr seed threads out resume quiet strategy profile checkpoint-every ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
     lam_model_overrides ov = lam_model_overrides_none();
@@ -674,6 +693,8 @@ static int cmd_train(int argc, char **argv)
     lam_metrics mt = {0};
     lam_csv_report rep = {0};
     class_names cn = {0};
+    saved_signals sigs = {0};
+    bool interrupted = false;
     char out_dir[PATH_MAX];
     if (!run_dir(&o, out_dir, sizeof out_dir)) {
         fprintf(stderr, "lamina: error: the run folder name is too long\n");
@@ -681,11 +702,23 @@ static int cmd_train(int argc, char **argv)
     }
     lam_status s = lam_model_load(o.file, &ov, &m);
     if (s != LAM_OK) return fail(s);
+    bool semi = m->train.labelled_fraction < 1.0;
+    if (o.checkpoint_every && (m->train.strategy != LAM_STRATEGY_END_TO_END || semi)) {
+        fprintf(stderr, "lamina: --checkpoint-every needs end_to_end training (this is %s%s): a layer-wise "
+                        "strategy writes its checkpoint after each stage\n",
+                lam_strategy_name(m->train.strategy), semi ? ", semi-supervised" : "");
+        lam_model_free(m);
+        return EXIT_USAGE;
+    }
     if ((s = lam_model_prepare_data(m, &tr, &va, &te, &rep)) != LAM_OK) goto out;
     if (mkdir_p(out_dir) != 0) {
         s = lam_fail(LAM_ERR_IO, "cannot create the run folder %s: %s", out_dir, strerror(errno));
         goto out;
     }
+    int stale = remove_stale_temporaries(out_dir);
+    if (stale && !o.quiet)
+        fprintf(stderr, "lamina: removed %d temporary file%s left in %s by an interrupted checkpoint write\n", stale,
+                stale > 1 ? "s" : "", out_dir);
     char buf[16384];
     if (tr->ids)
         printf("data: %s (%s): %lld %s of %lld tokens", m->data.path, lam_data_format_name(m->data.format),
@@ -700,6 +733,9 @@ static int cmd_train(int argc, char **argv)
     if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
     lam_model_describe(m, buf, sizeof buf);
     fputs(buf, stdout);
+    /* from here SIGINT / SIGTERM stop training cleanly (a semi-supervised
+     * run cannot resume mid-way: it keeps the default) */
+    if (!semi) catch_stop_signals(&sigs);
     if (m->train.steps > 0)
         printf("training: %s, %s lr %g, batch %d, %lld steps, %d threads\n", lam_strategy_name(m->train.strategy),
                lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, (long long)m->train.steps,
@@ -715,8 +751,14 @@ static int cmd_train(int argc, char **argv)
     snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", out_dir);
     snprintf(report_path, sizeof report_path, "%s/report.txt", out_dir);
     progress pg = {isatty(2) != 0, o.quiet, 0};
-    lam_fit_hooks hk = {.on_batch = on_batch, .on_epoch = on_epoch, .user = &pg, .checkpoint_path = ckpt,
-                        .resume_path = o.resume, .csv_log_path = csv_path};
+    lam_fit_hooks hk = {.on_batch = on_batch,
+                        .on_epoch = on_epoch,
+                        .user = &pg,
+                        .checkpoint_path = ckpt,
+                        .resume_path = o.resume,
+                        .csv_log_path = csv_path,
+                        .should_stop = semi ? NULL : should_stop,
+                        .checkpoint_every = o.checkpoint_every};
     if (!o.resume) remove(csv_path); /* a fresh run starts a fresh log */
     if (o.profile) lam_graph_set_profiling(m->g, true);
     lam_train_result tres;
@@ -732,6 +774,34 @@ static int cmd_train(int argc, char **argv)
                    sr.round[i].n_pseudo ? 100.0 * (double)sr.round[i].n_correct / (double)sr.round[i].n_pseudo : 0.0,
                    sr.round[i].test_accuracy);
     } else if ((s = lam_train_model(m, tr, va, &hk, &tres)) != LAM_OK) goto out;
+    restore_signals(&sigs);
+    if (stop_signal_received()) { /* exit 3: the checkpoint holds the state; a resume goes on */
+        const char *sig = stop_signal_received() == SIGINT ? "SIGINT" : "SIGTERM";
+        interrupted = true;
+        if (m->train.strategy == LAM_STRATEGY_END_TO_END && tres.n_stages == 1 && tres.stage[0].fit.interrupted) {
+            fprintf(stderr,
+                    "lamina: %s: training stopped after step %llu (%d epochs complete); the state is in %s\n"
+                    "lamina: continue with: lamina train %s --resume %s (and the same options)\n",
+                    sig, (unsigned long long)tres.stage[0].fit.total_steps, tres.stage[0].fit.epochs_run, ckpt,
+                    o.file, ckpt);
+            goto out;
+        }
+        if (m->train.strategy != LAM_STRATEGY_END_TO_END) {
+            if (access(ckpt, F_OK) == 0)
+                fprintf(stderr,
+                        "lamina: %s: training stopped; %s holds the stages completed so far\n"
+                        "lamina: continue with: lamina train %s --resume %s (and the same options; the interrupted "
+                        "stage starts again)\n",
+                        sig, ckpt, o.file, ckpt);
+            else
+                fprintf(stderr, "lamina: %s: training stopped in its first stage: there is no checkpoint to resume\n", sig);
+            goto out;
+        }
+        /* the signal came as training ended: keep the model, skip the evaluation */
+        if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) == LAM_OK)
+            fprintf(stderr, "lamina: %s: training had finished: saved %s, evaluation skipped\n", sig, model_path);
+        goto out;
+    }
     if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
     int epochs_run = 0;
     for (int i = 0; i < tres.n_stages; i++) epochs_run += tres.stage[i].epochs_run;
@@ -798,6 +868,7 @@ static int cmd_train(int argc, char **argv)
     printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt)\n", model_path);
     printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
 out:
+    restore_signals(&sigs);
     class_names_free(&cn);
     lam_metrics_free(&mt);
     lam_csv_report_clear(&rep);
@@ -805,7 +876,7 @@ out:
     lam_dataset_free(va);
     lam_dataset_free(te);
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s != LAM_OK ? fail(s) : interrupted ? EXIT_INTERRUPTED : 0;
 }
 
 /* ---- inspect --------------------------------------------------------------------------- */

@@ -257,23 +257,47 @@ typedef struct lam_batch_log {
     double elapsed;           /* seconds since the epoch began */
 } lam_batch_log;
 
+/* How the caller follows and steers lam_fit.  Zero-initialise and set what
+ * is needed: every field may be NULL / 0.  The library installs no signal
+ * handlers: a program that wants Ctrl-C to stop training cleanly sets a
+ * flag (a volatile sig_atomic_t) in its own handler and returns it from
+ * should_stop, as the lamina command does. */
 typedef struct lam_fit_hooks {
-    void (*on_batch)(const lam_batch_log *b, void *user);  /* may be NULL */
-    /* may be NULL; return false to stop training after this epoch (the
+    void (*on_batch)(const lam_batch_log *b, void *user);  /* after every optimiser step */
+    /* after every epoch; return false to stop training there (the
      * checkpoint is still written), as a Keras callback would; a layer-wise
      * strategy stops altogether */
     bool (*on_epoch)(const lam_epoch_log *e, void *user);
     void *user;
     const char *checkpoint_path;  /* write the state here after every epoch (NULL: no) */
-    const char *resume_path;      /* continue exactly from this checkpoint (NULL: no) */
+    const char *resume_path;      /* continue exactly from this checkpoint (NULL: no); with
+                                   * csv_log_path, rows the checkpoint had not reached are
+                                   * dropped from the log first */
     const char *csv_log_path;     /* append one row of metrics per epoch (NULL: no); a header
                                    * is written when the file is empty */
     int stage;                    /* set by lam_train_model for each stage's lam_fit */
     const char *stage_name;
+    /* Checked after every optimiser step (and after each epoch's
+     * validation); return true to stop there.  lam_fit then writes
+     * checkpoint_path with the exact mid-epoch state (loader position,
+     * RNGs, the epoch's running sums), so that resume_path continues as if
+     * training had never stopped, and returns LAM_OK with res->interrupted
+     * set.  A step that ends its epoch finishes the epoch first (validation,
+     * on_epoch, the log row).  A layer-wise strategy stops altogether; its
+     * checkpoint stays the last completed stage's. */
+    bool (*should_stop)(void *user);
+    /* > 0: also write checkpoint_path after every checkpoint_every-th
+     * optimiser step of the run (steps counted from the start of training,
+     * across resumes), mid-epoch with the loader's position: a process
+     * killed at any moment loses at most this many steps.  Steps that end
+     * an epoch get the epoch's checkpoint instead.  end_to_end only: the
+     * layer-wise strategies checkpoint at stage boundaries. */
+    int64_t checkpoint_every;
 } lam_fit_hooks;
 
 typedef struct lam_fit_result {
     uint64_t steps;           /* optimiser steps taken in this run */
+    uint64_t total_steps;     /* optimiser steps since training began, a resumed checkpoint's included */
     int64_t samples;          /* samples trained on (tokens = samples * sequence length) */
     double step_median_s;     /* median step time after 5 warm-up steps (0 when fewer) */
     double last_loss;         /* the last step's training loss */
@@ -283,7 +307,10 @@ typedef struct lam_fit_result {
     double best_monitor;      /* its validation loss (or training loss without validation) */
     double seconds;           /* training time, evaluation excluded */
     bool stopped_early;
-    bool stopped_by_hook;     /* on_epoch returned false */
+    bool stopped_by_hook;     /* on_epoch returned false, or should_stop true */
+    bool interrupted;         /* should_stop returned true before training was done: the
+                               * model holds the last step's weights (early stopping's best
+                               * weights are not restored) and the checkpoint the state */
 } lam_fit_result;
 
 /* Train `m` on `train`, validating on `val` (may be NULL) each epoch; with
@@ -321,7 +348,10 @@ typedef struct lam_train_result {
  * layer-wise strategies run one lam_fit per stage, on temporary graphs that
  * share the model's parameters by name).  Multi-stage runs write
  * hooks->checkpoint_path at each stage boundary, and hooks->resume_path
- * resumes after the last completed stage (end_to_end: at the exact epoch). */
+ * resumes after the last completed stage (end_to_end: at the exact step the
+ * checkpoint was written, mid-epoch too).  hooks->should_stop ends a
+ * multi-stage run in its current stage, whose work is lost: a resume
+ * repeats that stage from its start. */
 lam_status lam_train_model(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,
                            lam_train_result *res);
 
@@ -408,14 +438,21 @@ typedef struct lam_train_state {
     uint64_t step;            /* optimiser steps taken */
     int best_epoch, bad_epochs;
     double best_monitor;
-    lam_loader_state loader;  /* batch order */
+    lam_loader_state loader;  /* batch order and the position in the current epoch */
     lam_rng dropout_rng;      /* the graph's RNG */
     lam_rng augment_rng;      /* augmentation draws */
+    /* a checkpoint written mid-epoch (hooks.checkpoint_every, should_stop):
+     * the running sums of the epoch in progress, so its logged loss and
+     * accuracy, and early stopping on the training loss, come out as
+     * without the stop; all zero at an epoch boundary */
+    double epoch_loss_sum;    /* sum of batch loss x batch rows */
+    int64_t epoch_correct, epoch_seen, epoch_batches;
 } lam_train_state;
 
 /* Save parameters (by name), the scaler, the model file text and, when `o` is
  * given, the optimiser state and training state.  Atomic (temp + fsync +
- * rename). */
+ * rename): a process killed at any moment leaves the previous file or the
+ * new one, never a mix (an orphaned PATH.tmp.XXXXXX at worst). */
 lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train_state *ts, const char *path);
 /* Rebuild the model from a checkpoint's model text and load its parameters
  * and scaler, checking names and shapes.  ts (may be NULL) receives the saved

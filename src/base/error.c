@@ -32,10 +32,15 @@ void lam_clear_error(void) { last_error[0] = 0; }
 
 lam_status lam_fail(lam_status s, const char *fmt, ...)
 {
+    /* Format into a local buffer first: callers pass the current message on
+     * ("%s: %s", path, lam_last_error()), and vsnprintf into the buffer it
+     * reads from garbles the message (and is undefined behaviour). */
+    char buf[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_error, buf, sizeof buf);
     return s;
 }
 

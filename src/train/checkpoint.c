@@ -1,10 +1,19 @@
 /* Checkpoints: safetensors files holding every parameter by name, the input
  * scaler ("scaler.shift", "scaler.scale"), optionally the optimiser state
- * ("optim.<buffer>" and "optim.<buffer>.init") and, in __metadata__, the model
- * file's text, the format version and the training state (epoch, step, early
- * stopping, loader and dropout RNG states) for exact resume.  Written
- * atomically by lam_safetensors_write; loaded by name and shape, strictly. */
+ * ("optim.<buffer>" and "optim.<buffer>.init"), early stopping's best
+ * weights ("fit.best", flat) and, in __metadata__, the model file's text,
+ * the format version and the training state (epoch, step, early stopping,
+ * loader position and RNG states, the running sums of an epoch stopped
+ * mid-way) for exact resume.  Written atomically by lam_safetensors_write;
+ * loaded by name and shape, strictly.
+ *
+ * Format versions: 1, and 2 for a checkpoint holding "fit.best" (a reader
+ * of version 1 would reject that tensor).  Version 1 is written whenever it
+ * can express the content; both are read.  Metadata keys added within a
+ * version (the epoch_* sums) are optional on reading. */
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +23,8 @@
 #include "train/train_internal.h"
 
 #define FORMAT "lamina-checkpoint"
-#define FORMAT_VERSION "1"
+#define FORMAT_VERSION "1"      /* written without "fit.best" */
+#define FORMAT_VERSION_BEST "2" /* written with it */
 
 
 static void rng_str(const lam_rng *r, char *buf, size_t n)
@@ -38,10 +48,16 @@ static bool rng_parse(const char *s, lam_rng *r)
 
 lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train_state *ts, const char *path)
 {
+    return lam_checkpoint_write_(m, o, ts, NULL, path);
+}
+
+lam_status lam_checkpoint_write_(lam_model *m, const lam_optim *o, const lam_train_state *ts, const float *best,
+                                 const char *path)
+{
     lam_graph *g = m->g;
     if (!lam_graph_params(g)) return lam_fail(LAM_ERR_STATE, "checkpoint: the model is not compiled");
     size_t np = lam_graph_param_count(g);
-    lam_st_entry *e = lam_calloc(np + 4 + 2 * 8, sizeof *e);
+    lam_st_entry *e = lam_calloc(np + 5 + 2 * 8, sizeof *e);
     if (!e) return LAM_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < np; i++) {
@@ -62,6 +78,7 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         e[n++] = (lam_st_entry){"target_scaler.shift", LAM_DTYPE_F32, lam_shape1(nc), shift};
         e[n++] = (lam_st_entry){"target_scaler.scale", LAM_DTYPE_F32, lam_shape1(nc), scale};
     }
+    if (best) e[n++] = (lam_st_entry){"fit.best", LAM_DTYPE_F32, lam_shape1((int64_t)lam_graph_param_total(g)), best};
     char names[8][64], steps[512] = "";
     if (o) {
         lam_optim *om = (lam_optim *)o; /* state_at hands out writable pointers; we only read */
@@ -78,7 +95,8 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         for (int i = 0; i < lam_optim_ngroups(o) && k < sizeof steps - 24; i++)
             k += (size_t)snprintf(steps + k, sizeof steps - k, i ? ",%" PRIu64 : "%" PRIu64, lam_optim_group_get_step(o, i));
     }
-    char stage[32], epoch[32], step[32], best_epoch[32], bad[32], best[64], lrng[80], drng[80], arng[80], lep[32], lpos[32], ln[32];
+    char stage[32], epoch[32], step[32], best_epoch[32], bad[32], bestm[64], lrng[80], drng[80], arng[80], lep[32],
+        lpos[32], ln[32], els[64], ec[32], es[32], eb[32];
     lam_train_state z = {0};
     if (!ts) ts = &z;
     snprintf(stage, sizeof stage, "%d", ts->stage);
@@ -86,16 +104,20 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
     snprintf(step, sizeof step, "%" PRIu64, ts->step);
     snprintf(best_epoch, sizeof best_epoch, "%d", ts->best_epoch);
     snprintf(bad, sizeof bad, "%d", ts->bad_epochs);
-    snprintf(best, sizeof best, "%.17g", ts->best_monitor);
+    snprintf(bestm, sizeof bestm, "%.17g", ts->best_monitor); /* 17 digits: the double back exactly */
     rng_str(&ts->loader.epoch_rng, lrng, sizeof lrng);
     rng_str(&ts->dropout_rng, drng, sizeof drng);
     rng_str(&ts->augment_rng, arng, sizeof arng);
     snprintf(lep, sizeof lep, "%" PRIu64, ts->loader.epoch);
     snprintf(lpos, sizeof lpos, "%" PRIu64, ts->loader.pos);
     snprintf(ln, sizeof ln, "%" PRIu64, ts->loader.n);
+    snprintf(els, sizeof els, "%.17g", ts->epoch_loss_sum);
+    snprintf(ec, sizeof ec, "%" PRId64, ts->epoch_correct);
+    snprintf(es, sizeof es, "%" PRId64, ts->epoch_seen);
+    snprintf(eb, sizeof eb, "%" PRId64, ts->epoch_batches);
     lam_st_meta meta[] = {
         {"format", FORMAT},
-        {"format_version", FORMAT_VERSION},
+        {"format_version", best ? FORMAT_VERSION_BEST : FORMAT_VERSION},
         {"model", m->cfg->text},
         {"model_path", m->cfg->path},
         {"scaler", m->scaler ? (lam_scaler_get_kind(m->scaler) == LAM_SCALER_STANDARD ? "standard" : "minmax") : "none"},
@@ -104,11 +126,15 @@ lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train
         {"step", step},
         {"best_epoch", best_epoch},
         {"bad_epochs", bad},
-        {"best_monitor", best},
+        {"best_monitor", bestm},
         {"loader_rng", lrng},
         {"loader_epoch", lep},
         {"loader_pos", lpos},
         {"loader_n", ln},
+        {"epoch_loss_sum", els},
+        {"epoch_correct", ec},
+        {"epoch_seen", es},
+        {"epoch_batches", eb},
         {"dropout_rng", drng},
         {"augment_rng", arng},
         {"optimizer", o ? lam_optim_kind_name(lam_optim_get_kind(o)) : "none"},
@@ -159,8 +185,10 @@ static lam_status meta_u64(const lam_safetensors *st, const char *path, const ch
     const char *v = lam_safetensors_meta(st, key);
     char *end;
     if (!v || !*v) return lam_fail(LAM_ERR_FORMAT, "%s: checkpoint metadata lacks '%s'", path, key);
+    errno = 0;
     *out = strtoull(v, &end, 10);
-    if (*end || *v == '-') return lam_fail(LAM_ERR_FORMAT, "%s: checkpoint metadata '%s' = '%s' is not a count", path, key, v);
+    if (*end || *v == '-' || errno == ERANGE) /* ERANGE: more than 2^64 - 1 */
+        return lam_fail(LAM_ERR_FORMAT, "%s: checkpoint metadata '%s' = '%s' is not a count", path, key, v);
     return LAM_OK;
 }
 
@@ -184,6 +212,22 @@ static lam_status read_state(const lam_safetensors *st, const char *path, lam_tr
     TRY(meta_u64(st, path, "loader_epoch", &ts->loader.epoch));
     TRY(meta_u64(st, path, "loader_pos", &ts->loader.pos));
     TRY(meta_u64(st, path, "loader_n", &ts->loader.n));
+    /* the running sums of an epoch stopped mid-way (absent before they were added: zero) */
+    const char *keys[3] = {"epoch_correct", "epoch_seen", "epoch_batches"};
+    int64_t *dst[3] = {&ts->epoch_correct, &ts->epoch_seen, &ts->epoch_batches};
+    for (int i = 0; i < 3; i++) {
+        if (!lam_safetensors_meta(st, keys[i])) continue;
+        TRY(meta_u64(st, path, keys[i], &v));
+        if (v > (uint64_t)INT64_MAX) return lam_fail(LAM_ERR_FORMAT, "%s: %s out of range", path, keys[i]);
+        *dst[i] = (int64_t)v;
+    }
+    const char *els = lam_safetensors_meta(st, "epoch_loss_sum");
+    if (els) {
+        char *end;
+        ts->epoch_loss_sum = strtod(els, &end);
+        if (end == els || *end || !isfinite(ts->epoch_loss_sum))
+            return lam_fail(LAM_ERR_FORMAT, "%s: checkpoint metadata 'epoch_loss_sum' = '%s' is not a number", path, els);
+    }
     if (!rng_parse(lam_safetensors_meta(st, "loader_rng"), &ts->loader.epoch_rng) ||
         !rng_parse(lam_safetensors_meta(st, "dropout_rng"), &ts->dropout_rng) ||
         !rng_parse(lam_safetensors_meta(st, "augment_rng"), &ts->augment_rng))
@@ -201,11 +245,18 @@ static lam_status load_params(const lam_safetensors *st, const char *path, lam_m
         const lam_st_tensor *t;
         lam_status s = lam_safetensors_get(st, p->name, LAM_DTYPE_F32, &p->shape, &t);
         if (s != LAM_OK) return lam_fail(s, "%s: %s", path, lam_last_error());
+        const float *src = t->data;
+        for (size_t k = 0; k < p->numel; k++)
+            if (!isfinite(src[k]))
+                return lam_fail(LAM_ERR_FORMAT, "%s: parameter %s[%zu] is %g: not finite (a diverged run?)", path,
+                                p->name, k, (double)src[k]);
         memcpy(lam_graph_params(g) + p->offset, t->data, t->nbytes);
     }
     for (size_t i = 0; i < lam_safetensors_count(st); i++) {
         const char *nm = lam_safetensors_at(st, i)->name;
-        if (!strncmp(nm, "optim.", 6) || !strncmp(nm, "scaler.", 7) || !strncmp(nm, "target_scaler.", 14)) continue;
+        if (!strncmp(nm, "optim.", 6) || !strncmp(nm, "scaler.", 7) || !strncmp(nm, "target_scaler.", 14) ||
+            !strcmp(nm, "fit.best"))
+            continue;
         if (!lam_graph_param_find(g, nm))
             return lam_fail(LAM_ERR_FORMAT, "%s: tensor '%s' is not a parameter of the model", path, nm);
     }
@@ -248,6 +299,10 @@ static lam_status load_class_names(const lam_safetensors *st, const char *path, 
     lam_json_error je;
     lam_json_options jo = lam_json_defaults();
     lam_status s = lam_json_parse(a, v, strlen(v), &jo, &root, &je);
+    if (s == LAM_ERR_NOMEM) {
+        lam_arena_free(a);
+        return lam_fail(LAM_ERR_NOMEM, "%s: out of memory reading the class names", path);
+    }
     if (s != LAM_OK || root->type != LAM_JSON_ARRAY || root->n > 100000) {
         lam_arena_free(a);
         return lam_fail(LAM_ERR_FORMAT, "%s: class_names metadata is not an array of strings", path);
@@ -275,9 +330,9 @@ static lam_status open_checked(const char *path, lam_safetensors **st)
         *st = NULL;
         return lam_fail(LAM_ERR_FORMAT, "%s: not a Lamina checkpoint (no %s metadata)", path, FORMAT);
     }
-    if (!v || strcmp(v, FORMAT_VERSION) != 0) {
-        lam_fail(LAM_ERR_FORMAT, "%s: checkpoint format version %s, this Lamina reads %s", path, v ? v : "?",
-                 FORMAT_VERSION);
+    if (!v || (strcmp(v, FORMAT_VERSION) != 0 && strcmp(v, FORMAT_VERSION_BEST) != 0)) {
+        lam_fail(LAM_ERR_FORMAT, "%s: checkpoint format version %s, this Lamina reads %s and %s", path, v ? v : "?",
+                 FORMAT_VERSION, FORMAT_VERSION_BEST);
         lam_safetensors_close(*st);
         *st = NULL;
         return LAM_ERR_FORMAT;
@@ -311,9 +366,11 @@ lam_status lam_checkpoint_load(const char *path, lam_model **out, lam_train_stat
     return LAM_OK;
 }
 
-lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts)
+lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts, float *best,
+                                  bool *has_best)
 {
     lam_safetensors *st;
+    *has_best = false;
     TRY(open_checked(path, &st));
     lam_status s = LAM_OK;
     if (strcmp(lam_safetensors_meta(st, "model"), m->cfg->text) != 0)
@@ -337,6 +394,16 @@ lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, 
             break;
         }
         s = lam_optim_state_set(o, t->name + 6, t->data, (size_t)t->shape.d[0], fl->data);
+    }
+    const lam_st_tensor *bt = lam_safetensors_find(st, "fit.best");
+    if (s == LAM_OK && bt) {
+        size_t total = lam_graph_param_total(m->g);
+        if (bt->dtype != LAM_DTYPE_F32 || bt->shape.ndim != 1 || bt->shape.d[0] != (int64_t)total)
+            s = lam_fail(LAM_ERR_FORMAT, "%s: fit.best is not F32 [%zu] (the model's parameter count)", path, total);
+        else {
+            memcpy(best, bt->data, total * sizeof(float));
+            *has_best = true;
+        }
     }
     const char *steps = lam_safetensors_meta(st, "optim_steps");
     for (int i = 0; s == LAM_OK && steps && *steps && i < lam_optim_ngroups(o); i++) {

@@ -253,6 +253,69 @@ lam_status lam_predict(lam_model *m, const lam_dataset *ds, float *out)
 
 /* ---- fit ------------------------------------------------------------------------------ */
 
+/* Before a resume: drop the rows of the metrics log the checkpoint had not
+ * reached (written after it by a run that was then killed), those of this
+ * stage past `epoch` and of later stages, so that the log reads as if
+ * training had never stopped.  Rewritten atomically when anything goes. */
+static lam_status trim_log(const char *path, int stage, int epoch)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return LAM_OK; /* no log yet */
+    char *buf = NULL, *tmp = NULL;
+    lam_status s = LAM_OK;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return lam_fail(LAM_ERR_IO, "%s: cannot read the metrics log: %s", path, strerror(errno));
+    }
+    buf = lam_malloc((size_t)len + 1);
+    tmp = lam_malloc(strlen(path) + 8);
+    if (!buf || !tmp) {
+        s = LAM_ERR_NOMEM;
+        goto out;
+    }
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        s = lam_fail(LAM_ERR_IO, "%s: cannot read the metrics log", path);
+        goto out;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < (size_t)len;) {
+        size_t j = i;
+        while (j < (size_t)len && buf[j] != '\n') j++;
+        size_t end = j < (size_t)len ? j + 1 : j;
+        char line[48];
+        size_t k = end - i < sizeof line - 1 ? end - i : sizeof line - 1;
+        memcpy(line, buf + i, k);
+        line[k] = 0;
+        int st, ep;
+        bool keep = !(sscanf(line, "%d,%d,", &st, &ep) == 2 && (st > stage || (st == stage && ep > epoch)));
+        if (keep) {
+            memmove(buf + w, buf + i, end - i);
+            w += end - i;
+        }
+        i = end;
+    }
+    fclose(f);
+    f = NULL;
+    if (w == (size_t)len) goto out;
+    sprintf(tmp, "%s.tmp", path);
+    FILE *o = fopen(tmp, "wb");
+    bool ok = o != NULL;
+    if (o) {
+        ok = fwrite(buf, 1, w, o) == w;
+        ok = fclose(o) == 0 && ok;
+    }
+    if (!ok || rename(tmp, path) != 0) {
+        s = lam_fail(LAM_ERR_IO, "%s: cannot rewrite the metrics log: %s", path, strerror(errno));
+        remove(tmp);
+    }
+out:
+    if (f) fclose(f);
+    lam_free(buf);
+    lam_free(tmp);
+    return s;
+}
+
 /* Multiply the trainable parameters' gradients by r. */
 static void scale_grads(lam_graph *g, float r)
 {
@@ -394,13 +457,21 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     lam_train_state ts = {0};
     ts.best_monitor = INFINITY;
     lam_rng_seed(&ts.augment_rng, m->train.seed ^ 0xa46d3e7u);
+    bool has_best = false;
     if (hk.resume_path) {
-        if ((s = lam_checkpoint_resume_(hk.resume_path, m, opt, &ts)) != LAM_OK) goto done;
+        if ((s = lam_checkpoint_resume_(hk.resume_path, m, opt, &ts, best, &has_best)) != LAM_OK) goto done;
         if ((s = lam_loader_set_state(ld, &ts.loader)) != LAM_OK) goto done;
         *lam_graph_rng(m->g) = ts.dropout_rng;
     }
-    memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
+    if (!has_best) memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
+    /* with early stopping the best weights so far are part of the state */
+    const float *ck_best = m->train.patience > 0 ? best : NULL;
     if (hk.csv_log_path) {
+        /* the log has the rows of the epochs the checkpoint completed, and
+         * that of an epoch the step budget cut short, which a resume with the
+         * same budget does not write again */
+        int logged = ts.epoch + (ts.step >= max_steps && ts.epoch_seen > 0);
+        if (hk.resume_path && (s = trim_log(hk.csv_log_path, hk.stage ? hk.stage : 1, logged)) != LAM_OK) goto done;
         csv = fopen(hk.csv_log_path, "a");
         if (!csv) {
             s = lam_fail(LAM_ERR_IO, "%s: cannot write the metrics log: %s", hk.csv_log_path, strerror(errno));
@@ -410,9 +481,14 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     }
     double t_train = 0;
     int epoch;
+    bool stop = false;        /* should_stop said so */
+    bool interrupted = false; /* ... and training stopped before it was done */
     for (epoch = ts.epoch + 1; epoch <= epochs && ts.step < max_steps; epoch++) {
-        double t0 = now_s(), loss_sum = 0;
-        int64_t correct = 0, seen = 0, bi = 0;
+        /* the running sums: zero, or those of an epoch a resumed checkpoint stopped in */
+        double t0 = now_s(), loss_sum = ts.epoch_loss_sum;
+        int64_t correct = ts.epoch_correct, seen = ts.epoch_seen, bi = ts.epoch_batches;
+        ts.epoch_loss_sum = 0;
+        ts.epoch_correct = ts.epoch_seen = ts.epoch_batches = 0;
         int b;
         float factor = lam_schedule_factor(&sched, sched.per_step ? (long)ts.step : epoch - 1);
         bool drained = false;
@@ -474,7 +550,32 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 lam_batch_log bl = {epoch, epochs, bi, nb, loss_sum / (double)seen, now_s() - t0};
                 hk.on_batch(&bl, hk.user);
             }
+            if (!stop && hk.should_stop && hk.should_stop(hk.user)) stop = true;
+            /* a step that ends the epoch (the loader keeps the last short
+             * batch: pos reaches n) gets the epoch's checkpoint, and a stop
+             * waits for it; any other step may get a mid-epoch one */
+            lam_loader_state lp;
+            lam_loader_get_state(ld, &lp);
+            if (drained || lp.pos >= lp.n || ts.step >= max_steps) continue;
+            if (!stop && !(hk.checkpoint_every > 0 && ts.step % (uint64_t)hk.checkpoint_every == 0)) continue;
+            if (hk.checkpoint_path) {
+                ts.loader = lp;
+                ts.dropout_rng = *lam_graph_rng(m->g);
+                ts.epoch_loss_sum = loss_sum;
+                ts.epoch_correct = correct;
+                ts.epoch_seen = seen;
+                ts.epoch_batches = bi;
+                s = lam_checkpoint_write_(m, opt, &ts, ck_best, hk.checkpoint_path);
+                ts.epoch_loss_sum = 0;
+                ts.epoch_correct = ts.epoch_seen = ts.epoch_batches = 0;
+                if (s != LAM_OK) goto done;
+            }
+            if (stop) {
+                interrupted = true;
+                break;
+            }
         }
+        if (interrupted) break;
         double dt = now_s() - t0;
         t_train += dt;
         /* an epoch cut short by the step budget is not done: a resume
@@ -505,6 +606,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             ts.bad_epochs++;
         }
         bool go_on = hk.on_epoch ? hk.on_epoch(&el, hk.user) : true;
+        if (!stop && hk.should_stop && hk.should_stop(hk.user)) stop = true; /* e.g. during validation */
         if (csv) {
             fprintf(csv, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.4f\n", el.stage, el.epoch, el.train_loss, el.train_acc, el.val_loss,
                     el.val_acc, el.lr, el.seconds);
@@ -513,7 +615,16 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         if (hk.checkpoint_path) {
             lam_loader_get_state(ld, &ts.loader);
             ts.dropout_rng = *lam_graph_rng(m->g);
-            if ((s = lam_checkpoint_save(m, opt, &ts, hk.checkpoint_path)) != LAM_OK) goto done;
+            if (partial) { /* a resume with a larger step budget finishes this epoch */
+                ts.epoch_loss_sum = loss_sum;
+                ts.epoch_correct = correct;
+                ts.epoch_seen = seen;
+                ts.epoch_batches = bi;
+            }
+            s = lam_checkpoint_write_(m, opt, &ts, ck_best, hk.checkpoint_path);
+            ts.epoch_loss_sum = 0;
+            ts.epoch_correct = ts.epoch_seen = ts.epoch_batches = 0;
+            if (s != LAM_OK) goto done;
         }
         if (m->train.patience > 0 && ts.bad_epochs >= m->train.patience) {
             res->stopped_early = true;
@@ -523,9 +634,17 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             res->stopped_by_hook = true;
             break;
         }
+        if (stop) {
+            interrupted = epoch < epochs && ts.step < max_steps; /* else training is done anyway */
+            break;
+        }
     }
-    /* early stopping restores the best weights (Keras's restore_best_weights) */
-    if (m->train.patience > 0 && ts.best_epoch > 0)
+    res->interrupted = interrupted;
+    res->total_steps = ts.step;
+    if (interrupted) res->stopped_by_hook = true;
+    /* early stopping restores the best weights (Keras's restore_best_weights);
+     * an interrupted run keeps the last step's, as its checkpoint does */
+    if (!interrupted && m->train.patience > 0 && ts.best_epoch > 0)
         memcpy(lam_graph_params(m->g), best, ptotal * sizeof(float));
     res->epochs_run = ts.epoch;
     res->best_epoch = m->train.patience > 0 ? ts.best_epoch : ts.epoch;

@@ -116,7 +116,7 @@ typedef struct run {
     lam_fit_hooks hooks;
     lam_train_result *res;
     int done_stages;   /* completed stages found in the resume checkpoint */
-    bool stopped;      /* a hook asked to stop */
+    bool stopped;      /* a hook asked to stop (on_epoch, should_stop) */
 } run;
 
 static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs, double lr)
@@ -132,7 +132,8 @@ static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs,
     TRY(lam_model_compile(sm, sm->train.batch));
     rep->params_updated = trainable_count(sm->g);
     lam_fit_hooks hk = r->hooks;
-    hk.checkpoint_path = NULL;
+    hk.checkpoint_path = NULL; /* the strategy checkpoints at stage boundaries */
+    hk.checkpoint_every = 0;
     hk.resume_path = NULL;
     hk.stage = res->n_stages + 1;
     hk.stage_name = rep->name;

@@ -11,9 +11,16 @@
         if (s_ != LAM_OK) return s_; \
     } while (0)
 
+/* lam_checkpoint_save, also saving early stopping's best weights so far
+ * (`best`: lam_graph_param_total floats, or NULL) as the tensor "fit.best". */
+lam_status lam_checkpoint_write_(lam_model *m, const lam_optim *o, const lam_train_state *ts, const float *best,
+                                 const char *path);
 /* Load parameters, optimiser state and training state from a checkpoint into
- * an already built model (same model text) and optimiser, for exact resume. */
-lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts);
+ * an already built model (same model text) and optimiser, for exact resume;
+ * the best weights into best (lam_graph_param_total floats) when the
+ * checkpoint has them (*has_best). */
+lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts, float *best,
+                                  bool *has_best);
 
 /* Add the layers of the model file's layer sections to m->g after m->x and
  * set m->out (layers.c). */
