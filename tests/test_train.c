@@ -179,6 +179,49 @@ static void test_resume_equals_uninterrupted(void)
     free(full);
 }
 
+/* A NaN reaches training (here: a feature of one training row after epoch
+ * 1): lam_fit stops with LAM_ERR_NUMERIC naming the step and the first op
+ * that produced it, applies nothing of that step, and the checkpoint of
+ * epoch 1 stays readable and finite. */
+static bool poison_after_1(const lam_epoch_log *e, void *user)
+{
+    if (e->epoch == 1) ((lam_dataset *)user)->x[5 * 64 + 7] = NAN;
+    return true;
+}
+
+static void test_nan_stops_with_the_op(void)
+{
+    static const char *cfg = "[net]\ninput = 64\nseed = 3\n[data]\npath = data/digits.csv.gz\n"
+                             "[dense]\nname = hidden\nunits = 16\nactivation = relu\n[dense]\nunits = 10\n"
+                             "[train]\noptimizer = sgd\nlr = 0.05\nepochs = 3\nbatch = 64\n";
+    char ck[300];
+    snprintf(ck, sizeof ck, "%s/nan.safetensors", tmpdir);
+    lam_model *m = NULL;
+    CHECK_OK(model_from_text(cfg, &m));
+    if (!m) return;
+    lam_dataset *tr, *va, *te;
+    CHECK_OK(lam_model_prepare_data(m, &tr, &va, &te, NULL));
+    lam_fit_hooks hk = {.on_epoch = poison_after_1, .user = tr, .checkpoint_path = ck};
+    lam_fit_result fr;
+    lam_status s = lam_fit(m, tr, va, &hk, &fr);
+    const char *e = lam_last_error();
+    CHECK_MSG(s == LAM_ERR_NUMERIC && strstr(e, "epoch 2") && strstr(e, "step") && strstr(e, "node hidden"), "%s", e);
+    /* nothing of the failed step applied: the weights are finite */
+    const float *p = lam_graph_params(m->g);
+    int bad = 0;
+    for (size_t i = 0; i < lam_graph_param_total(m->g); i++) bad += !isfinite(p[i]);
+    CHECK(bad == 0);
+    lam_model *m2 = NULL;
+    lam_train_state ts;
+    CHECK_OK(lam_checkpoint_load(ck, &m2, &ts));
+    CHECK(m2 && ts.epoch == 1);
+    lam_model_free(m2);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    lam_model_free(m);
+}
+
 static void write_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -395,6 +438,7 @@ int main(void)
     RUN(test_digits_accuracy);
     RUN(test_checkpoint_round_trip);
     RUN(test_resume_equals_uninterrupted);
+    RUN(test_nan_stops_with_the_op);
     RUN(test_malformed_checkpoints);
     RUN(test_early_stopping_restores_best);
     RUN(test_regression_and_binary);

@@ -316,6 +316,53 @@ out:
     return s;
 }
 
+/* Whether every trainable parameter's gradient is finite. */
+static bool grads_finite(lam_graph *g)
+{
+    const float *gr = lam_graph_grads(g);
+    for (size_t i = 0; i < lam_graph_param_count(g); i++) {
+        const lam_param_info *p = lam_graph_param_at(g, i);
+        if (!p->trainable) continue;
+        uint32_t bad = 0; /* an all-ones exponent: NaN or infinity (an OR the compiler vectorises) */
+        for (size_t k = 0; k < p->numel; k++) {
+            uint32_t u;
+            memcpy(&u, gr + p->offset + k, sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (bad) return false;
+    }
+    return true;
+}
+
+/* The loss (or, in_grads, a gradient) of optimiser step `step` is not
+ * finite: replay the micro-batch still loaded from the dropout RNG state it
+ * started with, checking every op, and fail naming the step and the first op
+ * that produced a NaN or an infinity.  Nothing of the step is applied, so
+ * the last checkpoint written stays the last good state. */
+static lam_status numeric_fault(lam_model *m, const lam_rng *rng0, int b, float seed, bool in_grads, float loss,
+                                uint64_t step, int epoch, int64_t batch)
+{
+    char where[400];
+    lam_rng keep = *lam_graph_rng(m->g);
+    *lam_graph_rng(m->g) = *rng0;
+    lam_graph_set_check_finite(m->g, true);
+    lam_status r = lam_graph_forward(m->g, b, true);
+    if (r == LAM_OK && in_grads) {
+        lam_graph_zero_grad(m->g);
+        r = lam_graph_backward_seed(m->g, m->loss, &seed);
+    }
+    lam_graph_set_check_finite(m->g, false);
+    *lam_graph_rng(m->g) = keep;
+    if (r == LAM_ERR_NUMERIC) snprintf(where, sizeof where, "%s", lam_last_error());
+    else if (in_grads) snprintf(where, sizeof where, "the gradients of an earlier micro-batch of the step");
+    else snprintf(where, sizeof where, "no op on replay (the loss was %g)", (double)loss);
+    return lam_fail(LAM_ERR_NUMERIC,
+                    "training diverged at step %llu (epoch %d, batch %lld): the %s is not finite; %s; nothing of "
+                    "this step was applied, the last checkpoint holds the last good state (lower the learning "
+                    "rate, or clip the gradients with clip_norm)",
+                    (unsigned long long)step, epoch, (long long)batch, in_grads ? "gradient" : "loss", where);
+}
+
 /* Multiply the trainable parameters' gradients by r. */
 static void scale_grads(lam_graph *g, float r)
 {
@@ -512,12 +559,11 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 if (augment && (s = lam_augment_batch(&m->augment, lam_node_data(m->x), b, C, H, W, &ts.augment_rng,
                                                       aug_tmp)) != LAM_OK)
                     goto done;
+                lam_rng rng0 = *lam_graph_rng(m->g); /* to replay this micro-batch */
                 if ((s = lam_graph_forward(m->g, b, true)) != LAM_OK) goto done;
                 float lm = lam_node_data(m->loss)[0];
                 if (!isfinite(lm)) {
-                    s = lam_fail(LAM_ERR_STATE,
-                                 "training diverged: loss is %g at epoch %d, batch %lld (lower the learning rate)",
-                                 (double)lm, epoch, (long long)bi + 1);
+                    s = numeric_fault(m, &rng0, b, 1.0f, false, lm, ts.step + 1, epoch, bi + 1);
                     goto done;
                 }
                 loss_sum += (double)lm * b;
@@ -527,6 +573,10 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 step_samples += b;
                 const float w = accum > 1 ? (float)b / (float)((int64_t)accum * m->train.batch) : 1.0f;
                 if ((s = lam_graph_backward_seed(m->g, m->loss, &w)) != LAM_OK) goto done;
+                if (!grads_finite(m->g)) {
+                    s = numeric_fault(m, &rng0, b, w, true, lm, ts.step + 1, epoch, bi + 1);
+                    goto done;
+                }
             }
             if (nmicro == 0) break;
             if (accum > 1 && step_samples != (int64_t)accum * m->train.batch) { /* a short last step */
