@@ -104,3 +104,46 @@ clean:
 	rm -rf build lamina runs
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# ---- fuzzing: make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=1] [FUZZ_NAMES="csv idx"] ----
+# libFuzzer harnesses of every file reader (fuzz/fuzz_*.c, see fuzz/README.md),
+# built with clang into build/fuzz/ against the library compiled apart with
+# coverage instrumentation and ASan + UBSan, then run for FUZZ_SECONDS each on
+# the seed corpus fuzz/corpus/NAME; prints one table, fails on a crash.
+# Needs clang and its libFuzzer runtime (Debian: clang libclang-rt-14-dev).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_NAMES   ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
+                $(FPFLAGS) $(FUZZ_SAN) -Iinclude -Isrc -D_GNU_SOURCE
+FUZZ_LIB_OBJ  = $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BIN      = $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_STAMP    = $(FUZZ_BUILD)/.flags
+
+.PHONY: fuzz fuzz-build
+fuzz:
+	@sh fuzz/run.sh check $(FUZZ_CC)
+	@$(MAKE) --no-print-directory fuzz-build FUZZ_NAMES="$(FUZZ_NAMES)"
+	@sh fuzz/run.sh run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_BIN)
+
+$(FUZZ_STAMP): FORCE
+	@mkdir -p $(FUZZ_BUILD)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FUZZ_CC) $(FUZZ_CFLAGS)' ]; then echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@; fi
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(FUZZ_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/liblamina.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/liblamina.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/liblamina.a -lz -lm
+
+-include $(FUZZ_LIB_OBJ:.o=.d)

@@ -74,8 +74,12 @@ static bool refill(csv_src *s)
     s->pos = 0;
     if (s->first_fill) {
         s->first_fill = false;
-        if (s->len >= 3 && s->buf[0] == 0xEF && s->buf[1] == 0xBB && s->buf[2] == 0xBF)
+        if (s->len >= 3 && s->buf[0] == 0xEF && s->buf[1] == 0xBB && s->buf[2] == 0xBF) {
             s->pos = 3; /* UTF-8 byte-order mark */
+            /* nothing after it in this chunk: the callers read buf[pos]
+             * whenever refill succeeds, so get the next chunk (or the end) */
+            if (s->pos == s->len) return refill(s);
+        }
     }
     return true;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/json.h"
 #include "lamina/config.h"
 
 static char *trim(char *s)
@@ -25,6 +26,17 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* Repeated keys are found through one hash table over (section, key) for
+ * the whole file, so parsing stays linear in the file size (a scan of the
+ * section per key took minutes for a 1 MiB file of distinct keys).  Slots
+ * hold section << 32 | key index, or -1. */
+static size_t key_hash(int sec, const char *k, size_t mask)
+{
+    uint64_t h = 1469598103934665603ull ^ ((uint64_t)sec * 0x9E3779B97F4A7C15ull);
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
 void lam_cfg_free(lam_cfg *c)
 {
     if (!c) return;
@@ -41,16 +53,33 @@ lam_status lam_cfg_parse(const char *text, size_t len, const char *path, lam_cfg
         return lam_fail(LAM_ERR_FORMAT, "%s: model file is %zu bytes, more than the %u allowed", path, len,
                         LAM_CFG_MAX_BYTES);
     if (memchr(text, 0, len)) return lam_fail(LAM_ERR_FORMAT, "%s: model file contains a NUL byte (binary?)", path);
+    /* the text goes into checkpoint metadata, which is JSON: UTF-8 only (an
+     * invalid byte found here, not when the first checkpoint is written) */
+    if (!lam_json_utf8_valid(text, len)) {
+        int line = 1;
+        for (const char *p = text, *end = text + len, *nl; p < end; p = nl + 1, line++) {
+            nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl) nl = end;
+            if (!lam_json_utf8_valid(p, (size_t)(nl - p))) break;
+        }
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: not valid UTF-8; hint: save the model file as UTF-8", path, line);
+    }
     lam_cfg *c = lam_calloc(1, sizeof *c);
     if (!c) return LAM_ERR_NOMEM;
     c->arena = lam_arena_new(0);
     c->text = lam_malloc(len + 1);
     char *work = lam_malloc(len + 1);
+    /* every key is on a line of its own: twice the lines bounds the load */
+    size_t lines = 1, mask = 15;
+    for (const char *p = text, *end = text + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) lines++;
+    while (mask + 1 < 2 * lines) mask = mask * 2 + 1;
+    int64_t *slot = lam_malloc((mask + 1) * sizeof *slot);
     lam_status st = LAM_OK;
-    if (!c->arena || !c->text || !work) {
+    if (!c->arena || !c->text || !work || !slot) {
         st = LAM_ERR_NOMEM;
         goto done;
     }
+    memset(slot, 0xff, (mask + 1) * sizeof *slot);
     memcpy(c->text, text, len);
     c->text[len] = 0;
     c->text_len = len;
@@ -128,13 +157,17 @@ lam_status lam_cfg_parse(const char *text, size_t len, const char *path, lam_cfg
             st = lam_fail(LAM_ERR_FORMAT, "%s:%d: key '%s' has no value", path, line, key);
             goto done;
         }
-        lam_cfg_section *sec = &c->sec[c->n_sec - 1];
-        for (int i = 0; i < sec->n_kv; i++)
-            if (strcmp(sec->kv[i].key, key) == 0) {
+        int si = c->n_sec - 1;
+        lam_cfg_section *sec = &c->sec[si];
+        size_t h = key_hash(si, key, mask);
+        for (; slot[h] >= 0; h = (h + 1) & mask) {
+            const lam_cfg_kv *old = &c->sec[slot[h] >> 32].kv[slot[h] & 0xffffffff];
+            if ((int)(slot[h] >> 32) == si && strcmp(old->key, key) == 0) {
                 st = lam_fail(LAM_ERR_FORMAT, "%s:%d: key '%s' repeated in [%s] (first on line %d)", path, line, key,
-                              sec->name, sec->kv[i].line);
+                              sec->name, old->line);
                 goto done;
             }
+        }
         if (sec->n_kv == cap_kv) {
             int nc = cap_kv ? cap_kv * 2 : 8;
             lam_cfg_kv *nk = lam_arena_alloc(c->arena, sizeof *nk * (size_t)nc);
@@ -154,8 +187,10 @@ lam_status lam_cfg_parse(const char *text, size_t len, const char *path, lam_cfg
             st = LAM_ERR_NOMEM;
             goto done;
         }
+        slot[h] = (int64_t)si << 32 | (int64_t)(sec->n_kv - 1);
     }
 done:
+    lam_free(slot);
     lam_free(work);
     if (st != LAM_OK) {
         lam_cfg_free(c);

@@ -3,6 +3,7 @@
  * the layers are built with the nn builders, and the output, target and loss
  * nodes are attached. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "train/train_internal.h"
@@ -115,6 +116,12 @@ static lam_status read_stages(lam_model *m)
     int n = 0;
     for (int i = lam_cfg_find(c, "stage", 0); i >= 0; i = lam_cfg_find(c, "stage", i + 1)) n++;
     if (!n) return LAM_OK;
+    if (n > LAM_MAX_STAGES) { /* lam_train_result has room for that many: fail now, not after training them */
+        int i = -1;
+        for (int k = 0; k <= LAM_MAX_STAGES; k++) i = lam_cfg_find(c, "stage", i + 1);
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: more than %d [stage] sections", c->path, c->sec[i].line,
+                        LAM_MAX_STAGES);
+    }
     m->stages = lam_calloc((size_t)n, sizeof *m->stages);
     if (!m->stages) return LAM_ERR_NOMEM;
     int k = 0;
@@ -301,6 +308,17 @@ static lam_status build(lam_model *m, const lam_model_overrides *ov)
     int64_t dims[LAM_MAX_DIMS];
     int nd;
     TRY(lam_cfg_int_list(c, net, "input", dims, LAM_MAX_DIMS - 1, &nd, true));
+    /* each dimension is at most 2^31; so must their product be, before any
+     * shape arithmetic (int64) can overflow */
+    for (int i = 0, line = 0; i < nd; i++) {
+        int64_t numel = 1;
+        for (int k = 0; k <= i; k++) numel *= dims[k];
+        if (numel > ((int64_t)1 << 31)) {
+            lam_cfg_raw(c, net, "input", &line);
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: input = '%s' holds more than 2^31 values per sample", c->path,
+                            line, lam_cfg_raw(c, net, "input", NULL));
+        }
+    }
     m->sample = lam_shape_make(nd, dims);
     long seed;
     TRY(lam_cfg_int(c, net, "seed", 0, 0, 1L << 62, &seed));
@@ -395,24 +413,64 @@ static void fmt_bytes(double b, char *buf, size_t n)
     snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 }
 
-/* name is a node name that prefixes a parameter name up to a dot */
-static bool prefix_of(const char *name, const char *param)
+/* Non-parameter nodes by name, to find the layer each parameter belongs to. */
+typedef struct named_node {
+    const char *name;
+    int node;
+} named_node;
+
+static int cmp_named(const void *a, const void *b)
 {
-    size_t ln = strlen(name);
-    return !strncmp(param, name, ln) && param[ln] == '.';
+    return strcmp(((const named_node *)a)->name, ((const named_node *)b)->name);
 }
 
-/* Length of the longest non-parameter node name that prefixes `param`. */
-static size_t owner_len(const lam_graph *g, const char *param)
+/* name against the key p[0..len), in the order of strcmp */
+static int cmp_key(const char *name, const char *p, size_t len)
 {
-    size_t best = 0;
-    for (int i = 0; i < lam_graph_node_count(g); i++) {
-        lam_node *nd = lam_graph_node_at(g, i);
-        if (strcmp(lam_node_op_name(nd), "param") && prefix_of(lam_node_name(nd), param) &&
-            strlen(lam_node_name(nd)) > best)
-            best = strlen(lam_node_name(nd));
+    int c = strncmp(name, p, len);
+    return c ? c : name[len] != 0;
+}
+
+/* First entry of v[0..n) (sorted by name) whose name is p[0..len), or -1. */
+static int find_prefix(const named_node *v, int n, const char *p, size_t len)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (cmp_key(v[mid].name, p, len) < 0) lo = mid + 1;
+        else hi = mid;
     }
-    return best;
+    return lo < n && cmp_key(v[lo].name, p, len) == 0 ? lo : -1;
+}
+
+/* np[i] = the parameter elements owned by node i: the parameters whose
+ * longest non-parameter node-name prefix (followed by a '.') is node i's
+ * name.  Sorted names and a binary search per prefix, O((nodes + params)
+ * log nodes): a scan of every node for every parameter of every node made a
+ * model of a few thousand layers take minutes.  false if out of memory. */
+static bool param_owners(const lam_graph *g, size_t *np)
+{
+    int nn = lam_graph_node_count(g), k = 0;
+    named_node *v = lam_malloc(((size_t)nn + 1) * sizeof *v);
+    if (!v) return false;
+    for (int i = 0; i < nn; i++) {
+        lam_node *nd = lam_graph_node_at(g, i);
+        np[i] = 0;
+        if (strcmp(lam_node_op_name(nd), "param")) v[k++] = (named_node){lam_node_name(nd), i};
+    }
+    qsort(v, (size_t)k, sizeof *v, cmp_named);
+    for (size_t p = 0; p < lam_graph_param_count(g); p++) {
+        const lam_param_info *pi = lam_graph_param_at(g, p);
+        for (size_t len = strlen(pi->name); len-- > 0;) {
+            if (pi->name[len] != '.') continue;
+            int j = find_prefix(v, k, pi->name, len);
+            if (j < 0) continue;
+            for (int e = j; e < k && !strcmp(v[e].name, v[j].name); e++) np[v[e].node] += pi->numel;
+            break;
+        }
+    }
+    lam_free(v);
+    return true;
 }
 
 void lam_model_describe(lam_model *m, char *buf, size_t n)
@@ -428,16 +486,16 @@ void lam_model_describe(lam_model *m, char *buf, size_t n)
             lam_vocab_unk_id(m->vocab) >= 0 ? ", <unk>" : "");
     OUT("  %-14s %-11s %-16s %12s\n", "layer", "op", "output", "params");
     size_t total = 0;
+    size_t *owned = lam_calloc((size_t)lam_graph_node_count(m->g) + 1, sizeof *owned);
+    if (owned && !param_owners(m->g, owned)) {
+        lam_free(owned);
+        owned = NULL;
+    }
     for (int i = 0; i < lam_graph_node_count(m->g); i++) {
         lam_node *nd = lam_graph_node_at(m->g, i);
         const char *op = lam_node_op_name(nd);
         if (!strcmp(op, "param")) continue;
-        size_t np = 0; /* the parameters whose longest node-name prefix is this node's */
-        for (size_t p = 0; p < lam_graph_param_count(m->g); p++) {
-            const lam_param_info *pi = lam_graph_param_at(m->g, p);
-            if (owner_len(m->g, pi->name) == strlen(lam_node_name(nd)) && prefix_of(lam_node_name(nd), pi->name))
-                np += pi->numel;
-        }
+        size_t np = owned ? owned[i] : 0; /* the parameters whose longest node-name prefix is this node's */
         total += np;
         lam_shape sh = lam_node_shape(nd);
         OUT("  %-14s %-11s %-16s %12zu\n", lam_node_name(nd), op, lam_shape_str(&sh, s, sizeof s), np);
@@ -445,7 +503,9 @@ void lam_model_describe(lam_model *m, char *buf, size_t n)
     size_t trainable = 0;
     for (size_t p = 0; p < lam_graph_param_count(m->g); p++)
         if (lam_graph_param_at(m->g, p)->trainable) trainable += lam_graph_param_at(m->g, p)->numel;
-    OUT("  parameters: %zu (%zu trainable)\n", total, trainable);
+    bool by_layer = owned != NULL;
+    lam_free(owned);
+    OUT("  parameters: %zu (%zu trainable)%s\n", total, trainable, by_layer ? "" : " (out of memory: not counted by layer)");
     OUT("  forward FLOPs per sample: %.0f\n", lam_graph_flops_per_sample(m->g));
     lam_mem_plan mp = lam_graph_mem_plan(m->g);
     if (mp.arena_bytes || mp.param_bytes) {
