@@ -316,6 +316,26 @@ out:
     return s;
 }
 
+/* Write the training state to `path`: the loader's position, the dropout
+ * RNG and, inside an epoch (mid), the running sums of that epoch. */
+static lam_status write_state(lam_model *m, const lam_optim *opt, lam_train_state *ts, const lam_loader *ld,
+                              const float *best, const char *path, bool mid, double loss_sum, int64_t correct,
+                              int64_t seen, int64_t batches)
+{
+    lam_loader_get_state(ld, &ts->loader);
+    ts->dropout_rng = *lam_graph_rng(m->g);
+    if (mid) {
+        ts->epoch_loss_sum = loss_sum;
+        ts->epoch_correct = correct;
+        ts->epoch_seen = seen;
+        ts->epoch_batches = batches;
+    }
+    lam_status s = lam_checkpoint_write_(m, opt, ts, best, path);
+    ts->epoch_loss_sum = 0;
+    ts->epoch_correct = ts->epoch_seen = ts->epoch_batches = 0;
+    return s;
+}
+
 /* Whether every trainable parameter's gradient is finite. */
 static bool grads_finite(lam_graph *g)
 {
@@ -608,18 +628,9 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             lam_loader_get_state(ld, &lp);
             if (drained || lp.pos >= lp.n || ts.step >= max_steps) continue;
             if (!stop && !(hk.checkpoint_every > 0 && ts.step % (uint64_t)hk.checkpoint_every == 0)) continue;
-            if (hk.checkpoint_path) {
-                ts.loader = lp;
-                ts.dropout_rng = *lam_graph_rng(m->g);
-                ts.epoch_loss_sum = loss_sum;
-                ts.epoch_correct = correct;
-                ts.epoch_seen = seen;
-                ts.epoch_batches = bi;
-                s = lam_checkpoint_write_(m, opt, &ts, ck_best, hk.checkpoint_path);
-                ts.epoch_loss_sum = 0;
-                ts.epoch_correct = ts.epoch_seen = ts.epoch_batches = 0;
-                if (s != LAM_OK) goto done;
-            }
+            if (hk.checkpoint_path && (s = write_state(m, opt, &ts, ld, ck_best, hk.checkpoint_path, true, loss_sum,
+                                                       correct, seen, bi)) != LAM_OK)
+                goto done;
             if (stop) {
                 interrupted = true;
                 break;
@@ -662,20 +673,10 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                     el.val_acc, el.lr, el.seconds);
             fflush(csv);
         }
-        if (hk.checkpoint_path) {
-            lam_loader_get_state(ld, &ts.loader);
-            ts.dropout_rng = *lam_graph_rng(m->g);
-            if (partial) { /* a resume with a larger step budget finishes this epoch */
-                ts.epoch_loss_sum = loss_sum;
-                ts.epoch_correct = correct;
-                ts.epoch_seen = seen;
-                ts.epoch_batches = bi;
-            }
-            s = lam_checkpoint_write_(m, opt, &ts, ck_best, hk.checkpoint_path);
-            ts.epoch_loss_sum = 0;
-            ts.epoch_correct = ts.epoch_seen = ts.epoch_batches = 0;
-            if (s != LAM_OK) goto done;
-        }
+        /* a partial epoch's sums: a resume with a larger step budget finishes it */
+        if (hk.checkpoint_path && (s = write_state(m, opt, &ts, ld, ck_best, hk.checkpoint_path, partial, loss_sum,
+                                                   correct, seen, bi)) != LAM_OK)
+            goto done;
         if (m->train.patience > 0 && ts.bad_epochs >= m->train.patience) {
             res->stopped_early = true;
             break;
