@@ -43,6 +43,7 @@ void lam_graph_free(lam_graph *g)
 {
     if (!g) return;
     lam_free(g->nodes);
+    lam_free(g->name_slots);
     lam_free(g->params);
     lam_free(g->layers);
     lam_free(g->segs);
@@ -73,6 +74,44 @@ static bool grow(lam_graph *g, void **arr, int n, int *cap, size_t elem)
     return true;
 }
 
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void name_slot_put(int *slots, int cap, const char *name, int id)
+{
+    uint32_t i = name_hash(name) & (uint32_t)(cap - 1);
+    while (slots[i]) i = (i + 1) & (uint32_t)(cap - 1);
+    slots[i] = id + 1;
+}
+
+/* Index node `id` under its current name; the table is rebuilt from the
+ * current names (dropping stale slots) when it would be half full. */
+static bool name_index_add(lam_graph *g, int id)
+{
+    if (2 * (g->name_used + 1) > g->name_cap) {
+        int cap = 64;
+        while (cap < 4 * (g->n_nodes + 1)) cap *= 2;
+        int *slots = lam_calloc((size_t)cap, sizeof *slots);
+        if (!slots) {
+            lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory building the graph");
+            return false;
+        }
+        for (int k = 0; k < g->n_nodes; k++)
+            if (k != id) name_slot_put(slots, cap, g->nodes[k]->name, k);
+        lam_free(g->name_slots);
+        g->name_slots = slots;
+        g->name_cap = cap;
+        g->name_used = g->n_nodes - (id < g->n_nodes);
+    }
+    name_slot_put(g->name_slots, g->name_cap, g->nodes[id]->name, id);
+    g->name_used++;
+    return true;
+}
+
 static lam_node *new_node(lam_graph *g, lam_op op, const char *name)
 {
     if (!grow(g, (void **)&g->nodes, g->n_nodes, &g->cap_nodes, sizeof *g->nodes)) return NULL;
@@ -97,7 +136,9 @@ static lam_node *new_node(lam_graph *g, lam_op op, const char *name)
     n->val_off = n->grad_off = n->saved_off = n->rval_off = n->rsaved_off = SIZE_MAX;
     n->seg = g->open_seg;
     n->inner_seg = -1;
-    g->nodes[g->n_nodes++] = n;
+    g->nodes[g->n_nodes] = n;
+    if (!name_index_add(g, g->n_nodes)) return NULL;
+    g->n_nodes++;
     g->compiled = false;
     return n;
 }
@@ -583,8 +624,12 @@ lam_node *lam_graph_node_at(const lam_graph *g, int i) { return i >= 0 && i < g-
 
 lam_node *lam_graph_node(const lam_graph *g, const char *name)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (strcmp(g->nodes[i]->name, name) == 0) return g->nodes[i];
+    if (!g || !name || !g->name_cap) return NULL;
+    uint32_t mask = (uint32_t)g->name_cap - 1;
+    for (uint32_t i = name_hash(name) & mask; g->name_slots[i]; i = (i + 1) & mask) {
+        int id = g->name_slots[i] - 1;
+        if (id < g->n_nodes && strcmp(g->nodes[id]->name, name) == 0) return g->nodes[id];
+    }
     return NULL;
 }
 
@@ -596,7 +641,12 @@ lam_status lam_node_set_name(lam_graph *g, lam_node *n, const char *name)
     if (other) return lam_graph_fail(g, LAM_ERR_ARG, "a node named '%s' exists already", name);
     const char *copy = lam_arena_strdup(g->arena, name);
     if (!copy) return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory naming a node");
+    const char *old = n->name;
     n->name = copy;
+    if (!name_index_add(g, n->id)) {
+        n->name = old;
+        return g->status;
+    }
     if (n->param >= 0) g->params[n->param].name = copy;
     return LAM_OK;
 }
@@ -615,9 +665,8 @@ const lam_param_info *lam_graph_param_at(const lam_graph *g, size_t i)
 }
 const lam_param_info *lam_graph_param_find(const lam_graph *g, const char *name)
 {
-    for (int i = 0; i < g->n_params; i++)
-        if (strcmp(g->params[i].name, name) == 0) return &g->params[i];
-    return NULL;
+    const lam_node *n = lam_graph_node(g, name); /* a parameter's name is its node's */
+    return n && n->param >= 0 ? &g->params[n->param] : NULL;
 }
 size_t lam_graph_param_total(const lam_graph *g) { return g->param_total; }
 float *lam_graph_params(lam_graph *g) { return g->param_data; }
@@ -625,14 +674,11 @@ float *lam_graph_grads(lam_graph *g) { return g->grad_data; }
 
 lam_status lam_graph_set_trainable(lam_graph *g, const char *param_name, bool trainable)
 {
-    for (int i = 0; i < g->n_params; i++)
-        if (strcmp(g->params[i].name, param_name) == 0) {
-            if (g->params[i].buffer && trainable)
-                return lam_fail(LAM_ERR_ARG, "'%s' is a buffer and cannot be trained", param_name);
-            g->params[i].trainable = trainable;
-            return LAM_OK;
-        }
-    return lam_fail(LAM_ERR_ARG, "no parameter named '%s'", param_name);
+    lam_param_info *pi = (lam_param_info *)lam_graph_param_find(g, param_name);
+    if (!pi) return lam_fail(LAM_ERR_ARG, "no parameter named '%s'", param_name);
+    if (pi->buffer && trainable) return lam_fail(LAM_ERR_ARG, "'%s' is a buffer and cannot be trained", param_name);
+    pi->trainable = trainable;
+    return LAM_OK;
 }
 
 int lam_graph_begin_recompute(lam_graph *g)

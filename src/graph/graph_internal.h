@@ -9,6 +9,12 @@ struct lam_graph {
     lam_arena *arena;          /* nodes, names */
     lam_node **nodes;
     int n_nodes, cap_nodes;
+    /* name -> node: open addressing, a slot holds a node id + 1 (0: empty).
+     * A renamed node leaves its old slot behind; lookups compare the node's
+     * current name, so the stale slot only costs a probe until the next
+     * rebuild (graph.c, name_index_add). */
+    int *name_slots;
+    int name_cap, name_used;
     lam_param_info *params;
     int n_params, cap_params;
     size_t param_total;
