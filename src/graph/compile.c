@@ -142,7 +142,12 @@ static int by_size_desc(const void *a, const void *b)
     return x->size < y->size ? 1 : x->size > y->size ? -1 : x->start - y->start;
 }
 
-static size_t place(buf *bs, int nb, bool no_reuse)
+/* `placed` is scratch for nb pointers: the buffers placed so far, by offset.
+ * Each buffer goes at the lowest offset among 0 and the ends of the placed
+ * buffers it overlaps in time at which it overlaps none of them in memory: a
+ * sweep over those buffers by offset finds it (every candidate below the
+ * sweep's is covered by one of them) and stops at the first gap that fits. */
+static size_t place(buf *bs, int nb, bool no_reuse, buf **placed)
 {
     size_t total = 0;
     if (no_reuse) {
@@ -154,22 +159,25 @@ static size_t place(buf *bs, int nb, bool no_reuse)
     }
     qsort(bs, (size_t)nb, sizeof *bs, by_size_desc);
     for (int i = 0; i < nb; i++) {
-        /* candidate offsets: 0 and the end of every placed, time-overlapping buffer */
-        size_t best = SIZE_MAX;
-        for (int c = -1; c < i; c++) {
-            size_t off = c < 0 ? 0 : bs[c].off + bs[c].size;
-            if (c >= 0 && (bs[c].end < bs[i].start || bs[c].start > bs[i].end)) continue;
-            if (off >= best) continue;
-            bool ok = true;
-            for (int j = 0; j < i && ok; j++) {
-                if (bs[j].end < bs[i].start || bs[j].start > bs[i].end) continue;
-                if (off < bs[j].off + bs[j].size && bs[j].off < off + bs[i].size) ok = false;
-            }
-            if (ok) best = off;
+        buf *b = &bs[i];
+        size_t off = 0;
+        for (int k = 0; k < i; k++) {
+            const buf *p = placed[k];
+            if (p->end < b->start || p->start > b->end) continue;
+            if (p->off >= off + b->size) break;
+            if (p->off + p->size > off) off = p->off + p->size;
         }
-        bs[i].off = best;
-        *bs[i].out_off = best;
-        if (best + bs[i].size > total) total = best + bs[i].size;
+        b->off = off;
+        *b->out_off = off;
+        if (off + b->size > total) total = off + b->size;
+        int lo = 0, hi = i; /* insert after the placed buffers at offsets <= off */
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (placed[mid]->off <= off) lo = mid + 1;
+            else hi = mid;
+        }
+        memmove(placed + lo + 1, placed + lo, (size_t)(i - lo) * sizeof *placed);
+        placed[lo] = b;
     }
     return total;
 }
@@ -216,10 +224,12 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
     /* last forward consumer of each node */
     int *last_use = lam_calloc((size_t)N, sizeof *last_use);
     int *first_consumer_bwd = lam_calloc((size_t)N, sizeof *first_consumer_bwd);
-    if (!last_use || !first_consumer_bwd) {
+    buf **placed = lam_calloc((size_t)N * 5, sizeof *placed);
+    if (!last_use || !first_consumer_bwd || !placed) {
         lam_free(bs);
         lam_free(last_use);
         lam_free(first_consumer_bwd);
+        lam_free(placed);
         return lam_graph_fail(g, LAM_ERR_NOMEM, "out of memory planning the graph");
     }
     for (int i = 0; i < N; i++) last_use[i] = i, first_consumer_bwd[i] = 2 * N - 1 - i;
@@ -310,10 +320,11 @@ lam_status lam_graph_compile(lam_graph *g, const lam_compile_opts *opts)
             }
         }
     }
-    total = place(bs, nb, o.no_reuse);
+    total = place(bs, nb, o.no_reuse, placed);
     if (!pass) plain_total = total;
     }
     lam_free(bs);
+    lam_free(placed);
     lam_free(last_use);
     lam_free(first_consumer_bwd);
 
