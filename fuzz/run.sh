@@ -10,7 +10,9 @@
 # Per input the limits are the ones issue 10 sets: 1 s (-timeout=1) and
 # 512 MiB (-rss_limit_mb=512, which is also the largest single malloc).
 # Each harness fuzzes a working corpus, BUILD/corpus/NAME (kept between runs,
-# so that long runs accumulate), seeded from the committed fuzz/corpus/NAME;
+# so that long runs accumulate), seeded from the committed fuzz/corpus/NAME
+# and fuzz/regress/NAME (inputs that once crashed or timed out, kept after
+# their fix so that every run replays them);
 # crashing inputs go to BUILD/artifacts/NAME-*, logs to BUILD/logs/NAME.log.
 # Extra libFuzzer flags: FUZZ_FLAGS="-jobs=... -dict=..." in the environment.
 set -u
@@ -47,8 +49,8 @@ one)
     build=$2 secs=$3 name=$4
     bin=$build/fuzz_$name
     mkdir -p "$build/corpus/$name" "$build/artifacts" "$build/logs"
-    seeds=fuzz/corpus/$name
-    [ -d "$seeds" ] || seeds=
+    seeds=
+    for d in fuzz/corpus/$name fuzz/regress/$name; do [ -d "$d" ] && seeds="$seeds $d"; done
     dict=
     [ -f "fuzz/dict/$name.dict" ] && dict=-dict=fuzz/dict/$name.dict
     log=$build/logs/$name.log
