@@ -70,6 +70,10 @@ bool run_dir(const cli_opts *o, char *buf, size_t n);
 
 double mib(size_t b);
 size_t print_memory_estimate(lam_model *m);
+/* lam_model_describe / lam_metrics_report to stdout, whatever their length */
+void print_description(lam_model *m);
+void print_metrics(const lam_metrics *mt, const char *const *class_names);
+char *metrics_text(const lam_metrics *mt, const char *const *class_names); /* malloc'd; NULL: out of memory */
 double peak_rss_mib(void);
 
 /* How a checkpoint's class labels map to indices (from its training data). */

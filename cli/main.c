@@ -112,6 +112,35 @@ static const char *const main_help =
 
 double mib(size_t b) { return (double)b / (1 << 20); }
 
+void print_description(lam_model *m)
+{
+    size_t n = lam_model_describe(m, NULL, 0) + 1;
+    char *buf = malloc(n);
+    if (!buf) {
+        fprintf(stderr, "lamina: out of memory describing the model\n");
+        return;
+    }
+    lam_model_describe(m, buf, n);
+    fputs(buf, stdout);
+    free(buf);
+}
+
+char *metrics_text(const lam_metrics *mt, const char *const *class_names)
+{
+    size_t n = lam_metrics_report(mt, class_names, NULL, 0) + 1;
+    char *buf = malloc(n);
+    if (buf) lam_metrics_report(mt, class_names, buf, n);
+    else fprintf(stderr, "lamina: out of memory writing the metrics\n");
+    return buf;
+}
+
+void print_metrics(const lam_metrics *mt, const char *const *class_names)
+{
+    char *buf = metrics_text(mt, class_names);
+    if (buf) fputs(buf, stdout);
+    free(buf);
+}
+
 /* The estimate of lam_model_memory_estimate, one line; returns the total. */
 size_t print_memory_estimate(lam_model *m)
 {
@@ -496,9 +525,8 @@ static int cmd_eval(int argc, char **argv)
     const char *const *names = (const char *const *)(cm.known ? cm.names : ds->class_names);
     int nnames = cm.known ? cm.n : ds->nclasses;
     if ((s = class_names_make(names, nnames, mt.nclasses, &cn)) != LAM_OK) goto out;
-    char buf[16384];
-    lam_metrics_report(&mt, (const char *const *)cn.v, buf, sizeof buf);
-    printf("%s: %lld rows\n%s", o.data, (long long)ds->n, buf);
+    printf("%s: %lld rows\n", o.data, (long long)ds->n);
+    print_metrics(&mt, (const char *const *)cn.v);
 out:
     class_names_free(&cn);
     class_map_free(&cm);
@@ -689,6 +717,7 @@ static int cmd_train(int argc, char **argv)
     ov.seed = o.seed;
     ov.strategy = o.strategy;
     lam_model *m = NULL;
+    char *report = NULL;
     lam_dataset *tr = NULL, *va = NULL, *te = NULL;
     lam_metrics mt = {0};
     lam_csv_report rep = {0};
@@ -731,8 +760,7 @@ static int cmd_train(int argc, char **argv)
     printf("; train %lld, validation %lld, test %lld\n", (long long)tr->n, (long long)(va ? va->n : 0),
            (long long)(te ? te->n : 0));
     if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
-    lam_model_describe(m, buf, sizeof buf);
-    fputs(buf, stdout);
+    print_description(m);
     /* from here SIGINT / SIGTERM stop training cleanly (a semi-supervised
      * run cannot resume mid-way: it keeps the default) */
     if (!semi) catch_stop_signals(&sigs);
@@ -840,9 +868,9 @@ static int cmd_train(int argc, char **argv)
     if ((s = lam_evaluate(m, evs, &mt)) != LAM_OK) goto out;
     if ((s = class_names_make((const char *const *)evs->class_names, evs->nclasses, mt.nclasses, &cn)) != LAM_OK)
         goto out;
-    lam_metrics_report(&mt, (const char *const *)cn.v, buf, sizeof buf);
     const char *which = te ? "test" : "training-set";
-    printf("%s results:\n%s", which, buf);
+    report = metrics_text(&mt, (const char *const *)cn.v);
+    printf("%s results:\n%s", which, report ? report : "");
     if (te && m->baselines && m->baselines->majority) {
         char num[16];
         int mc = m->baselines->majority_class;
@@ -860,7 +888,7 @@ static int cmd_train(int argc, char **argv)
     }
     fprintf(f, "model %s, data %s, strategy %s, %d epochs\n%s results:\n%s", o.file,
             m->data.path ? m->data.path : lam_data_format_name(m->data.format), lam_strategy_name(m->train.strategy),
-            epochs_run, which, buf);
+            epochs_run, which, report ? report : "");
     if (fclose(f) != 0) {
         s = lam_fail(LAM_ERR_IO, "%s: write error", report_path);
         goto out;
@@ -869,6 +897,7 @@ static int cmd_train(int argc, char **argv)
     printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
 out:
     restore_signals(&sigs);
+    free(report);
     class_names_free(&cn);
     lam_metrics_free(&mt);
     lam_csv_report_clear(&rep);
@@ -900,9 +929,7 @@ static int cmd_inspect(int argc, char **argv)
     if (s != LAM_OK) return fail(s);
     if (o.batch) m->train.batch = o.batch;
     if ((s = lam_model_compile(m, m->train.batch)) == LAM_OK) {
-        char buf[16384];
-        lam_model_describe(m, buf, sizeof buf);
-        fputs(buf, stdout);
+        print_description(m);
         print_memory_estimate(m);
         if (ck && ts.epoch > 0)
             printf("training state: %d epochs, %llu steps\n", ts.epoch, (unsigned long long)ts.step);

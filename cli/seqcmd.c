@@ -34,9 +34,8 @@ int seq_eval(lam_model *m, const char *data)
     lam_status s = test_part(m, data, &ds);
     if (s == LAM_OK) s = lam_evaluate(m, ds, &mt);
     if (s == LAM_OK) {
-        static char buf[65536];
-        lam_metrics_report(&mt, (const char *const *)m->class_names, buf, sizeof buf);
-        printf("%s: %lld samples\n%s", m->data.path, (long long)ds->n, buf);
+        printf("%s: %lld samples\n", m->data.path, (long long)ds->n);
+        print_metrics(&mt, (const char *const *)m->class_names);
     }
     lam_metrics_free(&mt);
     lam_dataset_free(ds);

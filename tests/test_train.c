@@ -428,12 +428,50 @@ static void test_metrics_by_hand(void)
     CHECK_NEAR(m.r2, 1 - 1.0 / 8.75, 1e-12, 0);
 }
 
+/* The describers return the whole text's length, as snprintf does, and cut
+ * a short buffer cleanly: a 100-class report (about 70 KB) or a 200-block
+ * model is not truncated by a caller that sizes its buffer. */
+static void test_reports_are_sized(void)
+{
+    lam_metrics m;
+    CHECK_OK(lam_metrics_init(&m, LAM_TASK_CLASSIFICATION, 100));
+    for (int c = 0; c < 100; c++) m.confusion[c * 100 + c] = c + 1;
+    lam_metrics_finish_classification(&m);
+    size_t n = lam_metrics_report(&m, NULL, NULL, 0);
+    CHECK_MSG(n > 60000, "report of %zu bytes", n);
+    char *buf = malloc(n + 1), small[100];
+    CHECK(lam_metrics_report(&m, NULL, buf, n + 1) == n && strlen(buf) == n);
+    CHECK(strstr(buf, "   99 ") && buf[n - 1] == '\n');
+    CHECK(lam_metrics_report(&m, NULL, small, sizeof small) == n && strlen(small) == sizeof small - 1);
+    CHECK(!strncmp(small, buf, sizeof small - 1));
+    free(buf);
+    lam_metrics_free(&m);
+
+    lam_model *md = NULL;
+    size_t cap = 64 + 30 * 200, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "[net]\ninput = 8\n");
+    for (int i = 0; i < 200; i++) len += (size_t)snprintf(text + len, cap - len, "[dense]\nunits = %d\n", i < 199 ? 8 : 3);
+    CHECK_OK(model_from_text(text, &md));
+    free(text);
+    if (md) {
+        CHECK_OK(lam_model_compile(md, 1));
+        n = lam_model_describe(md, NULL, 0);
+        buf = malloc(n + 1);
+        CHECK(lam_model_describe(md, buf, n + 1) == n && strlen(buf) == n);
+        CHECK(strstr(buf, "fc200 ") && strstr(buf, "planned memory at batch 1"));
+        free(buf);
+    }
+    lam_model_free(md);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_train_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_model_file_errors);
     RUN(test_metrics_by_hand);
+    RUN(test_reports_are_sized);
     RUN(test_class_names_in_checkpoint);
     RUN(test_digits_accuracy);
     RUN(test_checkpoint_round_trip);

@@ -190,8 +190,10 @@ void lam_model_free(lam_model *m);
 /* Compile for batches up to max_batch (training plan). */
 lam_status lam_model_compile(lam_model *m, int max_batch);
 /* Write a description: layers, output shapes, parameter counts, FLOPs and the
- * planned memory, into buf (truncated to n). */
-void lam_model_describe(lam_model *m, char *buf, size_t n);
+ * planned memory, into buf (truncated to n bytes, always terminated when
+ * n > 0).  Returns the length of the whole description, as snprintf does:
+ * call with (NULL, 0) to size a buffer. */
+size_t lam_model_describe(lam_model *m, char *buf, size_t n);
 
 const char *lam_loss_name(lam_loss_kind k);
 
@@ -233,8 +235,9 @@ void lam_metrics_finish_classification(lam_metrics *m);
 /* Regression metrics of predictions p against targets t, [n, k] each. */
 void lam_metrics_regression(lam_metrics *m, const float *p, const float *t, int64_t n, int k);
 /* A readable report (accuracy, per-class P/R/F1, confusion matrix, or the
- * regression errors) into buf. */
-void lam_metrics_report(const lam_metrics *m, const char *const *class_names, char *buf, size_t n);
+ * regression errors) into buf, truncated to n bytes; returns the whole
+ * report's length, as snprintf does ((NULL, 0) sizes a buffer). */
+size_t lam_metrics_report(const lam_metrics *m, const char *const *class_names, char *buf, size_t n);
 
 /* ---- fit / evaluate / predict ------------------------------------------------ */
 

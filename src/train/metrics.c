@@ -87,19 +87,19 @@ void lam_metrics_regression(lam_metrics *m, const float *p, const float *t, int6
     m->r2 = k ? r2 / k : NAN;
 }
 
-void lam_metrics_report(const lam_metrics *m, const char *const *class_names, char *buf, size_t n)
+size_t lam_metrics_report(const lam_metrics *m, const char *const *class_names, char *buf, size_t n)
 {
     size_t k = 0;
-#define OUT(...) k += (size_t)snprintf(buf + k, k < n ? n - k : 0, __VA_ARGS__)
+#define OUT(...) k += (size_t)snprintf(k < n ? buf + k : NULL, k < n ? n - k : 0, __VA_ARGS__)
     if (m->task != LAM_TASK_CLASSIFICATION) {
         OUT("loss %.6f  MSE %.6f  MAE %.6f  R2 %.4f  (n = %lld)\n", m->loss, m->mse, m->mae, m->r2, (long long)m->n);
-        return;
+        return k;
     }
     int K = m->nclasses;
     if (K == 0) { /* a language model: every position's next token */
         OUT("loss %.4f  perplexity %.3f  next-token accuracy %.4f  (%lld tokens)\n", m->loss, exp(m->loss), m->accuracy,
             (long long)m->n);
-        return;
+        return k;
     }
     OUT("accuracy %.4f  macro F1 %.4f  loss %.4f  (n = %lld)\n", m->accuracy, m->macro_f1, m->loss, (long long)m->n);
     OUT("%12s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
@@ -120,5 +120,6 @@ void lam_metrics_report(const lam_metrics *m, const char *const *class_names, ch
         for (int c = 0; c < K; c++) OUT(" %5lld", (long long)m->confusion[(size_t)r * K + c]);
         OUT("\n");
     }
+    return k;
 #undef OUT
 }

@@ -473,10 +473,10 @@ static bool param_owners(const lam_graph *g, size_t *np)
     return true;
 }
 
-void lam_model_describe(lam_model *m, char *buf, size_t n)
+size_t lam_model_describe(lam_model *m, char *buf, size_t n)
 {
     size_t k = 0;
-#define OUT(...) k += (size_t)snprintf(buf + k, k < n ? n - k : 0, __VA_ARGS__)
+#define OUT(...) k += (size_t)snprintf(k < n ? buf + k : NULL, k < n ? n - k : 0, __VA_ARGS__)
     char s[64];
     OUT("model %s: input %s%s, loss %s, optimizer %s\n", m->cfg->path, lam_shape_str(&m->sample, s, sizeof s),
         m->tokens ? " tokens" : "", lam_loss_name(m->train.loss), lam_optim_kind_name(m->train.optimizer));
@@ -522,5 +522,6 @@ void lam_model_describe(lam_model *m, char *buf, size_t n)
                 (double)mp.arena_no_recompute_bytes / (double)(mp.arena_bytes ? mp.arena_bytes : 1));
         }
     }
+    return k;
 #undef OUT
 }
