@@ -242,6 +242,28 @@ static void test_checkpoint_every(void)
     CHECK_RUN(2, "train '%s' --out '%s' --quiet --strategy layerwise_supervised --checkpoint-every 4", cfg,
               tpath("ck_lw"));
     CHECK_HAS(err_buf, "--checkpoint-every needs end_to_end");
+
+    /* a resume with other run settings would continue another run: refused,
+     * naming the setting, and the checkpoint is left as it was */
+    const char *ov = tpath("ck_override");
+    char ck[320];
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", ov);
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet --steps 10 --lr 0.05 --batch 8 --seed 3", cfg, ov);
+    long nck = slurp(ck, a, sizeof a);
+    CHECK_RUN(1, "train '%s' --out '%s' --quiet --epochs 6 --resume '%s'", cfg, ov, ck);
+    CHECK_HAS(err_buf, "the checkpoint was trained with seed 3, this run has seed 1:"); /* the model file's */
+    CHECK_HAS(err_buf, "(lamina train ... --seed 3)");
+    CHECK_RUN(1, "train '%s' --out '%s' --quiet --epochs 6 --seed 3 --batch 8 --resume '%s'", cfg, ov, ck);
+    CHECK_HAS(err_buf, "the checkpoint was trained with lr 0.05, this run has lr 0.02:");
+    CHECK_HAS(err_buf, "--lr 0.05)");
+    CHECK_RUN(1, "train '%s' --out '%s' --quiet --epochs 6 --seed 3 --lr 0.05 --resume '%s'", cfg, ov, ck);
+    CHECK_HAS(err_buf, "the checkpoint was trained with batch 8, this run has batch 16:");
+    CHECK_RUN(1, "train '%s' --out '%s' --quiet --epochs 6 --seed 3 --lr 0.05 --batch 8 --data '%s' --resume '%s'",
+              cfg, ov, write_classes("ck_other.csv", 150, 1, -1, 5), ck);
+    CHECK_HAS(err_buf, "the checkpoint was trained with data");
+    nb = slurp(ck, b, sizeof b);
+    CHECK(nck > 0 && nck == nb && !memcmp(a, b, (size_t)nb));
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet --epochs 6 --seed 3 --lr 0.05 --batch 8 --resume '%s'", cfg, ov, ck);
 }
 
 static void test_help_and_usage(void)
@@ -526,6 +548,13 @@ static void test_layerwise_commands(void)
     CHECK_HAS(out_buf, "fine-tune end to end");
     CHECK_RUN(1, "train '%s' --strategy sideways --out '%s' --quiet", cfg, rundir);
     CHECK_HAS(err_buf, "unknown strategy");
+    /* a layer-wise run resumes with its own settings only */
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors", rundir);
+    CHECK_RUN(1, "train '%s' --out '%s' --quiet --resume '%s'", cfg, rundir, p);
+    CHECK_HAS(err_buf, "trained with strategy layerwise_autoencoder, this run has strategy end_to_end");
+    CHECK_RUN(1, "train '%s' --strategy layerwise_autoencoder --lr 0.1 --out '%s' --quiet --resume '%s'", cfg, rundir, p);
+    CHECK_HAS(err_buf, "trained with lr 0.02, this run has lr 0.1");
+    CHECK_RUN(0, "train '%s' --strategy layerwise_autoencoder --out '%s' --quiet --resume '%s'", cfg, rundir, p);
     snprintf(p, sizeof p, "%s/model.safetensors", rundir);
     const char *codes = tpath("codes.csv");
     CHECK_RUN(0, "encode '%s' --data '%s' --out '%s'", p, data, codes);

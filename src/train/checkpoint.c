@@ -46,6 +46,70 @@ static bool rng_parse(const char *s, lam_rng *r)
     return true;
 }
 
+/* The settings of a run that the command line can change without changing
+ * the model file (--seed, --batch, --lr, --strategy, --data), as metadata
+ * "run_<name>" strings.  A resume must continue the same run: the values are
+ * formatted the same way when written and when checked, and compared as
+ * strings (the learning rate in the fewest digits that read back exactly). */
+#define RUN_SETTINGS 6
+typedef struct run_settings {
+    const char *key[RUN_SETTINGS], *option[RUN_SETTINGS];
+    char val[RUN_SETTINGS][64];
+    const char *data; /* the data path: any length */
+} run_settings;
+
+static void run_settings_of(const lam_model *m, run_settings *r)
+{
+    static const char *const keys[RUN_SETTINGS] = {"run_seed", "run_train_seed", "run_batch",
+                                                   "run_lr",   "run_strategy",   "run_data"};
+    static const char *const options[RUN_SETTINGS] = {"seed", "seed", "batch", "lr", "strategy", "data"};
+    for (int i = 0; i < RUN_SETTINGS; i++) r->key[i] = keys[i], r->option[i] = options[i];
+    snprintf(r->val[0], sizeof r->val[0], "%" PRIu64, m->seed);
+    snprintf(r->val[1], sizeof r->val[1], "%" PRIu64, m->train.seed);
+    snprintf(r->val[2], sizeof r->val[2], "%d", m->train.batch);
+    for (int digits = 15; digits <= 17; digits++) { /* the shortest form that reads back exactly */
+        snprintf(r->val[3], sizeof r->val[3], "%.*g", digits, m->train.group.lr);
+        if (strtod(r->val[3], NULL) == m->train.group.lr) break;
+    }
+    snprintf(r->val[4], sizeof r->val[4], "%s", lam_strategy_name(m->train.strategy));
+    r->val[5][0] = 0;
+    r->data = m->data.path ? m->data.path : "";
+}
+
+static const char *run_value(const run_settings *r, int i) { return i == RUN_SETTINGS - 1 ? r->data : r->val[i]; }
+
+/* A resume of a checkpoint whose run settings differ from m's would continue
+ * another run: refuse it, naming the setting and the option that restores
+ * it.  Checkpoints written before the settings were recorded pass. */
+static lam_status check_run_settings(const lam_safetensors *st, const char *path, const lam_model *m)
+{
+    run_settings r;
+    run_settings_of(m, &r);
+    for (int i = 0; i < RUN_SETTINGS; i++) {
+        const char *was = lam_safetensors_meta(st, r.key[i]), *now = run_value(&r, i);
+        if (!was || !strcmp(was, now)) continue;
+        const char *name = r.key[i] + 4, *none = "none (the model file's)";
+        return lam_fail(LAM_ERR_ARG,
+                        "%s: the checkpoint was trained with %s %s, this run has %s %s: a resume continues the "
+                        "same run, so give it the options of the interrupted one (lamina train ... --%s %s)",
+                        path, name, *was ? was : none, name, *now ? now : none, r.option[i], *was ? was : "...");
+    }
+    return LAM_OK;
+}
+
+lam_status lam_checkpoint_check_run_(const char *path, const lam_model *m)
+{
+    lam_safetensors *st;
+    TRY(lam_safetensors_open(path, &st));
+    lam_status s = LAM_OK;
+    const char *text = lam_safetensors_meta(st, "model");
+    if (!text || strcmp(text, m->cfg->text) != 0)
+        s = lam_fail(LAM_ERR_ARG, "%s: the checkpoint was made from a different model file", path);
+    if (s == LAM_OK) s = check_run_settings(st, path, m);
+    lam_safetensors_close(st);
+    return s;
+}
+
 lam_status lam_checkpoint_save(lam_model *m, const lam_optim *o, const lam_train_state *ts, const char *path)
 {
     return lam_checkpoint_write_(m, o, ts, NULL, path);
@@ -142,9 +206,12 @@ lam_status lam_checkpoint_write_(lam_model *m, const lam_optim *o, const lam_tra
     };
     /* the training data's class names, as a JSON array of strings */
     lam_json_buf cls = {0};
-    lam_st_meta all[sizeof meta / sizeof meta[0] + 2];
+    lam_st_meta all[sizeof meta / sizeof meta[0] + 2 + RUN_SETTINGS];
     size_t nmeta = sizeof meta / sizeof meta[0];
     memcpy(all, meta, sizeof meta);
+    run_settings rs;
+    run_settings_of(m, &rs);
+    for (int i = 0; i < RUN_SETTINGS; i++) all[nmeta++] = (lam_st_meta){rs.key[i], run_value(&rs, i)};
     if (m->class_names) {
         lam_json_buf_puts(&cls, "[");
         for (int32_t i = 0; i < m->n_class_names; i++) {
@@ -375,6 +442,7 @@ lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, 
     lam_status s = LAM_OK;
     if (strcmp(lam_safetensors_meta(st, "model"), m->cfg->text) != 0)
         s = lam_fail(LAM_ERR_ARG, "%s: the checkpoint was made from a different model file", path);
+    if (s == LAM_OK) s = check_run_settings(st, path, m);
     if (s == LAM_OK) s = load_params(st, path, m);
     if (s == LAM_OK) s = read_state(st, path, ts);
     const char *ok = lam_safetensors_meta(st, "optimizer");

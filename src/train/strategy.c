@@ -385,17 +385,13 @@ static lam_status resume_stages(run *r, const char *path)
 {
     lam_model *ck = NULL;
     lam_train_state ts;
+    TRY(lam_checkpoint_check_run_(path, r->m));
     TRY(lam_checkpoint_load(path, &ck, &ts));
-    lam_status s = LAM_OK;
-    if (strcmp(ck->cfg->text, r->m->cfg->text) != 0)
-        s = lam_fail(LAM_ERR_ARG, "%s: the checkpoint was made from a different model file", path);
-    else {
-        copy_all(r->m->g, ck->g);
-        *lam_graph_rng(r->m->g) = ts.dropout_rng;
-        r->done_stages = ts.stage;
-    }
+    copy_all(r->m->g, ck->g);
+    *lam_graph_rng(r->m->g) = ts.dropout_rng;
+    r->done_stages = ts.stage;
     lam_model_free(ck);
-    return s;
+    return LAM_OK;
 }
 
 lam_status lam_train_model(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,

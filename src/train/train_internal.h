@@ -21,6 +21,10 @@ lam_status lam_checkpoint_write_(lam_model *m, const lam_optim *o, const lam_tra
  * checkpoint has them (*has_best). */
 lam_status lam_checkpoint_resume_(const char *path, lam_model *m, lam_optim *o, lam_train_state *ts, float *best,
                                   bool *has_best);
+/* Is the checkpoint at path one of m's run: the same model file text and the
+ * same run settings (seed, batch, learning rate, strategy, data path, which
+ * the command line can override)?  LAM_ERR_ARG naming the difference if not. */
+lam_status lam_checkpoint_check_run_(const char *path, const lam_model *m);
 
 /* Add the layers of the model file's layer sections to m->g after m->x and
  * set m->out (layers.c). */
