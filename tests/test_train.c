@@ -302,6 +302,39 @@ static void test_early_stopping_restores_best(void)
     CHECK_OK(lam_evaluate(m, va, &mt));
     CHECK_NEAR(mt.loss, fr.best_monitor, 1e-6, 1e-5);
     lam_metrics_free(&mt);
+
+    /* A step budget that ends mid-epoch, then a resume without one, gives
+     * the straight run: the cut epoch is scored for early stopping once,
+     * when it is whole (cuts in the best epoch and in the bad streak). */
+    size_t np = lam_graph_param_total(m->g);
+    float *straight = malloc(np * sizeof(float));
+    memcpy(straight, lam_graph_params(m->g), np * sizeof(float));
+    int64_t per_epoch = (tr->n + 15) / 16;
+    char ck[300];
+    snprintf(ck, sizeof ck, "%s/early.safetensors", tmpdir);
+    for (int cut_epoch = fr.best_epoch; cut_epoch <= fr.best_epoch + 2; cut_epoch += 2) {
+        lam_model *m2 = NULL;
+        lam_fit_result f2;
+        CHECK_OK(model_from_text(cfg, &m2));
+        if (!m2) break;
+        m2->train.steps = (cut_epoch - 1) * per_epoch + per_epoch / 2;
+        lam_fit_hooks hk = {.checkpoint_path = ck};
+        CHECK_OK(lam_fit(m2, tr, va, &hk, &f2));
+        CHECK(!f2.stopped_early && f2.epochs_run == cut_epoch - 1);
+        lam_model_free(m2);
+        m2 = NULL;
+        CHECK_OK(model_from_text(cfg, &m2));
+        if (!m2) break;
+        hk = (lam_fit_hooks){.checkpoint_path = ck, .resume_path = ck};
+        CHECK_OK(lam_fit(m2, tr, va, &hk, &f2));
+        CHECK_MSG(f2.stopped_early && f2.epochs_run == fr.epochs_run && f2.best_epoch == fr.best_epoch,
+                  "cut in epoch %d: stopped after %d epochs (best %d), straight after %d (best %d)", cut_epoch,
+                  f2.epochs_run, f2.best_epoch, fr.epochs_run, fr.best_epoch);
+        CHECK_MSG(memcmp(straight, lam_graph_params(m2->g), np * sizeof(float)) == 0,
+                  "cut in epoch %d: weights differ from the straight run", cut_epoch);
+        lam_model_free(m2);
+    }
+    free(straight);
     lam_dataset_free(tr);
     lam_dataset_free(va);
     lam_dataset_free(te);

@@ -657,13 +657,15 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             monitor = el.val_loss;
         }
         ts.epoch = partial ? epoch - 1 : epoch;
-        if (monitor < ts.best_monitor - m->train.min_delta) {
+        /* early stopping scores whole epochs: a partial one would be scored
+         * twice, now and when a resume with a larger budget finishes it */
+        if (!partial && monitor < ts.best_monitor - m->train.min_delta) {
             ts.best_monitor = monitor;
             ts.best_epoch = epoch;
             ts.bad_epochs = 0;
             el.improved = true;
             memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
-        } else {
+        } else if (!partial) {
             ts.bad_epochs++;
         }
         bool go_on = hk.on_epoch ? hk.on_epoch(&el, hk.user) : true;
