@@ -4,6 +4,7 @@
  * include/lamina/io.h. */
 #include "lamina/io.h"
 
+#include "io/atomic.h"
 #include "io/json.h"
 
 #include <errno.h>
@@ -555,43 +556,6 @@ static lam_status entry_bytes(const lam_st_entry *e, uint64_t *out)
     return LAM_OK;
 }
 
-static lam_status write_all(int fd, const void *p, size_t n, const char *path)
-{
-    const unsigned char *c = p;
-    while (n) {
-        size_t chunk = n > ((size_t)1 << 30) ? (size_t)1 << 30 : n;
-        ssize_t w = write(fd, c, chunk);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return lam_fail(LAM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        }
-        if (w == 0) return lam_fail(LAM_ERR_IO, "%s: write made no progress", path);
-        c += w;
-        n -= (size_t)w;
-    }
-    return LAM_OK;
-}
-
-/* The process umask without changing it (umask(2) cannot be read without
- * setting it, which would race with other threads): Linux reports it in
- * /proc/self/status; otherwise assume 022. */
-static mode_t current_umask(void)
-{
-    mode_t m = 022;
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f) return m;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        unsigned v;
-        if (sscanf(line, "Umask: %o", &v) == 1) {
-            m = (mode_t)(v & 0777);
-            break;
-        }
-    }
-    fclose(f);
-    return m;
-}
-
 /* Build the header (8-byte length + JSON + padding) into b. */
 static void build_header(lam_json_buf *b, const lam_st_entry *const *by_name, size_t n,
                          const uint64_t *begin, const uint64_t *nbytes, const lam_st_entry *base,
@@ -644,11 +608,9 @@ lam_status lam_safetensors_write(const char *path, const lam_st_entry *entries, 
     const lam_st_entry **by_name = NULL, **by_layout = NULL;
     const lam_st_meta **mo = NULL;
     uint64_t *begin = NULL, *nbytes = NULL;
-    char *tmp = NULL, *dir = NULL;
     lam_json_buf hb = {0};
-    int fd = -1;
-    bool created = false; /* the temporary file exists and is ours to remove */
-    size_t plen = strlen(path), cap = n ? n : 1;
+    lam_atomic_file af = LAM_ATOMIC_FILE_INIT;
+    size_t cap = n ? n : 1;
 
     /* every allocation happens before the temporary file exists */
     by_name = lam_malloc(cap * sizeof *by_name);
@@ -656,28 +618,27 @@ lam_status lam_safetensors_write(const char *path, const lam_st_entry *entries, 
     begin = lam_malloc(cap * sizeof *begin);
     nbytes = lam_malloc(cap * sizeof *nbytes);
     mo = lam_malloc((nmeta ? nmeta : 1) * sizeof *mo);
-    tmp = lam_malloc(plen + 16);
-    dir = lam_malloc(plen + 2);
-    if (!by_name || !by_layout || !begin || !nbytes || !mo || !tmp || !dir) {
+    stt = lam_atomic_begin(&af, path);
+    if (!by_name || !by_layout || !begin || !nbytes || !mo || stt) {
         stt = LAM_ERR_NOMEM;
-        goto fail;
+        goto done;
     }
     for (size_t i = 0; i < n && !stt; i++) {
         stt = entry_bytes(&entries[i], &nbytes[i]);
         by_name[i] = by_layout[i] = &entries[i];
     }
-    if (stt) goto fail;
+    if (stt) goto done;
     if (n) qsort(by_name, n, sizeof *by_name, cmp_entry_name);
     for (size_t i = 1; i < n; i++)
         if (strcmp(by_name[i - 1]->name, by_name[i]->name) == 0) {
             stt = lam_fail(LAM_ERR_ARG, "safetensors write: duplicate tensor name " NAMEFMT,
                            NAMEARG(by_name[i]->name));
-            goto fail;
+            goto done;
         }
     for (size_t i = 0; i < nmeta; i++) {
         if (!meta[i].key || !meta[i].value) {
             stt = lam_fail(LAM_ERR_ARG, "safetensors write: metadata %zu has a NULL key or value", i);
-            goto fail;
+            goto done;
         }
         mo[i] = &meta[i];
     }
@@ -686,7 +647,7 @@ lam_status lam_safetensors_write(const char *path, const lam_st_entry *entries, 
         if (strcmp(mo[i - 1]->key, mo[i]->key) == 0) {
             stt = lam_fail(LAM_ERR_ARG, "safetensors write: duplicate metadata key " NAMEFMT,
                            NAMEARG(mo[i]->key));
-            goto fail;
+            goto done;
         }
     if (n) qsort(by_layout, n, sizeof *by_layout, cmp_entry_layout);
     uint64_t at = 0;
@@ -696,79 +657,31 @@ lam_status lam_safetensors_write(const char *path, const lam_st_entry *entries, 
         at += nbytes[j];
         if (at > LAM_ST_MAX_INT) {
             stt = lam_fail(LAM_ERR_ARG, "safetensors write: total data exceeds 2^53 bytes");
-            goto fail;
+            goto done;
         }
     }
     build_header(&hb, by_name, n, begin, nbytes, entries, mo, nmeta);
-    if ((stt = hb.status)) goto fail; /* NOMEM, or ARG for invalid UTF-8 */
+    if ((stt = hb.status)) goto done; /* NOMEM, or ARG for invalid UTF-8 */
     if (hb.len - 8 > LAM_ST_MAX_HEADER) {
         stt = lam_fail(LAM_ERR_ARG, "safetensors write: header of %zu bytes exceeds the %" PRIu64
                        "-byte cap", hb.len - 8, LAM_ST_MAX_HEADER);
-        goto fail;
+        goto done;
     }
 
-    /* the directory, for the final fsync */
-    memcpy(dir, path, plen + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = 0;
-    else *slash = 0;
-
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        stt = lam_fail(LAM_ERR_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        goto fail;
-    }
-    created = true;
-    struct stat sb;
-    mode_t mode = stat(path, &sb) == 0 ? (sb.st_mode & 07777) : (0666 & ~current_umask());
-    if (fchmod(fd, mode) != 0) {
-        stt = lam_fail(LAM_ERR_IO, "%s: cannot set mode: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if ((stt = write_all(fd, hb.data, hb.len, tmp))) goto fail;
+    if ((stt = lam_atomic_create(&af))) goto done;
+    if ((stt = lam_atomic_write(&af, hb.data, hb.len))) goto done;
     for (size_t i = 0; i < n && !stt; i++) {
         const lam_st_entry *e = by_layout[i];
-        stt = write_all(fd, e->data, (size_t)nbytes[e - entries], tmp);
+        stt = lam_atomic_write(&af, e->data, (size_t)nbytes[e - entries]);
     }
-    if (stt) goto fail;
-    if (fsync(fd) != 0) {
-        stt = lam_fail(LAM_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0) {
-        stt = lam_fail(LAM_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        stt = lam_fail(LAM_ERR_IO, "%s: cannot rename temporary file into place: %s", path,
-                       strerror(errno));
-        goto fail;
-    }
-    created = false;
-    /* make the rename durable; filesystems that cannot sync directories say EINVAL */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0 && errno != EINVAL && errno != ENOTSUP)
-            stt = lam_fail(LAM_ERR_IO, "%s: written, but fsync of directory %s failed: %s", path, dir,
-                           strerror(errno));
-        close(dfd);
-    }
-    goto done;
-fail:
-    if (fd >= 0) close(fd);
-    if (created) unlink(tmp);
+    if (!stt) stt = lam_atomic_commit(&af);
 done:
+    lam_atomic_end(&af);
     lam_json_buf_free(&hb);
     lam_free(by_name);
     lam_free(by_layout);
     lam_free(begin);
     lam_free(nbytes);
     lam_free(mo);
-    lam_free(tmp);
-    lam_free(dir);
     return stt;
 }
