@@ -5,6 +5,8 @@
 #   make check      the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks against PyTorch (needs python3-torch for the peer side)
 #   make BLAS=openblas ...   use OpenBLAS for GEMM instead of Lamina's own kernels
+#   make install [PREFIX=/usr/local] [DESTDIR=]   headers, libraries, lamina,
+#                   lamina.pc and the man page; make uninstall removes them
 
 CC      ?= cc
 OPT     ?= -O3
@@ -40,7 +42,16 @@ BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLE_SRC = $(wildcard examples/*.c)
 EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all run test check bench examples clean
+# The version is LAMINA_VERSION of the umbrella header.  The shared
+# library's SONAME carries the ABI version: the major number, and while it is
+# 0 the minor too (0.x releases may change the ABI), so liblamina.so.0.1.
+VERSION := $(shell sed -n 's/^\#define LAMINA_VERSION "\(.*\)"/\1/p' include/lamina/lamina.h)
+VMAJOR  := $(word 1,$(subst ., ,$(VERSION)))
+VMINOR  := $(word 2,$(subst ., ,$(VERSION)))
+SOVERSION := $(if $(filter 0,$(VMAJOR)),$(VMAJOR).$(VMINOR),$(VMAJOR))
+SONAME  := liblamina.so.$(SOVERSION)
+
+.PHONY: all run test check bench examples clean install uninstall
 all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(BUILD)/lamina lamina
 
 # Objects depend on the compiler command line: changing a flag (here or on
@@ -61,8 +72,19 @@ $(BUILD)/liblamina.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/liblamina.so: $(LIB_OBJ)
-	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+# The shared library exports the functions of the public headers and
+# nothing else (a version script made from include/lamina/*.h); the internal
+# lam_*_ helpers and the kernels stay inside.
+$(BUILD)/lamina.map: $(wildcard include/lamina/*.h) Makefile
+	@mkdir -p $(BUILD)
+	@{ echo '/* made by the Makefile from include/lamina/*.h: the exported functions */'; \
+	   echo '{'; echo '  global:'; \
+	   grep -hoE '\blam_[a-z0-9_]+ *\(' include/lamina/*.h | sed -E 's/ *\($$/;/; s/^/    /' | sort -u; \
+	   echo '  local: *;'; echo '};'; } > $@
+
+$(BUILD)/liblamina.so: $(LIB_OBJ) $(BUILD)/lamina.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/lamina.map $(ALL_LDFLAGS) -o $@ \
+	  $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/lamina: $(CLI_OBJ) $(BUILD)/liblamina.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/liblamina.a $(LDLIBS)
@@ -89,8 +111,12 @@ examples: $(EXAMPLE_BIN)
 run: $(BUILD)/lamina
 	$(BUILD)/lamina train configs/digits_mlp.cfg --out runs/digits_mlp
 
-test: $(TEST_BIN) $(BUILD)/lamina $(EXAMPLE_BIN)
-	@LAMINA=$(BUILD)/lamina sh tests/run.sh $(TEST_BIN) $(EXAMPLE_BIN)
+# tests/test_*.sh: tests of the build itself (make install into a temporary
+# prefix); they get the sanitizer flags of make check for what they compile
+TEST_SCRIPTS = $(wildcard tests/test_*.sh)
+test: $(TEST_BIN) $(BUILD)/lamina $(BUILD)/liblamina.so $(EXAMPLE_BIN)
+	@LAMINA=$(BUILD)/lamina TEST_CFLAGS="$(EXTRA_CFLAGS)" TEST_LDFLAGS="$(EXTRA_LDFLAGS)" \
+	  sh tests/run.sh $(TEST_BIN) $(EXAMPLE_BIN) $(TEST_SCRIPTS)
 
 check:
 	$(MAKE) BUILD=build/check OPT=-O1 \
@@ -99,6 +125,39 @@ check:
 
 bench: $(BENCH_BIN) $(BUILD)/lamina
 	sh bench/run.sh $(BUILD)
+
+# ---- install: make install [PREFIX=/usr/local] [DESTDIR=/staging] ----
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# what a static link needs besides liblamina.a (lamina.pc's Libs.private)
+LIBS_PRIVATE = $(strip $(OMPFLAG) $(LDLIBS))
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/lamina \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/lamina $(DESTDIR)$(BINDIR)/lamina
+	install -m 644 $(BUILD)/liblamina.a $(DESTDIR)$(LIBDIR)/liblamina.a
+	install -m 755 $(BUILD)/liblamina.so $(DESTDIR)$(LIBDIR)/liblamina.so.$(VERSION)
+	ln -sf liblamina.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblamina.so
+	install -m 644 include/lamina/*.h $(DESTDIR)$(INCLUDEDIR)/lamina/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|g' lamina.pc.in \
+	    > $(DESTDIR)$(PKGCONFIGDIR)/lamina.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/lamina.pc
+	install -m 644 docs/lamina.1 $(DESTDIR)$(MANDIR)/man1/lamina.1
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lamina $(DESTDIR)$(LIBDIR)/liblamina.a $(DESTDIR)$(LIBDIR)/liblamina.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/liblamina.so.$(VERSION) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/lamina.pc $(DESTDIR)$(MANDIR)/man1/lamina.1
+	rm -f $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(wildcard include/lamina/*.h))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/lamina 2>/dev/null
 
 clean:
 	rm -rf build lamina runs
