@@ -177,6 +177,12 @@ static void test_degenerate(void)
     lam_sgemm(false, false, 5, 0, 3, 1.0f, NULL, 3, NULL, 0, 0.0f, &c, 0, NULL, 1);
     CHECK(c == 42.0f);
     CHECK(lam_sgemm_ws_floats(0, 5, 3, 1) == 0);
+    /* sizes past every cache block need no more workspace, however large
+     * (shape inference asks before it has checked them against int) */
+    size_t capped = lam_sgemm_ws_floats(1 << 20, 1 << 20, 1 << 20, 2);
+    CHECK(lam_sgemm_ws_floats(INT64_MAX, INT64_MAX, INT64_MAX, 2) == capped);
+    CHECK(lam_sgemm_ws_floats(2147483647, 2147483647, 2147483647, 2) == capped);
+    CHECK(lam_sgemm_ws_floats(INT64_MIN, 5, 3, 2) == 0);
 }
 
 static bool same_bits(const float *x, const float *y, size_t n)

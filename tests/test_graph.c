@@ -462,6 +462,53 @@ static void test_node_names(void)
 
 /* check_finite names the first node to produce a NaN or an infinity, in
  * forward and in backward; without it the values simply flow on */
+/* No tensor may hold more than LAM_MAX_NUMEL (2^31 - 4096) elements: an
+ * input, a parameter or an op output past it is a clean LAM_ERR_SHAPE at
+ * build time, and at compile time when the batch makes it so (the kernels
+ * index with int: a model file asking for 2^31 - 1 tokens per window
+ * overflowed the GEMM workspace arithmetic). */
+static void test_size_limit(void)
+{
+    lam_shape s = lam_shape3(1 << 20, 1 << 10, 2);
+    CHECK(lam_shape_numel_within(&s, (int64_t)1 << 31) && !lam_shape_numel_within(&s, ((int64_t)1 << 31) - 1));
+    s = lam_shape4(INT64_MAX, INT64_MAX, 3, 0);
+    CHECK(lam_shape_numel_within(&s, 1)); /* a zero dimension empties it, after any overflow */
+    s = lam_shape3(INT64_MAX, INT64_MAX, INT64_MAX);
+    CHECK(!lam_shape_numel_within(&s, LAM_MAX_NUMEL));
+    s = lam_shape2(-1, 5);
+    CHECK(!lam_shape_numel_within(&s, LAM_MAX_NUMEL));
+
+    lam_graph *g = lam_graph_new(0);
+    CHECK(lam_input(g, "x", lam_shape1(LAM_MAX_NUMEL + 1)) == NULL && lam_graph_status(g) == LAM_ERR_SHAPE);
+    CHECK(strstr(lam_graph_error(g), "node x: shape [1, 2147479553] holds more than 2^31 - 4096 elements"));
+    lam_graph_free(g);
+
+    g = lam_graph_new(0);
+    CHECK(lam_param(g, "w", lam_shape2(1 << 16, 1 << 16), (lam_init){0}) == NULL);
+    CHECK(strstr(lam_graph_error(g), "parameter w: shape [65536, 65536] holds more than"));
+    lam_graph_free(g);
+
+    /* ids [B, 2^26] through an embedding of 64 units: 2^32 per sample */
+    g = lam_graph_new(0);
+    lam_node *ids = lam_input_ids(g, "ids", lam_shape1((int64_t)1 << 26));
+    lam_embedding_opts eo = lam_embedding_opts_defaults(10, 64);
+    CHECK(ids && lam_nn_embedding(g, ids, "emb", &eo) == NULL);
+    CHECK(strstr(lam_graph_error(g), ": shape [1, 67108864, 64] holds more than"));
+    lam_graph_free(g);
+
+    /* fine at batch 1, too big at the compiled batch */
+    g = lam_graph_new(0);
+    lam_node *x = lam_input(g, "x", lam_shape1((int64_t)1 << 24));
+    lam_dense_opts d = lam_dense_opts_defaults(32, LAM_ACT_RELU);
+    lam_node *h = lam_nn_dense(g, x, "fc", &d);
+    CHECK(h != NULL);
+    lam_compile_opts co = lam_compile_opts_defaults();
+    co.max_batch = 200;
+    CHECK(lam_graph_compile(g, &co) == LAM_ERR_SHAPE);
+    CHECK(strstr(lam_graph_error(g), "node x: shape [200, 16777216] holds more than"));
+    lam_graph_free(g);
+}
+
 static void test_check_finite(void)
 {
     lam_graph *g = lam_graph_new(1);
@@ -513,5 +560,6 @@ int main(void)
     RUN(test_relu_pool_fusion_matches);
     RUN(test_check_finite);
     RUN(test_node_names);
+    RUN(test_size_limit);
     TEST_MAIN_END;
 }

@@ -37,6 +37,13 @@ lam_shape lam_shape2(int64_t a, int64_t b);
 lam_shape lam_shape3(int64_t a, int64_t b, int64_t c);
 lam_shape lam_shape4(int64_t a, int64_t b, int64_t c, int64_t d);
 int64_t lam_shape_numel(const lam_shape *s);   /* 1 for ndim 0 */
+/* The most elements one tensor of a graph may hold: 2^31 - 4096.  The
+ * kernels index with int and round sizes up to their register tiles, and a
+ * graph refuses (LAM_ERR_SHAPE) a node whose shape would exceed it. */
+#define LAM_MAX_NUMEL (((int64_t)1 << 31) - 4096)
+/* Does the shape hold at most `max` elements (every dimension >= 0)?
+ * Decided without overflow for any dimensions, unlike the product. */
+bool lam_shape_numel_within(const lam_shape *s, int64_t max);
 bool lam_shape_eq(const lam_shape *a, const lam_shape *b);
 /* "[32, 100]" into buf; returns buf. */
 char *lam_shape_str(const lam_shape *s, char *buf, size_t n);

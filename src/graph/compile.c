@@ -35,14 +35,16 @@ lam_status lam_graph_reinfer(lam_graph *g, int batch)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         lam_node *n = g->nodes[i];
+        if (n->op == LAM_OP_PARAM) continue;
         if (n->op == LAM_OP_INPUT) {
             n->shape.d[0] = batch;
-            continue;
+        } else {
+            char err[400] = "";
+            lam_status s = lam_op_defs[n->op]->infer(n, err, sizeof err);
+            if (s != LAM_OK) return lam_graph_fail(g, s, "%s (node %s, batch %d)", err, n->name, batch);
         }
-        if (n->op == LAM_OP_PARAM) continue;
-        char err[400] = "";
-        lam_status s = lam_op_defs[n->op]->infer(n, err, sizeof err);
-        if (s != LAM_OK) return lam_graph_fail(g, s, "%s (node %s, batch %d)", err, n->name, batch);
+        lam_status s = lam_graph_check_numel_(g, n, &n->shape);
+        if (s != LAM_OK) return s;
     }
     g->cur_batch = batch;
     return LAM_OK;

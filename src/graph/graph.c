@@ -112,6 +112,17 @@ static bool name_index_add(lam_graph *g, int id)
     return true;
 }
 
+lam_status lam_graph_check_numel_(lam_graph *g, const lam_node *n, const lam_shape *shape)
+{
+    if (lam_shape_numel_within(shape, LAM_MAX_NUMEL)) return LAM_OK;
+    char s[160];
+    return lam_graph_fail(g, LAM_ERR_SHAPE,
+                          "%s %s: shape %s holds more than 2^31 - 4096 elements, the most one tensor may hold "
+                          "(LAM_MAX_NUMEL); hint: a smaller batch, input or layer",
+                          n && n->op == LAM_OP_PARAM ? "parameter" : "node", n ? n->name : "?",
+                          lam_shape_str(shape, s, sizeof s));
+}
+
 static lam_node *new_node(lam_graph *g, lam_op op, const char *name)
 {
     if (!grow(g, (void **)&g->nodes, g->n_nodes, &g->cap_nodes, sizeof *g->nodes)) return NULL;
@@ -182,7 +193,7 @@ static lam_node *op_node(lam_graph *g, lam_op op, const lam_op_params *p, int n_
         lam_graph_fail(g, s, "%s", err);
         return NULL;
     }
-    return n;
+    return lam_graph_check_numel_(g, n, &n->shape) == LAM_OK ? n : NULL;
 }
 
 lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample)
@@ -204,7 +215,7 @@ lam_node *lam_input(lam_graph *g, const char *name, lam_shape sample)
     n->shape.d[0] = g->cur_batch;
     for (int i = 0; i < sample.ndim; i++) n->shape.d[i + 1] = sample.d[i];
     n->has_batch = true;
-    return n;
+    return lam_graph_check_numel_(g, n, &n->shape) == LAM_OK ? n : NULL;
 }
 
 lam_node *lam_input_ids(lam_graph *g, const char *name, lam_shape sample)
@@ -265,6 +276,13 @@ static lam_node *new_param(lam_graph *g, const char *name, lam_shape shape, lam_
                            (long long)shape.d[i]);
             return NULL;
         }
+    if (!lam_shape_numel_within(&shape, LAM_MAX_NUMEL)) {
+        char s[160];
+        lam_graph_fail(g, LAM_ERR_SHAPE,
+                       "parameter %s: shape %s holds more than 2^31 - 4096 elements, the most one tensor may hold "
+                       "(LAM_MAX_NUMEL)", name, lam_shape_str(&shape, s, sizeof s));
+        return NULL;
+    }
     if (!grow(g, (void **)&g->params, g->n_params, &g->cap_params, sizeof *g->params)) return NULL;
     lam_node *n = new_node(g, LAM_OP_PARAM, name);
     if (!n) return NULL;

@@ -5,6 +5,10 @@
 
 #include "ops/op.h"
 
+/* LAM_ERR_SHAPE, recorded in g, when `shape` (node n's) holds more than
+ * LAM_MAX_NUMEL elements. */
+lam_status lam_graph_check_numel_(lam_graph *g, const lam_node *n, const lam_shape *shape);
+
 struct lam_graph {
     lam_arena *arena;          /* nodes, names */
     lam_node **nodes;

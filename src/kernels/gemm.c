@@ -290,7 +290,15 @@ static size_t a_buf_floats(const lam_sgemm_kset *ks, int M, int K)
  * nc_step(N) <= min(round_up(N, nr), nc), likewise for the A block, so this
  * is monotonic in M, N, K and covers every smaller call.  The maximum over
  * the kernel sets, so that it holds whichever one runs. */
-size_t lam_sgemm_ws_floats(int M, int N, int K, int nthreads)
+/* min(round_up(n, r), cap) for any n > 0, without overflow */
+static size_t block_cap(int64_t n, int r, int cap)
+{
+    if (n >= cap) return (size_t)cap; /* below cap, n is a small int */
+    int up = round_up((int)n, r);
+    return (size_t)(up < cap ? up : cap);
+}
+
+size_t lam_sgemm_ws_floats(int64_t M, int64_t N, int64_t K, int nthreads)
 {
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     int count;
@@ -298,8 +306,7 @@ size_t lam_sgemm_ws_floats(int M, int N, int K, int nthreads)
     size_t best = 0, kc = (size_t)(K < LAM_SGEMM_KC_MAX ? K : LAM_SGEMM_KC_MAX);
     for (int s = 0; s < count; s++) {
         const lam_sgemm_kset *ks = sets[s];
-        size_t nc = (size_t)(round_up(N, ks->nr) < ks->nc ? round_up(N, ks->nr) : ks->nc);
-        size_t mc = (size_t)(round_up(M, ks->mr) < ks->mc ? round_up(M, ks->mr) : ks->mc);
+        size_t nc = block_cap(N, ks->nr, ks->nc), mc = block_cap(M, ks->mr, ks->mc);
         size_t need = round16(kc * nc) + (size_t)resolve_threads(nthreads) * round16(mc * kc);
         if (need > best) best = need;
     }

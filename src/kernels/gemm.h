@@ -36,11 +36,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Floats of workspace lam_sgemm needs for these sizes with `nthreads` threads
  * (nthreads <= 0: lam_get_threads()).  A bound that does not depend on M, N, K
- * beyond their caps is fine: callers plan it once. */
-size_t lam_sgemm_ws_floats(int M, int N, int K, int nthreads);
+ * beyond their caps is fine: callers plan it once.  The sizes are int64 so
+ * that shape inference may ask before it has checked them against the int
+ * range of lam_sgemm; any value is safe. */
+size_t lam_sgemm_ws_floats(int64_t M, int64_t N, int64_t K, int nthreads);
 
 /* ws: at least lam_sgemm_ws_floats(M,N,K,nthreads) floats, 64-byte aligned.
  * nthreads <= 0: lam_get_threads().  Small problems run on one thread. */

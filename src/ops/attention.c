@@ -105,7 +105,7 @@ static size_t sc_ws(const attn_dims *d) { return sc_dv(d) + ALIGN64((size_t)(d->
 
 static size_t ws_bytes(int64_t M, int64_t N, int64_t K)
 {
-    return ALIGN64(lam_sgemm_ws_floats((int)M, (int)N, (int)K, lam_ops_plan_threads()) * sizeof(float));
+    return ALIGN64(lam_sgemm_ws_floats(M, N, K, lam_ops_plan_threads()) * sizeof(float));
 }
 static size_t maxz(size_t a, size_t b) { return a > b ? a : b; }
 

@@ -69,10 +69,10 @@ static bool small_ckk(const conv_sizes *z) { return z->CKK < 16 && z->OC >= 16; 
 /* GEMM workspace floats of the three products, and what follows it */
 static size_t ws_floats_of(const conv_sizes *z)
 {
-    size_t a = lam_sgemm_ws_floats((int)z->OC, (int)z->BN, (int)z->CKK, lam_ops_plan_threads());
-    size_t b = lam_sgemm_ws_floats((int)z->OC, (int)z->CKK, (int)z->BN, lam_ops_plan_threads());
-    size_t c = lam_sgemm_ws_floats((int)z->CKK, (int)z->BN, (int)z->OC, lam_ops_plan_threads());
-    size_t d = lam_sgemm_ws_floats((int)z->CKK, (int)z->OC, (int)z->BN, lam_ops_plan_threads());
+    size_t a = lam_sgemm_ws_floats(z->OC, z->BN, z->CKK, lam_ops_plan_threads());
+    size_t b = lam_sgemm_ws_floats(z->OC, z->CKK, z->BN, lam_ops_plan_threads());
+    size_t c = lam_sgemm_ws_floats(z->CKK, z->BN, z->OC, lam_ops_plan_threads());
+    size_t d = lam_sgemm_ws_floats(z->CKK, z->OC, z->BN, lam_ops_plan_threads());
     size_t e = lam_sgemm_batch_ws_floats((int)z->OC, (int)z->OHW, (int)z->CKK, lam_ops_plan_threads());
     size_t m = a > b ? a : b;
     m = m > c ? m : c;

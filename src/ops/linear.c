@@ -14,7 +14,7 @@ int lam_ops_plan_threads(void);
 
 static size_t ws_bytes(int64_t M, int64_t N, int64_t K)
 {
-    return ALIGN64(lam_sgemm_ws_floats((int)M, (int)N, (int)K, lam_ops_plan_threads()) * sizeof(float));
+    return ALIGN64(lam_sgemm_ws_floats(M, N, K, lam_ops_plan_threads()) * sizeof(float));
 }
 static size_t max3(size_t a, size_t b, size_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
 

@@ -131,9 +131,9 @@ static size_t gemm_ws_floats(const rdims *r)
 {
     int nt = lam_ops_plan_threads();
     int64_t TB = r->T * r->B, W = r->I > r->H ? r->I : r->H;
-    size_t m = lam_sgemm_ws_floats((int)TB, (int)r->GW, (int)r->I, nt);
-    size_t v[] = {lam_sgemm_ws_floats((int)r->GW, (int)W, (int)TB, nt),
-                  lam_sgemm_ws_floats((int)TB, (int)r->I, (int)r->GW, nt)};
+    size_t m = lam_sgemm_ws_floats(TB, r->GW, r->I, nt);
+    size_t v[] = {lam_sgemm_ws_floats(r->GW, W, TB, nt),
+                  lam_sgemm_ws_floats(TB, r->I, r->GW, nt)};
     for (int i = 0; i < 2; i++) m = v[i] > m ? v[i] : m;
     return m;
 }
@@ -141,8 +141,8 @@ static size_t gemm_ws_floats(const rdims *r)
 /* one thread's per-step products: [B, columns] x [H] forward, [B, units] x [GW] backward */
 static size_t step_ws_floats(const rdims *r)
 {
-    size_t a = lam_sgemm_ws_floats((int)r->B, (int)r->GW, (int)r->H, 1);
-    size_t b = lam_sgemm_ws_floats((int)r->B, (int)r->H, (int)r->GW, 1);
+    size_t a = lam_sgemm_ws_floats(r->B, r->GW, r->H, 1);
+    size_t b = lam_sgemm_ws_floats(r->B, r->H, r->GW, 1);
     size_t c = lam_sgemm_packed_ws_floats((int)r->B, (int)r->H), d = lam_sgemm_packed_ws_floats((int)r->B, (int)r->GW);
     a = a > b ? a : b;
     c = c > d ? c : d;

@@ -45,6 +45,18 @@ int64_t lam_shape_numel(const lam_shape *s)
     return n;
 }
 
+bool lam_shape_numel_within(const lam_shape *s, int64_t max)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->d[i] < 0) return false;
+        if (s->d[i] == 0) n = 0;
+        else if (n > max / s->d[i]) n = max + 1; /* stays above max; a later 0 still empties it */
+        else n *= s->d[i];
+    }
+    return n <= max;
+}
+
 bool lam_shape_eq(const lam_shape *a, const lam_shape *b)
 {
     if (a->ndim != b->ndim) return false;
