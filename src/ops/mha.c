@@ -269,6 +269,7 @@ static void mha_fwd(const lam_op_ctx *c)
     const drop_mask *dm = drop_get(c, &d, &dmv, true);
     int64_t tasks = d.B * d.nkv, per = thread_floats(&d);
     int nt = team(c, per, tasks);
+    (void)nt; /* used by the pragma only: unused without OpenMP */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t task = 0; task < tasks; task++) {
         float *ws = (float *)c->scratch + (int64_t)omp_get_thread_num() * per;
@@ -307,6 +308,7 @@ static void mha_bwd(const lam_op_ctx *c)
     const drop_mask *dm = drop_get(c, &d, &dmv, false);
     int64_t tasks = d.B * d.nkv, per = thread_floats(&d);
     int nt = team(c, per, tasks);
+    (void)nt; /* used by the pragma only: unused without OpenMP */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t task = 0; task < tasks; task++) {
         float *ws = (float *)c->scratch + (int64_t)omp_get_thread_num() * per;
