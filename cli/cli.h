@@ -89,6 +89,17 @@ void class_map_free(class_map *cm);
  * with_outputs: the label/target column must be there. */
 lam_status load_data(lam_model *m, const char *path, bool with_outputs, const class_map *cm, lam_dataset **ds);
 
+/* Class names for reports: `names` (n of them, may be NULL) padded to k
+ * entries with the class indices; v is NULL when names is.  Release with
+ * class_names_free. */
+typedef struct class_names {
+    char **v;
+    int k;
+} class_names;
+lam_status class_names_make(const char *const *names, int n, int k, class_names *out);
+void class_names_free(class_names *c);
+
+int cmd_train(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
