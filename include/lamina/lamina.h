@@ -13,6 +13,7 @@
 #include "lamina/optim.h"
 #include "lamina/tensor.h"
 #include "lamina/text.h"
+#include "lamina/npy.h"
 #include "lamina/train.h"
 
 #endif

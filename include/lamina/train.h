@@ -37,6 +37,7 @@ typedef enum lam_data_format {
     LAM_DATA_TEXT_CSV,       /* path = a CSV file with a label and a text column */
     LAM_DATA_TEXT_FILES,     /* path = a directory of documents labelled by file name, cut into windows */
     LAM_DATA_TIMESERIES,     /* path = a CSV file of time-ordered rows, cut into windows */
+    LAM_DATA_NPY,            /* path = an .npz archive, or x, y (test_x, test_y) = .npy files */
     LAM_DATA_FORMAT_COUNT_
 } lam_data_format;
 
@@ -50,6 +51,7 @@ typedef struct lam_data_opts {
     lam_data_format format;
     const char *path;         /* CSV file or data directory */
     const char *train_images, *train_labels, *test_images, *test_labels; /* IDX */
+    const char *npy_x, *npy_y, *npy_test_x, *npy_test_y; /* npy: .npy files (keys x, y, test_x, test_y) */
     lam_csv_opts csv;
     double test_split;        /* fraction held out for the final test (0.2) */
     uint64_t split_seed;      /* 42 */

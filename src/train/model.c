@@ -53,11 +53,38 @@ static lam_status check_single(lam_cfg *c, const char *name)
 }
 
 static const char *const data_formats[] = {"csv",      "idx",        "fashion_mnist", "cifar10", "corpus",
-                                            "text_csv", "text_files", "timeseries",    NULL};
+                                            "text_csv", "text_files", "timeseries",    "npy",     NULL};
 _Static_assert(sizeof data_formats / sizeof data_formats[0] == LAM_DATA_FORMAT_COUNT_ + 1, "one name per format");
 const char *lam_data_format_name(lam_data_format f)
 {
     return (unsigned)f < sizeof data_formats / sizeof data_formats[0] - 1 ? data_formats[f] : "?";
+}
+
+/* format = npy: path = FILE.npz, or x = FILE.npy and y = FILE.npy (and
+ * test_x, test_y); the keys belong to that format only. */
+static lam_status read_npy_keys(lam_cfg *c, lam_cfg_section *s, lam_data_opts *d)
+{
+    static const char *const keys[] = {"x", "y", "test_x", "test_y"};
+    const char **v[] = {&d->npy_x, &d->npy_y, &d->npy_test_x, &d->npy_test_y};
+    int line = s ? s->line : 0;
+    for (int i = 0; i < 4; i++) {
+        TRY(lam_cfg_str(c, s, keys[i], NULL, v[i]));
+        if (*v[i] && d->format != LAM_DATA_NPY) {
+            lam_cfg_raw(c, s, keys[i], &line);
+            return lam_fail(LAM_ERR_FORMAT, "%s:%d: [data] %s = FILE.npy needs format = npy", c->path, line,
+                            keys[i]);
+        }
+    }
+    if (d->format != LAM_DATA_NPY) return LAM_OK;
+    if (d->npy_x || d->npy_y || d->npy_test_x || d->npy_test_y)
+        lam_cfg_raw(c, s, d->npy_x ? "x" : d->npy_y ? "y" : d->npy_test_x ? "test_x" : "test_y", &line);
+    if (d->path && d->npy_x)
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [data] format = npy takes path = FILE.npz or x = / y = .npy "
+                                        "files, not both", c->path, line);
+    if (!d->npy_x != !d->npy_y || !d->npy_test_x != !d->npy_test_y || (d->npy_test_x && !d->npy_x))
+        return lam_fail(LAM_ERR_FORMAT, "%s:%d: [data] format = npy: x and y go together, and so do test_x "
+                                        "and test_y (which need x and y)", c->path, line);
+    return LAM_OK;
 }
 
 static lam_status read_data(lam_cfg *c, lam_data_opts *d, const lam_shape *sample)
@@ -72,6 +99,7 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d, const lam_shape *sampl
     TRY(lam_cfg_str(c, s, "train_labels", NULL, &d->train_labels));
     TRY(lam_cfg_str(c, s, "test_images", NULL, &d->test_images));
     TRY(lam_cfg_str(c, s, "test_labels", NULL, &d->test_labels));
+    TRY(read_npy_keys(c, s, d));
     const char *label;
     TRY(lam_cfg_str(c, s, "label", d->format == LAM_DATA_TEXT_CSV ? "first" : "last", &label));
     if (!strcmp(label, "last")) label = "-1";
@@ -99,9 +127,10 @@ static lam_status read_data(lam_cfg *c, lam_data_opts *d, const lam_shape *sampl
     TRY(lam_cfg_bool(c, s, "stratify", false, &d->stratify));
     static const char *const sc[] = {"none", "standard", "minmax", "channel", NULL};
     int k;
-    /* tables and time series are standardised by default; image pixels
-     * arrive in [0, 1]; token ids are not scaled */
-    TRY(lam_cfg_choice(c, s, "scale", sc, d->format == LAM_DATA_CSV || d->format == LAM_DATA_TIMESERIES ? 1 : 0, &k));
+    /* tables, time series and NumPy arrays are standardised by default;
+     * image pixels arrive in [0, 1]; token ids are not scaled */
+    TRY(lam_cfg_choice(c, s, "scale", sc,
+                       d->format == LAM_DATA_CSV || d->format == LAM_DATA_TIMESERIES || d->format == LAM_DATA_NPY, &k));
     d->scale = (lam_scale_kind)k;
     TRY(lam_cfg_bool(c, s, "scale_target", d->format == LAM_DATA_TIMESERIES, &d->scale_target));
     if (lam_data_format_is_text(d->format) && d->scale != LAM_SCALE_NONE)

@@ -1,12 +1,43 @@
 /* Data preparation for a model: read the [data] source (CSV, IDX files,
- * Fashion-MNIST, CIFAR-10), check it against the model's input and output,
+ * Fashion-MNIST, CIFAR-10, NumPy arrays), check it against the model's input and output,
  * split off test and validation parts, and fit the input scaler on the
  * training part only. */
 #include <stdio.h>
 #include <string.h>
 
+#include "lamina/npy.h"
 #include "train/train_internal.h"
 
+
+/* format = npy: an .npz archive, or .npy files (the test part's class
+ * labels bounded by the training part's classes).  The samples take the
+ * model's input shape when the element counts agree (x of shape (N, 28, 28)
+ * feeds input = 784 or 1, 28, 28). */
+static lam_status read_npy(lam_model *m, lam_dataset **rest, lam_dataset **test)
+{
+    lam_data_opts *d = &m->data;
+    lam_npy_data_opts o = lam_npy_data_opts_defaults();
+    o.task = d->csv.task;
+    lam_status s;
+    if (d->path) s = lam_dataset_from_npz(d->path, &o, rest, test);
+    else if (!d->npy_x)
+        return lam_fail(LAM_ERR_ARG, "%s: no data: set [data] path = FILE.npz, or x = FILE.npy and y = FILE.npy, "
+                                     "or pass --data FILE.npz", m->cfg->path);
+    else if ((s = lam_dataset_from_npy_files(d->npy_x, d->npy_y, &o, rest)) == LAM_OK && d->npy_test_x) {
+        if ((*rest)->task == LAM_TASK_CLASSIFICATION) o.nclasses = (*rest)->nclasses;
+        s = lam_dataset_from_npy_files(d->npy_test_x, d->npy_test_y, &o, test);
+    }
+    lam_dataset *parts[2] = {*rest, *test};
+    for (int i = 0; i < 2 && s == LAM_OK; i++)
+        if (parts[i] && parts[i]->nfeat == lam_shape_numel(&m->sample))
+            s = lam_dataset_set_sample_shape(parts[i], m->sample);
+    if (s != LAM_OK) {
+        lam_dataset_free(*rest);
+        lam_dataset_free(*test);
+        *rest = *test = NULL;
+    }
+    return s;
+}
 
 /* Read the source into rest (to be split) and, for image sets, test. */
 static lam_status read_source(lam_model *m, lam_dataset **rest, lam_dataset **test, lam_csv_report *report)
@@ -51,6 +82,7 @@ static lam_status read_source(lam_model *m, lam_dataset **rest, lam_dataset **te
         }
         return s;
     }
+    case LAM_DATA_NPY: return read_npy(m, rest, test);
     default: break; /* the sequence formats are read by seqdata.c */
     }
     return lam_fail(LAM_ERR_ARG, "unknown data format %d", (int)d->format);
@@ -58,7 +90,10 @@ static lam_status read_source(lam_model *m, lam_dataset **rest, lam_dataset **te
 
 static lam_status check_fit(lam_model *m, const lam_dataset *ds)
 {
-    const char *src = m->data.path ? m->data.path : m->data.train_images ? m->data.train_images : "the data";
+    const char *src = m->data.path           ? m->data.path
+                      : m->data.train_images ? m->data.train_images
+                      : m->data.npy_x        ? m->data.npy_x
+                                             : "the data";
     int64_t nf = lam_shape_numel(&m->sample);
     char a[64], b[64];
     if (ds->nfeat != nf || (ds->sample_shape.ndim > 1 && !lam_shape_eq(&ds->sample_shape, &m->sample)))
