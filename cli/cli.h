@@ -75,6 +75,8 @@ void print_description(lam_model *m);
 void print_metrics(const lam_metrics *mt, const char *const *class_names);
 char *metrics_text(const lam_metrics *mt, const char *const *class_names); /* malloc'd; NULL: out of memory */
 double peak_rss_mib(void);
+/* The command line as typed, quoted for a POSIX shell (main.c). */
+const char *command_line(void);
 
 /* How a checkpoint's class labels map to indices (from its training data). */
 typedef struct class_map {

@@ -626,9 +626,42 @@ static const struct command {
     {"generate", cmd_generate},
 };
 
+/* The command line as typed, each argument quoted for a POSIX shell where it
+ * needs it: what run reports give as the command that reproduces a run. */
+static char command_line_buf[8192];
+const char *command_line(void) { return command_line_buf; }
+
+static void keep_command_line(int argc, char **argv)
+{
+    size_t k = 0, n = sizeof command_line_buf;
+    for (int i = 0; i < argc && k < n; i++) {
+        const char *a = argv[i];
+        bool plain = *a != 0;
+        for (const char *p = a; *p && plain; p++)
+            plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+-@%", *p) != NULL;
+        if (i) command_line_buf[k++] = ' ';
+        if (plain) {
+            k += (size_t)snprintf(command_line_buf + k, k < n ? n - k : 0, "%s", a);
+            continue;
+        }
+        if (k < n) command_line_buf[k++] = '\'';
+        for (const char *p = a; *p && k + 5 < n; p++) {
+            if (*p == '\'') { /* ' -> '\'' */
+                memcpy(command_line_buf + k, "'\\''", 4);
+                k += 4;
+            } else {
+                command_line_buf[k++] = *p;
+            }
+        }
+        if (k < n) command_line_buf[k++] = '\'';
+    }
+    command_line_buf[k < n ? k : n - 1] = 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return fputs(main_help, stderr), EXIT_USAGE;
+    keep_command_line(argc, argv);
     const char *cmd = argv[1];
     int ncmd = (int)(sizeof commands / sizeof commands[0]);
     if (!strcmp(cmd, "help") && argc > 2) { /* lamina help COMMAND */

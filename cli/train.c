@@ -129,6 +129,17 @@ bool run_dir(const cli_opts *o, char *buf, size_t n)
     return k > 0 && (size_t)k < n;
 }
 
+/* results.json in the run folder: the run summary (lam_run_summary_json) */
+static lam_status write_results(lam_model *m, const char *out_dir, lam_run_info *ri)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/results.json", out_dir);
+    ri->command = command_line();
+    ri->run_dir = out_dir;
+    ri->peak_rss_mib = peak_rss_mib();
+    return lam_run_write_summary(m, ri, path);
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_opts o;
@@ -286,8 +297,11 @@ int cmd_train(int argc, char **argv)
                1e3 * fr->step_median_s, fr->seconds > 0 ? (double)fr->samples * per / fr->seconds : 0.0, fr->last_loss,
                fr->last10_loss);
     }
+    lam_run_info ri = {.train = tr, .val = va, .test = te, .data_report = &rep, .result = &tres};
     if (m->next_token && !te) { /* a language model on all its text: nothing held out to score */
-        printf("saved %s (and checkpoint.safetensors, metrics.csv); lamina generate %s --prompt TEXT writes text\n",
+        if ((s = write_results(m, out_dir, &ri)) != LAM_OK) goto out;
+        printf("saved %s (and checkpoint.safetensors, metrics.csv, results.json); lamina generate %s --prompt TEXT "
+               "writes text\n",
                model_path, model_path);
         printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
         goto out;
@@ -321,7 +335,11 @@ int cmd_train(int argc, char **argv)
         s = lam_fail(LAM_ERR_IO, "%s: write error", report_path);
         goto out;
     }
-    printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt)\n", model_path);
+    ri.metrics = &mt;
+    ri.class_names = (const char *const *)cn.v;
+    ri.split = te ? "test" : "training";
+    if ((s = write_results(m, out_dir, &ri)) != LAM_OK) goto out;
+    printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt, results.json)\n", model_path);
     printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
 out:
     restore_signals(&sigs);

@@ -403,6 +403,10 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *node, const float *se
 
 /* The node's current shape (batch = the last run's, or max_batch). */
 lam_shape lam_node_shape(const lam_node *n);
+/* The shape of one sample: lam_node_shape without its leading batch
+ * dimension, for nodes that have one (inputs and what is computed from
+ * them); a parameter's or a reduced loss's whole shape otherwise. */
+lam_shape lam_node_sample_shape(const lam_node *n);
 const char *lam_node_name(const lam_node *n);
 const char *lam_node_op_name(const lam_node *n);
 /* The node's k-th input (NULL when k is out of range). */

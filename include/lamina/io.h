@@ -69,6 +69,13 @@ typedef struct lam_st_meta {
 lam_status lam_safetensors_write(const char *path, const lam_st_entry *entries, size_t n,
                                  const lam_st_meta *meta, size_t nmeta);
 
+/* Write len bytes to path atomically, as lam_safetensors_write does
+ * (temporary file in the same directory, fsync, rename, directory fsync):
+ * readers see the old file or the new one, whole.
+ * Errors: LAM_ERR_ARG (NULL path, or NULL data with len > 0), LAM_ERR_NOMEM,
+ * LAM_ERR_IO (the message has the path and strerror). */
+lam_status lam_write_file_atomic(const char *path, const void *data, size_t len);
+
 /* ---- reading ------------------------------------------------------------ */
 
 /* An open safetensors file.  All of it lives in memory owned by the object. */

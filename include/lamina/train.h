@@ -196,6 +196,18 @@ lam_status lam_model_compile(lam_model *m, int max_batch);
  * n > 0).  Returns the length of the whole description, as snprintf does:
  * call with (NULL, 0) to size a buffer. */
 size_t lam_model_describe(lam_model *m, char *buf, size_t n);
+/* The same facts as one JSON object (for programs, the CLI's --json and the
+ * run report):
+ *   {"model_file": "...", "input": [dims], "tokens": bool, "loss": "...",
+ *    "optimizer": "...", "vocabulary": {"size": N, "tokenizer": "..."} (text
+ *    models), "batch": B, "layers": [{"name", "op", "shape": [per sample],
+ *    "params"}, ...], "parameters": N, "trainable": N, "flops_per_sample": F,
+ *    "memory": {"activations", "activations_unplanned",
+ *    "activations_without_recompute", "scratch", "parameters"} (bytes; once
+ *    compiled)}
+ * *out: NUL-terminated, allocated with lam_malloc (release with lam_free).
+ * Errors: LAM_ERR_ARG (NULL), LAM_ERR_NOMEM. */
+lam_status lam_model_json(lam_model *m, char **out);
 
 const char *lam_loss_name(lam_loss_kind k);
 
@@ -240,6 +252,15 @@ void lam_metrics_regression(lam_metrics *m, const float *p, const float *t, int6
  * regression errors) into buf, truncated to n bytes; returns the whole
  * report's length, as snprintf does ((NULL, 0) sizes a buffer). */
 size_t lam_metrics_report(const lam_metrics *m, const char *const *class_names, char *buf, size_t n);
+/* The metrics as one JSON object: {"task": "classification", "n", "loss",
+ * "accuracy", "macro_precision", "macro_recall", "macro_f1", "classes":
+ * [{"name", "precision", "recall", "f1", "support"}, ...], "confusion":
+ * [[...], ...] (rows: true class, columns: predicted)}; a language model
+ * (no classes) {"task": "language_model", "n", "loss", "perplexity",
+ * "accuracy"}; {"task": "regression", "n", "loss", "mse", "mae", "r2"}.
+ * Class names default to the indices; NaN is null.  *out as lam_model_json.
+ * Errors: LAM_ERR_ARG (NULL; a class name that is not UTF-8), LAM_ERR_NOMEM. */
+lam_status lam_metrics_json(const lam_metrics *m, const char *const *class_names, char **out);
 
 /* ---- fit / evaluate / predict ------------------------------------------------ */
 
@@ -486,6 +507,47 @@ typedef struct lam_generate_stats {
     int64_t prompt_tokens, tokens; /* tokens read (a prompt cut to the context: its end), and generated */
     double prompt_s, generate_s; /* time reading the prompt, and generating */
 } lam_generate_stats;
+
+/* ---- run summaries and reports ---------------------------------------------- */
+
+/* What a training run reports, for lam_run_summary_json.  Every pointer may
+ * be NULL (that part is left out or null). */
+typedef struct lam_run_info {
+    const char *command;               /* the command line that reproduces the run */
+    const char *run_dir;               /* where its files are */
+    int64_t time;                      /* when (seconds since 1970, UTC); 0: now */
+    const lam_dataset *train, *val, *test; /* the parts trained, validated and tested on */
+    const lam_csv_report *data_report; /* rows read, dropped, imputed */
+    const lam_train_result *result;    /* the training */
+    bool interrupted;                  /* stopped by a signal before the end */
+    int threads;                       /* 0: lam_get_threads() */
+    const lam_metrics *metrics;        /* the evaluation */
+    const char *const *class_names;    /* its class names (NULL: the indices) */
+    const char *split;                 /* what it was evaluated on: "test" (default), "training" */
+    double peak_rss_mib;               /* measured peak memory (0: not known) */
+} lam_run_info;
+
+/* The run summary as one JSON document (a run folder's results.json; the
+ * CLI's train --json): {"format": "lamina-run", "version": 1, "lamina":
+ * version, "command", "time" (ISO 8601 UTC), "run_dir", "model":
+ * lam_model_json's object, "data": {"path", "format", "train",
+ * "validation", "test", "features" or "tokens_per_sample", "classes" /
+ * "targets", "vocabulary", "rows", "rows_dropped", "values_imputed"},
+ * "training": {"strategy", "optimizer", "lr", "batch", "accumulate",
+ * "epochs", "steps_budget", "seed", "threads", "interrupted", "epochs_run",
+ * "best_epoch", "steps", "seconds", "seconds_per_epoch", "stopped_early",
+ * "median_step_seconds", "samples_per_second" or "tokens_per_second",
+ * "final_loss", "final_loss_last10", "stages": [{"name", "params_updated",
+ * "epochs_run", "best_epoch", "seconds", "final_loss"}]}, "results":
+ * {"split", then lam_metrics_json's keys} or null, "baselines":
+ * {"majority": {"class", "accuracy", "macro_f1"}, "persistence": {"mae",
+ * "rmse"}} (when computed), "peak_rss_mib"}.  Keys whose part is missing
+ * are left out.  *out: NUL-terminated, from lam_malloc (lam_free it).
+ * Errors: LAM_ERR_ARG (NULL m, ri or out; text that is not UTF-8),
+ * LAM_ERR_NOMEM. */
+lam_status lam_run_summary_json(lam_model *m, const lam_run_info *ri, char **out);
+/* lam_run_summary_json written to path atomically (lam_write_file_atomic). */
+lam_status lam_run_write_summary(lam_model *m, const lam_run_info *ri, const char *path);
 
 /* Generate text with a trained language model (token input, next-token
  * cross-entropy, causal layers only: embedding, unidirectional recurrent

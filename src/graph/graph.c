@@ -629,6 +629,15 @@ lam_node *lam_rope_op(lam_graph *g, lam_node *qkv, lam_node *start, const lam_ro
 /* ---- inspection and naming ------------------------------------------------ */
 
 lam_shape lam_node_shape(const lam_node *n) { return n->shape; }
+lam_shape lam_node_sample_shape(const lam_node *n)
+{
+    lam_shape s = n->shape;
+    if (n->has_batch && s.ndim > 0) {
+        memmove(s.d, s.d + 1, (size_t)(s.ndim - 1) * sizeof s.d[0]);
+        s.d[--s.ndim] = 0;
+    }
+    return s;
+}
 const char *lam_node_name(const lam_node *n) { return n->name; }
 const char *lam_node_op_name(const lam_node *n) { return lam_op_name(n->op); }
 lam_node *lam_node_input(const lam_node *n, int k) { return k >= 0 && k < n->n_in ? n->in[k] : NULL; }

@@ -2,6 +2,7 @@
  * the same directory (mkstemp), fsync, rename, directory fsync.  See
  * atomic.h. */
 #include "io/atomic.h"
+#include "lamina/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,4 +132,16 @@ void lam_atomic_end(lam_atomic_file *f)
     lam_free(f->tmp);
     lam_free(f->dir);
     f->tmp = f->dir = NULL;
+}
+
+lam_status lam_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    if (!path || !*path || (!data && len)) return lam_fail(LAM_ERR_ARG, "lam_write_file_atomic: NULL argument");
+    lam_atomic_file f = LAM_ATOMIC_FILE_INIT;
+    lam_status s = lam_atomic_begin(&f, path);
+    if (s == LAM_OK) s = lam_atomic_create(&f);
+    if (s == LAM_OK) s = lam_atomic_write(&f, data, len);
+    if (s == LAM_OK) s = lam_atomic_commit(&f);
+    lam_atomic_end(&f);
+    return s;
 }

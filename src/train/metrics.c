@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/json.h"
 #include "lamina/train.h"
 
 lam_status lam_metrics_init(lam_metrics *m, lam_task task, int nclasses)
@@ -122,4 +123,83 @@ size_t lam_metrics_report(const lam_metrics *m, const char *const *class_names, 
     }
     return k;
 #undef OUT
+}
+
+/* ---- JSON ---------------------------------------------------------------------- */
+
+static void key(lam_json_buf *b, const char *k, bool first)
+{
+    if (!first) lam_json_buf_puts(b, ",");
+    lam_json_write_string(b, k, strlen(k));
+    lam_json_buf_puts(b, ":");
+}
+
+static void num(lam_json_buf *b, const char *k, double v)
+{
+    key(b, k, false);
+    lam_json_write_double(b, v);
+}
+
+lam_status lam_metrics_json(const lam_metrics *m, const char *const *class_names, char **out)
+{
+    if (!m || !out) return lam_fail(LAM_ERR_ARG, "lam_metrics_json: NULL argument");
+    *out = NULL;
+    lam_json_buf b = {0};
+    int K = m->task == LAM_TASK_CLASSIFICATION ? m->nclasses : 0;
+    const char *task = m->task != LAM_TASK_CLASSIFICATION ? "regression" : K ? "classification" : "language_model";
+    lam_json_buf_puts(&b, "{");
+    key(&b, "task", true);
+    lam_json_write_string(&b, task, strlen(task));
+    key(&b, "n", false);
+    lam_json_write_int(&b, m->n);
+    num(&b, "loss", m->loss);
+    if (m->task != LAM_TASK_CLASSIFICATION) {
+        num(&b, "mse", m->mse);
+        num(&b, "mae", m->mae);
+        num(&b, "r2", m->r2);
+    } else if (!K) {
+        num(&b, "perplexity", exp(m->loss));
+        num(&b, "accuracy", m->accuracy);
+    } else {
+        num(&b, "accuracy", m->accuracy);
+        num(&b, "macro_precision", m->macro_precision);
+        num(&b, "macro_recall", m->macro_recall);
+        num(&b, "macro_f1", m->macro_f1);
+        key(&b, "classes", false);
+        lam_json_buf_puts(&b, "[");
+        for (int c = 0; c < K; c++) {
+            char nm[32];
+            snprintf(nm, sizeof nm, "%d", c);
+            const char *name = class_names && class_names[c] ? class_names[c] : nm;
+            lam_json_buf_puts(&b, c ? ",{" : "{");
+            key(&b, "name", true);
+            lam_json_write_string(&b, name, strlen(name));
+            num(&b, "precision", m->precision[c]);
+            num(&b, "recall", m->recall[c]);
+            num(&b, "f1", m->f1[c]);
+            key(&b, "support", false);
+            lam_json_write_int(&b, m->support[c]);
+            lam_json_buf_puts(&b, "}");
+        }
+        lam_json_buf_puts(&b, "]");
+        key(&b, "confusion", false); /* rows: true class, columns: predicted */
+        lam_json_buf_puts(&b, "[");
+        for (int r = 0; r < K; r++) {
+            lam_json_buf_puts(&b, r ? ",[" : "[");
+            for (int c = 0; c < K; c++) {
+                if (c) lam_json_buf_puts(&b, ",");
+                lam_json_write_int(&b, m->confusion[(size_t)r * K + c]);
+            }
+            lam_json_buf_puts(&b, "]");
+        }
+        lam_json_buf_puts(&b, "]");
+    }
+    lam_json_buf_puts(&b, "}");
+    if (b.status != LAM_OK) {
+        lam_status s = b.status;
+        lam_json_buf_free(&b);
+        return s;
+    }
+    *out = b.data;
+    return LAM_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/json.h"
 #include "train/train_internal.h"
 
 static const char *const loss_names[] = {"cross_entropy", "mse", "bce", NULL};
@@ -553,4 +554,108 @@ size_t lam_model_describe(lam_model *m, char *buf, size_t n)
     }
     return k;
 #undef OUT
+}
+
+static void jkey(lam_json_buf *b, const char *k)
+{
+    lam_json_buf_puts(b, ",");
+    lam_json_write_string(b, k, strlen(k));
+    lam_json_buf_puts(b, ":");
+}
+
+static void jstr(lam_json_buf *b, const char *k, const char *v)
+{
+    jkey(b, k);
+    lam_json_write_string(b, v, strlen(v));
+}
+
+static void jint(lam_json_buf *b, const char *k, int64_t v)
+{
+    jkey(b, k);
+    lam_json_write_int(b, v);
+}
+
+static void jshape(lam_json_buf *b, const lam_shape *s)
+{
+    lam_json_buf_puts(b, "[");
+    for (int i = 0; i < s->ndim; i++) {
+        if (i) lam_json_buf_puts(b, ",");
+        lam_json_write_int(b, s->d[i]);
+    }
+    lam_json_buf_puts(b, "]");
+}
+
+lam_status lam_model_json(lam_model *m, char **out)
+{
+    if (!m || !out) return lam_fail(LAM_ERR_ARG, "lam_model_json: NULL argument");
+    *out = NULL;
+    lam_json_buf b = {0};
+    size_t *owned = lam_calloc((size_t)lam_graph_node_count(m->g) + 1, sizeof *owned);
+    if (!owned || !param_owners(m->g, owned)) {
+        lam_free(owned);
+        return LAM_ERR_NOMEM;
+    }
+    lam_json_buf_puts(&b, "{\"model_file\":");
+    lam_json_write_string(&b, m->cfg->path, strlen(m->cfg->path));
+    jkey(&b, "input");
+    jshape(&b, &m->sample);
+    jkey(&b, "tokens");
+    lam_json_buf_puts(&b, m->tokens ? "true" : "false");
+    jstr(&b, "loss", lam_loss_name(m->train.loss));
+    jstr(&b, "optimizer", lam_optim_kind_name(m->train.optimizer));
+    if (m->vocab) {
+        jkey(&b, "vocabulary");
+        lam_json_buf_puts(&b, "{\"size\":");
+        lam_json_write_int(&b, (int64_t)lam_vocab_size(m->vocab));
+        jstr(&b, "tokenizer", lam_tokenizer_name(lam_vocab_tokenizer(m->vocab)));
+        lam_json_buf_puts(&b, "}");
+    }
+    jint(&b, "batch", m->compiled_batch);
+    jkey(&b, "layers"); /* as lam_model_describe: every node but the parameters */
+    lam_json_buf_puts(&b, "[");
+    size_t total = 0;
+    bool first = true;
+    for (int i = 0; i < lam_graph_node_count(m->g); i++) {
+        lam_node *nd = lam_graph_node_at(m->g, i);
+        const char *op = lam_node_op_name(nd);
+        if (!strcmp(op, "param")) continue;
+        total += owned[i];
+        lam_shape sh = lam_node_sample_shape(nd);
+        lam_json_buf_puts(&b, first ? "{\"name\":" : ",{\"name\":");
+        first = false;
+        lam_json_write_string(&b, lam_node_name(nd), strlen(lam_node_name(nd)));
+        jstr(&b, "op", op);
+        jkey(&b, "shape");
+        jshape(&b, &sh);
+        jint(&b, "params", (int64_t)owned[i]);
+        lam_json_buf_puts(&b, "}");
+    }
+    lam_json_buf_puts(&b, "]");
+    lam_free(owned);
+    size_t trainable = 0;
+    for (size_t p = 0; p < lam_graph_param_count(m->g); p++)
+        if (lam_graph_param_at(m->g, p)->trainable) trainable += lam_graph_param_at(m->g, p)->numel;
+    jint(&b, "parameters", (int64_t)total);
+    jint(&b, "trainable", (int64_t)trainable);
+    jkey(&b, "flops_per_sample");
+    lam_json_write_double(&b, lam_graph_flops_per_sample(m->g));
+    lam_mem_plan mp = lam_graph_mem_plan(m->g);
+    if (mp.arena_bytes || mp.param_bytes) {
+        jkey(&b, "memory");
+        lam_json_buf_puts(&b, "{\"activations\":");
+        lam_json_write_int(&b, (int64_t)mp.arena_bytes);
+        jint(&b, "activations_unplanned", (int64_t)mp.arena_naive_bytes);
+        jint(&b, "activations_without_recompute", (int64_t)mp.arena_no_recompute_bytes);
+        jint(&b, "scratch", (int64_t)mp.scratch_bytes);
+        jint(&b, "parameters", (int64_t)mp.param_bytes);
+        lam_json_buf_puts(&b, "}");
+    }
+    lam_json_buf_puts(&b, "}");
+    if (b.status != LAM_OK) {
+        lam_status s = b.status;
+        lam_json_buf_free(&b);
+        return s;
+    }
+    *out = b.data;
+    return LAM_OK;
 }
