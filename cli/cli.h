@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "io/json.h" /* the library's JSON writer, for --json */
 #include "lamina/lamina.h"
 
 #define EXIT_USAGE 2
@@ -24,11 +25,34 @@ typedef struct cli_opts {
     long long steps;           /* 0: not given */
     long long checkpoint_every; /* 0: not given */
     bool quiet, help, profile, attention, no_cache;
+    bool json;                 /* --json: standard output is one JSON document */
     /* generate */
     const char *prompt, *stop;
     int tokens, top_k;         /* tokens < 0: not given */
     double temperature, top_p; /* < 0: not given */
 } cli_opts;
+
+/* Human-readable results go through say(): to standard output, or nowhere
+ * under --json, where standard output is one JSON document (put_json) and
+ * nothing else.  Errors and progress are on standard error either way. */
+int say(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Close the JSON object being built in b ('}' is appended), print it on one
+ * line to standard output and free b; 0, or EXIT_FAILURE when b ran out of
+ * memory or held text that is not UTF-8. */
+int put_json(lam_json_buf *b);
+
+/* `code` when f (stdout or stderr) is a terminal and colours are wanted
+ * (NO_COLOR unset or empty, TERM not dumb), else "". */
+const char *color(FILE *f, const char *code);
+#define COLOR_ERROR "\033[1;31m"
+#define COLOR_WARN "\033[33m"
+#define COLOR_GOOD "\033[32m"
+#define COLOR_DIM "\033[2m"
+#define COLOR_OFF "\033[0m"
 
 /* Print the library's message for s; returns EXIT_FAILURE. */
 int fail(lam_status s);
@@ -112,7 +136,13 @@ void put_field(FILE *f, const char *s);
 /* Text and time-series models (seqcmd.c): evaluate and predict the test part
  * of their own data (opts->data overriding the path); both free m. */
 bool is_sequence_model(const lam_model *m);
-int seq_eval(lam_model *m, const char *data);
+int seq_eval(lam_model *m, const char *ckpt, const char *data);
+/* eval's results as text, or as JSON under --json; 0 or EXIT_FAILURE */
+int print_evaluation(const char *ckpt, const char *data, int64_t rows, const char *unit, const lam_metrics *mt,
+                     const char *const *class_names);
 int seq_predict(lam_model *m, const cli_opts *o);
+/* predict --json: {"command": "predict", "checkpoint", "data", "out",
+ * "rows", "outputs"} on standard output */
+int print_prediction_summary(const cli_opts *o, int64_t rows, int columns);
 
 #endif

@@ -8,19 +8,21 @@
 
 static const char *const compare_help =
     "usage: lamina compare CFG [--strategies LIST] [--data PATH] [--epochs N] [--seed N] [--threads N]\n"
-    "                      [--out DIR] [--quiet]\n"
+    "                      [--out DIR] [--quiet] [--json]\n"
     "Train the model file once per strategy, from the same seed on the same split, and\n"
     "print one table: test accuracy, macro F1, training seconds, parameters updated per\n"
     "stage and best epoch.  LIST is comma-separated, default\n"
     "end_to_end,layerwise_supervised,layerwise_autoencoder.  The table is also written\n"
-    "to DIR/compare.txt and DIR/compare.csv (DIR default runs/NAME-compare).\n";
+    "to DIR/compare.txt and DIR/compare.csv (DIR default runs/NAME-compare).  --json\n"
+    "prints the rows as one JSON document on standard output instead of the table.\n";
 
 static const char *const encode_help =
-    "usage: lamina encode CKPT --data PATH --out FILE [--layer NAME] [--threads N]\n"
+    "usage: lamina encode CKPT --data PATH --out FILE [--layer NAME] [--threads N] [--json]\n"
     "Write the codes a trained network gives each row of the data (dimensionality\n"
     "reduction with an autoencoder-trained network): one CSV row per input row.\n"
     "--layer names the layer whose output is the code (default: the last hidden\n"
-    "layer, the input of the output layer).\n";
+    "layer, the input of the output layer).  --json prints a summary (rows, code size,\n"
+    "layer, file) as one JSON document on standard output.\n";
 
 #define MAX_CMP 8
 
@@ -42,6 +44,50 @@ static int parse_strategies(const char *list, lam_strategy_kind *k)
         if (*p == ',') p++;
     }
     return n;
+}
+
+/* compare --json: {"command": "compare", "model_file", "out_dir", "rows":
+ * [{"strategy", "results": lam_metrics_json's object, "seconds", "epochs",
+ * "best_epoch", "stages": [{"name", "params_updated", "epochs_run"}]}]} */
+static int print_compare_json(const char *file, const char *out_dir, const lam_compare_row *rows, int n)
+{
+    lam_json_buf b = {0};
+    lam_json_buf_puts(&b, "{");
+    lam_json_put_str(&b, "command", "compare");
+    lam_json_put_str(&b, "model_file", file);
+    lam_json_put_str(&b, "out_dir", out_dir);
+    lam_json_key(&b, "rows");
+    lam_json_buf_puts(&b, "[");
+    for (int i = 0; i < n; i++) {
+        const lam_compare_row *r = &rows[i];
+        char *js = NULL;
+        lam_status s = lam_metrics_json(&r->test, NULL, &js);
+        if (s != LAM_OK) {
+            lam_json_buf_free(&b);
+            return fail(s);
+        }
+        int epochs = 0;
+        for (int k = 0; k < r->train.n_stages; k++) epochs += r->train.stage[k].epochs_run;
+        lam_json_buf_puts(&b, i ? ",{" : "{");
+        lam_json_put_str(&b, "strategy", lam_strategy_name(r->strategy));
+        lam_json_put_raw(&b, "results", js);
+        lam_free(js);
+        lam_json_put_double(&b, "seconds", r->train.seconds);
+        lam_json_put_int(&b, "epochs", epochs);
+        lam_json_put_int(&b, "best_epoch", r->train.best_epoch);
+        lam_json_key(&b, "stages");
+        lam_json_buf_puts(&b, "[");
+        for (int k = 0; k < r->train.n_stages; k++) {
+            lam_json_buf_puts(&b, k ? ",{" : "{");
+            lam_json_put_str(&b, "name", r->train.stage[k].name);
+            lam_json_put_int(&b, "params_updated", (int64_t)r->train.stage[k].params_updated);
+            lam_json_put_int(&b, "epochs_run", r->train.stage[k].epochs_run);
+            lam_json_buf_puts(&b, "}");
+        }
+        lam_json_buf_puts(&b, "]}");
+    }
+    lam_json_buf_puts(&b, "]");
+    return put_json(&b);
 }
 
 static void write_table(FILE *f, const lam_compare_row *rows, int n, bool csv)
@@ -76,9 +122,10 @@ static void write_table(FILE *f, const lam_compare_row *rows, int n, bool csv)
 int cmd_compare(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " strategies data epochs seed threads out quiet ");
+    int rc = parse_opts(argc, argv, &o, " strategies data epochs seed threads out quiet json ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, compare_help, o.file != NULL)) >= 0) return rc;
+    rc = 0; /* help_or_usage said go on (-1) */
     lam_strategy_kind ks[MAX_CMP];
     int n = parse_strategies(o.strategies ? o.strategies : "end_to_end,layerwise_supervised,layerwise_autoencoder", ks);
     if (n <= 0) return EXIT_USAGE;
@@ -93,8 +140,7 @@ int cmd_compare(int argc, char **argv)
     }
     char out_dir[PATH_MAX];
     if (!run_dir(&named, out_dir, sizeof out_dir) || mkdir_p(out_dir) != 0) {
-        fprintf(stderr, "lamina: error: cannot create the run folder %s: %s\n", named.out, strerror(errno));
-        return EXIT_FAILURE;
+        return fail(lam_fail(LAM_ERR_IO, "cannot create the run folder %s: %s", named.out, strerror(errno)));
     }
     lam_model_overrides ov = lam_model_overrides_none();
     ov.data_path = o.data;
@@ -105,8 +151,8 @@ int cmd_compare(int argc, char **argv)
     lam_compare_row rows[MAX_CMP];
     lam_status s = lam_compare(o.file, &ov, ks, n, &hk, rows);
     if (s != LAM_OK) return fail(s);
-    printf("compare %s (same seed, same split):\n", o.file);
-    write_table(stdout, rows, n, false);
+    say("compare %s (same seed, same split):\n", o.file);
+    if (!o.json) write_table(stdout, rows, n, false);
     char path[PATH_MAX + 32];
     int ok = 1;
     snprintf(path, sizeof path, "%s/compare.txt", out_dir);
@@ -122,21 +168,24 @@ int cmd_compare(int argc, char **argv)
         write_table(f, rows, n, true);
         ok &= fclose(f) == 0;
     } else ok = 0;
-    lam_compare_free(rows, n);
     if (!ok) {
-        fprintf(stderr, "lamina: error: cannot write %s: %s\n", path, strerror(errno));
-        return EXIT_FAILURE;
+        s = lam_fail(LAM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        lam_compare_free(rows, n);
+        return fail(s);
     }
-    printf("written to %s/compare.txt and compare.csv\n", out_dir);
-    return 0;
+    say("written to %s/compare.txt and compare.csv\n", out_dir);
+    rc = o.json ? print_compare_json(o.file, out_dir, rows, n) : 0;
+    lam_compare_free(rows, n);
+    return rc;
 }
 
 int cmd_encode(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data out layer threads ");
+    int rc = parse_opts(argc, argv, &o, " data out layer threads json ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, encode_help, o.file && o.data && o.out)) >= 0) return rc;
+    rc = 0; /* help_or_usage said go on (-1) */
     lam_model *m = NULL;
     lam_dataset *ds = NULL;
     float *codes = NULL;
@@ -170,14 +219,27 @@ int cmd_encode(int argc, char **argv)
         for (int64_t j = 0; j < per; j++) fprintf(f, j ? ",%.6g" : "%.6g", codes[i * per + j]);
         fprintf(f, "\n");
     }
-    if (fclose(f) != 0) s = lam_fail(LAM_ERR_IO, "%s: write error", o.out);
-    else
+    if (fclose(f) != 0) {
+        s = lam_fail(LAM_ERR_IO, "%s: write error", o.out);
+    } else if (o.json) {
+        lam_json_buf b = {0};
+        lam_json_buf_puts(&b, "{");
+        lam_json_put_str(&b, "command", "encode");
+        lam_json_put_str(&b, "checkpoint", o.file);
+        lam_json_put_str(&b, "data", o.data);
+        lam_json_put_str(&b, "out", o.out);
+        lam_json_put_str(&b, "layer", lam_node_name(code));
+        lam_json_put_int(&b, "rows", ds->n);
+        lam_json_put_int(&b, "code_size", per);
+        rc = put_json(&b);
+    } else {
         printf("wrote %lld codes of %lld values (layer %s) to %s\n", (long long)ds->n, (long long)per,
                lam_node_name(code), o.out);
+    }
 out:
     lam_free(codes);
     class_map_free(&cm);
     lam_dataset_free(ds);
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s == LAM_OK ? rc : fail(s);
 }

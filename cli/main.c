@@ -11,6 +11,7 @@
  * class labels as training did (see class_map below). */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +22,56 @@
 #include "cli.h"
 
 
+static bool json_mode; /* --json given: say() prints nothing */
+
+int say(const char *fmt, ...)
+{
+    if (json_mode) return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int put_json(lam_json_buf *b)
+{
+    lam_json_buf_puts(b, "}\n");
+    int rc = 0;
+    if (b->status != LAM_OK) rc = fail(b->status);
+    else fputs(b->data, stdout);
+    lam_json_buf_free(b);
+    return rc;
+}
+
 /* Report the library's message for s (or the status name when the library
  * left none) and return the failure exit code. */
 int fail(lam_status s)
 {
     const char *msg = lam_last_error();
-    fprintf(stderr, "lamina: error: %s\n", msg && msg[0] ? msg : lam_status_str(s));
+    fprintf(stderr, "lamina: %serror:%s %s\n", color(stderr, COLOR_ERROR), color(stderr, COLOR_OFF),
+            msg && msg[0] ? msg : lam_status_str(s));
     return EXIT_FAILURE;
+}
+
+/* Colours only on a terminal, and never with NO_COLOR set to anything
+ * non-empty (no-color.org) or TERM=dumb. */
+const char *color(FILE *f, const char *code)
+{
+    static int on[3] = {-1, -1, -1}; /* per stream: stdin, stdout, stderr */
+    int fd = fileno(f);
+    if (fd < 1 || fd > 2) return "";
+    if (on[fd] < 0) {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        on[fd] = isatty(fd) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+    }
+    return on[fd] ? code : "";
 }
 
 /* ---- help ---------------------------------------------------------------------- */
 
 static const char *const eval_help =
-    "usage: lamina eval CKPT --data PATH [--threads N]\n"
+    "usage: lamina eval CKPT --data PATH [--threads N] [--json]\n"
     "Evaluate a trained model on a labelled data file with the training data's column\n"
     "layout: loss, accuracy, per-class precision/recall/F1 and the confusion matrix (or\n"
     "MSE/MAE/R2 for regression).  Class labels are mapped as in training.\n"
@@ -41,9 +79,10 @@ static const char *const eval_help =
     "their model file says and evaluate its test part, split as in training (all of it\n"
     "when test_split = 0); a language model reports loss, perplexity and accuracy.\n"
     "  --data PATH     data file (CSV, plain or .gz), or a text model's text\n"
-    "  --threads N     kernel threads (default: all cores)\n";
+    "  --threads N     kernel threads (default: all cores)\n"
+    "  --json          print the results as one JSON document on standard output\n";
 static const char *const predict_help =
-    "usage: lamina predict CKPT --data PATH [--out FILE] [--threads N]\n"
+    "usage: lamina predict CKPT --data PATH [--out FILE] [--threads N] [--json]\n"
     "Write a CSV with a header and one row per input row: the predicted class (its\n"
     "name when the training labels were names) and the class probabilities p0, p1, ...\n"
     "(p1 alone for a binary model; the predicted values y0, y1, ... for regression).\n"
@@ -56,12 +95,15 @@ static const char *const predict_help =
     "  --out FILE      output file (default: standard output)\n"
     "  --attention     also write the weights of the model's attention layer: one column\n"
     "                  per position, a0, a1, ... (what the model looked at)\n"
+    "  --json          with --out: print a summary (rows, columns, file) as one JSON\n"
+    "                  document on standard output\n"
     "  --threads N     kernel threads (default: all cores)\n";
 static const char *const inspect_help =
-    "usage: lamina inspect CFG|CKPT [--batch N]\n"
+    "usage: lamina inspect CFG|CKPT [--batch N] [--json]\n"
     "Print the resolved model of a model file or checkpoint (*.safetensors): layers,\n"
     "output shapes, parameter counts, FLOPs and the memory planned for a batch.\n"
-    "  --batch N       batch size to plan memory for (default: [train] batch)\n";
+    "  --batch N       batch size to plan memory for (default: [train] batch)\n"
+    "  --json          the same as one JSON document on standard output\n";
 static const char *const main_help =
     "usage: lamina COMMAND [options]   (lamina COMMAND --help for details)\n"
     "commands:\n"
@@ -87,7 +129,7 @@ void print_description(lam_model *m)
         return;
     }
     lam_model_describe(m, buf, n);
-    fputs(buf, stdout);
+    say("%s", buf);
     free(buf);
 }
 
@@ -103,7 +145,7 @@ char *metrics_text(const lam_metrics *mt, const char *const *class_names)
 void print_metrics(const lam_metrics *mt, const char *const *class_names)
 {
     char *buf = metrics_text(mt, class_names);
-    if (buf) fputs(buf, stdout);
+    if (buf) say("%s", buf);
     free(buf);
 }
 
@@ -113,12 +155,12 @@ size_t print_memory_estimate(lam_model *m)
     lam_mem_estimate e;
     if (lam_model_memory_estimate(m, &e) != LAM_OK) return 0;
     if (e.data_known)
-        printf("  estimated peak memory of training: %.1f MiB (data %.1f + reading %.1f, graph %.1f, optimiser %.1f, "
+        say("  estimated peak memory of training: %.1f MiB (data %.1f + reading %.1f, graph %.1f, optimiser %.1f, "
                "trainer %.1f, runtime)\n",
                mib(e.total_bytes), mib(e.data_bytes), mib(e.read_bytes), mib(e.graph_bytes), mib(e.optim_bytes),
                mib(e.fit_bytes));
     else
-        printf("  estimated peak memory of training: %.1f MiB plus the data set (graph %.1f, optimiser %.1f, trainer "
+        say("  estimated peak memory of training: %.1f MiB plus the data set (graph %.1f, optimiser %.1f, trainer "
                "%.1f, runtime)\n",
                mib(e.total_bytes), mib(e.graph_bytes), mib(e.optim_bytes), mib(e.fit_bytes));
     return e.total_bytes;
@@ -200,7 +242,7 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             return EXIT_USAGE;
         }
         if (!strcmp(name, "--quiet") || !strcmp(name, "--profile") || !strcmp(name, "--attention") ||
-            !strcmp(name, "--no-cache")) {
+            !strcmp(name, "--no-cache") || !strcmp(name, "--json")) {
             if (eq) {
                 fprintf(stderr, "lamina: %s takes no value\n", name);
                 return EXIT_USAGE;
@@ -208,6 +250,7 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             if (!strcmp(name, "--quiet")) o->quiet = true;
             else if (!strcmp(name, "--profile")) o->profile = true;
             else if (!strcmp(name, "--no-cache")) o->no_cache = true;
+            else if (!strcmp(name, "--json")) o->json = json_mode = true;
             else o->attention = true;
             continue;
         }
@@ -381,10 +424,10 @@ static lam_status relabel_unknown(lam_dataset *ds, int k, const char *path, cons
         ds->nclasses = k;
     } else {
         fprintf(stderr,
-                "lamina: warning: the class labels of %s are numbered in sorted order (%s = 0, ...); this "
+                "lamina: %swarning:%s the class labels of %s are numbered in sorted order (%s = 0, ...); this "
                 "matches training only if the training data had exactly these classes (the checkpoint does "
                 "not store class names, and %s)\n",
-                path, ds->class_names[0], cm->why);
+                color(stderr, COLOR_WARN), color(stderr, COLOR_OFF), path, ds->class_names[0], cm->why);
     }
     lam_free(map);
     return LAM_OK;
@@ -462,12 +505,37 @@ lam_status load_data(lam_model *m, const char *path, bool with_outputs, const cl
     return s;
 }
 
+/* eval's results: the text, or under --json {"command": "eval",
+ * "checkpoint", "data", "rows", "results": lam_metrics_json's object} */
+int print_evaluation(const char *ckpt, const char *data, int64_t rows, const char *unit, const lam_metrics *mt,
+                     const char *const *class_names)
+{
+    if (!json_mode) {
+        printf("%s: %lld %s\n", data, (long long)rows, unit);
+        print_metrics(mt, class_names);
+        return 0;
+    }
+    char *js = NULL;
+    lam_status s = lam_metrics_json(mt, class_names, &js);
+    if (s != LAM_OK) return fail(s);
+    lam_json_buf b = {0};
+    lam_json_buf_puts(&b, "{");
+    lam_json_put_str(&b, "command", "eval");
+    lam_json_put_str(&b, "checkpoint", ckpt);
+    lam_json_put_str(&b, "data", data);
+    lam_json_put_int(&b, "rows", rows);
+    lam_json_put_raw(&b, "results", js);
+    lam_free(js);
+    return put_json(&b);
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data threads ");
+    int rc = parse_opts(argc, argv, &o, " data threads json ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, eval_help, o.file != NULL)) >= 0) return rc;
+    rc = 0; /* help_or_usage said go on (-1) */
     lam_model *m;
     lam_dataset *ds = NULL;
     lam_metrics mt = {0};
@@ -475,7 +543,7 @@ static int cmd_eval(int argc, char **argv)
     class_names cn = {0};
     lam_status s = lam_checkpoint_load(o.file, &m, NULL);
     if (s != LAM_OK) return fail(s);
-    if (is_sequence_model(m)) return seq_eval(m, o.data);
+    if (is_sequence_model(m)) return seq_eval(m, o.file, o.data);
     if (!o.data) {
         lam_model_free(m);
         return fputs(eval_help, stderr), EXIT_USAGE;
@@ -486,15 +554,14 @@ static int cmd_eval(int argc, char **argv)
     const char *const *names = (const char *const *)(cm.known ? cm.names : ds->class_names);
     int nnames = cm.known ? cm.n : ds->nclasses;
     if ((s = class_names_make(names, nnames, mt.nclasses, &cn)) != LAM_OK) goto out;
-    printf("%s: %lld rows\n", o.data, (long long)ds->n);
-    print_metrics(&mt, (const char *const *)cn.v);
+    rc = print_evaluation(o.file, o.data, ds->n, "rows", &mt, (const char *const *)cn.v);
 out:
     class_names_free(&cn);
     class_map_free(&cm);
     lam_metrics_free(&mt);
     lam_dataset_free(ds);
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s == LAM_OK ? rc : fail(s);
 }
 
 /* A CSV field: quoted when it holds a delimiter, quote or line break. */
@@ -535,12 +602,29 @@ static void write_predictions(FILE *f, const lam_model *m, const float *pred, in
     }
 }
 
+int print_prediction_summary(const cli_opts *o, int64_t rows, int columns)
+{
+    lam_json_buf b = {0};
+    lam_json_buf_puts(&b, "{");
+    lam_json_put_str(&b, "command", "predict");
+    lam_json_put_str(&b, "checkpoint", o->file);
+    lam_json_put_str(&b, "data", o->data);
+    lam_json_put_str(&b, "out", o->out);
+    lam_json_put_int(&b, "rows", rows);
+    lam_json_put_int(&b, "outputs", columns);
+    return put_json(&b);
+}
+
 static int cmd_predict(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " data out threads attention ");
+    int rc = parse_opts(argc, argv, &o, " data out threads attention json ");
     if (rc) return rc;
-    if ((rc = help_or_usage(&o, predict_help, o.file != NULL)) >= 0) return rc;
+    if ((rc = help_or_usage(&o, predict_help, o.file != NULL && (o.out || !o.json))) >= 0) {
+        if (rc == EXIT_USAGE && o.json && !o.out) fprintf(stderr, "lamina: predict --json needs --out FILE\n");
+        return rc;
+    }
+    rc = 0;
     lam_model *m;
     lam_dataset *ds = NULL;
     float *pred = NULL;
@@ -557,7 +641,8 @@ static int cmd_predict(int argc, char **argv)
     class_map_find(m, &cm);
     if ((s = load_data(m, o.data, false, &cm, &ds)) != LAM_OK) goto out;
     if (is_classifier(m) && !cm.known)
-        fprintf(stderr, "lamina: note: predicted classes are written as indices: %s\n", cm.why);
+        fprintf(stderr, "lamina: %snote:%s predicted classes are written as indices: %s\n", color(stderr, COLOR_WARN),
+                color(stderr, COLOR_OFF), cm.why);
     pred = lam_calloc((size_t)ds->n * (size_t)m->nout, sizeof(float));
     if (!pred) {
         s = LAM_ERR_NOMEM;
@@ -572,13 +657,14 @@ static int cmd_predict(int argc, char **argv)
     write_predictions(f, m, pred, ds->n, &cm);
     if (f != stdout && fclose(f) != 0) s = lam_fail(LAM_ERR_IO, "%s: write error", o.out);
     else if (f == stdout && fflush(stdout) != 0) s = lam_fail(LAM_ERR_IO, "standard output: write error");
-    if (s == LAM_OK && o.out) fprintf(stderr, "lamina: wrote %lld predictions to %s\n", (long long)ds->n, o.out);
+    if (s == LAM_OK && o.out && !o.json) fprintf(stderr, "lamina: wrote %lld predictions to %s\n", (long long)ds->n, o.out);
+    if (s == LAM_OK && o.json) rc = print_prediction_summary(&o, ds->n, m->nout);
 out:
     class_map_free(&cm);
     lam_free(pred);
     lam_dataset_free(ds);
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s == LAM_OK ? rc : fail(s);
 }
 
 /* ---- inspect --------------------------------------------------------------------------- */
@@ -589,19 +675,64 @@ static bool is_checkpoint(const char *path)
     return n > 12 && !strcmp(path + n - 12, ".safetensors");
 }
 
+/* inspect --json: {"command": "inspect", "file", "model": lam_model_json's
+ * object, "memory_estimate": {bytes...}, "training_state": {"epochs",
+ * "steps"} or null} */
+static int inspect_json(lam_model *m, const char *file, bool ck, const lam_train_state *ts)
+{
+    char *js = NULL;
+    lam_status s = lam_model_json(m, &js);
+    if (s != LAM_OK) return fail(s);
+    lam_json_buf b = {0};
+    lam_json_buf_puts(&b, "{");
+    lam_json_put_str(&b, "command", "inspect");
+    lam_json_put_str(&b, "file", file);
+    lam_json_put_raw(&b, "model", js);
+    lam_free(js);
+    lam_mem_estimate e;
+    if (lam_model_memory_estimate(m, &e) == LAM_OK) {
+        lam_json_key(&b, "memory_estimate");
+        lam_json_buf_puts(&b, "{");
+        lam_json_put_int(&b, "total", (int64_t)e.total_bytes);
+        if (e.data_known) {
+            lam_json_put_int(&b, "data", (int64_t)e.data_bytes);
+            lam_json_put_int(&b, "reading", (int64_t)e.read_bytes);
+        }
+        lam_json_put_int(&b, "graph", (int64_t)e.graph_bytes);
+        lam_json_put_int(&b, "optimizer", (int64_t)e.optim_bytes);
+        lam_json_put_int(&b, "trainer", (int64_t)e.fit_bytes);
+        lam_json_put_bool(&b, "data_known", e.data_known);
+        lam_json_buf_puts(&b, "}");
+    }
+    if (ck && ts->epoch > 0) {
+        lam_json_key(&b, "training_state");
+        lam_json_buf_puts(&b, "{");
+        lam_json_put_int(&b, "epochs", ts->epoch);
+        lam_json_put_int(&b, "steps", (int64_t)ts->step);
+        lam_json_buf_puts(&b, "}");
+    } else {
+        lam_json_put_raw(&b, "training_state", NULL);
+    }
+    return put_json(&b);
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
     cli_opts o;
-    int rc = parse_opts(argc, argv, &o, " batch ");
+    int rc = parse_opts(argc, argv, &o, " batch json ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, inspect_help, o.file != NULL)) >= 0) return rc;
+    rc = 0; /* help_or_usage said go on (-1) */
     lam_model *m;
     lam_train_state ts;
     bool ck = is_checkpoint(o.file);
     lam_status s = ck ? lam_checkpoint_load(o.file, &m, &ts) : lam_model_load(o.file, NULL, &m);
     if (s != LAM_OK) return fail(s);
     if (o.batch) m->train.batch = o.batch;
-    if ((s = lam_model_compile(m, m->train.batch)) == LAM_OK) {
+    if ((s = lam_model_compile(m, m->train.batch)) == LAM_OK && o.json) {
+        rc = inspect_json(m, o.file, ck, &ts);
+    } else if (s == LAM_OK) {
+        rc = 0;
         print_description(m);
         print_memory_estimate(m);
         if (ck && ts.epoch > 0)
@@ -610,7 +741,7 @@ static int cmd_inspect(int argc, char **argv)
             printf("trained weights (no training state)\n");
     }
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s == LAM_OK ? rc : fail(s);
 }
 
 static const struct command {

@@ -27,20 +27,18 @@ static lam_status test_part(lam_model *m, const char *data, lam_dataset **ds)
     return LAM_OK;
 }
 
-int seq_eval(lam_model *m, const char *data)
+int seq_eval(lam_model *m, const char *ckpt, const char *data)
 {
     lam_dataset *ds = NULL;
     lam_metrics mt = {0};
+    int rc = 0;
     lam_status s = test_part(m, data, &ds);
     if (s == LAM_OK) s = lam_evaluate(m, ds, &mt);
-    if (s == LAM_OK) {
-        printf("%s: %lld samples\n", m->data.path, (long long)ds->n);
-        print_metrics(&mt, (const char *const *)m->class_names);
-    }
+    if (s == LAM_OK) rc = print_evaluation(ckpt, m->data.path, ds->n, "samples", &mt, (const char *const *)m->class_names);
     lam_metrics_free(&mt);
     lam_dataset_free(ds);
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s == LAM_OK ? rc : fail(s);
 }
 
 /* The node holding the attention weights of the model's first [attention]
@@ -70,6 +68,7 @@ int seq_predict(lam_model *m, const cli_opts *o)
     FILE *f = stdout;
     lam_node *wn = o->attention ? attention_weights(m) : NULL;
     lam_status s = LAM_OK;
+    int rc = 0;
     if (o->attention && !wn) s = lam_fail(LAM_ERR_ARG, "--attention: %s has no [attention] layer", m->cfg->path);
     if (s == LAM_OK && m->next_token)
         s = lam_fail(LAM_ERR_ARG, "%s is a language model: lamina generate writes its text", m->cfg->path);
@@ -124,7 +123,9 @@ int seq_predict(lam_model *m, const cli_opts *o)
     if (f != stdout && fclose(f) != 0) s = lam_fail(LAM_ERR_IO, "%s: write error", o->out);
     else if (f == stdout && fflush(stdout) != 0) s = lam_fail(LAM_ERR_IO, "standard output: write error");
     f = stdout;
-    if (s == LAM_OK && o->out) fprintf(stderr, "lamina: wrote %lld predictions to %s\n", (long long)ds->n, o->out);
+    if (s == LAM_OK && o->out && !o->json)
+        fprintf(stderr, "lamina: wrote %lld predictions to %s\n", (long long)ds->n, o->out);
+    if (s == LAM_OK && o->json) rc = print_prediction_summary(o, ds->n, k);
 out:
     if (f != stdout) fclose(f);
     lam_free(pred);
@@ -132,5 +133,5 @@ out:
     lam_free(text);
     lam_dataset_free(ds);
     lam_model_free(m);
-    return s == LAM_OK ? 0 : fail(s);
+    return s == LAM_OK ? rc : fail(s);
 }

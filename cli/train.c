@@ -38,6 +38,8 @@ static const char *const train_help =
     "                  for bit as if training had not stopped, or after its last completed\n"
     "                  stage\n"
     "  --quiet         no progress output (results are still printed)\n"
+    "  --json          print the run summary (results.json) as one JSON document on standard\n"
+    "                  output instead of the text; progress and errors stay on standard error\n"
     "  --profile       time every op of the graph and print the table at the end\n"
     "Checkpoints are written atomically (temporary file, fsync, rename): after a crash or\n"
     "kill -9 the checkpoint is the previous one or the new one, whole.\n"
@@ -79,7 +81,9 @@ bool on_epoch(const lam_epoch_log *e, void *user)
     if (e->train_acc == e->train_acc) fprintf(stderr, "  acc %.4f", e->train_acc);
     if (e->val_loss == e->val_loss) fprintf(stderr, "  val_loss %.4f", e->val_loss);
     if (e->val_acc == e->val_acc) fprintf(stderr, "  val_acc %.4f", e->val_acc);
-    fprintf(stderr, "  lr %.3g  %.2fs%s\n", e->lr, e->seconds, e->improved && e->val_loss == e->val_loss ? "  (best)" : "");
+    bool best = e->improved && e->val_loss == e->val_loss;
+    fprintf(stderr, "  lr %.3g  %.2fs%s%s%s\n", e->lr, e->seconds, best ? color(stderr, COLOR_GOOD) : "",
+            best ? "  (best)" : "", best ? color(stderr, COLOR_OFF) : "");
     return true;
 }
 
@@ -129,22 +133,27 @@ bool run_dir(const cli_opts *o, char *buf, size_t n)
     return k > 0 && (size_t)k < n;
 }
 
-/* results.json in the run folder: the run summary (lam_run_summary_json) */
-static lam_status write_results(lam_model *m, const char *out_dir, lam_run_info *ri)
+/* results.json in the run folder: the run summary (lam_run_summary_json),
+ * also printed under --json; an interrupted run only prints it. */
+static lam_status write_results(lam_model *m, const char *out_dir, lam_run_info *ri, bool json)
 {
-    char path[PATH_MAX + 32];
+    char path[PATH_MAX + 32], *js = NULL;
     snprintf(path, sizeof path, "%s/results.json", out_dir);
     ri->command = command_line();
     ri->run_dir = out_dir;
     ri->peak_rss_mib = peak_rss_mib();
-    return lam_run_write_summary(m, ri, path);
+    lam_status s = lam_run_summary_json(m, ri, &js);
+    if (s == LAM_OK && !ri->interrupted) s = lam_write_file_atomic(path, js, strlen(js));
+    if (s == LAM_OK && json) fputs(js, stdout);
+    lam_free(js);
+    return s;
 }
 
 int cmd_train(int argc, char **argv)
 {
     cli_opts o;
     int rc = parse_opts(argc, argv, &o,
-                        " data epochs steps batch lr seed threads out resume quiet strategy profile checkpoint-every ");
+                        " data epochs steps batch lr seed threads out resume quiet strategy profile checkpoint-every json ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
     lam_model_overrides ov = lam_model_overrides_none();
@@ -165,8 +174,7 @@ int cmd_train(int argc, char **argv)
     bool interrupted = false;
     char out_dir[PATH_MAX];
     if (!run_dir(&o, out_dir, sizeof out_dir)) {
-        fprintf(stderr, "lamina: error: the run folder name is too long\n");
-        return EXIT_FAILURE;
+        return fail(lam_fail(LAM_ERR_ARG, "the run folder name is too long"));
     }
     lam_status s = lam_model_load(o.file, &ov, &m);
     if (s != LAM_OK) return fail(s);
@@ -189,14 +197,14 @@ int cmd_train(int argc, char **argv)
                 stale > 1 ? "s" : "", out_dir);
     char buf[16384];
     if (tr->ids)
-        printf("data: %s (%s): %lld %s of %lld tokens", m->data.path, lam_data_format_name(m->data.format),
+        say("data: %s (%s): %lld %s of %lld tokens", m->data.path, lam_data_format_name(m->data.format),
                (long long)rep.rows_kept, tr->next_token ? "windows" : "texts", (long long)tr->nfeat);
     else
-        printf("data: %s: %lld rows x %lld features", m->data.path, (long long)rep.rows_kept, (long long)tr->nfeat);
-    if (tr->task == LAM_TASK_CLASSIFICATION && !tr->next_token) printf(", %d classes", (int)tr->nclasses);
-    if (rep.rows_dropped) printf(", %lld rows with missing values dropped", (long long)rep.rows_dropped);
-    if (rep.values_imputed) printf(", %lld missing values imputed with column means", (long long)rep.values_imputed);
-    printf("; train %lld, validation %lld, test %lld\n", (long long)tr->n, (long long)(va ? va->n : 0),
+        say("data: %s: %lld rows x %lld features", m->data.path, (long long)rep.rows_kept, (long long)tr->nfeat);
+    if (tr->task == LAM_TASK_CLASSIFICATION && !tr->next_token) say(", %d classes", (int)tr->nclasses);
+    if (rep.rows_dropped) say(", %lld rows with missing values dropped", (long long)rep.rows_dropped);
+    if (rep.values_imputed) say(", %lld missing values imputed with column means", (long long)rep.values_imputed);
+    say("; train %lld, validation %lld, test %lld\n", (long long)tr->n, (long long)(va ? va->n : 0),
            (long long)(te ? te->n : 0));
     if ((s = lam_model_compile(m, m->train.batch)) != LAM_OK) goto out;
     print_description(m);
@@ -204,11 +212,11 @@ int cmd_train(int argc, char **argv)
      * run cannot resume mid-way: it keeps the default) */
     if (!semi) catch_stop_signals(&sigs);
     if (m->train.steps > 0)
-        printf("training: %s, %s lr %g, batch %d, %lld steps, %d threads\n", lam_strategy_name(m->train.strategy),
+        say("training: %s, %s lr %g, batch %d, %lld steps, %d threads\n", lam_strategy_name(m->train.strategy),
                lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, (long long)m->train.steps,
                lam_get_threads());
     else
-        printf("training: %s, %s lr %g, batch %d, %d epochs, %d threads\n", lam_strategy_name(m->train.strategy),
+        say("training: %s, %s lr %g, batch %d, %d epochs, %d threads\n", lam_strategy_name(m->train.strategy),
                lam_optim_kind_name(m->train.optimizer), m->train.group.lr, m->train.batch, m->train.epochs,
                lam_get_threads());
     fflush(stdout);
@@ -228,15 +236,16 @@ int cmd_train(int argc, char **argv)
                         .checkpoint_every = o.checkpoint_every};
     if (!o.resume) remove(csv_path); /* a fresh run starts a fresh log */
     if (o.profile) lam_graph_set_profiling(m->g, true);
-    lam_train_result tres;
+    lam_train_result tres = {0};
+    lam_run_info ri = {.train = tr, .val = va, .test = te, .data_report = &rep, .result = &tres};
     if (m->train.labelled_fraction < 1.0) {
         lam_semi_report sr;
         if ((s = lam_train_semi(m, tr, va, te, &hk, &sr)) != LAM_OK) goto out;
         tres = sr.train;
-        printf("semi-supervised: %lld labelled, %lld unlabelled training rows; labelled only: test accuracy %.4f\n",
+        say("semi-supervised: %lld labelled, %lld unlabelled training rows; labelled only: test accuracy %.4f\n",
                (long long)sr.n_labelled, (long long)sr.n_unlabelled, sr.labelled_only_accuracy);
         for (int i = 0; i < sr.rounds; i++)
-            printf("  round %d: %lld pseudo-labels (top probability >= %g), %.2f%% of them right; test accuracy %.4f\n",
+            say("  round %d: %lld pseudo-labels (top probability >= %g), %.2f%% of them right; test accuracy %.4f\n",
                    i + 1, (long long)sr.round[i].n_pseudo, m->train.pseudo_threshold,
                    sr.round[i].n_pseudo ? 100.0 * (double)sr.round[i].n_correct / (double)sr.round[i].n_pseudo : 0.0,
                    sr.round[i].test_accuracy);
@@ -244,7 +253,8 @@ int cmd_train(int argc, char **argv)
     restore_signals(&sigs);
     if (stop_signal_received()) { /* exit 3: the checkpoint holds the state; a resume goes on */
         const char *sig = stop_signal_received() == SIGINT ? "SIGINT" : "SIGTERM";
-        interrupted = true;
+        interrupted = ri.interrupted = true;
+        if (o.json && (s = write_results(m, out_dir, &ri, true)) != LAM_OK) goto out;
         if (m->train.strategy == LAM_STRATEGY_END_TO_END && tres.n_stages == 1 && tres.stage[0].fit.interrupted) {
             fprintf(stderr,
                     "lamina: %s: training stopped after step %llu (%d epochs complete); the state is in %s\n"
@@ -274,16 +284,16 @@ int cmd_train(int argc, char **argv)
     for (int i = 0; i < tres.n_stages; i++) epochs_run += tres.stage[i].epochs_run;
     if (o.profile) {
         lam_graph_profile_report(m->g, buf, sizeof buf);
-        printf("time per op (training steps of the model's own graph):\n%s", buf);
+        say("time per op (training steps of the model's own graph):\n%s", buf);
     }
     if (tres.n_stages > 1) {
-        printf("%s: %d stages\n  %-44s %12s %7s %5s %9s\n", lam_strategy_name(m->train.strategy), tres.n_stages,
+        say("%s: %d stages\n  %-44s %12s %7s %5s %9s\n", lam_strategy_name(m->train.strategy), tres.n_stages,
                "stage", "params", "epochs", "best", "seconds");
         for (int i = 0; i < tres.n_stages; i++)
-            printf("  %-44s %12zu %7d %5d %9.2f\n", tres.stage[i].name, tres.stage[i].params_updated,
+            say("  %-44s %12zu %7d %5d %9.2f\n", tres.stage[i].name, tres.stage[i].params_updated,
                    tres.stage[i].epochs_run, tres.stage[i].best_epoch, tres.stage[i].seconds);
     }
-    printf("trained %d epochs in %.2f s (%.4f s/epoch); best epoch %d%s\n", epochs_run, tres.seconds,
+    say("trained %d epochs in %.2f s (%.4f s/epoch); best epoch %d%s\n", epochs_run, tres.seconds,
            tres.seconds / (epochs_run ? epochs_run : 1), tres.best_epoch, tres.n_stages > 1 ? " (of the last stage)" : "");
     if (tres.n_stages > 0 && (m->tokens || m->sample.ndim == 2)) {
         /* sequence models: throughput as the peer benchmarks measure it */
@@ -291,19 +301,18 @@ int cmd_train(int argc, char **argv)
         double per = m->tokens ? (double)m->sample.d[0] : 1.0,
                B = (double)m->train.batch * (m->train.accumulate > 1 ? m->train.accumulate : 1);
         const char *unit = m->tokens ? "tokens" : "samples";
-        printf("steps %llu: training %s/s %.0f (median step %.2f ms after 5 warm-up steps; %.0f over the whole run); "
+        say("steps %llu: training %s/s %.0f (median step %.2f ms after 5 warm-up steps; %.0f over the whole run); "
                "final loss %.4f (mean of the last 10 steps %.4f)\n",
                (unsigned long long)fr->steps, unit, fr->step_median_s > 0 ? B * per / fr->step_median_s : 0.0,
                1e3 * fr->step_median_s, fr->seconds > 0 ? (double)fr->samples * per / fr->seconds : 0.0, fr->last_loss,
                fr->last10_loss);
     }
-    lam_run_info ri = {.train = tr, .val = va, .test = te, .data_report = &rep, .result = &tres};
     if (m->next_token && !te) { /* a language model on all its text: nothing held out to score */
-        if ((s = write_results(m, out_dir, &ri)) != LAM_OK) goto out;
-        printf("saved %s (and checkpoint.safetensors, metrics.csv, results.json); lamina generate %s --prompt TEXT "
+        if ((s = write_results(m, out_dir, &ri, o.json)) != LAM_OK) goto out;
+        say("saved %s (and checkpoint.safetensors, metrics.csv, results.json); lamina generate %s --prompt TEXT "
                "writes text\n",
                model_path, model_path);
-        printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
+        say("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
         goto out;
     }
     const lam_dataset *evs = te ? te : tr;
@@ -312,16 +321,16 @@ int cmd_train(int argc, char **argv)
         goto out;
     const char *which = te ? "test" : "training-set";
     report = metrics_text(&mt, (const char *const *)cn.v);
-    printf("%s results:\n%s", which, report ? report : "");
+    say("%s results:\n%s", which, report ? report : "");
     if (te && m->baselines && m->baselines->majority) {
         char num[16];
         int mc = m->baselines->majority_class;
         snprintf(num, sizeof num, "%d", mc);
-        printf("baseline on the test part: always '%s' (the most frequent training class): accuracy %.4f, macro F1 %.4f\n",
+        say("baseline on the test part: always '%s' (the most frequent training class): accuracy %.4f, macro F1 %.4f\n",
                cn.v && mc < cn.k ? cn.v[mc] : num, m->baselines->majority_accuracy, m->baselines->majority_macro_f1);
     }
     if (te && m->baselines && m->baselines->persistence)
-        printf("baseline on the test part: persistence (the next value is the last one seen): MAE %.4f, RMSE %.4f\n",
+        say("baseline on the test part: persistence (the next value is the last one seen): MAE %.4f, RMSE %.4f\n",
                m->baselines->persistence_mae, m->baselines->persistence_rmse);
     FILE *f = fopen(report_path, "w");
     if (!f) {
@@ -338,9 +347,9 @@ int cmd_train(int argc, char **argv)
     ri.metrics = &mt;
     ri.class_names = (const char *const *)cn.v;
     ri.split = te ? "test" : "training";
-    if ((s = write_results(m, out_dir, &ri)) != LAM_OK) goto out;
-    printf("saved %s (and checkpoint.safetensors, metrics.csv, report.txt, results.json)\n", model_path);
-    printf("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
+    if ((s = write_results(m, out_dir, &ri, o.json)) != LAM_OK) goto out;
+    say("saved %s (and checkpoint.safetensors, metrics.csv, report.txt, results.json)\n", model_path);
+    say("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
 out:
     restore_signals(&sigs);
     free(report);

@@ -6,6 +6,8 @@
  * $LAMINA (default build/lamina); fixtures live in a mkdtemp folder. */
 #include "test.h"
 
+#include "io/json.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -712,6 +714,160 @@ static void test_sequence_commands(void)
     CHECK_RUN(1, "predict '%s' --attention", tpath("run_lm/model.safetensors"));
 }
 
+/* Run `lamina ARGS` on a pseudo-terminal (script(1), util-linux), with
+ * `env` (VAR=value ...) in its environment; what it wrote to the terminal
+ * lands in out_buf.  Returns the exit code. */
+static int run_tty(const char *env, const char *args)
+{
+    char cmd[8192], out_path[128];
+    snprintf(out_path, sizeof out_path, "%s/tty.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "env TERM=xterm %s script -qec \"'%s' %s\" /dev/null >'%s' 2>&1 </dev/null", env, lamina,
+             args, out_path);
+    int st = system(cmd);
+    read_into(out_path, out_buf, sizeof out_buf);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Terminal manners: on a terminal, errors and warnings in colour and a
+ * progress line with ETA; with NO_COLOR (any non-empty value) or TERM=dumb
+ * no colour; through a pipe neither colour nor the progress line (one line
+ * per epoch).  The exit codes are the same everywhere. */
+static void test_terminal_manners(void)
+{
+    CHECK_MSG(system("command -v script >/dev/null 2>&1") == 0, "script(1) (util-linux) is needed for this test");
+    const char *data = write_classes("tty.csv", 150, 1, -1, 4);
+    const char *cfg = write_model("tty.cfg", data);
+    char args[1024];
+    snprintf(args, sizeof args, "eval '%s' --data '%s'", tpath("no_such_model.safetensors"), data);
+    CHECK(run_tty("", args) == 1);
+    CHECK_HAS(out_buf, "lamina: \033[1;31merror:\033[0m ");
+    CHECK(run_tty("NO_COLOR=1", args) == 1);
+    CHECK_HAS(out_buf, "lamina: error: ");
+    CHECK_MSG(!strchr(out_buf, '\033'), "NO_COLOR=1 printed an escape: %s", out_buf);
+    CHECK(run_tty("TERM=dumb", args) == 1 && !strchr(out_buf, '\033'));
+    CHECK(run_tty("NO_COLOR=", args) == 1 && strchr(out_buf, '\033')); /* empty: colours stay */
+    CHECK_RUN(1, "%s", args);
+    CHECK_MSG(!strchr(err_buf, '\033'), "colour through a pipe: %s", err_buf);
+
+    snprintf(args, sizeof args, "train '%s' --out '%s' --epochs 3", cfg, tpath("run_tty"));
+    CHECK(run_tty("", args) == 0);
+    CHECK_HAS(out_buf, " ETA ");
+    CHECK_HAS(out_buf, "\repoch 3/3"); /* the progress line is rewritten in place */
+    CHECK_RUN(0, "%s", args);
+    CHECK_MSG(!strstr(err_buf, "ETA") && !strchr(err_buf, '\r'), "progress line through a pipe: %s", err_buf);
+    CHECK_HAS(err_buf, "epoch 3/3  loss");
+    CHECK(run_tty("", "train --bogus") == 2);
+}
+
+/* The value at `path` ("results.accuracy", "model.layers.1.name": members
+ * and array indices by dots) in text parsed as one strict JSON document
+ * (the library's parser: trailing text, duplicate keys and invalid UTF-8 are
+ * errors); NULL when text is not JSON or the path is absent. */
+static const lam_json *json_at(lam_arena *a, const char *text, const char *path)
+{
+    lam_json *root;
+    lam_json_error e;
+    lam_json_options o = lam_json_defaults();
+    if (lam_json_parse(a, text, strlen(text), &o, &root, &e) != LAM_OK) return NULL;
+    const lam_json *v = root;
+    char part[64];
+    for (const char *p = path; v && *p;) {
+        size_t n = strcspn(p, ".");
+        snprintf(part, sizeof part, "%.*s", (int)n, p);
+        if (v->type == LAM_JSON_ARRAY) {
+            size_t i = (size_t)strtoul(part, NULL, 10);
+            v = i < v->n ? v->items[i] : NULL;
+        } else {
+            v = v->type == LAM_JSON_OBJECT ? lam_json_get(v, part) : NULL;
+        }
+        p += n + (p[n] == '.');
+    }
+    return v;
+}
+
+static double json_num(lam_arena *a, const char *text, const char *path)
+{
+    const lam_json *v = json_at(a, text, path);
+    return v && v->type == LAM_JSON_NUMBER ? v->number : NAN;
+}
+
+static const char *json_str(lam_arena *a, const char *text, const char *path)
+{
+    const lam_json *v = json_at(a, text, path);
+    return v && v->type == LAM_JSON_STRING ? v->str : "";
+}
+
+/* --json: standard output is one JSON document with the same figures as the
+ * text, for every command; train's is results.json, byte for byte */
+static void test_json_output(void)
+{
+    lam_arena *a = lam_arena_new(0);
+    const char *data = write_classes("json.csv", 150, 1, -1, 3);
+    const char *cfg = write_model("json.cfg", data), *dir = tpath("run_json");
+    CHECK_RUN(0, "train '%s' --out '%s' --epochs 4", cfg, dir);
+    double acc = number_after(out_buf, "test results:", "accuracy ");
+    CHECK_RUN(0, "train '%s' --out '%s' --epochs 4 --json", cfg, dir);
+    static char js[1 << 17], file[1 << 17];
+    memcpy(js, out_buf, sizeof js);
+    CHECK_HAS(err_buf, "epoch 4/4"); /* progress stays on standard error */
+    char p[400];
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    read_into(p, file, sizeof file);
+    CHECK_MSG(!strcmp(js, file), "train --json differs from results.json");
+    CHECK(!strcmp(json_str(a, js, "format"), "lamina-run") && json_num(a, js, "version") == 1);
+    CHECK(fabs(json_num(a, js, "results.accuracy") - acc) < 1e-4); /* the text printed 4 digits */
+    CHECK(!strcmp(json_str(a, js, "results.split"), "test") && json_num(a, js, "results.n") == 30);
+    CHECK(!strcmp(json_str(a, js, "results.classes.2.name"), "cat"));
+    CHECK(json_num(a, js, "model.parameters") == 131 && !strcmp(json_str(a, js, "model.layers.1.name"), "fc1"));
+    CHECK(json_num(a, js, "model.layers.1.shape.0") == 16); /* per sample */
+    CHECK(json_num(a, js, "training.epochs_run") == 4 && json_num(a, js, "data.train") == 120);
+    CHECK_HAS(json_str(a, js, "command"), "train");
+    CHECK_HAS(json_str(a, js, "command"), "--epochs 4 --json");
+    const lam_json *conf = json_at(a, js, "results.confusion");
+    CHECK(conf && conf->type == LAM_JSON_ARRAY && conf->n == 3 && conf->items[0]->n == 3);
+
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    CHECK_RUN(0, "eval '%s' --data '%s' --json", p, data);
+    CHECK(!strcmp(json_str(a, out_buf, "command"), "eval") && json_num(a, out_buf, "rows") == 150);
+    double eacc = json_num(a, out_buf, "results.accuracy");
+    CHECK_RUN(0, "eval '%s' --data '%s'", p, data);
+    CHECK(fabs(number_after(out_buf, NULL, "accuracy ") - eacc) < 1e-4);
+
+    CHECK_RUN(0, "inspect '%s' --json", p);
+    const lam_json *st = json_at(a, out_buf, "training_state");
+    CHECK(json_num(a, out_buf, "model.parameters") == 131 && st && st->type == LAM_JSON_NULL); /* weights only */
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors", dir);
+    CHECK_RUN(0, "inspect '%s' --json", p);
+    CHECK(json_num(a, out_buf, "training_state.epochs") == 4 && json_num(a, out_buf, "training_state.steps") == 32);
+    CHECK(json_num(a, out_buf, "memory_estimate.total") > 0);
+    CHECK_RUN(0, "inspect '%s' --json", cfg);
+    st = json_at(a, out_buf, "training_state");
+    CHECK(st && st->type == LAM_JSON_NULL);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+
+    CHECK_RUN(2, "predict '%s' --data '%s' --json", p, data); /* the predictions need a file */
+    CHECK_HAS(err_buf, "--json needs --out");
+    CHECK_RUN(0, "predict '%s' --data '%s' --json --out '%s'", p, data, tpath("json_preds.csv"));
+    CHECK(json_num(a, out_buf, "rows") == 150 && json_num(a, out_buf, "outputs") == 3);
+    CHECK(count_lines(tpath("json_preds.csv")) == 151);
+
+    CHECK_RUN(0, "encode '%s' --data '%s' --out '%s' --json", p, data, tpath("json_codes.csv"));
+    CHECK(json_num(a, out_buf, "code_size") == 16 && !strcmp(json_str(a, out_buf, "layer"), "fc1"));
+
+    CHECK_RUN(0, "compare '%s' --strategies end_to_end,layerwise_supervised --epochs 2 --out '%s' --json --quiet",
+              cfg, tpath("json_cmp"));
+    CHECK(!strcmp(json_str(a, out_buf, "rows.1.strategy"), "layerwise_supervised"));
+    CHECK(json_num(a, out_buf, "rows.0.results.accuracy") >= 0 && json_num(a, out_buf, "rows.1.epochs") > 0);
+
+    /* a language model: the generated text, even when a byte-level model
+     * cuts a character (U+FFFD then) */
+    snprintf(p, sizeof p, "%s/model.safetensors", tpath("run_lm"));
+    CHECK_RUN(0, "generate '%s' --prompt ab --tokens 30 --temperature 0 --json", p);
+    CHECK_MSG(!strncmp(json_str(a, out_buf, "text"), "aabaab", 6), "%s", out_buf);
+    CHECK(json_num(a, out_buf, "tokens") == 30 && !strcmp(json_str(a, out_buf, "prompt"), "ab"));
+    lam_arena_free(a);
+}
+
 int main(void)
 {
     lamina = getenv("LAMINA");
@@ -734,6 +890,8 @@ int main(void)
     RUN(test_layerwise_commands);
     RUN(test_malformed_inputs);
     RUN(test_sequence_commands);
+    RUN(test_json_output); /* after test_sequence_commands: uses its language model */
+    RUN(test_terminal_manners);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (t_failed_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

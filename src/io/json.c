@@ -623,3 +623,71 @@ void lam_json_write_double(lam_json_buf *b, double x)
     if (cloc) freelocale(cloc);
     lam_json_buf_append(b, t, k);
 }
+
+void lam_json_key(lam_json_buf *b, const char *k)
+{
+    if (b->len && b->data && b->data[b->len - 1] != '{') lam_json_buf_append(b, ",", 1);
+    lam_json_write_string(b, k, strlen(k));
+    lam_json_buf_append(b, ":", 1);
+}
+
+void lam_json_put_str(lam_json_buf *b, const char *k, const char *v)
+{
+    lam_json_key(b, k);
+    if (v) lam_json_write_string(b, v, strlen(v));
+    else lam_json_buf_append(b, "null", 4);
+}
+
+void lam_json_put_int(lam_json_buf *b, const char *k, int64_t v)
+{
+    lam_json_key(b, k);
+    lam_json_write_int(b, v);
+}
+
+void lam_json_put_double(lam_json_buf *b, const char *k, double v)
+{
+    lam_json_key(b, k);
+    lam_json_write_double(b, v);
+}
+
+void lam_json_put_bool(lam_json_buf *b, const char *k, bool v)
+{
+    lam_json_key(b, k);
+    lam_json_buf_puts(b, v ? "true" : "false");
+}
+
+void lam_json_put_raw(lam_json_buf *b, const char *k, const char *json)
+{
+    lam_json_key(b, k);
+    lam_json_buf_puts(b, json ? json : "null");
+}
+
+void lam_json_write_string_lossy(lam_json_buf *b, const char *s, size_t n)
+{
+    if (b->status != LAM_OK) return;
+    size_t cap;
+    if (!lam_mul_size(n, 3, &cap)) {
+        b->status = lam_fail(LAM_ERR_NOMEM, "JSON string of %zu bytes too long", n);
+        return;
+    }
+    unsigned char *t = lam_malloc(cap + 1), *o = t;
+    if (!t) {
+        b->status = LAM_ERR_NOMEM;
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+        if (k) {
+            memcpy(o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+            o += 3;
+            i++;
+        }
+    }
+    lam_json_write_string(b, (const char *)t, (size_t)(o - t));
+    lam_free(t);
+}

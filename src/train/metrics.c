@@ -127,19 +127,6 @@ size_t lam_metrics_report(const lam_metrics *m, const char *const *class_names, 
 
 /* ---- JSON ---------------------------------------------------------------------- */
 
-static void key(lam_json_buf *b, const char *k, bool first)
-{
-    if (!first) lam_json_buf_puts(b, ",");
-    lam_json_write_string(b, k, strlen(k));
-    lam_json_buf_puts(b, ":");
-}
-
-static void num(lam_json_buf *b, const char *k, double v)
-{
-    key(b, k, false);
-    lam_json_write_double(b, v);
-}
-
 lam_status lam_metrics_json(const lam_metrics *m, const char *const *class_names, char **out)
 {
     if (!m || !out) return lam_fail(LAM_ERR_ARG, "lam_metrics_json: NULL argument");
@@ -148,41 +135,37 @@ lam_status lam_metrics_json(const lam_metrics *m, const char *const *class_names
     int K = m->task == LAM_TASK_CLASSIFICATION ? m->nclasses : 0;
     const char *task = m->task != LAM_TASK_CLASSIFICATION ? "regression" : K ? "classification" : "language_model";
     lam_json_buf_puts(&b, "{");
-    key(&b, "task", true);
-    lam_json_write_string(&b, task, strlen(task));
-    key(&b, "n", false);
-    lam_json_write_int(&b, m->n);
-    num(&b, "loss", m->loss);
+    lam_json_put_str(&b, "task", task);
+    lam_json_put_int(&b, "n", m->n);
+    lam_json_put_double(&b, "loss", m->loss);
     if (m->task != LAM_TASK_CLASSIFICATION) {
-        num(&b, "mse", m->mse);
-        num(&b, "mae", m->mae);
-        num(&b, "r2", m->r2);
+        lam_json_put_double(&b, "mse", m->mse);
+        lam_json_put_double(&b, "mae", m->mae);
+        lam_json_put_double(&b, "r2", m->r2);
     } else if (!K) {
-        num(&b, "perplexity", exp(m->loss));
-        num(&b, "accuracy", m->accuracy);
+        lam_json_put_double(&b, "perplexity", exp(m->loss));
+        lam_json_put_double(&b, "accuracy", m->accuracy);
     } else {
-        num(&b, "accuracy", m->accuracy);
-        num(&b, "macro_precision", m->macro_precision);
-        num(&b, "macro_recall", m->macro_recall);
-        num(&b, "macro_f1", m->macro_f1);
-        key(&b, "classes", false);
+        lam_json_put_double(&b, "accuracy", m->accuracy);
+        lam_json_put_double(&b, "macro_precision", m->macro_precision);
+        lam_json_put_double(&b, "macro_recall", m->macro_recall);
+        lam_json_put_double(&b, "macro_f1", m->macro_f1);
+        lam_json_key(&b, "classes");
         lam_json_buf_puts(&b, "[");
         for (int c = 0; c < K; c++) {
             char nm[32];
             snprintf(nm, sizeof nm, "%d", c);
             const char *name = class_names && class_names[c] ? class_names[c] : nm;
             lam_json_buf_puts(&b, c ? ",{" : "{");
-            key(&b, "name", true);
-            lam_json_write_string(&b, name, strlen(name));
-            num(&b, "precision", m->precision[c]);
-            num(&b, "recall", m->recall[c]);
-            num(&b, "f1", m->f1[c]);
-            key(&b, "support", false);
-            lam_json_write_int(&b, m->support[c]);
+            lam_json_put_str(&b, "name", name);
+            lam_json_put_double(&b, "precision", m->precision[c]);
+            lam_json_put_double(&b, "recall", m->recall[c]);
+            lam_json_put_double(&b, "f1", m->f1[c]);
+            lam_json_put_int(&b, "support", m->support[c]);
             lam_json_buf_puts(&b, "}");
         }
         lam_json_buf_puts(&b, "]");
-        key(&b, "confusion", false); /* rows: true class, columns: predicted */
+        lam_json_key(&b, "confusion"); /* rows: true class, columns: predicted */
         lam_json_buf_puts(&b, "[");
         for (int r = 0; r < K; r++) {
             lam_json_buf_puts(&b, r ? ",[" : "[");

@@ -556,25 +556,6 @@ size_t lam_model_describe(lam_model *m, char *buf, size_t n)
 #undef OUT
 }
 
-static void jkey(lam_json_buf *b, const char *k)
-{
-    lam_json_buf_puts(b, ",");
-    lam_json_write_string(b, k, strlen(k));
-    lam_json_buf_puts(b, ":");
-}
-
-static void jstr(lam_json_buf *b, const char *k, const char *v)
-{
-    jkey(b, k);
-    lam_json_write_string(b, v, strlen(v));
-}
-
-static void jint(lam_json_buf *b, const char *k, int64_t v)
-{
-    jkey(b, k);
-    lam_json_write_int(b, v);
-}
-
 static void jshape(lam_json_buf *b, const lam_shape *s)
 {
     lam_json_buf_puts(b, "[");
@@ -595,23 +576,22 @@ lam_status lam_model_json(lam_model *m, char **out)
         lam_free(owned);
         return LAM_ERR_NOMEM;
     }
-    lam_json_buf_puts(&b, "{\"model_file\":");
-    lam_json_write_string(&b, m->cfg->path, strlen(m->cfg->path));
-    jkey(&b, "input");
+    lam_json_buf_puts(&b, "{");
+    lam_json_put_str(&b, "model_file", m->cfg->path);
+    lam_json_key(&b, "input");
     jshape(&b, &m->sample);
-    jkey(&b, "tokens");
-    lam_json_buf_puts(&b, m->tokens ? "true" : "false");
-    jstr(&b, "loss", lam_loss_name(m->train.loss));
-    jstr(&b, "optimizer", lam_optim_kind_name(m->train.optimizer));
+    lam_json_put_bool(&b, "tokens", m->tokens);
+    lam_json_put_str(&b, "loss", lam_loss_name(m->train.loss));
+    lam_json_put_str(&b, "optimizer", lam_optim_kind_name(m->train.optimizer));
     if (m->vocab) {
-        jkey(&b, "vocabulary");
-        lam_json_buf_puts(&b, "{\"size\":");
-        lam_json_write_int(&b, (int64_t)lam_vocab_size(m->vocab));
-        jstr(&b, "tokenizer", lam_tokenizer_name(lam_vocab_tokenizer(m->vocab)));
+        lam_json_key(&b, "vocabulary");
+        lam_json_buf_puts(&b, "{");
+        lam_json_put_int(&b, "size", (int64_t)lam_vocab_size(m->vocab));
+        lam_json_put_str(&b, "tokenizer", lam_tokenizer_name(lam_vocab_tokenizer(m->vocab)));
         lam_json_buf_puts(&b, "}");
     }
-    jint(&b, "batch", m->compiled_batch);
-    jkey(&b, "layers"); /* as lam_model_describe: every node but the parameters */
+    lam_json_put_int(&b, "batch", m->compiled_batch);
+    lam_json_key(&b, "layers"); /* as lam_model_describe: every node but the parameters */
     lam_json_buf_puts(&b, "[");
     size_t total = 0;
     bool first = true;
@@ -621,13 +601,13 @@ lam_status lam_model_json(lam_model *m, char **out)
         if (!strcmp(op, "param")) continue;
         total += owned[i];
         lam_shape sh = lam_node_sample_shape(nd);
-        lam_json_buf_puts(&b, first ? "{\"name\":" : ",{\"name\":");
+        lam_json_buf_puts(&b, first ? "{" : ",{");
         first = false;
-        lam_json_write_string(&b, lam_node_name(nd), strlen(lam_node_name(nd)));
-        jstr(&b, "op", op);
-        jkey(&b, "shape");
+        lam_json_put_str(&b, "name", lam_node_name(nd));
+        lam_json_put_str(&b, "op", op);
+        lam_json_key(&b, "shape");
         jshape(&b, &sh);
-        jint(&b, "params", (int64_t)owned[i]);
+        lam_json_put_int(&b, "params", (int64_t)owned[i]);
         lam_json_buf_puts(&b, "}");
     }
     lam_json_buf_puts(&b, "]");
@@ -635,19 +615,18 @@ lam_status lam_model_json(lam_model *m, char **out)
     size_t trainable = 0;
     for (size_t p = 0; p < lam_graph_param_count(m->g); p++)
         if (lam_graph_param_at(m->g, p)->trainable) trainable += lam_graph_param_at(m->g, p)->numel;
-    jint(&b, "parameters", (int64_t)total);
-    jint(&b, "trainable", (int64_t)trainable);
-    jkey(&b, "flops_per_sample");
-    lam_json_write_double(&b, lam_graph_flops_per_sample(m->g));
+    lam_json_put_int(&b, "parameters", (int64_t)total);
+    lam_json_put_int(&b, "trainable", (int64_t)trainable);
+    lam_json_put_double(&b, "flops_per_sample", lam_graph_flops_per_sample(m->g));
     lam_mem_plan mp = lam_graph_mem_plan(m->g);
     if (mp.arena_bytes || mp.param_bytes) {
-        jkey(&b, "memory");
-        lam_json_buf_puts(&b, "{\"activations\":");
-        lam_json_write_int(&b, (int64_t)mp.arena_bytes);
-        jint(&b, "activations_unplanned", (int64_t)mp.arena_naive_bytes);
-        jint(&b, "activations_without_recompute", (int64_t)mp.arena_no_recompute_bytes);
-        jint(&b, "scratch", (int64_t)mp.scratch_bytes);
-        jint(&b, "parameters", (int64_t)mp.param_bytes);
+        lam_json_key(&b, "memory");
+        lam_json_buf_puts(&b, "{");
+        lam_json_put_int(&b, "activations", (int64_t)mp.arena_bytes);
+        lam_json_put_int(&b, "activations_unplanned", (int64_t)mp.arena_naive_bytes);
+        lam_json_put_int(&b, "activations_without_recompute", (int64_t)mp.arena_no_recompute_bytes);
+        lam_json_put_int(&b, "scratch", (int64_t)mp.scratch_bytes);
+        lam_json_put_int(&b, "parameters", (int64_t)mp.param_bytes);
         lam_json_buf_puts(&b, "}");
     }
     lam_json_buf_puts(&b, "}");

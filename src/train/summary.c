@@ -13,42 +13,10 @@
 #include "lamina/lamina.h"
 #include "train/train_internal.h"
 
-static void key(lam_json_buf *b, const char *k)
-{
-    if (b->len && b->data[b->len - 1] != '{') lam_json_buf_puts(b, ",");
-    lam_json_write_string(b, k, strlen(k));
-    lam_json_buf_puts(b, ":");
-}
-
-static void str(lam_json_buf *b, const char *k, const char *v)
-{
-    key(b, k);
-    if (v) lam_json_write_string(b, v, strlen(v));
-    else lam_json_buf_puts(b, "null");
-}
-
-static void i64(lam_json_buf *b, const char *k, int64_t v)
-{
-    key(b, k);
-    lam_json_write_int(b, v);
-}
-
-static void dbl(lam_json_buf *b, const char *k, double v)
-{
-    key(b, k);
-    lam_json_write_double(b, v);
-}
-
-static void boolean(lam_json_buf *b, const char *k, bool v)
-{
-    key(b, k);
-    lam_json_buf_puts(b, v ? "true" : "false");
-}
-
 /* an object from a library JSON function, under key k (null when absent) */
 static lam_status embed(lam_json_buf *b, const char *k, lam_status s, char *json)
 {
-    key(b, k);
+    lam_json_key(b, k);
     if (s == LAM_OK) lam_json_buf_puts(b, json);
     lam_free(json);
     return s;
@@ -57,23 +25,23 @@ static lam_status embed(lam_json_buf *b, const char *k, lam_status s, char *json
 static void data_part(lam_json_buf *b, const lam_model *m, const lam_run_info *ri)
 {
     const lam_dataset *tr = ri->train, *va = ri->val, *te = ri->test;
-    key(b, "data");
+    lam_json_key(b, "data");
     lam_json_buf_puts(b, "{");
-    str(b, "path", m->data.path);
-    str(b, "format", lam_data_format_name(m->data.format));
-    i64(b, "train", tr ? tr->n : 0);
-    i64(b, "validation", va ? va->n : 0);
-    i64(b, "test", te ? te->n : 0);
+    lam_json_put_str(b, "path", m->data.path);
+    lam_json_put_str(b, "format", lam_data_format_name(m->data.format));
+    lam_json_put_int(b, "train", tr ? tr->n : 0);
+    lam_json_put_int(b, "validation", va ? va->n : 0);
+    lam_json_put_int(b, "test", te ? te->n : 0);
     if (tr) {
-        i64(b, tr->ids ? "tokens_per_sample" : "features", tr->nfeat);
-        if (tr->task == LAM_TASK_CLASSIFICATION && !tr->next_token) i64(b, "classes", tr->nclasses);
-        if (tr->task == LAM_TASK_REGRESSION) i64(b, "targets", tr->ntargets);
-        if (tr->ids) i64(b, "vocabulary", tr->vocab);
+        lam_json_put_int(b, tr->ids ? "tokens_per_sample" : "features", tr->nfeat);
+        if (tr->task == LAM_TASK_CLASSIFICATION && !tr->next_token) lam_json_put_int(b, "classes", tr->nclasses);
+        if (tr->task == LAM_TASK_REGRESSION) lam_json_put_int(b, "targets", tr->ntargets);
+        if (tr->ids) lam_json_put_int(b, "vocabulary", tr->vocab);
     }
     if (ri->data_report) {
-        i64(b, "rows", ri->data_report->rows);
-        i64(b, "rows_dropped", ri->data_report->rows_dropped);
-        i64(b, "values_imputed", ri->data_report->values_imputed);
+        lam_json_put_int(b, "rows", ri->data_report->rows);
+        lam_json_put_int(b, "rows_dropped", ri->data_report->rows_dropped);
+        lam_json_put_int(b, "values_imputed", ri->data_report->values_imputed);
     }
     lam_json_buf_puts(b, "}");
 }
@@ -81,47 +49,47 @@ static void data_part(lam_json_buf *b, const lam_model *m, const lam_run_info *r
 static void training_part(lam_json_buf *b, const lam_model *m, const lam_run_info *ri)
 {
     const lam_train_result *r = ri->result;
-    key(b, "training");
+    lam_json_key(b, "training");
     lam_json_buf_puts(b, "{");
-    str(b, "strategy", lam_strategy_name(m->train.strategy));
-    str(b, "optimizer", lam_optim_kind_name(m->train.optimizer));
-    dbl(b, "lr", m->train.group.lr);
-    i64(b, "batch", m->train.batch);
-    i64(b, "accumulate", m->train.accumulate > 1 ? m->train.accumulate : 1);
-    i64(b, "epochs", m->train.epochs);
-    if (m->train.steps > 0) i64(b, "steps_budget", m->train.steps);
-    i64(b, "seed", (int64_t)m->seed);
-    i64(b, "threads", ri->threads > 0 ? ri->threads : lam_get_threads());
-    boolean(b, "interrupted", ri->interrupted);
+    lam_json_put_str(b, "strategy", lam_strategy_name(m->train.strategy));
+    lam_json_put_str(b, "optimizer", lam_optim_kind_name(m->train.optimizer));
+    lam_json_put_double(b, "lr", m->train.group.lr);
+    lam_json_put_int(b, "batch", m->train.batch);
+    lam_json_put_int(b, "accumulate", m->train.accumulate > 1 ? m->train.accumulate : 1);
+    lam_json_put_int(b, "epochs", m->train.epochs);
+    if (m->train.steps > 0) lam_json_put_int(b, "steps_budget", m->train.steps);
+    lam_json_put_int(b, "seed", (int64_t)m->seed);
+    lam_json_put_int(b, "threads", ri->threads > 0 ? ri->threads : lam_get_threads());
+    lam_json_put_bool(b, "interrupted", ri->interrupted);
     if (r && r->n_stages > 0) {
         const lam_fit_result *last = &r->stage[r->n_stages - 1].fit;
         int epochs = 0;
         for (int i = 0; i < r->n_stages; i++) epochs += r->stage[i].epochs_run;
-        i64(b, "epochs_run", epochs);
-        i64(b, "best_epoch", r->best_epoch);
-        i64(b, "steps", (int64_t)last->total_steps);
-        dbl(b, "seconds", r->seconds);
-        dbl(b, "seconds_per_epoch", r->seconds / (epochs ? epochs : 1));
-        boolean(b, "stopped_early", last->stopped_early);
+        lam_json_put_int(b, "epochs_run", epochs);
+        lam_json_put_int(b, "best_epoch", r->best_epoch);
+        lam_json_put_int(b, "steps", (int64_t)last->total_steps);
+        lam_json_put_double(b, "seconds", r->seconds);
+        lam_json_put_double(b, "seconds_per_epoch", r->seconds / (epochs ? epochs : 1));
+        lam_json_put_bool(b, "stopped_early", last->stopped_early);
         if (last->step_median_s > 0) {
             double per = m->tokens ? (double)m->sample.d[0] : 1.0,
                    B = (double)m->train.batch * (m->train.accumulate > 1 ? m->train.accumulate : 1);
-            dbl(b, "median_step_seconds", last->step_median_s);
-            dbl(b, m->tokens ? "tokens_per_second" : "samples_per_second", B * per / last->step_median_s);
+            lam_json_put_double(b, "median_step_seconds", last->step_median_s);
+            lam_json_put_double(b, m->tokens ? "tokens_per_second" : "samples_per_second", B * per / last->step_median_s);
         }
-        dbl(b, "final_loss", last->last_loss);
-        dbl(b, "final_loss_last10", last->last10_loss);
-        key(b, "stages");
+        lam_json_put_double(b, "final_loss", last->last_loss);
+        lam_json_put_double(b, "final_loss_last10", last->last10_loss);
+        lam_json_key(b, "stages");
         lam_json_buf_puts(b, "[");
         for (int i = 0; i < r->n_stages; i++) {
             const lam_stage_report *st = &r->stage[i];
             lam_json_buf_puts(b, i ? ",{" : "{");
-            str(b, "name", st->name);
-            i64(b, "params_updated", (int64_t)st->params_updated);
-            i64(b, "epochs_run", st->epochs_run);
-            i64(b, "best_epoch", st->best_epoch);
-            dbl(b, "seconds", st->seconds);
-            dbl(b, "final_loss", st->final_loss);
+            lam_json_put_str(b, "name", st->name);
+            lam_json_put_int(b, "params_updated", (int64_t)st->params_updated);
+            lam_json_put_int(b, "epochs_run", st->epochs_run);
+            lam_json_put_int(b, "best_epoch", st->best_epoch);
+            lam_json_put_double(b, "seconds", st->seconds);
+            lam_json_put_double(b, "final_loss", st->final_loss);
             lam_json_buf_puts(b, "}");
         }
         lam_json_buf_puts(b, "]");
@@ -133,24 +101,24 @@ static void baselines_part(lam_json_buf *b, const lam_model *m, const lam_run_in
 {
     const lam_baselines *bl = m->baselines;
     if (!bl || !ri->test || (!bl->majority && !bl->persistence)) return;
-    key(b, "baselines");
+    lam_json_key(b, "baselines");
     lam_json_buf_puts(b, "{");
     if (bl->majority) {
         char idx[16];
         snprintf(idx, sizeof idx, "%d", bl->majority_class);
         const char *const *cn = ri->class_names;
-        key(b, "majority");
+        lam_json_key(b, "majority");
         lam_json_buf_puts(b, "{");
-        str(b, "class", cn && cn[bl->majority_class] ? cn[bl->majority_class] : idx);
-        dbl(b, "accuracy", bl->majority_accuracy);
-        dbl(b, "macro_f1", bl->majority_macro_f1);
+        lam_json_put_str(b, "class", cn && cn[bl->majority_class] ? cn[bl->majority_class] : idx);
+        lam_json_put_double(b, "accuracy", bl->majority_accuracy);
+        lam_json_put_double(b, "macro_f1", bl->majority_macro_f1);
         lam_json_buf_puts(b, "}");
     }
     if (bl->persistence) {
-        key(b, "persistence");
+        lam_json_key(b, "persistence");
         lam_json_buf_puts(b, "{");
-        dbl(b, "mae", bl->persistence_mae);
-        dbl(b, "rmse", bl->persistence_rmse);
+        lam_json_put_double(b, "mae", bl->persistence_mae);
+        lam_json_put_double(b, "rmse", bl->persistence_rmse);
         lam_json_buf_puts(b, "}");
     }
     lam_json_buf_puts(b, "}");
@@ -168,12 +136,12 @@ lam_status lam_run_summary_json(lam_model *m, const lam_run_info *ri, char **out
     struct tm tm;
     if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     lam_json_buf_puts(&b, "{");
-    str(&b, "format", "lamina-run");
-    i64(&b, "version", 1);
-    str(&b, "lamina", LAMINA_VERSION);
-    str(&b, "command", ri->command);
-    str(&b, "time", when);
-    str(&b, "run_dir", ri->run_dir);
+    lam_json_put_str(&b, "format", "lamina-run");
+    lam_json_put_int(&b, "version", 1);
+    lam_json_put_str(&b, "lamina", LAMINA_VERSION);
+    lam_json_put_str(&b, "command", ri->command);
+    lam_json_put_str(&b, "time", when);
+    lam_json_put_str(&b, "run_dir", ri->run_dir);
     s = lam_model_json(m, &js);
     if ((s = embed(&b, "model", s, js)) != LAM_OK) goto fail;
     data_part(&b, m, ri);
@@ -181,18 +149,18 @@ lam_status lam_run_summary_json(lam_model *m, const lam_run_info *ri, char **out
     if (ri->metrics) {
         s = lam_metrics_json(ri->metrics, ri->class_names, &js);
         if (s != LAM_OK) goto fail;
-        key(&b, "results"); /* the metrics' object with the split first */
+        lam_json_key(&b, "results"); /* the metrics' object with the split first */
         lam_json_buf_puts(&b, "{\"split\":");
         lam_json_write_string(&b, ri->split ? ri->split : "test", strlen(ri->split ? ri->split : "test"));
         lam_json_buf_puts(&b, ",");
         lam_json_buf_puts(&b, js + 1);
         lam_free(js);
     } else {
-        key(&b, "results");
+        lam_json_key(&b, "results");
         lam_json_buf_puts(&b, "null");
     }
     baselines_part(&b, m, ri);
-    if (ri->peak_rss_mib > 0) dbl(&b, "peak_rss_mib", ri->peak_rss_mib);
+    if (ri->peak_rss_mib > 0) lam_json_put_double(&b, "peak_rss_mib", ri->peak_rss_mib);
     lam_json_buf_puts(&b, "}\n");
     if ((s = b.status) != LAM_OK) goto fail;
     *out = b.data;
