@@ -5,9 +5,11 @@ seeds are real checkpoints: tiny models are trained with the lamina command
 (LAMINA=path, default build/lamina) and their checkpoint.safetensors copied.
 
     /usr/bin/python3 fuzz/make_seeds.py          # from the repository root
+    /usr/bin/python3 fuzz/make_seeds.py npy idx  # only these corpora
 
 The output is deterministic (fixed seeds, gzip without a timestamp)."""
 import gzip
+import io
 import json
 import os
 import shutil
@@ -15,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fuzz", "corpus")
@@ -49,6 +52,51 @@ def safetensors(tensors, meta=None):
     h = json.dumps(hdr, separators=(",", ":")).encode()
     h += b" " * (-len(h) % 8)
     return struct.pack("<Q", len(h)) + h + buf
+
+
+def npy(descr, shape, payload, fortran=False, version=1):
+    """A .npy file as np.save writes it (header padded to 64 bytes)."""
+    sh = "()" if not shape else "(%s,)" % shape[0] if len(shape) == 1 else "(%s)" % ", ".join(map(str, shape))
+    h = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, sh)
+    h += " " * (21 - len(str(shape[0])) if shape else 0)
+    pre = 10 if version == 1 else 12
+    pad = 64 - (pre + len(h) + 1) % 64
+    h = (h + " " * pad + "\n").encode("utf-8" if version == 3 else "latin1")
+    size = struct.pack("<H", len(h)) if version == 1 else struct.pack("<I", len(h))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + h + payload
+
+
+class Unseekable(io.RawIOBase):
+    """A write-only stream without tell/seek: zipfile then writes data descriptors."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.buf += b
+        return len(b)
+
+    def getvalue(self):
+        return bytes(self.buf)
+
+
+def npz(members, deflate=False, zip64=True, descriptors=False):
+    """An .npz as np.savez (Zip64 extra fields in the local headers) or
+    np.savez_compressed writes it, or with data descriptors as zipfile writes
+    to a pipe; members: list of (name, npy bytes)."""
+    out = Unseekable() if descriptors else io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(out, "w", compression=method) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            info.external_attr = 0o600 << 16
+            with z.open(info, "w", force_zip64=zip64) as f:
+                f.write(data)
+    return out.getvalue()
 
 
 def idx(type_code, dims, payload):
@@ -284,19 +332,46 @@ def seeds_checkpoint():
             put("safetensors", "checkpoint_" + name + ".safetensors", ck)
 
 
+def seeds_npy():
+    f4 = struct.pack("<6f", 0.5, -1, 2, 3.25, 0, 1e-3)
+    put("npy", "f4_2x3.npy", npy("<f4", [2, 3], f4))
+    put("npy", "u1_vector.npy", npy("|u1", [5], bytes([0, 1, 2, 255, 7])))
+    put("npy", "b1.npy", npy("|b1", [4], bytes([1, 0, 0, 1])))
+    put("npy", "i8_be.npy", npy(">i8", [2], struct.pack(">2q", -3, 1 << 40)))
+    put("npy", "f2_fortran.npy", npy("<f2", [2, 2], struct.pack("<4e", 1, -2, 0.5, 65504), fortran=True))
+    put("npy", "u4_fortran_be.npy", npy(">u4", [2, 1, 2], struct.pack(">4I", 1, 2, 3, 4), fortran=True))
+    put("npy", "f8_scalar.npy", npy("<f8", [], struct.pack("<d", 2.5)))
+    put("npy", "i2_empty.npy", npy("<i2", [3, 0], b""))
+    put("npy", "u2_v2.npy", npy("<u2", [3], struct.pack("<3H", 1, 2, 65535), version=2))
+    put("npy", "i4_v3.npy", npy("<i4", [2], struct.pack("<2i", -7, 7), version=3))
+    x = npy("<f4", [3, 2], struct.pack("<6f", 1, 2, 3, 4, 5, 6))
+    y = npy("|u1", [3], bytes([0, 2, 1]))
+    put("npy", "savez.npz", npz([("x", x), ("y", y)]))
+    put("npy", "savez_compressed.npz", npz([("x", x), ("y", y)], deflate=True))
+    put("npy", "keras.npz", npz([("x_train", x), ("y_train", y), ("x_test", x), ("y_test", y)], deflate=True))
+    put("npy", "no_zip64.npz", npz([("a", npy("<f8", [2], struct.pack("<2d", 1, -1)))], zip64=False))
+    put("npy", "empty.npz", npz([]))
+    put("npy", "descriptors.npz", npz([("x", x), ("y", y)], deflate=True, descriptors=True))
+
+
+SEEDS = {"cfg": seeds_cfg, "csv": seeds_csv, "idx": seeds_idx, "cifar": seeds_cifar, "text": seeds_text,
+         "text_csv": seeds_text_csv, "timeseries": seeds_timeseries, "safetensors": seeds_safetensors,
+         "checkpoint": seeds_checkpoint, "npy": seeds_npy}
+
+
 def main():
-    if os.path.isdir(OUT):
+    names = sys.argv[1:] or list(SEEDS)
+    unknown = [n for n in names if n not in SEEDS]
+    if unknown:
+        sys.exit("make_seeds.py: unknown corpus %s (known: %s)" % (", ".join(unknown), ", ".join(SEEDS)))
+    if not sys.argv[1:] and os.path.isdir(OUT):
         shutil.rmtree(OUT)
-    os.makedirs(os.path.join(OUT, "cfg"))
-    seeds_cfg()
-    seeds_csv()
-    seeds_idx()
-    seeds_cifar()
-    seeds_text()
-    seeds_text_csv()
-    seeds_timeseries()
-    seeds_safetensors()
-    seeds_checkpoint()
+    for n in names:
+        if n in sys.argv[1:] and os.path.isdir(os.path.join(OUT, n)):
+            shutil.rmtree(os.path.join(OUT, n))
+    os.makedirs(os.path.join(OUT, "cfg"), exist_ok=True)
+    for n in names:
+        SEEDS[n]()
     for d in sorted(os.listdir(OUT)):
         files = os.listdir(os.path.join(OUT, d))
         size = sum(os.path.getsize(os.path.join(OUT, d, f)) for f in files)

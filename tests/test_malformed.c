@@ -23,6 +23,11 @@
  *   text_csv     lam_text_csv_read, header yes, columns "label" and "text"
  *   timeseries   lam_timeseries_read: features x, y; target y; window 2;
  *                horizon 1; time column t; test_fraction 0.25
+ *   npy          lam_npy_read
+ *   npz          lam_npz_open, then lam_npz_read of every member
+ *   npy_x        lam_dataset_from_npy_files(FILE, npy_ok_y.npy), classes inferred
+ *   npy_y        lam_dataset_from_npy_files(npy_ok_x.npy, FILE), nclasses 10
+ *   npz_data     lam_dataset_from_npz (x/y or x_train/y_train, test part)
  *
  * `test_malformed --print` lists the status and message each file gives
  * (for writing new catalogue lines).  Two more tests keep model files near
@@ -154,6 +159,39 @@ static lam_status read_with(const char *reader, const char *path, bool *known)
         o.test_fraction = 0.25;
         lam_dataset *tr = (lam_dataset *)&tr, *te = (lam_dataset *)&te;
         s = lam_timeseries_read(path, &o, &tr, &te, NULL);
+        if (s == LAM_OK) {
+            lam_dataset_free(tr);
+            lam_dataset_free(te);
+        } else {
+            CHECK(tr == NULL && te == NULL);
+        }
+    } else if (!strcmp(reader, "npy")) {
+        lam_npy *a = (lam_npy *)&a;
+        s = lam_npy_read(path, &a);
+        if (s == LAM_OK) lam_npy_free(a);
+        else CHECK(a == NULL);
+    } else if (!strcmp(reader, "npz")) {
+        lam_npz *z = (lam_npz *)&z;
+        s = lam_npz_open(path, &z);
+        if (s != LAM_OK) CHECK(z == NULL);
+        for (size_t i = 0; s == LAM_OK && i < lam_npz_count(z); i++) {
+            lam_npy *a = (lam_npy *)&a;
+            s = lam_npz_read(z, lam_npz_name(z, i), &a);
+            if (s == LAM_OK) lam_npy_free(a);
+            else CHECK(a == NULL);
+        }
+        lam_npz_close(z);
+    } else if (!strcmp(reader, "npy_x") || !strcmp(reader, "npy_y")) {
+        bool x = !strcmp(reader, "npy_x");
+        lam_npy_data_opts o = lam_npy_data_opts_defaults();
+        o.nclasses = x ? 0 : 10;
+        lam_dataset *ds = (lam_dataset *)&ds;
+        s = lam_dataset_from_npy_files(x ? path : DIR "npy_ok_x.npy", x ? DIR "npy_ok_y.npy" : path, &o, &ds);
+        if (s == LAM_OK) lam_dataset_free(ds);
+        else CHECK(ds == NULL);
+    } else if (!strcmp(reader, "npz_data")) {
+        lam_dataset *tr = (lam_dataset *)&tr, *te = (lam_dataset *)&te;
+        s = lam_dataset_from_npz(path, NULL, &tr, &te);
         if (s == LAM_OK) {
             lam_dataset_free(tr);
             lam_dataset_free(te);

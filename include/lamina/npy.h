@@ -183,7 +183,7 @@ void lam_npz_close(lam_npz *z);
 
 /* One array to write into an archive. */
 typedef struct lam_npz_entry {
-    const char *name;     /* without ".npy": non-empty, valid UTF-8, no NUL, unique */
+    const char *name;     /* without ".npy": valid UTF-8, unique (may be empty, as in NumPy) */
     lam_npy_dtype dtype;
     int ndim;             /* 0 .. LAM_NPY_MAX_DIMS */
     const int64_t *dims;  /* ndim dimensions, each >= 0 (may be NULL when ndim is 0) */

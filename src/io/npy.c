@@ -605,7 +605,7 @@ static lam_status read_fd(int fd, uint64_t off, void *buf, size_t n, const char 
 static lam_status read_source(int fd, const unsigned char *mem, uint64_t size, const char *label,
                               lam_npy **out)
 {
-    unsigned char pre[12];
+    unsigned char pre[12] = {0};
     size_t np = size < 12 ? (size_t)size : 12;
     lam_status st = LAM_OK;
     if (fd >= 0) st = read_fd(fd, 0, pre, np, label);
@@ -618,7 +618,7 @@ static lam_status read_source(int fd, const unsigned char *mem, uint64_t size, c
     if ((st = parse_preamble(pre, size, label, &inf, &hlen, &version))) return st;
     uint64_t base = inf.data_off - hlen;
     char *hbuf = NULL;
-    const char *hdr = (const char *)mem + base;
+    const char *hdr = mem ? (const char *)mem + base : NULL;
     if (fd >= 0) {
         /* hlen is at most LAM_NPY_MAX_HEADER and within the file */
         if (!(hbuf = lam_malloc(hlen))) return LAM_ERR_NOMEM;

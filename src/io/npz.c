@@ -490,11 +490,11 @@ static lam_status check_local(const lam_npz *z, member *m, uint64_t limit, unsig
     uint64_t have = 0, want = 0;
     if (!(desc && crc == 0) && crc != m->crc) bad = "CRC-32", have = crc, want = m->crc;
     else if (!(desc && lcs == 0) && lcs != m->csize) bad = "compressed size", have = lcs, want = m->csize;
-    else if (!(desc && lus == 0) && lus != m->usize) bad = "size", have = lus, want = m->usize;
+    else if (!(desc && lus == 0) && lus != m->usize) bad = "uncompressed size", have = lus, want = m->usize;
     else if (f.found && !(desc && f.v_csize == 0 && f.v_usize == 0) && f.v_csize != m->csize)
         bad = "Zip64 compressed size", have = f.v_csize, want = m->csize;
     else if (f.found && !(desc && f.v_csize == 0 && f.v_usize == 0) && f.v_usize != m->usize)
-        bad = "Zip64 size", have = f.v_usize, want = m->usize;
+        bad = "Zip64 uncompressed size", have = f.v_usize, want = m->usize;
     if (bad)
         return zerr(LAM_ERR_FORMAT, z, m->offset + 14,
                     "%s: the local header's %s is %" PRIu64 ", the central directory's %" PRIu64 "; "
@@ -736,7 +736,7 @@ void lam_npz_close(lam_npz *z)
 
 /* Inflate the raw deflate stream in[0..cs) into out[0..us) exactly. */
 static lam_status inflate_member(const lam_npz *z, const member *m, const unsigned char *in,
-                                 unsigned char *out, const char *label)
+                                 unsigned char *out, const char *who)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -744,7 +744,7 @@ static lam_status inflate_member(const lam_npz *z, const member *m, const unsign
     zs.zfree = lam_zfree_;
     int zr = inflateInit2(&zs, -15);
     if (zr == Z_MEM_ERROR) return LAM_ERR_NOMEM;
-    if (zr != Z_OK) return lam_fail(LAM_ERR_FORMAT, "%s: zlib cannot start: %s", label, zs.msg ? zs.msg : "?");
+    if (zr != Z_OK) return lam_fail(LAM_ERR_UNSUPPORTED, "%s: zlib cannot start: %s", z->label, zs.msg ? zs.msg : "?");
     uint64_t in_left = m->csize, out_left = m->usize, produced = 0;
     unsigned char spare[64];
     bool spill = false;
@@ -772,10 +772,10 @@ static lam_status inflate_member(const lam_npz *z, const member *m, const unsign
         }
         zr = inflate(&zs, Z_NO_FLUSH);
         if (spill && zs.avail_out < sizeof spare) {
-            st = lam_fail(LAM_ERR_FORMAT,
-                          "%s: the deflate data inflates to more than the %" PRIu64 " bytes the "
-                          "archive declares; hint: the archive is corrupt",
-                          label, m->usize);
+            st = zerr(LAM_ERR_FORMAT, z, m->data_off,
+                      "%s: the deflate data inflates to more than the %" PRIu64 " bytes the archive "
+                      "declares; hint: the archive is corrupt",
+                      who, m->usize);
             break;
         }
         if (zr == Z_STREAM_END) break;
@@ -785,29 +785,28 @@ static lam_status inflate_member(const lam_npz *z, const member *m, const unsign
             break;
         }
         if (zr == Z_BUF_ERROR && zs.avail_in == 0 && in_left == 0) {
-            st = lam_fail(LAM_ERR_FORMAT,
-                          "%s: truncated deflate data: the %" PRIu64 " compressed bytes end before "
-                          "the stream does; hint: the archive is corrupt",
-                          label, m->csize);
+            st = zerr(LAM_ERR_FORMAT, z, m->data_off + m->csize,
+                      "%s: truncated deflate data: the %" PRIu64 " compressed bytes end before the "
+                      "stream does; hint: the archive is corrupt",
+                      who, m->csize);
             break;
         }
-        st = lam_fail(LAM_ERR_FORMAT,
-                      "%s: corrupt deflate data at compressed byte %" PRIu64 " (zlib: %s); hint: "
-                      "the archive is corrupt",
-                      label, m->csize - in_left - zs.avail_in, zs.msg ? zs.msg : "no progress");
+        st = zerr(LAM_ERR_FORMAT, z, m->data_off + (m->csize - in_left - zs.avail_in),
+                  "%s: corrupt deflate data (zlib: %s); hint: the archive is corrupt", who,
+                  zs.msg ? zs.msg : "no progress");
         break;
     }
     if (!st && !spill) produced -= zs.avail_out;
     if (!st && !spill && produced != m->usize)
-        st = lam_fail(LAM_ERR_FORMAT,
-                      "%s: the deflate data inflates to %" PRIu64 " bytes, the archive declares %"
-                      PRIu64 "; hint: the archive is corrupt",
-                      label, produced, m->usize);
+        st = zerr(LAM_ERR_FORMAT, z, m->data_off,
+                  "%s: the deflate data inflates to %" PRIu64 " bytes, the archive declares %" PRIu64
+                  "; hint: the archive is corrupt",
+                  who, produced, m->usize);
     if (!st && (in_left || zs.avail_in))
-        st = lam_fail(LAM_ERR_FORMAT,
-                      "%s: the deflate stream ends %" PRIu64 " bytes before the member's %" PRIu64
-                      " compressed bytes do; hint: the archive is corrupt",
-                      label, in_left + zs.avail_in, m->csize);
+        st = zerr(LAM_ERR_FORMAT, z, m->data_off + m->csize - (in_left + zs.avail_in),
+                  "%s: the deflate stream ends %" PRIu64 " bytes before the member's %" PRIu64
+                  " compressed bytes do; hint: the archive is corrupt",
+                  who, in_left + zs.avail_in, m->csize);
     inflateEnd(&zs);
     return st;
 }
@@ -833,8 +832,11 @@ lam_status lam_npz_read(const lam_npz *z, const char *name, lam_npy **out)
                         z->label, shown(name, strlen(name), sb), z->n, z->n ? list : "none");
     }
     const member *m = &z->m[i];
-    char label[512];
+    /* the archive's rules: messages with file offsets, naming the member;
+     * the .npy inside: "ARCHIVE[NAME.npy]" with offsets inside the member */
+    char label[512], who[160];
     snprintf(label, sizeof label, "%.300s[%s]", z->label, shown(m->name, m->name_len, sb));
+    snprintf(who, sizeof who, "member " NAMEFMT, shown(m->name, m->name_len, sb));
     if (m->usize > SIZE_MAX - 64 || m->csize > SIZE_MAX)
         return lam_fail(LAM_ERR_NOMEM, "%s: %" PRIu64 " bytes do not fit in memory", label, m->usize);
     /* the sizes were checked against the file (and the deflate ratio) when
@@ -854,7 +856,7 @@ lam_status lam_npz_read(const lam_npz *z, const char *name, lam_npy **out)
         } else {
             st = LAM_OK;
         }
-        if (!st) st = inflate_member(z, m, in, buf, label);
+        if (!st) st = inflate_member(z, m, in, buf, who);
         lam_free(cbuf);
     }
     if (!st) {
@@ -867,10 +869,10 @@ lam_status lam_npz_read(const lam_npz *z, const char *name, lam_npy **out)
             left -= c;
         }
         if ((uint32_t)crc != m->crc)
-            st = lam_fail(LAM_ERR_FORMAT,
-                          "%s: CRC-32 mismatch: the member's bytes give 0x%08" PRIx32 ", the "
-                          "archive says 0x%08" PRIx32 "; hint: the archive is corrupt",
-                          label, (uint32_t)crc, m->crc);
+            st = zerr(LAM_ERR_FORMAT, z, m->data_off,
+                      "%s: CRC-32 mismatch: its bytes give 0x%08" PRIx32 ", the archive says 0x%08"
+                      PRIx32 "; hint: the archive is corrupt",
+                      who, (uint32_t)crc, m->crc);
     }
     if (st) {
         lam_free(buf);

@@ -213,8 +213,8 @@ lam_status lam_npz_write(const char *path, const lam_npz_entry *entries, size_t 
     size_t cd_cap = 22 + 76, lh_cap = 1;
     for (size_t i = 0; i < n && !st; i++) {
         const lam_npz_entry *e = &entries[i];
-        if (!e->name || !*e->name) {
-            st = lam_fail(LAM_ERR_ARG, "npz write: entry %zu has a NULL or empty name", i);
+        if (!e->name) {
+            st = lam_fail(LAM_ERR_ARG, "npz write: entry %zu has a NULL name", i);
             break;
         }
         size_t nl = strlen(e->name);

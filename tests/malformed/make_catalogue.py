@@ -14,11 +14,13 @@ that overflow, offsets out of range, overlapping or gapped tensors, duplicate
 keys, invalid UTF-8 and JSON, deep nesting, negative or zero dimensions,
 NaN/Inf values, wrong dtype, wrong magic, trailing garbage, empty file, labels
 out of range, mismatched row lengths -- each where it applies to a reader --
-plus regression inputs from fuzzing (names starting fuzz_)."""
+plus malformed .npy headers and corrupt compressed data (CRC, deflate) for
+the NumPy readers, and regression inputs from fuzzing (names starting fuzz_)."""
 import gzip
 import json
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENTRIES = []  # (file, reader, expected substring or "(valid)", class)
@@ -483,6 +485,183 @@ def checkpoints():
         "mismatched row lengths")
 
 
+# ---- NumPy .npy and .npz --------------------------------------------------------------
+
+def npy(descr, shape, payload, fortran=False, version=1, header=None):
+    """A .npy file as np.save writes it; header: the dict text instead."""
+    if header is None:
+        sh = "()" if not shape else "(%s,)" % shape[0] if len(shape) == 1 else "(%s)" % ", ".join(map(str, shape))
+        header = "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (
+            descr if descr.startswith("[") else "'%s'" % descr, fortran, sh)
+        header += " " * (21 - len(str(shape[0])) if shape else 0)
+    h = header.encode("utf-8") if isinstance(header, str) else header
+    pre = 10 if version == 1 else 12
+    pad = 64 - (pre + len(h) + 1) % 64
+    h = h + b" " * pad + b"\n"
+    size = struct.pack("<H", len(h)) if version == 1 else struct.pack("<I", len(h))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + h + payload
+
+
+def deflate(raw):
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(raw) + c.flush()
+
+
+def zip_archive(members, **eocd):
+    """An .npz laid out as np.savez writes it (a Zip64 extra field in every
+    local header).  members: dicts with name (bytes, the whole member name),
+    data (the member's bytes) and deflate; optional overrides of the local
+    header (lname, lcrc, lcsize, lusize), the central directory (ccrc, ccsize,
+    cusize, coff, cextra), both (flags, method, raw: the stored bytes), pad
+    (bytes after the member).  eocd: count, size, off, disk overrides."""
+    out, cd = b"", b""
+    for m in members:
+        raw = m["data"]
+        comp = m.get("raw", deflate(raw) if m.get("deflate") else raw)
+        crc = zlib.crc32(raw)
+        method = m.get("method", 8 if m.get("deflate") else 0)
+        flags = m.get("flags", 0)
+        name, lname = m["name"], m.get("lname", m["name"])
+        off = len(out)
+        lcs, lus = m.get("lcsize", len(comp)), m.get("lusize", len(raw))
+        extra = struct.pack("<HHQQ", 1, 16, lus, lcs)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0, 0x21, m.get("lcrc", crc), lcs, lus,
+                           len(lname), len(extra)) + lname + extra + comp + m.get("pad", b"")
+        cextra = m.get("cextra", b"")
+        cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x314, 20, flags, method, 0, 0x21, m.get("ccrc", crc),
+                          m.get("ccsize", len(comp)), m.get("cusize", len(raw)), len(name), len(cextra), 0, 0, 0,
+                          0o600 << 16, m.get("coff", off)) + name + cextra
+    e = {"count": len(members), "size": len(cd), "off": len(out), "disk": 0}
+    e.update(eocd)
+    return out + cd + struct.pack("<IHHHHIIH", 0x06054B50, e["disk"], e["disk"], e["count"], e["count"], e["size"],
+                                  e["off"], 0)
+
+
+def numpy_files():
+    N = "npy"
+    f6 = struct.pack("<6f", 0.5, -1, 2, 3.25, 0, 1e-3)
+    ok = npy("<f4", [2, 3], f6)
+    add("npy_ok.npy", N, ok, "(valid)", "control")
+    add("npy_zero_dim.npy", N, npy("<f4", [0, 3], b""), "(valid)", "control")
+    add("npy_fortran_be.npy", N, npy(">i2", [2, 2], struct.pack(">4h", 1, 3, 2, 4), fortran=True), "(valid)", "control")
+    add("npy_empty.npy", N, b"", "npy_empty.npy: byte offset 0: the file is empty", "empty file")
+    add("npy_truncated_preamble.npy", N, ok[:8], "npy_truncated_preamble.npy: byte offset 8: truncated: the file ends inside the 10-byte preamble (magic, version, header length)", "truncated")
+    add("npy_truncated_header.npy", N, ok[:40], "npy_truncated_header.npy: byte offset 8: truncated: header length 118 runs past the end of the 40-byte file", "truncated")
+    add("npy_truncated_data.npy", N, ok[:-3], "npy_truncated_data.npy: byte offset 149: truncated: the header declares shape (2, 3) of '<f4', 24 bytes of data from byte offset 128, but the file ends after 21", "truncated")
+    add("npy_huge_shape.npy", N, npy("<f8", [10 ** 12], struct.pack("<d", 1)), "npy_huge_shape.npy: byte offset 136: truncated: the header declares shape (1000000000000,) of '<f8', 8000000000000 bytes of data from byte offset 128, but the file ends after 8", "huge declared sizes")
+    add("npy_huge_header_length.npy", N, b"\x93NUMPY\x02\x00\xff\xff\xff\xff{}", "npy_huge_header_length.npy: byte offset 8: header length 4294967295 exceeds the cap of 1048576 bytes", "huge declared sizes")
+    add("npy_rank9.npy", N, npy("<f4", [1] * 9, struct.pack("<f", 1)), "npy_rank9.npy: byte offset 60: 'shape' has more than 8 dimensions", "huge declared sizes")
+    add("npy_shape_overflow.npy", N, npy("<f4", [2 ** 32] * 3, b""), "npy_shape_overflow.npy: byte offset 60: shape (4294967296, 4294967296, 4294967296) of '<f4' overflows (more than 2^63 elements or 2^64 bytes)", "shape products that overflow")
+    add("npy_negative_dim.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }"),
+        "npy_negative_dim.npy: byte offset 64: negative dimension in 'shape'", "negative or zero dimensions")
+    add("npy_duplicate_key.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'descr': '<f8', }"),
+        "npy_duplicate_key.npy: byte offset 68: duplicate key 'descr' (first at byte offset 11)", "duplicate keys")
+    add("npy_v3_invalid_utf8.npy", N, npy("<f4", [2, 3], f6, version=3, header=b"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } \xc3("),
+        "npy_v3_invalid_utf8.npy: byte offset 72: invalid UTF-8 in the version 3.0 header", "invalid UTF-8")
+    add("npy_deep_nesting.npy", N, npy("<f4", [3], f6[:12], header="{'descr': '<f4', 'fortran_order': False, 'shape': " + "(" * 40 + "3" + ",)" * 40 + ", }"),
+        "npy_deep_nesting.npy: byte offset 61: nested brackets in 'shape'", "deep nesting")
+    add("npy_unknown_key.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'order': 'C', }"),
+        "npy_unknown_key.npy: byte offset 68: unknown key 'order'", "malformed header")
+    add("npy_missing_key.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': False, }"), "npy_missing_key.npy: byte offset 10: the header has no key 'shape'", "malformed header")
+    add("npy_one_tuple.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': False, 'shape': (6), }"),
+        "npy_one_tuple.npy: byte offset 60: 'shape' (6) is an integer in parentheses, not a tuple", "malformed header")
+    no_nl = bytearray(ok)
+    no_nl[127] = 0x20
+    add("npy_no_newline.npy", N, bytes(no_nl), "npy_no_newline.npy: byte offset 127: the header ends with ' ', not '\\n'", "malformed header")
+    add("npy_unsupported_dtype.npy", N, npy("<U5", [2], bytes(40)), "npy_unsupported_dtype.npy: byte offset 20: dtype '<U5' (unicode strings) is not supported", "wrong dtype")
+    add("npy_object.npy", N, npy("|O", [1], b"\x80\x04N."), "npy_object.npy: byte offset 20: dtype '|O' (Python objects (pickled)) is not supported", "wrong dtype")
+    add("npy_structured.npy", N, npy("[('a', '<f4'), ('b', '<i4')]", [3], bytes(24)), "npy_structured.npy: byte offset 20: structured dtype (descr is a list of fields)", "wrong dtype")
+    add("npy_unknown_dtype.npy", N, npy("<q4", [2, 3], f6), "npy_unknown_dtype.npy: byte offset 20: unknown dtype '<q4'", "wrong dtype")
+    add("npy_bad_fortran_order.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': 1, 'shape': (2, 3), }"),
+        "npy_bad_fortran_order.npy: byte offset 44: expected True or False for 'fortran_order' in the header dict, found '1'", "wrong dtype")
+    add("npy_wrong_magic.npy", N, b"\x93NUMPX" + ok[6:], "npy_wrong_magic.npy: byte offset 0: not a .npy file: it starts with '\\x93NUMPX', not \\x93NUMPY", "wrong magic")
+    add("npy_bad_version.npy", N, ok[:6] + b"\x04\x00" + ok[8:], "npy_bad_version.npy: byte offset 6: unknown .npy format version 4.0", "wrong magic")
+    add("npy_trailing_garbage.npy", N, ok + b"XY", "npy_trailing_garbage.npy: byte offset 152: 2 unexpected bytes after the data (the header declares shape (2, 3) of '<f4', 24 bytes)", "trailing garbage")
+    add("npy_after_dict.npy", N, npy("<f4", [2, 3], f6, header="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } x"),
+        "npy_after_dict.npy: byte offset 70: 'x' after the header dict", "trailing garbage")
+
+    Z = "npz"
+    x = npy("<f4", [2, 3], f6)
+    y = npy("|u1", [2], bytes([1, 0]))
+    XY = [{"name": b"x.npy", "data": x}, {"name": b"y.npy", "data": y}]
+    ok_z = zip_archive(XY)
+    add("npz_ok.npz", Z, ok_z, "(valid)", "control")
+    add("npz_ok_deflate.npz", Z, zip_archive([dict(m, deflate=True) for m in XY]), "(valid)", "control")
+    add("npz_no_arrays.npz", Z, zip_archive([]), "(valid)", "control")
+    add("npz_empty.npz", Z, b"", "npz_empty.npz: byte offset 0: the file is empty", "empty file")
+    add("npz_truncated.npz", Z, ok_z[:-10], "npz_truncated.npz: byte offset 506: no end-of-central-directory record (a ZIP archive ends with one)", "truncated")
+    add("npz_truncated_member.npz", Z, zip_archive([{"name": b"x.npy", "data": x[:-5]}]), "npz_truncated_member.npz[x.npy]: byte offset 147: truncated: the header declares shape (2, 3) of '<f4', 24 bytes of data from byte offset 128, but the file ends after 19", "truncated")
+    add("npz_truncated_deflate.npz", Z, zip_archive([{"name": b"x.npy", "data": x, "deflate": True,
+                                                       "raw": deflate(x)[:-4]}]), "npz_truncated_deflate.npz: byte offset 142: member 'x.npy': truncated deflate data: the 87 compressed bytes end before the stream does", "truncated")
+    add("npz_huge_count.npz", Z, zip_archive(XY, count=0xFFFE), "npz_huge_count.npz: byte offset 494: 65534 entries cannot fit in the 102-byte central directory (46 bytes or more each)", "huge declared sizes")
+    add("npz_zip_bomb.npz", Z, zip_archive([{"name": b"x.npy", "data": x, "deflate": True, "cusize": 10 ** 9}]), "npz_zip_bomb.npz: byte offset 170: member 'x.npy' declares 1000000000 bytes from 91 compressed ones, more than deflate can produce (at most 1032:1)",
+        "huge declared sizes")
+    add("npz_inflates_more.npz", Z, zip_archive([{"name": b"x.npy", "data": x, "deflate": True, "cusize": len(x) - 8,
+                                                   "lusize": len(x) - 8}]), "npz_inflates_more.npz: byte offset 55: member 'x.npy': the deflate data inflates to more than the 144 bytes the archive declares", "huge declared sizes")
+    add("npz_zip64_missing.npz", Z, zip_archive([{"name": b"x.npy", "data": x, "cusize": 0xFFFFFFFF}]), "npz_zip64_missing.npz: byte offset 207: member 'x.npy': a size or offset of 0xFFFFFFFF says \"see the Zip64 extra field\", which is missing",
+        "huge declared sizes")
+    add("npz_stored_sizes.npz", Z, zip_archive([{"name": b"x.npy", "data": x, "ccsize": len(x) - 1}]), "npz_stored_sizes.npz: byte offset 227: member 'x.npy' is stored (not compressed) but its compressed size 151 differs from its size 152",
+        "offsets out of range")
+    add("npz_offset_out_of_range.npz", Z, zip_archive([XY[0], dict(XY[1], coff=0x7FFFFFFF)]), "npz_offset_out_of_range.npz: byte offset 485: member 'y.npy': its local header at byte offset 2147483647 is not before the central directory at byte offset 392",
+        "offsets out of range")
+    add("npz_cd_offset.npz", Z, zip_archive(XY, off=len(ok_z) - 22 - 96 + 1), "npz_cd_offset.npz: byte offset 494: the central directory (102 bytes at byte offset 399) does not end where the end records begin (byte offset 494)", "offsets out of range")
+    add("npz_local_mismatch.npz", Z, zip_archive([dict(XY[0], lusize=len(x) + 1), XY[1]]), "npz_local_mismatch.npz: byte offset 14: member 'x.npy': the local header's uncompressed size is 153, the central directory's 152", "offsets out of range")
+    add("npz_overlap.npz", Z, zip_archive([XY[0], dict(XY[1], coff=0)]), "npz_overlap.npz: byte offset 0: member 'y.npy' (local header here) overlaps member 'x.npy', which ends at byte offset 207", "overlapping or gapped tensors")
+    add("npz_gap.npz", Z, zip_archive([dict(XY[0], pad=b"\0" * 5), XY[1]]), "npz_gap.npz: byte offset 207: 5 bytes belong to no member (before member 'y.npy' at byte offset 212)", "overlapping or gapped tensors")
+    add("npz_duplicate_member.npz", Z, zip_archive([XY[0], dict(XY[1], name=b"x.npy")]), "npz_duplicate_member.npz: byte offset 392: duplicate member name 'x.npy' (central directory entries 0 and 1)", "duplicate keys")
+    add("npz_invalid_utf8_name.npz", Z, zip_archive([dict(XY[0], name=b"x\xff.npy")]), "npz_invalid_utf8_name.npz: byte offset 254: member 'x\\xff.npy': the name is not valid UTF-8", "invalid UTF-8")
+    add("npz_not_npy.npz", Z, zip_archive([XY[0], {"name": b"readme.txt", "data": b"hello"}]), "npz_not_npy.npz: byte offset 369: member 'readme.txt' is not a .npy file (its name does not end in .npy)", "wrong dtype")
+    add("npz_bzip2.npz", Z, zip_archive([dict(XY[0], method=12)]), "npz_bzip2.npz: byte offset 217: member 'x.npy' is compressed with method 12 (bzip2)", "wrong dtype")
+    add("npz_encrypted.npz", Z, zip_archive([dict(XY[0], flags=1)]), "npz_encrypted.npz: byte offset 215: member 'x.npy' is encrypted (flags 0x0001)", "wrong dtype")
+    add("npz_member_bad_dtype.npz", Z, zip_archive([{"name": b"x.npy", "data": npy("<U3", [2], bytes(24))}]), "npz_member_bad_dtype.npz[x.npy]: byte offset 20: dtype '<U3' (unicode strings) is not supported",
+        "wrong dtype")
+    add("npz_wrong_magic.npz", Z, x, "npz_wrong_magic.npz: byte offset 152: no end-of-central-directory record (a ZIP archive ends with one)", "wrong magic")
+    add("npz_local_name.npz", Z, zip_archive([dict(XY[0], lname=b"z.npy")]), "npz_local_name.npz: byte offset 30: member 'x.npy': the local header names it 'z.npy'", "wrong magic")
+    add("npz_multidisk.npz", Z, zip_archive(XY, disk=1), "npz_multidisk.npz: byte offset 494: a multi-disk (spanned) ZIP archive (disk 1, central directory on disk 1, 2 of 2 entries here)", "wrong magic")
+    add("npz_trailing_garbage.npz", Z, ok_z + b"GARBAGE", "npz_trailing_garbage.npz: byte offset 516: 7 unexpected bytes after the end-of-central-directory record (byte offset 494)", "trailing garbage")
+    add("npz_bad_crc.npz", Z, zip_archive([dict(XY[0], ccrc=zlib.crc32(x) ^ 1, lcrc=zlib.crc32(x) ^ 1)]), "npz_bad_crc.npz: byte offset 55: member 'x.npy': CRC-32 mismatch: its bytes give 0x13c628cc, the archive says 0x13c628cd",
+        "corrupt compressed data (CRC, deflate)")
+    add("npz_corrupt_deflate.npz", Z, zip_archive([{"name": b"x.npy", "data": x, "deflate": True, "raw": b"\xff" * 40}]),
+        "npz_corrupt_deflate.npz: byte offset 56: member 'x.npy': corrupt deflate data (zlib: invalid block type)", "corrupt compressed data (CRC, deflate)")
+
+    # data sets: x and y as .npy files, and .npz archives
+    x4 = npy("<f4", [4, 2], struct.pack("<8f", 1, 2, 3, 4, 5, 6, 7, 8))
+    add("npy_ok_x.npy", "npy_x", x4, "(valid)", "control")
+    add("npy_ok_y.npy", "npy_y", npy("<i8", [4], struct.pack("<4q", 0, 9, 1, 2)), "(valid)", "control")
+    add("npy_x_nan.npy", "npy_x", npy("<f4", [4, 2], struct.pack("<8f", 1, 2, 3, float("nan"), 5, 6, 7, 8)), "npy_x_nan.npy: element 3 (index (1, 1)) is nan: not a number", "NaN/Inf values")
+    add("npy_x_inf.npy", "npy_x", npy("<f8", [4, 2], struct.pack("<8d", 1, 2, 3, 4, 5, 6, float("-inf"), 8)), "npy_x_inf.npy: element 6 (index (3, 0)) is -inf: infinite", "NaN/Inf values")
+    add("npy_x_f8_range.npy", "npy_x", npy("<f8", [4, 2], struct.pack("<8d", 1, 2, 3, 4, 5, 1e300, 7, 8)), "npy_x_f8_range.npy: element 5 (index (2, 1)) is 1e+300: beyond float range", "NaN/Inf values")
+    add("npy_x_zero_samples.npy", "npy_x", npy("<f4", [0, 2], b""), "npy_x_zero_samples.npy: shape (0, 2) holds no samples", "negative or zero dimensions")
+    add("npy_x_zero_features.npy", "npy_x", npy("<f4", [4, 0], b""), "npy_x_zero_features.npy: shape (4, 0): each sample holds 0 values", "negative or zero dimensions")
+    add("npy_x_scalar.npy", "npy_x", npy("<f4", [], struct.pack("<f", 1)), "npy_x_scalar.npy: a scalar, not samples", "negative or zero dimensions")
+    add("npy_x_rows.npy", "npy_x", npy("<f4", [5, 2], bytes(40)), "npy_ok_y.npy: shape (4,) does not go with tests/malformed/npy_x_rows.npy's (5, 2)", "mismatched row lengths")
+    add("npy_y_count.npy", "npy_y", npy("<i8", [3], struct.pack("<3q", 0, 1, 2)), "npy_y_count.npy: shape (3,) does not go with tests/malformed/npy_ok_x.npy's (4, 2)", "mismatched row lengths")
+    add("npy_y_2d.npy", "npy_y", npy("<i8", [4, 1], struct.pack("<4q", 0, 1, 2, 3)), "npy_y_2d.npy: shape (4, 1) does not go with tests/malformed/npy_ok_x.npy's (4, 2)", "mismatched row lengths")
+    add("npy_y_out_of_range.npy", "npy_y", npy("|u1", [4], bytes([0, 1, 12, 3])), "npy_y_out_of_range.npy: label 2 is 12, outside [0, 10)", "labels out of range")
+    add("npy_y_negative.npy", "npy_y", npy("<i4", [4], struct.pack("<4i", 0, -1, 2, 3)), "npy_y_negative.npy: label 1 is -1, outside [0, 10)", "labels out of range")
+    add("npy_y_fraction.npy", "npy_y", npy("<f8", [4], struct.pack("<4d", 1.5, 1, 2, 3)), "npy_y_fraction.npy: label 0 is 1.5, not an integer", "wrong dtype")
+    add("npy_y_nan.npy", "npy_y", npy("<f4", [4], struct.pack("<4f", 1, float("nan"), 2, 3)), "npy_y_nan.npy: label 1 is nan, not an integer", "NaN/Inf values")
+    add("npy_y_strings.npy", "npy_y", npy("<U1", [4], bytes(16)), "npy_y_strings.npy: byte offset 20: dtype '<U1' (unicode strings) is not supported", "wrong dtype")
+
+    D = "npz_data"
+    y4 = npy("|u1", [4], bytes([0, 1, 2, 1]))
+    add("npz_data_ok.npz", D, zip_archive([{"name": b"x.npy", "data": x4}, {"name": b"y.npy", "data": y4}]), "(valid)", "control")
+    add("npz_data_keras.npz", D, zip_archive([{"name": n, "data": d, "deflate": True} for n, d in [
+        (b"x_train.npy", x4), (b"y_train.npy", y4), (b"x_test.npy", x4), (b"y_test.npy", y4)]]), "(valid)", "control")
+    add("npz_data_mismatch.npz", D, zip_archive([{"name": b"x.npy", "data": x4},
+                                                 {"name": b"y.npy", "data": npy("|u1", [3], bytes([0, 1, 2]))}]),
+        "npz_data_mismatch.npz[y]: shape (3,) does not go with tests/malformed/npz_data_mismatch.npz[x]'s (4, 2)", "mismatched row lengths")
+    add("npz_data_no_y.npz", D, zip_archive([{"name": b"x.npy", "data": x4}]), "npz_data_no_y.npz: no training arrays: the archive holds x but no y nor x_train and y_train", "truncated")
+    add("npz_data_test_half.npz", D, zip_archive([{"name": b"x.npy", "data": x4}, {"name": b"y.npy", "data": y4},
+                                                  {"name": b"x_test.npy", "data": x4}]), "npz_data_test_half.npz: the archive holds x_test but not y_test", "truncated")
+    add("npz_data_test_labels.npz", D, zip_archive([{"name": b"x.npy", "data": x4}, {"name": b"y.npy", "data": y4},
+                                                    {"name": b"x_test.npy", "data": x4},
+                                                    {"name": b"y_test.npy", "data": npy("|u1", [4], bytes([0, 1, 5, 1]))}]),
+        "npz_data_test_labels.npz[y_test]: label 2 is 5, outside [0, 3)", "labels out of range")
+    add("npz_data_inf.npz", D, zip_archive([{"name": b"x.npy", "data": npy("<f4", [4, 2], struct.pack("<8f", float("inf"), *range(7)))},
+                                            {"name": b"y.npy", "data": y4}]), "npz_data_inf.npz[x]: element 0 (index (0, 0)) is inf: infinite", "NaN/Inf values")
+
+
 # ---- regression inputs found by the fuzzers (fuzz/README.md) ---------------------
 
 def fuzz_regressions():
@@ -506,6 +685,7 @@ def main():
     cifar()
     text()
     checkpoints()
+    numpy_files()
     fuzz_regressions()
     names = [e[0] for e in ENTRIES]
     assert len(names) == len(set(names)), "file names must be unique"
