@@ -27,6 +27,10 @@ typedef enum lam_status {
     LAM_ERR_COUNT_
 } lam_status;
 
+/* The library's version, "MAJOR.MINOR.PATCH" (LAMINA_VERSION of the build):
+ * for programs and bindings that load liblamina.so at run time. */
+const char *lam_version(void);
+
 /* Short constant name of a status, e.g. "LAM_ERR_FORMAT"; never NULL. */
 const char *lam_status_str(lam_status s);
 

@@ -91,6 +91,20 @@ lam_status lam_dataset_new(lam_task task, int64_t n, int64_t nfeat, int32_t nout
 lam_status lam_dataset_new_ids(int64_t n, int64_t nfeat, int32_t vocab, int32_t nclasses, bool next_token,
                                bool with_lengths, lam_dataset **out);
 
+/* A data set copied from caller arrays (for programs and language bindings
+ * whose data is already in memory): x [n, nfeat] row-major features, and
+ * either labels [n] (classification: each in [0, nclasses); nclasses 0: the
+ * largest label + 1) or y [n, ntargets] (regression), or neither (features
+ * only, for prediction: task regression with no targets, as lam_csv_read's
+ * features_only).  sample_shape is [nfeat].  Every value is checked
+ * (lam_dataset_check).  The caller owns *out.
+ * Errors: LAM_ERR_ARG (n outside [1, LAM_DATASET_MAX_ROWS], nfeat < 1, NULL
+ * x or out, both labels and y, ntargets < 1 with y, nclasses < 0),
+ * LAM_ERR_FORMAT (a label out of range or negative, a value that is not
+ * finite, naming the row), LAM_ERR_NOMEM.  On error *out is NULL. */
+lam_status lam_dataset_from_arrays(const float *x, int64_t n, int64_t nfeat, const int32_t *labels, int32_t nclasses,
+                                   const float *y, int32_t ntargets, lam_dataset **out);
+
 /* Release a data set and everything it owns; NULL is a no-op. */
 void lam_dataset_free(lam_dataset *ds);
 

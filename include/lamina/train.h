@@ -199,9 +199,10 @@ size_t lam_model_describe(lam_model *m, char *buf, size_t n);
 /* The same facts as one JSON object (for programs, the CLI's --json and the
  * run report):
  *   {"model_file": "...", "input": [dims], "tokens": bool, "loss": "...",
- *    "optimizer": "...", "vocabulary": {"size": N, "tokenizer": "..."} (text
- *    models), "batch": B, "layers": [{"name", "op", "shape": [per sample],
- *    "params"}, ...], "parameters": N, "trainable": N, "flops_per_sample": F,
+ *    "optimizer": "...", "outputs": N (lam_predict's values per sample),
+ *    "vocabulary": {"size": N, "tokenizer": "..."} (text models), "batch": B,
+ *    "layers": [{"name", "op", "shape": [per sample], "params"}, ...],
+ *    "parameters": N, "trainable": N, "flops_per_sample": F,
  *    "memory": {"activations", "activations_unplanned",
  *    "activations_without_recompute", "scratch", "parameters"} (bytes; once
  *    compiled)}
@@ -454,6 +455,24 @@ typedef struct lam_baselines {
  * (CSV only) may be NULL. */
 lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset **val, lam_dataset **test,
                                   lam_csv_report *report);
+/* The same for data the caller already has (lam_dataset_from_arrays, a
+ * reader of its own): `all` is checked against the model (features, classes
+ * or targets; samples take the model's input shape), the test part split
+ * off as [data] test_split says unless `test_in` is given, the validation
+ * part as [train] validation_split says (when val is non-NULL), and the
+ * model's scaler fitted on the training part and applied to every part.
+ * Takes ownership of all and test_in, also on error.  Not for token data
+ * (the text formats build their vocabulary from the model file's data).
+ * Errors: LAM_ERR_ARG (NULL, token data, no labels or targets),
+ * LAM_ERR_SHAPE (features or classes that do not fit the model),
+ * LAM_ERR_NOMEM.  On error the outputs are NULL. */
+lam_status lam_model_prepare_dataset(lam_model *m, lam_dataset *all, lam_dataset *test_in, lam_dataset **train,
+                                     lam_dataset **val, lam_dataset **test);
+/* Make data ready for lam_evaluate / lam_predict / lam_encode with a
+ * trained model: its features must match the model's input; they take the
+ * input's sample shape and the scaler fitted in training is applied, in
+ * place.  Errors: LAM_ERR_ARG (NULL, token data), LAM_ERR_SHAPE. */
+lam_status lam_model_prepare_inputs(const lam_model *m, lam_dataset *ds);
 
 /* ---- checkpoints ------------------------------------------------------------------ */
 
@@ -548,6 +567,18 @@ typedef struct lam_run_info {
 lam_status lam_run_summary_json(lam_model *m, const lam_run_info *ri, char **out);
 /* lam_run_summary_json written to path atomically (lam_write_file_atomic). */
 lam_status lam_run_write_summary(lam_model *m, const lam_run_info *ri, const char *path);
+
+/* Train and report in one call, for programs and language bindings that
+ * want the figures rather than the structs: train m on `train` with its
+ * strategy (lam_train_model; val may be NULL, hooks may be NULL), evaluate
+ * it on `test` (on `train` when test is NULL) and return the run summary
+ * (lam_run_summary_json, without a command) in *json (lam_free it).
+ * Errors: those of lam_train_model and lam_evaluate, LAM_ERR_NOMEM. */
+lam_status lam_model_train_json(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_dataset *test,
+                                const lam_fit_hooks *hooks, char **json);
+/* lam_evaluate's metrics as lam_metrics_json, class names from training
+ * when the model has them.  *json: lam_free it. */
+lam_status lam_evaluate_json(lam_model *m, const lam_dataset *ds, char **json);
 
 /* Generate text with a trained language model (token input, next-token
  * cross-entropy, causal layers only: embedding, unidirectional recurrent

@@ -1,6 +1,7 @@
 /* Status names, the per-thread error message, the log callback and the
  * always-on internal assertion. */
 #include "lamina/base.h"
+#include "lamina/lamina.h" /* LAMINA_VERSION */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,3 +71,5 @@ void lam_log(lam_log_level level, const char *fmt, ...)
     va_end(ap);
     log_fn(level, buf, log_user);
 }
+
+const char *lam_version(void) { return LAMINA_VERSION; }

@@ -132,6 +132,44 @@ lam_status lam_dataset_new_ids_strided_(int64_t n, int64_t nfeat, int64_t stride
     return LAM_OK;
 }
 
+lam_status lam_dataset_from_arrays(const float *x, int64_t n, int64_t nfeat, const int32_t *labels, int32_t nclasses,
+                                   const float *y, int32_t ntargets, lam_dataset **out)
+{
+    if (!out) return lam_fail(LAM_ERR_ARG, "lam_dataset_from_arrays: out is NULL");
+    *out = NULL;
+    if (!x || n < 1 || n > LAM_DATASET_MAX_ROWS || nfeat < 1)
+        return lam_fail(LAM_ERR_ARG, "lam_dataset_from_arrays: %lld rows of %lld features (x %s): need x, 1 to %lld "
+                        "rows and at least one feature", (long long)n, (long long)nfeat, x ? "given" : "NULL",
+                        (long long)LAM_DATASET_MAX_ROWS);
+    if ((labels && y) || nclasses < 0 || (y && ntargets < 1))
+        return lam_fail(LAM_ERR_ARG, "lam_dataset_from_arrays: give labels (with nclasses >= 0) or y (with ntargets "
+                        ">= 1), not both");
+    int32_t k = nclasses;
+    if (labels && !k)
+        for (int64_t i = 0; i < n; i++)
+            if (labels[i] >= k) k = labels[i] == INT32_MAX ? INT32_MAX : labels[i] + 1;
+    lam_task task = labels ? LAM_TASK_CLASSIFICATION : LAM_TASK_REGRESSION;
+    lam_dataset *ds;
+    lam_status s = lam_dataset_new(task, n, nfeat, labels ? (k > 0 ? k : 1) : y ? ntargets : 1, &ds);
+    if (s != LAM_OK) return s;
+    memcpy(ds->x, x, (size_t)n * (size_t)nfeat * sizeof(float));
+    if (labels) {
+        memcpy(ds->labels, labels, (size_t)n * sizeof(int32_t));
+    } else if (y) {
+        memcpy(ds->y, y, (size_t)n * (size_t)ntargets * sizeof(float));
+    } else { /* features only */
+        lam_free(ds->y);
+        ds->y = NULL;
+        ds->ntargets = 0;
+    }
+    if ((s = lam_dataset_check(ds)) != LAM_OK) {
+        lam_dataset_free(ds);
+        return s;
+    }
+    *out = ds;
+    return LAM_OK;
+}
+
 lam_status lam_dataset_new_ids(int64_t n, int64_t nfeat, int32_t vocab, int32_t nclasses,
                                bool next_token, bool with_lengths, lam_dataset **out)
 {

@@ -583,6 +583,7 @@ lam_status lam_model_json(lam_model *m, char **out)
     lam_json_put_bool(&b, "tokens", m->tokens);
     lam_json_put_str(&b, "loss", lam_loss_name(m->train.loss));
     lam_json_put_str(&b, "optimizer", lam_optim_kind_name(m->train.optimizer));
+    lam_json_put_int(&b, "outputs", m->nout);
     if (m->vocab) {
         lam_json_key(&b, "vocabulary");
         lam_json_buf_puts(&b, "{");

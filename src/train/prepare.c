@@ -185,19 +185,50 @@ lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset
         if (val) *val = va;
         return LAM_OK;
     }
-    s = read_source(m, &rest, &tst, report);
-    if (s != LAM_OK) return s;
+    if ((s = read_source(m, &rest, &tst, report)) != LAM_OK) return s;
+    return lam_model_prepare_dataset(m, rest, tst, train, val, test);
+fail:
+    lam_dataset_free(rest);
+    lam_dataset_free(tst);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    return s;
+}
+
+lam_status lam_model_prepare_dataset(lam_model *m, lam_dataset *all, lam_dataset *test_in, lam_dataset **train,
+                                     lam_dataset **val, lam_dataset **test)
+{
+    *train = *test = NULL;
+    if (val) *val = NULL;
+    lam_dataset *rest = all, *tst = test_in, *tr = NULL, *va = NULL;
+    lam_status s = LAM_OK;
+    if (!m || !rest) {
+        s = lam_fail(LAM_ERR_ARG, "lam_model_prepare_dataset: NULL model or data");
+        goto fail;
+    }
+    if (rest->ids || m->tokens) {
+        s = lam_fail(LAM_ERR_ARG, "lam_model_prepare_dataset: token data is prepared from the model file's text "
+                                  "(lam_model_prepare_data)");
+        goto fail;
+    }
+    if (!rest->labels && !rest->y) {
+        s = lam_fail(LAM_ERR_ARG, "%s: the training data has no labels or targets", m->cfg->path);
+        goto fail;
+    }
+    if (rest->nfeat == lam_shape_numel(&m->sample) && rest->sample_shape.ndim < 2 &&
+        (s = lam_dataset_set_sample_shape(rest, m->sample)) != LAM_OK)
+        goto fail;
     if ((s = keep_class_names(m, rest)) != LAM_OK) goto fail;
     if ((s = check_fit(m, rest)) != LAM_OK || (tst && (s = check_fit(m, tst)) != LAM_OK)) goto fail;
     lam_split_opts so = lam_split_opts_defaults();
     so.seed = m->data.split_seed;
     so.stratify = m->data.stratify && rest->task == LAM_TASK_CLASSIFICATION;
     if (!tst && m->data.test_split > 0) {
-        lam_dataset *all = rest;
+        lam_dataset *whole = rest;
         so.test_fraction = m->data.test_split;
         rest = NULL;
-        s = lam_dataset_split_ex(all, &so, &rest, &tst);
-        lam_dataset_free(all);
+        s = lam_dataset_split_ex(whole, &so, &rest, &tst);
+        lam_dataset_free(whole);
         if (s != LAM_OK) goto fail;
     }
     if (val && m->train.val_split > 0) {
@@ -237,4 +268,17 @@ fail:
     lam_dataset_free(tr);
     lam_dataset_free(va);
     return s;
+}
+
+lam_status lam_model_prepare_inputs(const lam_model *m, lam_dataset *ds)
+{
+    if (!m || !ds) return lam_fail(LAM_ERR_ARG, "lam_model_prepare_inputs: NULL argument");
+    int64_t nf = lam_shape_numel(&m->sample);
+    if (ds->ids || m->tokens)
+        return lam_fail(LAM_ERR_ARG, "lam_model_prepare_inputs: token data goes through lam_model_prepare_data");
+    if (ds->nfeat != nf)
+        return lam_fail(LAM_ERR_SHAPE, "the data has %lld features per sample; the model's input has %lld",
+                        (long long)ds->nfeat, (long long)nf);
+    if (ds->sample_shape.ndim < 2) TRY(lam_dataset_set_sample_shape(ds, m->sample));
+    return m->scaler ? lam_scaler_apply(m->scaler, ds) : LAM_OK;
 }

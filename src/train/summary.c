@@ -178,3 +178,35 @@ lam_status lam_run_write_summary(lam_model *m, const lam_run_info *ri, const cha
     lam_free(js);
     return s;
 }
+
+lam_status lam_model_train_json(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_dataset *test,
+                                const lam_fit_hooks *hooks, char **json)
+{
+    if (!m || !train || !json) return lam_fail(LAM_ERR_ARG, "lam_model_train_json: NULL argument");
+    *json = NULL;
+    lam_train_result res;
+    TRY(lam_train_model(m, train, val, hooks, &res));
+    lam_metrics mt = {0};
+    const lam_dataset *evs = test ? test : train;
+    lam_status s = lam_evaluate(m, evs, &mt);
+    if (s == LAM_OK) {
+        const char *const *names = mt.nclasses <= m->n_class_names ? (const char *const *)m->class_names : NULL;
+        lam_run_info ri = {.train = train, .val = val, .test = test, .result = &res, .metrics = &mt,
+                           .class_names = names, .split = test ? "test" : "training"};
+        s = lam_run_summary_json(m, &ri, json);
+    }
+    lam_metrics_free(&mt);
+    return s;
+}
+
+lam_status lam_evaluate_json(lam_model *m, const lam_dataset *ds, char **json)
+{
+    if (!m || !ds || !json) return lam_fail(LAM_ERR_ARG, "lam_evaluate_json: NULL argument");
+    *json = NULL;
+    lam_metrics mt = {0};
+    lam_status s = lam_evaluate(m, ds, &mt);
+    if (s == LAM_OK)
+        s = lam_metrics_json(&mt, mt.nclasses <= m->n_class_names ? (const char *const *)m->class_names : NULL, json);
+    lam_metrics_free(&mt);
+    return s;
+}
