@@ -580,6 +580,33 @@ lam_status lam_model_train_json(lam_model *m, const lam_dataset *train, const la
  * when the model has them.  *json: lam_free it. */
 lam_status lam_evaluate_json(lam_model *m, const lam_dataset *ds, char **json);
 
+/* ---- the HTML run report ----------------------------------------------------- */
+
+/* Write run_dir/report.html from the run folder's results.json (the run
+ * summary above) and metrics.csv (the per-epoch log): one self-contained
+ * HTML5 file (inline CSS and SVG, no script, nothing fetched; light and dark
+ * palettes; printable) with the command that reproduces the run, summary
+ * cards, the curves of loss, accuracy, learning rate and epoch time per
+ * epoch (training and validation; stage boundaries marked), the confusion
+ * matrix as a heat map (up to 150 classes) with per-class precision /
+ * recall / F1 / support and their averages (or MSE / RMSE / MAE / R², or
+ * perplexity), the baselines, the model's layers, parameters, FLOPs and
+ * planned memory, the data and its split, the training settings, stages
+ * and timings.  Every string from the files is escaped.  The output depends
+ * only on the two files (no clock, no locale), and is written atomically
+ * (lam_write_file_atomic): readers see the old report or the new one.
+ * metrics.csv is optional: without it, with another header or with rows
+ * that do not parse (a line cut short by a killed process), the report
+ * says so, draws what it could read and is still written.
+ * Errors: LAM_ERR_ARG (NULL or empty run_dir); LAM_ERR_IO (results.json
+ * missing or unreadable, metrics.csv present but unreadable, the report
+ * not writable: the message names the file); LAM_ERR_FORMAT (results.json
+ * is not JSON, lacks "format": "lamina-run", or a value the report uses has
+ * the wrong type or range: the message names the key path and byte
+ * offset); LAM_ERR_UNSUPPORTED (a summary version other than 1);
+ * LAM_ERR_NOMEM.  On error no report.html is written or changed. */
+lam_status lam_run_report_html(const char *run_dir);
+
 /* Generate text with a trained language model (token input, next-token
  * cross-entropy, causal layers only: embedding, unidirectional recurrent
  * layers, causal Transformer blocks, normalisation, dense, dropout,
