@@ -498,6 +498,85 @@ static void test_reports_are_sized(void)
     lam_model_free(md);
 }
 
+/* Data the caller holds: lam_dataset_from_arrays checks what it copies,
+ * lam_model_prepare_dataset splits and scales it as the model file says,
+ * lam_model_prepare_inputs readies new rows, and the JSON of
+ * lam_model_train_json / lam_evaluate_json agrees with lam_evaluate. */
+static void test_arrays_api(void)
+{
+    enum { N = 400, F = 3 };
+    static float x[N * F], yv[N];
+    static int32_t lab[N];
+    lam_rng r;
+    lam_rng_seed(&r, 11);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < F; j++) x[i * F + j] = 10 * lam_rng_normal(&r) + 50; /* the scaler matters */
+        lab[i] = (x[i * F] > 50) + (x[i * F + 1] > 50);
+        yv[i] = x[i * F] - 2 * x[i * F + 2];
+    }
+    lam_dataset *ds = NULL;
+    CHECK(lam_dataset_from_arrays(x, N, F, lab, 0, yv, 1, &ds) == LAM_ERR_ARG && !ds); /* both outputs */
+    CHECK(lam_dataset_from_arrays(NULL, N, F, lab, 0, NULL, 0, &ds) == LAM_ERR_ARG);
+    CHECK(lam_dataset_from_arrays(x, 0, F, lab, 0, NULL, 0, &ds) == LAM_ERR_ARG);
+    CHECK(lam_dataset_from_arrays(x, N, F, lab, 2, NULL, 0, &ds) == LAM_ERR_FORMAT); /* label 2 >= 2 classes */
+    CHECK(strstr(lam_last_error(), "label 2 outside [0, 2)"));
+    x[7] = NAN;
+    CHECK(lam_dataset_from_arrays(x, N, F, lab, 0, NULL, 0, &ds) == LAM_ERR_FORMAT && !ds);
+    CHECK(strstr(lam_last_error(), "row 2, feature 1 is nan"));
+    x[7] = 50;
+    CHECK_OK(lam_dataset_from_arrays(x, N, F, lab, 0, NULL, 0, &ds));
+    CHECK(ds && ds->nclasses == 3 && ds->labels[5] == lab[5] && ds->x[7] == 50);
+    lam_model *m = NULL;
+    CHECK_OK(model_from_text("[net]\ninput = 3\nseed = 2\n[data]\ntest_split = 0.25\n[dense]\nunits = 16\n"
+                             "activation = tanh\n[dense]\nunits = 3\n[train]\noptimizer = adam\nlr = 0.03\nepochs = 15\n"
+                             "batch = 32\nvalidation_split = 0.2\n", &m));
+    if (!m) return;
+    lam_dataset *tr, *va, *te;
+    CHECK_OK(lam_model_prepare_dataset(m, ds, NULL, &tr, &va, &te));
+    CHECK(tr && va && te && te->n == 100 && va->n == 60 && tr->n == 240);
+    double mean = 0;
+    for (int i = 0; tr && i < tr->n; i++) mean += tr->x[i * F];
+    CHECK_MSG(tr && fabs(mean / tr->n) < 1e-4, "training part not standardised: mean %g", tr ? mean / tr->n : 0);
+    char *js = NULL;
+    CHECK_OK(lam_model_train_json(m, tr, va, te, NULL, &js));
+    CHECK(js && strstr(js, "\"format\":\"lamina-run\"") && strstr(js, "\"split\":\"test\",\"task\":\"classification\","));
+    lam_metrics mt;
+    CHECK_OK(lam_evaluate(m, te, &mt));
+    char want[64];
+    snprintf(want, sizeof want, "\"accuracy\":%.4g", mt.accuracy);
+    CHECK_MSG(mt.accuracy > 0.85, "test accuracy %g", mt.accuracy);
+    lam_free(js);
+    CHECK_OK(lam_evaluate_json(m, te, &js));
+    CHECK_MSG(js && strncmp(strstr(js, "\"accuracy\":"), want, strlen(want)) == 0, "%s / %s", js, want);
+    lam_free(js);
+    lam_metrics_free(&mt);
+    /* new rows in the original units: the training scaler is applied */
+    lam_dataset *raw = NULL;
+    CHECK_OK(lam_dataset_from_arrays(x, N, F, NULL, 0, NULL, 0, &raw));
+    CHECK(raw && !raw->labels && !raw->y);
+    CHECK_OK(lam_model_prepare_inputs(m, raw));
+    float *p = malloc(sizeof(float) * N * 3);
+    CHECK_OK(lam_predict(m, raw, p));
+    int right = 0;
+    for (int i = 0; i < N; i++) {
+        int best = p[i * 3 + 1] > p[i * 3] ? 1 : 0;
+        if (p[i * 3 + 2] > p[i * 3 + best]) best = 2;
+        right += best == lab[i];
+    }
+    CHECK_MSG(right > N * 85 / 100, "%d of %d right", right, N);
+    free(p);
+    lam_dataset *narrow = NULL;
+    CHECK_OK(lam_dataset_from_arrays(x, N / 2, 2 * F, NULL, 0, NULL, 0, &narrow));
+    CHECK(lam_model_prepare_inputs(m, narrow) == LAM_ERR_SHAPE);
+    lam_dataset_free(narrow);
+    lam_dataset_free(raw);
+    lam_dataset_free(tr);
+    lam_dataset_free(va);
+    lam_dataset_free(te);
+    CHECK(lam_model_prepare_dataset(m, NULL, NULL, &tr, &va, &te) == LAM_ERR_ARG && !tr && !va && !te);
+    lam_model_free(m);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_train_XXXXXX");
@@ -505,6 +584,7 @@ int main(void)
     RUN(test_model_file_errors);
     RUN(test_metrics_by_hand);
     RUN(test_reports_are_sized);
+    RUN(test_arrays_api);
     RUN(test_class_names_in_checkpoint);
     RUN(test_digits_accuracy);
     RUN(test_checkpoint_round_trip);
