@@ -26,6 +26,7 @@ typedef struct cli_opts {
     long long checkpoint_every; /* 0: not given */
     bool quiet, help, profile, attention, no_cache;
     bool json;                 /* --json: standard output is one JSON document */
+    bool compress;             /* export --compress */
     /* generate */
     const char *prompt, *stop;
     int tokens, top_k;         /* tokens < 0: not given */
@@ -126,6 +127,19 @@ lam_status class_names_make(const char *const *names, int n, int k, class_names 
 void class_names_free(class_names *c);
 
 int cmd_train(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* NumPy files (arrays.c).  FILE.npy / FILE.npz as eval's, predict's and
+ * encode's --data: the model's scaler applied (with_outputs: an .npz with x
+ * and y, or x_test and y_test); as predict's and encode's --out: float32
+ * [rows, outputs] (an .npz: "probabilities" and int64 "predicted" for a
+ * classifier, "values" for regression, "codes" for encode). */
+bool has_ext(const char *path, const char *ext);
+bool is_numpy_path(const char *path);
+lam_status load_numpy_data(lam_model *m, const char *path, bool with_outputs, lam_dataset **ds);
+lam_status write_numpy_outputs(const char *path, const lam_model *m, const float *out, int64_t n, int64_t k,
+                               const char *what);
 int cmd_compare(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

@@ -19,7 +19,9 @@ static const char *const compare_help =
 static const char *const encode_help =
     "usage: lamina encode CKPT --data PATH --out FILE [--layer NAME] [--threads N] [--json]\n"
     "Write the codes a trained network gives each row of the data (dimensionality\n"
-    "reduction with an autoencoder-trained network): one CSV row per input row.\n"
+    "reduction with an autoencoder-trained network): one CSV row per input row, or a\n"
+    "float32 [rows, code] array when FILE ends in .npy (.npz: the array \"codes\").  --data\n"
+    "takes CSV or NumPy (FILE.npy, or FILE.npz with an array x).\n"
     "--layer names the layer whose output is the code (default: the last hidden\n"
     "layer, the input of the output layer).  --json prints a summary (rows, code size,\n"
     "layer, file) as one JSON document on standard output.\n";
@@ -179,6 +181,20 @@ int cmd_compare(int argc, char **argv)
     return rc;
 }
 
+static int encode_json(const cli_opts *o, const char *layer, int64_t rows, int64_t per)
+{
+    lam_json_buf b = {0};
+    lam_json_buf_puts(&b, "{");
+    lam_json_put_str(&b, "command", "encode");
+    lam_json_put_str(&b, "checkpoint", o->file);
+    lam_json_put_str(&b, "data", o->data);
+    lam_json_put_str(&b, "out", o->out);
+    lam_json_put_str(&b, "layer", layer);
+    lam_json_put_int(&b, "rows", rows);
+    lam_json_put_int(&b, "code_size", per);
+    return put_json(&b);
+}
+
 int cmd_encode(int argc, char **argv)
 {
     cli_opts o;
@@ -208,6 +224,15 @@ int cmd_encode(int argc, char **argv)
         goto out;
     }
     if ((s = lam_encode(m, code, ds, codes)) != LAM_OK) goto out;
+    if (is_numpy_path(o.out)) {
+        if ((s = write_numpy_outputs(o.out, m, codes, ds->n, per, "codes")) != LAM_OK) goto out;
+        if (!o.json)
+            printf("wrote %lld codes of %lld values (layer %s) to %s\n", (long long)ds->n, (long long)per,
+                   lam_node_name(code), o.out);
+        else
+            rc = encode_json(&o, lam_node_name(code), ds->n, per);
+        goto out;
+    }
     FILE *f = fopen(o.out, "w");
     if (!f) {
         s = lam_fail(LAM_ERR_IO, "%s: %s", o.out, strerror(errno));
@@ -222,16 +247,7 @@ int cmd_encode(int argc, char **argv)
     if (fclose(f) != 0) {
         s = lam_fail(LAM_ERR_IO, "%s: write error", o.out);
     } else if (o.json) {
-        lam_json_buf b = {0};
-        lam_json_buf_puts(&b, "{");
-        lam_json_put_str(&b, "command", "encode");
-        lam_json_put_str(&b, "checkpoint", o.file);
-        lam_json_put_str(&b, "data", o.data);
-        lam_json_put_str(&b, "out", o.out);
-        lam_json_put_str(&b, "layer", lam_node_name(code));
-        lam_json_put_int(&b, "rows", ds->n);
-        lam_json_put_int(&b, "code_size", per);
-        rc = put_json(&b);
+        rc = encode_json(&o, lam_node_name(code), ds->n, per);
     } else {
         printf("wrote %lld codes of %lld values (layer %s) to %s\n", (long long)ds->n, (long long)per,
                lam_node_name(code), o.out);

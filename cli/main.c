@@ -78,7 +78,8 @@ static const char *const eval_help =
     "Text and time-series models read --data (default: the model file's [data] path) as\n"
     "their model file says and evaluate its test part, split as in training (all of it\n"
     "when test_split = 0); a language model reports loss, perplexity and accuracy.\n"
-    "  --data PATH     data file (CSV, plain or .gz), or a text model's text\n"
+    "  --data PATH     data file (CSV, plain or .gz; or NumPy: FILE.npz with arrays x and y,\n"
+    "                  or x_test and y_test), or a text model's text\n"
     "  --threads N     kernel threads (default: all cores)\n"
     "  --json          print the results as one JSON document on standard output\n";
 static const char *const predict_help =
@@ -91,8 +92,11 @@ static const char *const predict_help =
     "Text and time-series models predict the test part of --data (default: the model\n"
     "file's [data] path), read and split as in training; each row also gets the true\n"
     "class and the text of the sample.\n"
-    "  --data PATH     data file (CSV, plain or .gz), or a text model's text\n"
-    "  --out FILE      output file (default: standard output)\n"
+    "  --data PATH     data file (CSV, plain or .gz; FILE.npy or FILE.npz of features: array x,\n"
+    "                  x_test or its only array), or a text model's text\n"
+    "  --out FILE      output file (default: standard output); FILE.npy: the probabilities\n"
+    "                  (or values) as a float32 [rows, outputs] array; FILE.npz: also the\n"
+    "                  predicted classes (arrays probabilities / values, predicted)\n"
     "  --attention     also write the weights of the model's attention layer: one column\n"
     "                  per position, a0, a1, ... (what the model looked at)\n"
     "  --json          with --out: print a summary (rows, columns, file) as one JSON\n"
@@ -114,6 +118,8 @@ static const char *const main_help =
     "  compare CFG    train a model file with several strategies and compare them\n"
     "  encode CKPT    write a trained network's codes for each data row\n"
     "  generate CKPT  write text with a trained language model\n"
+    "  report RUN_DIR write a run folder's report.html (curves, confusion matrix, model, timings)\n"
+    "  export CKPT    write a checkpoint's weights as a NumPy .npz archive\n"
     "  version        print the version\n"
     "exit codes: 0 success, 1 failure, 2 usage error, 3 training interrupted by SIGINT or\n"
     "SIGTERM (the checkpoint written: lamina train --resume continues)\n";
@@ -242,7 +248,7 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             return EXIT_USAGE;
         }
         if (!strcmp(name, "--quiet") || !strcmp(name, "--profile") || !strcmp(name, "--attention") ||
-            !strcmp(name, "--no-cache") || !strcmp(name, "--json")) {
+            !strcmp(name, "--no-cache") || !strcmp(name, "--json") || !strcmp(name, "--compress")) {
             if (eq) {
                 fprintf(stderr, "lamina: %s takes no value\n", name);
                 return EXIT_USAGE;
@@ -251,6 +257,7 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             else if (!strcmp(name, "--profile")) o->profile = true;
             else if (!strcmp(name, "--no-cache")) o->no_cache = true;
             else if (!strcmp(name, "--json")) o->json = json_mode = true;
+            else if (!strcmp(name, "--compress")) o->compress = true;
             else o->attention = true;
             continue;
         }
@@ -443,6 +450,7 @@ lam_status load_data(lam_model *m, const char *path, bool with_outputs, const cl
                             lam_dataset **ds)
 {
     *ds = NULL;
+    if (is_numpy_path(path)) return load_numpy_data(m, path, with_outputs, ds);
     lam_csv_opts o = m->data.csv;
     int64_t nf = lam_shape_numel(&m->sample);
     bool reg = o.task == LAM_TASK_REGRESSION;
@@ -649,6 +657,12 @@ static int cmd_predict(int argc, char **argv)
         goto out;
     }
     if ((s = lam_predict(m, ds, pred)) != LAM_OK) goto out;
+    if (o.out && is_numpy_path(o.out)) {
+        if ((s = write_numpy_outputs(o.out, m, pred, ds->n, m->nout, "predictions")) == LAM_OK)
+            rc = o.json ? print_prediction_summary(&o, ds->n, m->nout)
+                        : (fprintf(stderr, "lamina: wrote %lld predictions to %s\n", (long long)ds->n, o.out), 0);
+        goto out;
+    }
     if (o.out && !(f = fopen(o.out, "w"))) {
         f = stdout;
         s = lam_fail(LAM_ERR_IO, "%s: cannot write the predictions: %s", o.out, strerror(errno));
@@ -755,6 +769,8 @@ static const struct command {
     {"compare", cmd_compare},
     {"encode", cmd_encode},
     {"generate", cmd_generate},
+    {"report", cmd_report},
+    {"export", cmd_export},
 };
 
 /* The command line as typed, each argument quoted for a POSIX shell where it

@@ -1,7 +1,8 @@
 /* lamina train: read the model file and its data, train, evaluate on the
  * test part, and leave the run folder: model.safetensors, the checkpoint,
- * metrics.csv, report.txt.  SIGINT / SIGTERM are caught around training only
- * (interrupt.c): the step finishes, the checkpoint is written, exit 3. */
+ * metrics.csv, report.txt, results.json, report.html.  SIGINT / SIGTERM are
+ * caught around training only (interrupt.c): the step finishes, the
+ * checkpoint is written, exit 3. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,7 +31,8 @@ static const char *const train_help =
     "  --out DIR       run folder (default runs/NAME, NAME the model file's name without\n"
     "                  extension): model.safetensors (final weights), checkpoint.safetensors\n"
     "                  (written every epoch, or every stage of a layer-wise strategy, for\n"
-    "                  --resume), metrics.csv, report.txt\n"
+    "                  --resume), metrics.csv, report.txt, results.json (the run summary),\n"
+    "                  report.html (curves, confusion matrix, model: open it in a browser)\n"
     "  --checkpoint-every N  also write the checkpoint every N optimiser steps, mid-epoch\n"
     "                  (end_to_end): a run killed at any moment loses at most N steps\n"
     "  --resume CKPT   continue from a checkpoint of the same model file, with the same\n"
@@ -144,6 +146,7 @@ static lam_status write_results(lam_model *m, const char *out_dir, lam_run_info 
     ri->peak_rss_mib = peak_rss_mib();
     lam_status s = lam_run_summary_json(m, ri, &js);
     if (s == LAM_OK && !ri->interrupted) s = lam_write_file_atomic(path, js, strlen(js));
+    if (s == LAM_OK && !ri->interrupted) s = lam_run_report_html(out_dir); /* report.html from it and metrics.csv */
     if (s == LAM_OK && json) fputs(js, stdout);
     lam_free(js);
     return s;
@@ -309,8 +312,8 @@ int cmd_train(int argc, char **argv)
     }
     if (m->next_token && !te) { /* a language model on all its text: nothing held out to score */
         if ((s = write_results(m, out_dir, &ri, o.json)) != LAM_OK) goto out;
-        say("saved %s (and checkpoint.safetensors, metrics.csv, results.json); lamina generate %s --prompt TEXT "
-               "writes text\n",
+        say("saved %s (and checkpoint.safetensors, metrics.csv, results.json, report.html); lamina generate %s "
+            "--prompt TEXT writes text\n",
                model_path, model_path);
         say("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
         goto out;
@@ -348,7 +351,7 @@ int cmd_train(int argc, char **argv)
     ri.class_names = (const char *const *)cn.v;
     ri.split = te ? "test" : "training";
     if ((s = write_results(m, out_dir, &ri, o.json)) != LAM_OK) goto out;
-    say("saved %s (and checkpoint.safetensors, metrics.csv, report.txt, results.json)\n", model_path);
+    say("saved %s (and checkpoint.safetensors, metrics.csv, report.txt, results.json, report.html)\n", model_path);
     say("peak memory: %.1f MiB measured (resident set)\n", peak_rss_mib());
 out:
     restore_signals(&sigs);

@@ -7,6 +7,8 @@
 #include "test.h"
 
 #include "io/json.h"
+#include "lamina/io.h"
+#include "lamina/npy.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -868,6 +870,113 @@ static void test_json_output(void)
     lam_arena_free(a);
 }
 
+/* NumPy files at the command line: eval, predict and encode read .npy /
+ * .npz data (the same rows as a CSV give the same figures), predict and
+ * encode write .npy / .npz, export writes the weights as an .npz that holds
+ * exactly the checkpoint's tensors. */
+static void test_numpy_files(void)
+{
+    enum { N = 90 };
+    static const double centre[3][4] = {{0, 0, 0, 0}, {3, 3, 0, 0}, {0, 3, 3, 3}};
+    static float x[N * 4];
+    static int64_t y[N];
+    char num[32];
+    lcg_state = 21; /* the rows of write_classes(.., 21), as the CSV reader reads them */
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < 4; j++) {
+            snprintf(num, sizeof num, "%.4f", centre[i % 3][j] + urand());
+            x[i * 4 + j] = (float)strtod(num, NULL);
+        }
+        y[i] = i % 3;
+    }
+    const char *csv = write_classes("np.csv", N, 1, -1, 21), *cfg = write_model("np.cfg", csv), *dir = tpath("run_np");
+    CHECK_RUN(0, "train '%s' --out '%s' --quiet --epochs 8", cfg, dir);
+    char model[300];
+    snprintf(model, sizeof model, "%s/model.safetensors", dir);
+    int64_t xd[2] = {N, 4}, yd[1] = {N};
+    const char *xnpy = tpath("np_x.npy"), *xynpz = tpath("np_xy.npz");
+    CHECK_OK(lam_npy_write(xnpy, LAM_NPY_F4, 2, xd, x));
+    lam_npz_entry ent[2] = {{"x", LAM_NPY_F4, 2, xd, x}, {"y", LAM_NPY_I8, 1, yd, y}};
+    CHECK_OK(lam_npz_write(xynpz, ent, 2, true));
+
+    lam_arena *a = lam_arena_new(0);
+    CHECK_RUN(0, "eval '%s' --data '%s' --json", model, csv);
+    double acc_csv = json_num(a, out_buf, "results.accuracy"), loss_csv = json_num(a, out_buf, "results.loss");
+    CHECK_RUN(0, "eval '%s' --data '%s' --json", model, xynpz);
+    CHECK_MSG(json_num(a, out_buf, "results.accuracy") == acc_csv && json_num(a, out_buf, "rows") == N &&
+                  fabs(json_num(a, out_buf, "results.loss") - loss_csv) < 1e-9,
+              "npz eval %s / csv accuracy %g", out_buf, acc_csv);
+    CHECK(!strcmp(json_str(a, out_buf, "results.classes.1.name"), "bee")); /* names from the checkpoint */
+    lam_arena_free(a);
+    CHECK_RUN(1, "eval '%s' --data '%s'", model, xnpy); /* features only */
+    CHECK_HAS(err_buf, "eval needs labels");
+
+    /* predictions: .npy (probabilities), .npz (with the classes), the CSV's figures */
+    const char *pcsv = tpath("np_p.csv"), *pnpy = tpath("np_p.npy"), *pnpz = tpath("np_p.npz");
+    CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, csv, pcsv);
+    CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, xnpy, pnpy);
+    CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, xynpz, pnpz);
+    lam_npy *p = NULL, *pc = NULL;
+    CHECK_OK(lam_npy_read(pnpy, &p));
+    CHECK(p && p->dtype == LAM_NPY_F4 && p->ndim == 2 && p->dims[0] == N && p->dims[1] == 3);
+    static char text[1 << 15];
+    read_into(pcsv, text, sizeof text);
+    const char *line = strchr(text, '\n');
+    double worst = 0;
+    for (int i = 0; p && line && i < N; i++, line = strchr(line + 1, '\n')) {
+        const char *c = strchr(line + 1, ','); /* after the predicted class */
+        for (int j = 0; c && j < 3; j++, c = strchr(c + 1, ','))
+            worst = fmax(worst, fabs(strtod(c + 1, NULL) - ((float *)p->data)[i * 3 + j]));
+    }
+    CHECK_MSG(worst < 1e-5, "npy and CSV predictions differ by %g", worst);
+    lam_npz *z = NULL;
+    CHECK_OK(lam_npz_open(pnpz, &z));
+    CHECK_OK(lam_npz_read(z, "predicted", &pc));
+    int agree = 0;
+    for (int i = 0; p && pc && i < N; i++) {
+        const float *r = (float *)p->data + i * 3;
+        int64_t best = r[1] > r[0] ? 1 : 0;
+        if (r[2] > r[best]) best = 2;
+        agree += ((int64_t *)pc->data)[i] == best;
+    }
+    CHECK(pc && pc->dtype == LAM_NPY_I8 && agree == N && lam_npz_find(z, "probabilities") >= 0);
+    lam_npy_free(pc);
+    lam_npz_close(z);
+    lam_npy_free(p);
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, write_file("np_bad.npy", "not numpy")); /* a clean error */
+    CHECK_HAS(err_buf, "np_bad.npy");
+
+    /* codes of the hidden layer, [N, 16] */
+    const char *codes = tpath("np_codes.npy");
+    CHECK_RUN(0, "encode '%s' --data '%s' --out '%s'", model, xnpy, codes);
+    CHECK_OK(lam_npy_read(codes, &p));
+    CHECK(p && p->ndim == 2 && p->dims[0] == N && p->dims[1] == 16);
+    lam_npy_free(p);
+
+    /* the weights: every tensor of the checkpoint, same name, shape and bits */
+    const char *w = tpath("np_w.npz");
+    CHECK_RUN(2, "export '%s' --out '%s'", model, tpath("np_w.zip"));
+    CHECK_RUN(0, "export '%s' --out '%s' --compress", model, w);
+    CHECK_HAS(out_buf, "wrote 6 arrays (131 parameters, and the scaler)");
+    lam_safetensors *st = NULL;
+    CHECK_OK(lam_safetensors_open(model, &st));
+    CHECK_OK(lam_npz_open(w, &z));
+    size_t same = 0;
+    for (size_t i = 0; st && z && i < lam_safetensors_count(st); i++) {
+        const lam_st_tensor *t = lam_safetensors_at(st, i);
+        lam_npy *arr = NULL;
+        if (lam_npz_read(z, t->name, &arr) != LAM_OK) continue;
+        bool shape = arr->ndim == t->shape.ndim;
+        for (int d = 0; shape && d < arr->ndim; d++) shape = arr->dims[d] == t->shape.d[d];
+        same += shape && arr->nbytes == t->nbytes && !memcmp(arr->data, t->data, t->nbytes);
+        lam_npy_free(arr);
+    }
+    CHECK_MSG(st && z && same == lam_safetensors_count(st) && lam_npz_count(z) == same, "%zu of %zu tensors equal",
+              same, st ? lam_safetensors_count(st) : 0);
+    lam_npz_close(z);
+    lam_safetensors_close(st);
+}
+
 int main(void)
 {
     lamina = getenv("LAMINA");
@@ -892,6 +1001,7 @@ int main(void)
     RUN(test_sequence_commands);
     RUN(test_json_output); /* after test_sequence_commands: uses its language model */
     RUN(test_terminal_manners);
+    RUN(test_numpy_files);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (t_failed_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
