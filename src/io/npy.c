@@ -5,6 +5,7 @@
 #include "lamina/npy.h"
 
 #include "io/atomic.h"
+#include "io/fileio.h"
 #include "io/json.h"
 #include "io/npy_internal.h"
 
@@ -580,27 +581,6 @@ static lam_status make_array(const npy_info *inf, unsigned char *data, lam_npy *
 
 /* ---- reading -------------------------------------------------------------------- */
 
-static lam_status read_fd(int fd, uint64_t off, void *buf, size_t n, const char *label)
-{
-    unsigned char *p = buf;
-    while (n) {
-        size_t chunk = n > ((size_t)1 << 30) ? (size_t)1 << 30 : n;
-        ssize_t r = pread(fd, p, chunk, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return lam_fail(LAM_ERR_IO, "%s: read failed at byte offset %" PRIu64 ": %s", label, off,
-                            strerror(errno));
-        }
-        if (r == 0)
-            return lam_fail(LAM_ERR_IO, "%s: file shrank while being read (byte offset %" PRIu64 ")",
-                            label, off);
-        p += r;
-        off += (uint64_t)r;
-        n -= (size_t)r;
-    }
-    return LAM_OK;
-}
-
 /* Read from a file descriptor (fd >= 0) or from memory (mem). */
 static lam_status read_source(int fd, const unsigned char *mem, uint64_t size, const char *label,
                               lam_npy **out)
@@ -608,7 +588,7 @@ static lam_status read_source(int fd, const unsigned char *mem, uint64_t size, c
     unsigned char pre[12] = {0};
     size_t np = size < 12 ? (size_t)size : 12;
     lam_status st = LAM_OK;
-    if (fd >= 0) st = read_fd(fd, 0, pre, np, label);
+    if (fd >= 0) st = lam_pread_full_(fd, 0, pre, np, label);
     else if (mem && np) memcpy(pre, mem, np);
     if (st) return st;
     npy_info inf;
@@ -622,7 +602,7 @@ static lam_status read_source(int fd, const unsigned char *mem, uint64_t size, c
     if (fd >= 0) {
         /* hlen is at most LAM_NPY_MAX_HEADER and within the file */
         if (!(hbuf = lam_malloc(hlen))) return LAM_ERR_NOMEM;
-        if ((st = read_fd(fd, base, hbuf, hlen, label))) goto done;
+        if ((st = lam_pread_full_(fd, base, hbuf, hlen, label))) goto done;
         hdr = hbuf;
     }
     if ((st = parse_header(hdr, hlen, base, version, label, &inf))) goto done;
@@ -632,7 +612,7 @@ static lam_status read_source(int fd, const unsigned char *mem, uint64_t size, c
         st = LAM_ERR_NOMEM;
         goto done;
     }
-    if (fd >= 0) st = read_fd(fd, inf.data_off, data, (size_t)inf.nbytes, label);
+    if (fd >= 0) st = lam_pread_full_(fd, inf.data_off, data, (size_t)inf.nbytes, label);
     else if (inf.nbytes) memcpy(data, mem + inf.data_off, (size_t)inf.nbytes);
     if (!st) st = to_host(&inf, &data);
     if (!st) st = make_array(&inf, data, out);

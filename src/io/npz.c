@@ -5,6 +5,7 @@
  * guarantees: see include/lamina/npy.h; the writer is npz_write.c. */
 #include "lamina/npy.h"
 
+#include "io/fileio.h"
 #include "io/json.h"
 #include "io/npy_internal.h"
 
@@ -76,23 +77,7 @@ static lam_status zread(const lam_npz *z, uint64_t off, void *buf, size_t n)
         if (n) memcpy(buf, z->mem + off, n);
         return LAM_OK;
     }
-    unsigned char *p = buf;
-    while (n) {
-        size_t chunk = n > ((size_t)1 << 30) ? (size_t)1 << 30 : n;
-        ssize_t r = pread(z->fd, p, chunk, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return lam_fail(LAM_ERR_IO, "%s: read failed at byte offset %" PRIu64 ": %s", z->label, off,
-                            strerror(errno));
-        }
-        if (r == 0)
-            return lam_fail(LAM_ERR_IO, "%s: file shrank while being read (byte offset %" PRIu64 ")",
-                            z->label, off);
-        p += r;
-        off += (uint64_t)r;
-        n -= (size_t)r;
-    }
-    return LAM_OK;
+    return lam_pread_full_(z->fd, off, buf, n, z->label);
 }
 
 static lam_status zerr(lam_status s, const lam_npz *z, uint64_t off, const char *fmt, ...)

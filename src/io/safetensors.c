@@ -5,6 +5,7 @@
 #include "lamina/io.h"
 
 #include "io/atomic.h"
+#include "io/fileio.h"
 #include "io/json.h"
 
 #include <errno.h>
@@ -49,23 +50,7 @@ static lam_status src_read(const source *s, uint64_t off, void *buf, size_t n)
         if (n) memcpy(buf, s->mem + off, n);
         return LAM_OK;
     }
-    unsigned char *p = buf;
-    while (n) {
-        size_t chunk = n > ((size_t)1 << 30) ? (size_t)1 << 30 : n;
-        ssize_t r = pread(s->fd, p, chunk, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return lam_fail(LAM_ERR_IO, "%s: read failed at offset %" PRIu64 ": %s", s->label, off,
-                            strerror(errno));
-        }
-        if (r == 0)
-            return lam_fail(LAM_ERR_IO, "%s: file shrank while being read (offset %" PRIu64 ")",
-                            s->label, off);
-        p += r;
-        off += (uint64_t)r;
-        n -= (size_t)r;
-    }
-    return LAM_OK;
+    return lam_pread_full_(s->fd, off, buf, n, s->label);
 }
 
 /* A format error: "<label>: <message> (file offset N)". */
