@@ -691,3 +691,12 @@ void lam_json_write_string_lossy(lam_json_buf *b, const char *s, size_t n)
     lam_json_write_string(b, (const char *)t, (size_t)(o - t));
     lam_free(t);
 }
+
+lam_status lam_json_buf_take(lam_json_buf *b, char **out)
+{
+    lam_status s = b->status;
+    *out = s == LAM_OK ? b->data : NULL;
+    if (s != LAM_OK) lam_json_buf_free(b);
+    else *b = (lam_json_buf){0};
+    return s;
+}

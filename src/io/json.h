@@ -96,6 +96,9 @@ typedef struct lam_json_buf {
 void lam_json_buf_append(lam_json_buf *b, const void *p, size_t n);
 void lam_json_buf_puts(lam_json_buf *b, const char *s);
 void lam_json_buf_free(lam_json_buf *b); /* frees data and resets to zero */
+/* Hand the finished text to the caller: *out = b's data (lam_free it) and
+ * LAM_OK, or, when an append failed, b freed, *out NULL and b's status. */
+lam_status lam_json_buf_take(lam_json_buf *b, char **out);
 
 /* Append s[0..n) as a quoted JSON string: '"' and '\\' escaped, control
  * characters as \n \t \r \b \f or \u00XX, everything else verbatim.  Invalid

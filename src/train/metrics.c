@@ -178,11 +178,5 @@ lam_status lam_metrics_json(const lam_metrics *m, const char *const *class_names
         lam_json_buf_puts(&b, "]");
     }
     lam_json_buf_puts(&b, "}");
-    if (b.status != LAM_OK) {
-        lam_status s = b.status;
-        lam_json_buf_free(&b);
-        return s;
-    }
-    *out = b.data;
-    return LAM_OK;
+    return lam_json_buf_take(&b, out);
 }

@@ -631,11 +631,5 @@ lam_status lam_model_json(lam_model *m, char **out)
         lam_json_buf_puts(&b, "}");
     }
     lam_json_buf_puts(&b, "}");
-    if (b.status != LAM_OK) {
-        lam_status s = b.status;
-        lam_json_buf_free(&b);
-        return s;
-    }
-    *out = b.data;
-    return LAM_OK;
+    return lam_json_buf_take(&b, out);
 }

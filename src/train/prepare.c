@@ -178,8 +178,12 @@ lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset
             report->rows = report->rows_kept = tr->n + (va ? va->n : 0) + (tst ? tst->n : 0);
         }
         if ((s = keep_class_names(m, tr)) != LAM_OK || (s = check_fit(m, tr)) != LAM_OK ||
-            (tst && (s = check_fit(m, tst)) != LAM_OK) || (s = scale_targets(m, tr, va, tst)) != LAM_OK)
-            goto fail;
+            (tst && (s = check_fit(m, tst)) != LAM_OK) || (s = scale_targets(m, tr, va, tst)) != LAM_OK) {
+            lam_dataset_free(tst);
+            lam_dataset_free(tr);
+            lam_dataset_free(va);
+            return s;
+        }
         *train = tr;
         *test = tst;
         if (val) *val = va;
@@ -187,12 +191,6 @@ lam_status lam_model_prepare_data(lam_model *m, lam_dataset **train, lam_dataset
     }
     if ((s = read_source(m, &rest, &tst, report)) != LAM_OK) return s;
     return lam_model_prepare_dataset(m, rest, tst, train, val, test);
-fail:
-    lam_dataset_free(rest);
-    lam_dataset_free(tst);
-    lam_dataset_free(tr);
-    lam_dataset_free(va);
-    return s;
 }
 
 lam_status lam_model_prepare_dataset(lam_model *m, lam_dataset *all, lam_dataset *test_in, lam_dataset **train,

@@ -162,9 +162,7 @@ lam_status lam_run_summary_json(lam_model *m, const lam_run_info *ri, char **out
     baselines_part(&b, m, ri);
     if (ri->peak_rss_mib > 0) lam_json_put_double(&b, "peak_rss_mib", ri->peak_rss_mib);
     lam_json_buf_puts(&b, "}\n");
-    if ((s = b.status) != LAM_OK) goto fail;
-    *out = b.data;
-    return LAM_OK;
+    return lam_json_buf_take(&b, out);
 fail:
     lam_json_buf_free(&b);
     return s;
