@@ -5,6 +5,7 @@
 #   make check      the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks against PyTorch (needs python3-torch for the peer side)
 #   make BLAS=openblas ...   use OpenBLAS for GEMM instead of Lamina's own kernels
+#   make MPI=1 ...  data-parallel training over Open MPI (mpirun -np N lamina train ...)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   headers, libraries, lamina,
 #                   lamina.pc and the man page; make uninstall removes them
 
@@ -22,6 +23,17 @@ CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE
 LDLIBS   = -lz -lm
 OMPFLAG  = -fopenmp
 BUILD   ?= build
+
+# make MPI=1: data-parallel training over Open MPI (compiled with its mpicc)
+ifeq ($(MPI),1)
+MPICC ?= mpicc
+ifeq ($(shell command -v $(MPICC) 2>/dev/null),)
+$(error make MPI=1 needs Open MPI's compiler wrapper '$(MPICC)': on Debian, apt-get install libopenmpi-dev openmpi-bin)
+endif
+CC := $(MPICC)
+CPPFLAGS += -DLAM_USE_MPI
+LIBS_MPI := $(shell $(MPICC) -showme:link 2>/dev/null)
+endif
 
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DLAM_USE_OPENBLAS $(shell pkg-config --cflags openblas 2>/dev/null)
@@ -134,7 +146,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # what a static link needs besides liblamina.a (lamina.pc's Libs.private)
-LIBS_PRIVATE = $(strip $(OMPFLAG) $(LDLIBS))
+LIBS_PRIVATE = $(strip $(OMPFLAG) $(LDLIBS) $(LIBS_MPI))
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/lamina \

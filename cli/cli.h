@@ -27,6 +27,7 @@ typedef struct cli_opts {
     bool quiet, help, profile, attention, no_cache;
     bool json;                 /* --json: standard output is one JSON document */
     bool compress;             /* export --compress */
+    double timeout;            /* train --timeout: seconds to wait for the other ranks (0: not given) */
     /* generate */
     const char *prompt, *stop;
     int tokens, top_k;         /* tokens < 0: not given */
@@ -54,6 +55,10 @@ const char *color(FILE *f, const char *code);
 #define COLOR_GOOD "\033[32m"
 #define COLOR_DIM "\033[2m"
 #define COLOR_OFF "\033[0m"
+
+/* The communicator of this process (main.c): under mpirun every rank runs
+ * the command; rank 0 alone prints results and writes files. */
+lam_comm *cli_comm(void);
 
 /* Print the library's message for s; returns EXIT_FAILURE. */
 int fail(lam_status s);

@@ -22,7 +22,10 @@
 #include "cli.h"
 
 
-static bool json_mode; /* --json given: say() prints nothing */
+static bool json_mode; /* --json given, or not rank 0: say() prints nothing */
+/* The communicator of this process (lam_dist_init): MPI_COMM_WORLD under
+ * mpirun / srun in an MPI build, else one process. */
+static lam_comm *world;
 
 int say(const char *fmt, ...)
 {
@@ -39,7 +42,7 @@ int put_json(lam_json_buf *b)
     lam_json_buf_puts(b, "}\n");
     int rc = 0;
     if (b->status != LAM_OK) rc = fail(b->status);
-    else fputs(b->data, stdout);
+    else if (lam_comm_rank(world) == 0) fputs(b->data, stdout);
     lam_json_buf_free(b);
     return rc;
 }
@@ -49,7 +52,9 @@ int put_json(lam_json_buf *b)
 int fail(lam_status s)
 {
     const char *msg = lam_last_error();
-    fprintf(stderr, "lamina: %serror:%s %s\n", color(stderr, COLOR_ERROR), color(stderr, COLOR_OFF),
+    char who[48] = "";
+    if (lam_comm_size(world) > 1) snprintf(who, sizeof who, " (rank %d of %d)", lam_comm_rank(world), lam_comm_size(world));
+    fprintf(stderr, "lamina: %serror%s:%s %s\n", color(stderr, COLOR_ERROR), who, color(stderr, COLOR_OFF),
             msg && msg[0] ? msg : lam_status_str(s));
     return EXIT_FAILURE;
 }
@@ -296,6 +301,8 @@ int parse_opts(int argc, char **argv, cli_opts *o, const char *allowed)
             o->seed = n;
         } else if (!strcmp(name, "--lr")) {
             if (!parse_double(name, v, 1e-12, 1e3, &o->lr)) return EXIT_USAGE;
+        } else if (!strcmp(name, "--timeout")) {
+            if (!parse_double(name, v, 0, 1e7, &o->timeout)) return EXIT_USAGE;
         } else if (!strcmp(name, "--steps")) {
             if (!parse_int(name, v, 1, 1LL << 40, &o->steps)) return EXIT_USAGE;
         } else if (!strcmp(name, "--checkpoint-every")) {
@@ -805,7 +812,21 @@ static void keep_command_line(int argc, char **argv)
     command_line_buf[k < n ? k : n - 1] = 0;
 }
 
+lam_comm *cli_comm(void) { return world; }
+
+static int run_command(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    lam_status s = lam_dist_init(&argc, &argv, &world);
+    if (s != LAM_OK) return fail(s);
+    if (lam_comm_rank(world) > 0) json_mode = true; /* only rank 0 prints results */
+    int rc = run_command(argc, argv);
+    lam_dist_finalize(world);
+    return rc;
+}
+
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) return fputs(main_help, stderr), EXIT_USAGE;
     keep_command_line(argc, argv);
@@ -819,7 +840,13 @@ int main(int argc, char **argv)
             }
     }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) return fputs(main_help, stdout), 0;
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) return printf("lamina %s\n", LAMINA_VERSION), 0;
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        if (lam_dist_compiled())
+            printf("lamina %s (MPI: %s)\n", LAMINA_VERSION, lam_dist_mpi_version());
+        else
+            printf("lamina %s (no MPI: make MPI=1 builds data-parallel training over Open MPI)\n", LAMINA_VERSION);
+        return 0;
+    }
     for (int i = 0; i < ncmd; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 2, argv + 2);
     fprintf(stderr, "lamina: unknown command '%s'\n%s", cmd, main_help);

@@ -139,6 +139,7 @@ bool run_dir(const cli_opts *o, char *buf, size_t n)
  * also printed under --json; an interrupted run only prints it. */
 static lam_status write_results(lam_model *m, const char *out_dir, lam_run_info *ri, bool json)
 {
+    if (lam_comm_rank(m->comm) > 0) return LAM_OK; /* one writer */
     char path[PATH_MAX + 32], *js = NULL;
     snprintf(path, sizeof path, "%s/results.json", out_dir);
     ri->command = command_line();
@@ -156,7 +157,7 @@ int cmd_train(int argc, char **argv)
 {
     cli_opts o;
     int rc = parse_opts(argc, argv, &o,
-                        " data epochs steps batch lr seed threads out resume quiet strategy profile checkpoint-every json ");
+                        " data epochs steps batch lr seed threads out resume quiet strategy profile checkpoint-every json timeout ");
     if (rc) return rc;
     if ((rc = help_or_usage(&o, train_help, o.file != NULL)) >= 0) return rc;
     lam_model_overrides ov = lam_model_overrides_none();
@@ -181,6 +182,10 @@ int cmd_train(int argc, char **argv)
     }
     lam_status s = lam_model_load(o.file, &ov, &m);
     if (s != LAM_OK) return fail(s);
+    lam_comm *comm = cli_comm();
+    const bool lead = lam_comm_rank(comm) == 0; /* rank 0 prints and writes; the others train */
+    m->comm = comm;
+    if (o.timeout > 0) lam_comm_set_timeout(comm, o.timeout);
     bool semi = m->train.labelled_fraction < 1.0;
     if (o.checkpoint_every && (m->train.strategy != LAM_STRATEGY_END_TO_END || semi)) {
         fprintf(stderr, "lamina: --checkpoint-every needs end_to_end training (this is %s%s): a layer-wise "
@@ -194,7 +199,7 @@ int cmd_train(int argc, char **argv)
         s = lam_fail(LAM_ERR_IO, "cannot create the run folder %s: %s", out_dir, strerror(errno));
         goto out;
     }
-    int stale = remove_stale_temporaries(out_dir);
+    int stale = lead ? remove_stale_temporaries(out_dir) : 0;
     if (stale && !o.quiet)
         fprintf(stderr, "lamina: removed %d temporary file%s left in %s by an interrupted checkpoint write\n", stale,
                 stale > 1 ? "s" : "", out_dir);
@@ -228,7 +233,7 @@ int cmd_train(int argc, char **argv)
     snprintf(model_path, sizeof model_path, "%s/model.safetensors", out_dir);
     snprintf(csv_path, sizeof csv_path, "%s/metrics.csv", out_dir);
     snprintf(report_path, sizeof report_path, "%s/report.txt", out_dir);
-    progress pg = {isatty(2) != 0, o.quiet, 0};
+    progress pg = {isatty(2) != 0, o.quiet || !lead, 0};
     lam_fit_hooks hk = {.on_batch = on_batch,
                         .on_epoch = on_epoch,
                         .user = &pg,
@@ -237,7 +242,7 @@ int cmd_train(int argc, char **argv)
                         .csv_log_path = csv_path,
                         .should_stop = semi ? NULL : should_stop,
                         .checkpoint_every = o.checkpoint_every};
-    if (!o.resume) remove(csv_path); /* a fresh run starts a fresh log */
+    if (!o.resume && lead) remove(csv_path); /* a fresh run starts a fresh log */
     if (o.profile) lam_graph_set_profiling(m->g, true);
     lam_train_result tres = {0};
     lam_run_info ri = {.train = tr, .val = va, .test = te, .data_report = &rep, .result = &tres};
@@ -259,30 +264,31 @@ int cmd_train(int argc, char **argv)
         interrupted = ri.interrupted = true;
         if (o.json && (s = write_results(m, out_dir, &ri, true)) != LAM_OK) goto out;
         if (m->train.strategy == LAM_STRATEGY_END_TO_END && tres.n_stages == 1 && tres.stage[0].fit.interrupted) {
-            fprintf(stderr,
-                    "lamina: %s: training stopped after step %llu (%d epochs complete); the state is in %s\n"
-                    "lamina: continue with: lamina train %s --resume %s (and the same options)\n",
-                    sig, (unsigned long long)tres.stage[0].fit.total_steps, tres.stage[0].fit.epochs_run, ckpt,
-                    o.file, ckpt);
+            if (lead)
+                fprintf(stderr,
+                        "lamina: %s: training stopped after step %llu (%d epochs complete); the state is in %s\n"
+                        "lamina: continue with: lamina train %s --resume %s (and the same options)\n",
+                        sig, (unsigned long long)tres.stage[0].fit.total_steps, tres.stage[0].fit.epochs_run, ckpt,
+                        o.file, ckpt);
             goto out;
         }
         if (m->train.strategy != LAM_STRATEGY_END_TO_END) {
-            if (access(ckpt, F_OK) == 0)
+            if (lead && access(ckpt, F_OK) == 0)
                 fprintf(stderr,
                         "lamina: %s: training stopped; %s holds the stages completed so far\n"
                         "lamina: continue with: lamina train %s --resume %s (and the same options; the interrupted "
                         "stage starts again)\n",
                         sig, ckpt, o.file, ckpt);
-            else
+            else if (lead)
                 fprintf(stderr, "lamina: %s: training stopped in its first stage: there is no checkpoint to resume\n", sig);
             goto out;
         }
         /* the signal came as training ended: keep the model, skip the evaluation */
-        if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) == LAM_OK)
+        if (lead && (s = lam_checkpoint_save(m, NULL, NULL, model_path)) == LAM_OK)
             fprintf(stderr, "lamina: %s: training had finished: saved %s, evaluation skipped\n", sig, model_path);
         goto out;
     }
-    if ((s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
+    if (lead && (s = lam_checkpoint_save(m, NULL, NULL, model_path)) != LAM_OK) goto out;
     int epochs_run = 0;
     for (int i = 0; i < tres.n_stages; i++) epochs_run += tres.stage[i].epochs_run;
     if (o.profile) {
@@ -335,7 +341,8 @@ int cmd_train(int argc, char **argv)
     if (te && m->baselines && m->baselines->persistence)
         say("baseline on the test part: persistence (the next value is the last one seen): MAE %.4f, RMSE %.4f\n",
                m->baselines->persistence_mae, m->baselines->persistence_rmse);
-    FILE *f = fopen(report_path, "w");
+    FILE *f = lead ? fopen(report_path, "w") : NULL;
+    if (!lead) goto saved;
     if (!f) {
         s = lam_fail(LAM_ERR_IO, "%s: cannot write the report: %s", report_path, strerror(errno));
         goto out;
@@ -347,6 +354,7 @@ int cmd_train(int argc, char **argv)
         s = lam_fail(LAM_ERR_IO, "%s: write error", report_path);
         goto out;
     }
+saved:
     ri.metrics = &mt;
     ri.class_names = (const char *const *)cn.v;
     ri.split = te ? "test" : "training";
@@ -363,6 +371,10 @@ out:
     lam_dataset_free(va);
     lam_dataset_free(te);
     lam_model_free(m);
+    if (s != LAM_OK && lam_comm_size(comm) > 1) { /* the other ranks would wait for this one: end the job */
+        fail(s);
+        lam_comm_abort(comm, EXIT_FAILURE);
+    }
     return s != LAM_OK ? fail(s) : interrupted ? EXIT_INTERRUPTED : 0;
 }
 

@@ -469,6 +469,14 @@ void lam_graph_set_profiling(lam_graph *g, bool on);
  * element.  Off by default (it reads every tensor once more); a trainer
  * turns it on to re-run a step whose loss or gradients were not finite. */
 void lam_graph_set_check_finite(lam_graph *g, bool on);
+/* Call fn(user, id) during backward right after node `id`'s gradients are
+ * written (ids fall as backward runs; a parameter's gradient is final once
+ * its consumer with the lowest id is done): a data-parallel trainer starts
+ * summing the gradients that are complete while backward goes on.  NULL
+ * removes it.  fn must not run the graph. */
+void lam_graph_set_backward_hook(lam_graph *g, void (*fn)(void *user, int node), void *user);
+/* The id of a node: its position in the graph, lam_graph_node_at(g, id). */
+int lam_node_id(const lam_node *n);
 void lam_graph_profile_report(const lam_graph *g, char *buf, size_t n);
 
 /* The RNG used for dropout masks (saved in checkpoints for exact resume). */

@@ -7,6 +7,7 @@
 #include "lamina/base.h"
 #include "lamina/config.h"
 #include "lamina/data.h"
+#include "lamina/dist.h"
 #include "lamina/graph.h"
 #include "lamina/io.h"
 #include "lamina/nn.h"

@@ -4,6 +4,7 @@
 #ifndef LAMINA_TRAIN_H
 #define LAMINA_TRAIN_H
 
+#include "lamina/dist.h"
 #include "lamina/config.h"
 #include "lamina/data.h"
 #include "lamina/graph.h"
@@ -166,6 +167,12 @@ typedef struct lam_model {
     struct lam_baselines *baselines; /* filled by lam_model_prepare_data (owned), or NULL */
     bool borrowed_cfg;        /* a stage's temporary model: cfg and layer_opts belong to another */
     int compiled_batch;
+    /* Data-parallel training (lamina/dist.h): when set to a communicator of
+     * more than one rank, lam_fit trains every rank on its share of each
+     * global batch and sums the gradients, lam_evaluate splits the rows and
+     * sums the metrics, and rank 0 alone writes checkpoints and logs.
+     * Borrowed (not freed with the model); NULL: this process alone. */
+    lam_comm *comm;
 } lam_model;
 
 /* Command-line style overrides applied on top of the model file; zero/NULL

@@ -299,6 +299,13 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
         }
         if (st != LAM_OK) return lam_fail(st, "backward, node %s: %s", n->name, msg);
         if (g->check_finite && (st = check_node(g, n, true, &c)) != LAM_OK) return st;
+        if (g->bwd_hook) g->bwd_hook(g->bwd_hook_user, i);
     }
     return LAM_OK;
+}
+
+void lam_graph_set_backward_hook(lam_graph *g, void (*fn)(void *user, int node), void *user)
+{
+    g->bwd_hook = fn;
+    g->bwd_hook_user = user;
 }

@@ -629,6 +629,7 @@ lam_node *lam_rope_op(lam_graph *g, lam_node *qkv, lam_node *start, const lam_ro
 /* ---- inspection and naming ------------------------------------------------ */
 
 lam_shape lam_node_shape(const lam_node *n) { return n->shape; }
+int lam_node_id(const lam_node *n) { return n->id; }
 lam_shape lam_node_sample_shape(const lam_node *n)
 {
     lam_shape s = n->shape;

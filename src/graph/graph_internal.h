@@ -19,6 +19,8 @@ struct lam_graph {
      * rebuild (graph.c, name_index_add). */
     int *name_slots;
     int name_cap, name_used;
+    void (*bwd_hook)(void *user, int node); /* lam_graph_set_backward_hook */
+    void *bwd_hook_user;
     lam_param_info *params;
     int n_params, cap_params;
     size_t param_total;

@@ -101,11 +101,17 @@ static bool is_classification(const lam_model *m) { return m->train.loss != LAM_
 lam_status lam_sweep_(lam_model *m, const lam_dataset *ds, bool targets, lam_node *to,
                       void (*fn)(lam_model *, int64_t, int, void *), void *user)
 {
+    return lam_sweep_rows_(m, ds, 0, ds->n, targets, to, fn, user);
+}
+
+lam_status lam_sweep_rows_(lam_model *m, const lam_dataset *ds, int64_t first, int64_t end, bool targets, lam_node *to,
+                           void (*fn)(lam_model *, int64_t, int, void *), void *user)
+{
     int B = m->compiled_batch;
     uint32_t idx[1024];
     if (B > 1024) B = 1024;
-    for (int64_t r = 0; r < ds->n; r += B) {
-        int b = (int)(ds->n - r < B ? ds->n - r : B);
+    for (int64_t r = first; r < end; r += B) {
+        int b = (int)(end - r < B ? end - r : B);
         for (int i = 0; i < b; i++) idx[i] = (uint32_t)(r + i);
         load_inputs(m, ds, idx, b);
         if (targets) load_targets(m, ds, idx, b);
@@ -196,7 +202,19 @@ lam_status lam_evaluate(lam_model *m, const lam_dataset *ds, lam_metrics *out)
         a.pred = lam_calloc((size_t)ds->n * (size_t)m->nout, sizeof(float));
         if (!a.pred) return LAM_ERR_NOMEM;
     }
-    lam_status s = lam_sweep_(m, ds, true, NULL, eval_batch, &a);
+    /* with several ranks each takes its share of the rows; the sums, the
+     * confusion matrix and the predictions (zero outside a rank's rows) are
+     * then added up: every rank ends with the whole set's metrics */
+    int P = lam_comm_size(m->comm), r = lam_comm_rank(m->comm);
+    lam_status s = lam_sweep_rows_(m, ds, ds->n * r / P, ds->n * (r + 1) / P, true, NULL, eval_batch, &a);
+    if (s == LAM_OK && P > 1) {
+        double sums[2] = {a.loss_sum, (double)a.correct};
+        s = lam_comm_sum_f64(m->comm, sums, 2);
+        a.loss_sum = sums[0];
+        a.correct = (int64_t)sums[1];
+        if (s == LAM_OK && out->confusion) s = lam_comm_sum_i64(m->comm, out->confusion, (size_t)K * (size_t)K);
+        if (s == LAM_OK && a.pred) s = lam_comm_sum_f32(m->comm, a.pred, (size_t)ds->n * (size_t)m->nout);
+    }
     if (s == LAM_OK) {
         out->n = ds->n * rows_per_sample(m);
         out->loss = a.loss_sum / (double)ds->n;
@@ -461,6 +479,50 @@ done:
     return s;
 }
 
+/* A seed for rank `rank`'s dropout in micro-batch `micro` of step `step`:
+ * data-parallel ranks draw different masks, a function of the step alone, so
+ * a resume with any number of ranks needs no per-rank state. */
+static uint64_t step_stream(uint64_t seed, uint64_t step, int micro, int rank)
+{
+    uint64_t z = seed ^ (step * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)micro << 40) ^ ((uint64_t)rank << 52);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* One micro-batch of data-parallel training on this rank: rows [lo, lo + bl)
+ * of the global batch idx[0..b).  Augmented images are drawn for the whole
+ * batch on every rank (the draws stay those of one process) before the
+ * rank's rows are kept.  The loss is seeded with bl / b so that the sum over
+ * the ranks is the global batch's mean gradient; the rank's share of the
+ * loss, of the step's loss and of the correct predictions is added to
+ * *loss, *l and *correct. */
+static lam_status dist_micro_batch(lam_model *m, const lam_dataset *train, const uint32_t *idx, int b, int lo, int bl,
+                                   lam_rng *aug_rng, float *aug_tmp, int C, int H, int W, uint64_t step, int micro,
+                                   int rank, double *loss, double *l, int64_t *correct)
+{
+    int accum = m->train.accumulate > 1 ? m->train.accumulate : 1;
+    if (aug_rng) {
+        load_inputs(m, train, idx, b);
+        TRY(lam_augment_batch(&m->augment, lam_node_data(m->x), b, C, H, W, aug_rng, aug_tmp));
+        size_t nf = (size_t)train->nfeat;
+        float *x = lam_node_data(m->x);
+        memmove(x, x + (size_t)lo * nf, (size_t)bl * nf * sizeof(float));
+    } else if (bl > 0) {
+        load_inputs(m, train, idx + lo, bl);
+    }
+    if (bl == 0) return LAM_OK; /* a batch smaller than the ranks: this one adds zeros */
+    if (!m->self_supervised) load_targets(m, train, idx + lo, bl);
+    lam_rng_seed(lam_graph_rng(m->g), step_stream(m->train.seed, step, micro, rank));
+    TRY(lam_graph_forward(m->g, bl, true));
+    float lm = lam_node_data(m->loss)[0];
+    const float w = accum > 1 ? (float)bl / (float)((int64_t)accum * m->train.batch) : (float)bl / (float)b;
+    *loss += (double)lm * bl;
+    *l += (double)(lm * w);
+    if (is_classification(m) && !m->self_supervised) *correct += batch_correct(m, bl);
+    return lam_graph_backward_seed(m->g, m->loss, &w); /* a NaN shows in the summed gradient */
+}
+
 lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *val, const lam_fit_hooks *hooks,
                    lam_fit_result *res)
 {
@@ -476,7 +538,13 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
 
     lam_optim *opt = NULL;
     lam_loader *ld = NULL;
+    lam_ddp *ddp = NULL;
     FILE *csv = NULL;
+    /* data parallel over the ranks of m->comm: every rank draws the same
+     * global batches and trains on its share of each; the gradients are
+     * summed, so every rank applies the same update; rank 0 alone writes */
+    const int P = lam_comm_size(m->comm), rank = lam_comm_rank(m->comm);
+    const bool dist = P > 1;
     float *best = NULL, *aug_tmp = NULL;
     double *step_s = NULL;
     uint32_t *idx = NULL;
@@ -530,6 +598,11 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         if ((s = lam_loader_set_state(ld, &ts.loader)) != LAM_OK) goto done;
         *lam_graph_rng(m->g) = ts.dropout_rng;
     }
+    if (dist) { /* rank 0's parameters and buffers everywhere, then the bucket plan */
+        if ((s = lam_comm_bcast(m->comm, lam_graph_params(m->g), ptotal * sizeof(float), 0)) != LAM_OK) goto done;
+        if ((s = lam_ddp_new_(m, m->comm, LAM_DDP_BUCKET_BYTES, &ddp)) != LAM_OK) goto done;
+        if (rank != 0) hk.csv_log_path = hk.checkpoint_path = NULL; /* one writer */
+    }
     if (!has_best) memcpy(best, lam_graph_params(m->g), ptotal * sizeof(float));
     /* with early stopping the best weights so far are part of the state */
     const float *ck_best = m->train.patience > 0 ? best : NULL;
@@ -569,10 +642,22 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
             int64_t step_samples = 0;
             float l = 0;
             lam_graph_zero_grad(m->g);
+            double d_loss = 0, d_l = 0; /* data parallel: this rank's part of the step's sums */
+            int64_t d_correct = 0;
+            if (dist) lam_ddp_arm_(ddp, accum == 1); /* one backward per step: sum while it runs */
             for (; nmicro < accum; nmicro++) {
                 if (!lam_loader_next_indices(ld, idx, &b)) {
                     drained = true;
                     break;
+                }
+                if (dist) { /* this rank's share of the global batch, rows [lo, lo + bl) */
+                    int lo = (int)((int64_t)b * rank / P), bl = (int)((int64_t)b * (rank + 1) / P) - lo;
+                    if ((s = dist_micro_batch(m, train, idx, b, lo, bl, augment ? &ts.augment_rng : NULL, aug_tmp, C,
+                                              H, W, ts.step, nmicro, rank, &d_loss, &d_l, &d_correct)) != LAM_OK)
+                        goto done;
+                    seen += b;
+                    step_samples += b;
+                    continue;
                 }
                 load_inputs(m, train, idx, b);
                 if (!m->self_supervised) load_targets(m, train, idx, b);
@@ -599,6 +684,18 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 }
             }
             if (nmicro == 0) break;
+            if (dist) { /* every bucket summed over the ranks: the global batch's gradient */
+                if ((s = lam_ddp_finish_(ddp)) != LAM_OK) goto done;
+                if (!grads_finite(m->g)) {
+                    s = lam_fail(LAM_ERR_NUMERIC,
+                                 "training diverged at step %llu (epoch %d, batch %lld): the gradient summed over the "
+                                 "%d ranks is not finite; nothing of this step was applied, the last checkpoint holds "
+                                 "the last good state (run on one process to have the op that produced it named; lower "
+                                 "the learning rate, or clip the gradients with clip_norm)",
+                                 (unsigned long long)ts.step + 1, epoch, (long long)bi + 1, P);
+                    goto done;
+                }
+            }
             if (accum > 1 && step_samples != (int64_t)accum * m->train.batch) { /* a short last step */
                 float r = (float)((int64_t)accum * m->train.batch) / (float)step_samples;
                 l *= r;
@@ -610,6 +707,15 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 (s = lam_optim_clip_grad_norm(opt, lam_graph_grads(m->g), m->train.clip_norm, NULL)) != LAM_OK)
                 goto done;
             if ((s = lam_optim_step(opt, lam_graph_params(m->g), lam_graph_grads(m->g), factor)) != LAM_OK) goto done;
+            if (dist) { /* the step's loss and counts over the ranks, and whether any was asked to stop */
+                double red[4] = {d_loss, (double)d_correct, d_l,
+                                 !stop && hk.should_stop && hk.should_stop(hk.user) ? 1.0 : 0.0};
+                if ((s = lam_comm_sum_f64(m->comm, red, 4)) != LAM_OK) goto done;
+                loss_sum += red[0];
+                correct += (int64_t)red[1];
+                l = (float)red[2];
+                if (red[3] > 0) stop = true;
+            }
             if (n_timed < max_timed) step_s[n_timed++] = now_s() - ts0;
             last[n_last++ % 10] = l;
             ts.step++;
@@ -620,7 +726,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 lam_batch_log bl = {epoch, epochs, bi, nb, loss_sum / (double)seen, now_s() - t0};
                 hk.on_batch(&bl, hk.user);
             }
-            if (!stop && hk.should_stop && hk.should_stop(hk.user)) stop = true;
+            if (!dist && !stop && hk.should_stop && hk.should_stop(hk.user)) stop = true;
             /* a step that ends the epoch (the loader keeps the last short
              * batch: pos reaches n) gets the epoch's checkpoint, and a stop
              * waits for it; any other step may get a mid-epoch one */
@@ -670,6 +776,12 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         }
         bool go_on = hk.on_epoch ? hk.on_epoch(&el, hk.user) : true;
         if (!stop && hk.should_stop && hk.should_stop(hk.user)) stop = true; /* e.g. during validation */
+        if (dist) { /* the ranks agree: any rank's stop or end stops all */
+            int32_t flags[2] = {stop, !go_on};
+            if ((s = lam_comm_max_i32(m->comm, flags, 2)) != LAM_OK) goto done;
+            stop = flags[0] != 0;
+            go_on = flags[1] == 0;
+        }
         if (csv) {
             fprintf(csv, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.4f\n", el.stage, el.epoch, el.train_loss, el.train_acc, el.val_loss,
                     el.val_acc, el.lr, el.seconds);
@@ -719,6 +831,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     }
 done:
     if (csv && fclose(csv) != 0 && s == LAM_OK) s = lam_fail(LAM_ERR_IO, "%s: write error", hk.csv_log_path);
+    lam_ddp_free_(ddp);
     lam_optim_free(opt);
     lam_loader_free(ld);
     lam_free(best);

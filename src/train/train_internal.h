@@ -72,6 +72,23 @@ void lam_text_cache_free_(struct lam_text_cache *tc);
  * needs; after each batch fn(m, first_row, rows, user) (fit.c). */
 lam_status lam_sweep_(lam_model *m, const lam_dataset *ds, bool targets, lam_node *to,
                       void (*fn)(lam_model *, int64_t, int, void *), void *user);
+/* The same over rows [first, end) only. */
+lam_status lam_sweep_rows_(lam_model *m, const lam_dataset *ds, int64_t first, int64_t end, bool targets, lam_node *to,
+                           void (*fn)(lam_model *, int64_t, int, void *), void *user);
+
+/* Data-parallel gradient sums (ddp.c): buckets of the gradient array summed
+ * over the ranks of c while backward runs (the graph's backward hook), once
+ * armed for a step's last backward; lam_ddp_finish_ starts the buckets left
+ * and waits for all of them. */
+typedef struct lam_ddp lam_ddp;
+lam_status lam_ddp_new_(lam_model *m, lam_comm *c, size_t bucket_bytes, lam_ddp **out);
+void lam_ddp_free_(lam_ddp *d);
+void lam_ddp_arm_(lam_ddp *d, bool on);
+void lam_ddp_on_node_(void *user, int id);
+lam_status lam_ddp_finish_(lam_ddp *d);
+int lam_ddp_buckets_(const lam_ddp *d);
+/* Gradient buckets of about this many bytes (the last layers' first). */
+#define LAM_DDP_BUCKET_BYTES ((size_t)1 << 20)
 /* Create the optimiser lam_fit uses for m's trainable parameters (fit.c). */
 lam_status lam_fit_make_optim_(lam_model *m, lam_optim **out);
 
