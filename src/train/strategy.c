@@ -159,7 +159,7 @@ static lam_status fit_stage(run *r, lam_model *sm, const char *name, int epochs,
 /* After each stage: checkpoint the model (parameters + stages completed). */
 static lam_status stage_done(run *r)
 {
-    if (!r->hooks.checkpoint_path || r->stopped) return LAM_OK;
+    if (!r->hooks.checkpoint_path || r->stopped || lam_comm_rank(r->m->comm) != 0) return LAM_OK; /* one writer */
     lam_train_state ts = {0};
     ts.stage = r->res->n_stages;
     ts.best_monitor = NAN;
