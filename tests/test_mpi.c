@@ -191,6 +191,36 @@ static void test_equivalence(void)
     equivalence("gpt", gpt_cfg(), 4);
 }
 
+/* BatchNorm: with sync_batchnorm the statistics are the global batch's and
+ * 2 and 3 ranks give one process's weights (and running statistics); by
+ * default each rank normalises with its own rows, which is another model. */
+static void test_batchnorm(void)
+{
+    const char *bn = "[net]\ninput = 1, 8, 8\nseed = 6\n[data]\npath = data/digits.csv.gz\nscale = none\n"
+                     "[conv2d]\nfilters = 8\nkernel = 3\npadding = same\nbias = false\n[batchnorm]\n[activation]\nactivation = relu\n"
+                     "[maxpool]\nsize = 2\n[flatten]\n[dense]\nunits = 10\n"
+                     "[train]\noptimizer = sgd\nmomentum = 0.9\nlr = 0.02\nbatch = 24\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%ssync_batchnorm = true\n", bn);
+    equivalence("bn_sync", write_text("bn_sync.cfg", text), 8);
+    const char *plain = write_text("bn.cfg", bn), *one = tpath("bn_1"), *two = tpath("bn_2");
+    CHECK(train(0, plain, one, 8, NULL) == 0 && train(2, plain, two, 8, NULL) == 0);
+    bool same;
+    double r = rel_diff(model_path(one), model_path(two), &same);
+    CHECK_MSG(r > 1e-5, "per-rank statistics gave one process's weights (%.3g apart)", r);
+    printf("# batchnorm with per-rank statistics: 2 ranks and 1 are %.3g apart (relative), as expected\n", r);
+    /* synchronised statistics need a row of every batch on every rank */
+    const char *small = tpath("bn_small");
+    CHECK(train(3, write_text("bn_small.cfg", text), small, 8, "--batch 2") != 0);
+    char log[600], buf[4096] = "";
+    snprintf(log, sizeof log, "%s.log", small);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    CHECK_MSG(strstr(buf, "sync_batchnorm on 3 ranks needs every batch to give each rank a row"), "%s", buf);
+}
+
 /* The pid of rank `rank` among the children of mpirun `parent` (its
  * environment holds OMPI_COMM_WORLD_RANK=rank); 0 if none yet. */
 static pid_t rank_pid(pid_t parent, int rank)
@@ -339,6 +369,7 @@ int main(void)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_mpi_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_equivalence);
+    RUN(test_batchnorm);
     RUN(test_faults);
     TEST_MAIN_END;
 }

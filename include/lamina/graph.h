@@ -475,6 +475,12 @@ void lam_graph_set_check_finite(lam_graph *g, bool on);
  * summing the gradients that are complete while backward goes on.  NULL
  * removes it.  fn must not run the graph. */
 void lam_graph_set_backward_hook(lam_graph *g, void (*fn)(void *user, int node), void *user);
+/* Data parallel with synchronised statistics: ops whose training forward
+ * and backward need sums over the whole global batch (BatchNorm) add their
+ * per-rank sums with sum(user, buf, n), which must sum n doubles over the
+ * ranks in place, the same on every rank.  NULL: each process alone (the
+ * default; per-rank statistics under data parallelism). */
+void lam_graph_set_reducer(lam_graph *g, lam_status (*sum)(void *user, double *buf, size_t n), void *user);
 /* The id of a node: its position in the graph, lam_graph_node_at(g, id). */
 int lam_node_id(const lam_node *n);
 void lam_graph_profile_report(const lam_graph *g, char *buf, size_t n);

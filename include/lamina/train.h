@@ -115,6 +115,8 @@ typedef struct lam_train_opts {
     double clip_norm;         /* clip gradients to this global norm (0 = off) */
     double lr_depth_decay;    /* layer lr = lr * decay^(learnable layers above it); 1 = off */
     bool shuffle;             /* true */
+    bool sync_batchnorm;      /* data parallel: BatchNorm's training statistics over the global
+                               * batch (summed over the ranks) instead of each rank's rows (false) */
     uint64_t seed;            /* batch order; defaults to [net] seed */
     int64_t steps;            /* > 0: stop after this many optimiser steps (the epochs
                                * then only bound the run); 0: train for the epochs */

@@ -110,6 +110,8 @@ static void make_ctx(lam_graph *g, lam_node *n, lam_op_ctx *c, lam_status *st, c
     c->scratch = g->scratch;
     c->rng = &g->rng;
     c->nthreads = run_threads(g);
+    c->sum = g->sum;
+    c->sum_user = g->sum_user;
     int nparams = 0, nfrozen = 0;
     for (int k = 0; k < n->n_in; k++) {
         const lam_node *in = n->in[k];
@@ -302,6 +304,12 @@ lam_status lam_graph_backward_seed(lam_graph *g, lam_node *loss, const float *se
         if (g->bwd_hook) g->bwd_hook(g->bwd_hook_user, i);
     }
     return LAM_OK;
+}
+
+void lam_graph_set_reducer(lam_graph *g, lam_status (*sum)(void *user, double *buf, size_t n), void *user)
+{
+    g->sum = sum;
+    g->sum_user = user;
 }
 
 void lam_graph_set_backward_hook(lam_graph *g, void (*fn)(void *user, int node), void *user)

@@ -21,6 +21,8 @@ struct lam_graph {
     int name_cap, name_used;
     void (*bwd_hook)(void *user, int node); /* lam_graph_set_backward_hook */
     void *bwd_hook_user;
+    lam_status (*sum)(void *user, double *buf, size_t n); /* lam_graph_set_reducer */
+    void *sum_user;
     lam_param_info *params;
     int n_params, cap_params;
     size_t param_total;

@@ -178,6 +178,11 @@ typedef struct lam_op_ctx {
     bool frozen;   /* every trainable-kind parameter input is frozen: layers with
                     * state (BatchNorm) then run as in inference */
     int nthreads;
+    /* Data parallel with synchronised statistics (lam_graph_set_reducer):
+     * sums n doubles over the ranks in place; NULL: this process alone.
+     * Called from the op's calling thread, outside parallel regions. */
+    lam_status (*sum)(void *user, double *buf, size_t n);
+    void *sum_user;
     /* An op that meets bad data at run time (a label out of range) records it
      * here; the executor stops and reports it.  Kernels never abort. */
     lam_status *status;

@@ -479,6 +479,8 @@ done:
     return s;
 }
 
+static lam_status comm_sum(void *user, double *buf, size_t n) { return lam_comm_sum_f64(user, buf, n); }
+
 /* A seed for rank `rank`'s dropout in micro-batch `micro` of step `step`:
  * data-parallel ranks draw different masks, a function of the step alone, so
  * a resume with any number of ranks needs no per-rank state. */
@@ -597,6 +599,17 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
         if ((s = lam_checkpoint_resume_(hk.resume_path, m, opt, &ts, best, &has_best)) != LAM_OK) goto done;
         if ((s = lam_loader_set_state(ld, &ts.loader)) != LAM_OK) goto done;
         *lam_graph_rng(m->g) = ts.dropout_rng;
+    }
+    if (dist && m->train.sync_batchnorm) { /* BatchNorm sums over the ranks: every rank must run every batch */
+        int64_t last = train->n % m->train.batch;
+        if (m->train.batch < P || (last && last < P)) {
+            s = lam_fail(LAM_ERR_ARG,
+                         "sync_batchnorm on %d ranks needs every batch to give each rank a row: batch %d, last batch "
+                         "%lld of %lld rows; hint: a batch of at least %d, or shuffle off with a row count that fits",
+                         P, m->train.batch, (long long)(last ? last : m->train.batch), (long long)train->n, P);
+            goto done;
+        }
+        lam_graph_set_reducer(m->g, comm_sum, m->comm);
     }
     if (dist) { /* rank 0's parameters and buffers everywhere, then the bucket plan */
         if ((s = lam_comm_bcast(m->comm, lam_graph_params(m->g), ptotal * sizeof(float), 0)) != LAM_OK) goto done;
@@ -832,6 +845,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
 done:
     if (csv && fclose(csv) != 0 && s == LAM_OK) s = lam_fail(LAM_ERR_IO, "%s: write error", hk.csv_log_path);
     lam_ddp_free_(ddp);
+    lam_graph_set_reducer(m->g, NULL, NULL); /* evaluation runs in inference mode */
     lam_optim_free(opt);
     lam_loader_free(ld);
     lam_free(best);

@@ -280,6 +280,7 @@ static lam_status read_train(lam_cfg *c, lam_train_opts *t, uint64_t net_seed)
     TRY(lam_cfg_double(c, s, "clip_norm", 0.0, 0.0, 1e9, &t->clip_norm));
     TRY(lam_cfg_double(c, s, "lr_depth_decay", 1.0, 1e-6, 1.0, &t->lr_depth_decay));
     TRY(lam_cfg_bool(c, s, "shuffle", true, &t->shuffle));
+    TRY(lam_cfg_bool(c, s, "sync_batchnorm", false, &t->sync_batchnorm));
     TRY(lam_cfg_int(c, s, "seed", (long)(net_seed & 0x3fffffffffffffffULL), 0, 1L << 62, &v));
     t->seed = (uint64_t)v;
     return LAM_OK;
