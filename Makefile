@@ -4,6 +4,7 @@
 #   make test       build and run the whole test suite
 #   make check      the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks against PyTorch (needs python3-torch for the peer side)
+#   make bench-mpi  2 ranks x 1 thread against 1 rank x 2 threads (needs Open MPI)
 #   make BLAS=openblas ...   use OpenBLAS for GEMM instead of Lamina's own kernels
 #   make MPI=1 ...  data-parallel training over Open MPI (mpirun -np N lamina train ...)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   headers, libraries, lamina,
@@ -63,7 +64,7 @@ VMINOR  := $(word 2,$(subst ., ,$(VERSION)))
 SOVERSION := $(if $(filter 0,$(VMAJOR)),$(VMAJOR).$(VMINOR),$(VMAJOR))
 SONAME  := liblamina.so.$(SOVERSION)
 
-.PHONY: all run test check bench examples clean install uninstall
+.PHONY: all run test check bench bench-mpi examples clean install uninstall
 all: $(BUILD)/liblamina.a $(BUILD)/liblamina.so $(BUILD)/lamina lamina
 
 # Objects depend on the compiler command line: changing a flag (here or on
@@ -137,6 +138,11 @@ check:
 
 bench: $(BENCH_BIN) $(BUILD)/lamina
 	sh bench/run.sh $(BUILD)
+
+# data parallelism against threads: an MPI build in build/mpi, then bench/mpi.sh
+bench-mpi:
+	$(MAKE) MPI=1 BUILD=build/mpi build/mpi/lamina build/mpi/bench/bench_allreduce
+	sh bench/mpi.sh build/mpi
 
 # ---- install: make install [PREFIX=/usr/local] [DESTDIR=/staging] ----
 PREFIX     ?= /usr/local

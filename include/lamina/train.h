@@ -562,7 +562,9 @@ typedef struct lam_run_info {
  * "validation", "test", "features" or "tokens_per_sample", "classes" /
  * "targets", "vocabulary", "rows", "rows_dropped", "values_imputed"},
  * "training": {"strategy", "optimizer", "lr", "batch", "accumulate",
- * "epochs", "steps_budget", "seed", "threads", "interrupted", "epochs_run",
+ * "epochs", "steps_budget", "seed", "threads", "ranks", "interrupted",
+ * "comm_wait_seconds" and "comm_wait_share" (data parallel: rank 0's time
+ * blocked on the other ranks, and its share of training), "epochs_run",
  * "best_epoch", "steps", "seconds", "seconds_per_epoch", "stopped_early",
  * "median_step_seconds", "samples_per_second" or "tokens_per_second",
  * "final_loss", "final_loss_last10", "stages": [{"name", "params_updated",

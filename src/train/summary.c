@@ -60,6 +60,7 @@ static void training_part(lam_json_buf *b, const lam_model *m, const lam_run_inf
     if (m->train.steps > 0) lam_json_put_int(b, "steps_budget", m->train.steps);
     lam_json_put_int(b, "seed", (int64_t)m->seed);
     lam_json_put_int(b, "threads", ri->threads > 0 ? ri->threads : lam_get_threads());
+    lam_json_put_int(b, "ranks", lam_comm_size(m->comm));
     lam_json_put_bool(b, "interrupted", ri->interrupted);
     if (r && r->n_stages > 0) {
         const lam_fit_result *last = &r->stage[r->n_stages - 1].fit;
@@ -71,6 +72,10 @@ static void training_part(lam_json_buf *b, const lam_model *m, const lam_run_inf
         lam_json_put_double(b, "seconds", r->seconds);
         lam_json_put_double(b, "seconds_per_epoch", r->seconds / (epochs ? epochs : 1));
         lam_json_put_bool(b, "stopped_early", last->stopped_early);
+        if (lam_comm_size(m->comm) > 1) { /* rank 0's time blocked on the others (gradient sums, agreements) */
+            lam_json_put_double(b, "comm_wait_seconds", lam_comm_wait_seconds(m->comm));
+            lam_json_put_double(b, "comm_wait_share", r->seconds > 0 ? lam_comm_wait_seconds(m->comm) / r->seconds : 0);
+        }
         if (last->step_median_s > 0) {
             double per = m->tokens ? (double)m->sample.d[0] : 1.0,
                    B = (double)m->train.batch * (m->train.accumulate > 1 ? m->train.accumulate : 1);
