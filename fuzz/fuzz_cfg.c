@@ -33,12 +33,7 @@ static const char *vocab_for(const lam_cfg *c)
     return json[0];
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_REFUSE, (size_t)16 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_REFUSE, (size_t)16 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,6 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         lam_model_free(m);
     }
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

@@ -10,12 +10,7 @@
  * a big model takes more than the 1 s an input may under ASan. */
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_REFUSE, (size_t)16 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_REFUSE, (size_t)16 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,6 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int32_t i = 0; i < m->n_class_names; i++) fz_touch(m->class_names[i], strlen(m->class_names[i]));
         lam_model_free(m);
     }
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

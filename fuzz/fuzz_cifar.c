@@ -26,12 +26,7 @@ static void read_as(const char *const *paths, int n, lam_cifar_variant v, const 
     lam_dataset_free(ds);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,6 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     read_as(one, 1, LAM_CIFAR_100_FINE, data, size);
     read_as(one, 1, LAM_CIFAR_100_COARSE, data, size);
     read_as(two, 2, LAM_CIFAR_10, data, size);
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

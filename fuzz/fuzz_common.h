@@ -106,6 +106,20 @@ static inline uint64_t fz_live(void)
     return s.bytes_live;
 }
 
+/* The check at the end of an input: nothing the library allocated since
+ * `live` (fz_live() at the start of the input) is left. */
+#define FZ_CHECK_NO_LEAK(live) \
+    FZ_CHECK(fz_live() == (live), "%llu bytes leaked", (unsigned long long)(fz_live() - (live)))
+
+/* Defines the harness's LLVMFuzzerInitialize: fz_init_memory(mode, cap). */
+#define FZ_INITIALIZE(mode, cap)                          \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)     \
+    {                                                     \
+        (void)argc, (void)argv;                           \
+        fz_init_memory((mode), (cap));                    \
+        return 0;                                         \
+    }
+
 /* ---- scratch files ----------------------------------------------------------- */
 
 /* Directory for the per-process scratch files: $LAMINA_FUZZ_TMP, else
@@ -142,14 +156,20 @@ static inline const char *fz_path(const char *tag)
     return fz_paths[fz_npaths++];
 }
 
-/* Write the bytes to scratch file `tag` and return its path. */
-static inline const char *fz_write(const char *tag, const void *data, size_t size)
+/* Write the bytes to the file at path (a finding if that fails). */
+static inline void fz_write_file(const char *p, const void *data, size_t size)
 {
-    const char *p = fz_path(tag);
     FILE *f = fopen(p, "wb");
     FZ_CHECK(f != NULL, "cannot create the scratch file %s", p);
     if (size) FZ_CHECK(fwrite(data, 1, size, f) == size, "cannot write %s", p);
     FZ_CHECK(fclose(f) == 0, "cannot close %s", p);
+}
+
+/* Write the bytes to scratch file `tag` and return its path. */
+static inline const char *fz_write(const char *tag, const void *data, size_t size)
+{
+    const char *p = fz_path(tag);
+    fz_write_file(p, data, size);
     return p;
 }
 

@@ -54,12 +54,7 @@ static void read_with(const char *path, const lam_csv_opts *o)
     }
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -107,6 +102,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         fz_check_failure(s, "lam_csv_read_classes");
     }
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

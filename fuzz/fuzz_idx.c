@@ -57,12 +57,7 @@ static void check_pair(const char *im, const char *lb, bool raw, int32_t nclasse
     lam_dataset_free(ds);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -80,6 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cut) check_idx(pb, nb);
     check_pair(pa, pb, size & 1, 0);
     check_pair(pa, pb, false, 10);
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

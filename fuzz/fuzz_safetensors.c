@@ -71,12 +71,7 @@ static void walk(const lam_safetensors *st, size_t size)
     FZ_CHECK(lam_safetensors_find(st, "__metadata__") == NULL, "__metadata__ is a tensor");
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -97,6 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     lam_safetensors_close(s == LAM_OK ? st : NULL);
     lam_safetensors_close(sfile == LAM_OK ? sf : NULL);
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

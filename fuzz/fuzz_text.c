@@ -106,12 +106,7 @@ static void exercise_vocab(const lam_vocab *v, const char *text, size_t len, boo
 
 static const char *dir_path;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 static void corpus_dir(const uint8_t *data, size_t size)
 {
@@ -124,10 +119,8 @@ static void corpus_dir(const uint8_t *data, size_t size)
         snprintf(bpath, sizeof bpath, "%s/b", dir_path);
     }
     size_t half = size / 2;
-    FILE *f = fopen(a, "wb");
-    FZ_CHECK(f && fwrite(data, 1, half, f) == half && fclose(f) == 0, "cannot write %s", a);
-    f = fopen(bpath, "wb");
-    FZ_CHECK(f && fwrite(data + half, 1, size - half, f) == size - half && fclose(f) == 0, "cannot write %s", bpath);
+    fz_write_file(a, data, half);
+    fz_write_file(bpath, data + half, size - half);
     char *text = NULL;
     size_t len = 0;
     lam_status s = lam_text_read_corpus(dir_path, false, &text, &len);
@@ -199,6 +192,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_check_failure(s, "lam_vocab_from_json");
         FZ_CHECK(v == NULL, "failure left *out set");
     }
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

@@ -70,12 +70,7 @@ static void read_with(const char *path, const lam_csv_opts *o, lam_csv_col text_
     lam_text_set_free(ts);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -88,6 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.header = LAM_CSV_HEADER_YES;
     o.label = (lam_csv_col){0, "label"};
     read_with(p, &o, (lam_csv_col){0, "text"});
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

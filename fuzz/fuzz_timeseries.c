@@ -39,12 +39,7 @@ static void read_with(const char *path, const lam_timeseries_opts *o)
     lam_dataset_free(te);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init_memory(FZ_MEM_TRAP, (size_t)256 << 20);
-    return 0;
-}
+FZ_INITIALIZE(FZ_MEM_TRAP, (size_t)256 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -68,6 +63,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.time_column = "t";
     o.test_from = "5";
     read_with(p, &o);
-    FZ_CHECK(fz_live() == live, "%llu bytes leaked", (unsigned long long)(fz_live() - live));
+    FZ_CHECK_NO_LEAK(live);
     return 0;
 }

@@ -15,7 +15,7 @@
 #include "lamina/lamina.h"
 #include "test.h"
 
-static char tmpdir[256], corpus[300], csv[300], ckpt[300];
+static char corpus[300], csv[300], ckpt[300];
 
 static void write_files(void)
 {
@@ -116,11 +116,10 @@ static void test_mlp_cycle(void) { fault_sweep("mlp", cycle_mlp); }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_faults_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
-    snprintf(corpus, sizeof corpus, "%s/corpus.txt", tmpdir);
-    snprintf(csv, sizeof csv, "%s/rows.csv", tmpdir);
-    snprintf(ckpt, sizeof ckpt, "%s/ck.safetensors", tmpdir);
+    if (!t_mkdtemp("/tmp/lamina_faults_XXXXXX")) return 1;
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", t_tmpdir);
+    snprintf(csv, sizeof csv, "%s/rows.csv", t_tmpdir);
+    snprintf(ckpt, sizeof ckpt, "%s/ck.safetensors", t_tmpdir);
     write_files();
     snprintf(gpt_text, sizeof gpt_text,
              "[net]\ninput = 8\n[data]\nformat = corpus\npath = %s\n"
@@ -136,8 +135,6 @@ int main(void)
     lam_set_threads(1);
     RUN(test_gpt_cycle);
     RUN(test_mlp_cycle);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -17,23 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmpdir[64];
 static const char *lamina;
 static char out_buf[1 << 17], err_buf[1 << 17]; /* stdout / stderr of the last run */
 
-/* Path of `name` in the temporary folder (ring of static buffers). */
-static const char *tpath(const char *name)
-{
-    static char bufs[32][256]; /* a path stays valid for the next 31 calls */
-    static int k;
-    k = (k + 1) % 32;
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
-}
-
 static const char *write_file(const char *name, const char *text)
 {
-    const char *p = tpath(name);
+    const char *p = t_tpath(name);
     FILE *f = fopen(p, "wb");
     CHECK_MSG(f != NULL, "cannot write %s", p);
     if (f) {
@@ -83,9 +72,9 @@ static int run(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    char out_path[128], err_path[128]; /* not tpath: the caller's paths live in its ring */
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmpdir);
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", tmpdir);
+    char out_path[128], err_path[128]; /* not t_tpath: the caller's paths live in its ring */
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", t_tmpdir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", t_tmpdir);
     snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s' </dev/null", lamina, args, out_path, err_path);
     int st = system(cmd);
     int rc = st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -175,16 +164,6 @@ static const char *write_model(const char *name, const char *data_path)
 
 /* ---- tests ----------------------------------------------------------------------- */
 
-/* The whole of a (binary) file into buf; its size, or -1. */
-static long slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t k = fread(buf, 1, n, f);
-    fclose(f);
-    return (long)k;
-}
-
 /* Two metrics logs hold the same rows but for their last column (seconds). */
 static bool same_rows_but_seconds(const char *a, const char *b, int *rows)
 {
@@ -223,19 +202,21 @@ static void test_checkpoint_every(void)
     CHECK_HAS(out_buf, "3 training interrupted by SIGINT or");
     const char *data = write_classes("ck_every.csv", 150, 1, -1, 5);
     const char *cfg = write_model("ck_every.cfg", data);
-    const char *plain = tpath("ck_plain"), *every = tpath("ck_every");
+    const char *plain = t_tpath("ck_plain"), *every = t_tpath("ck_every");
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --epochs 6", cfg, plain);
     /* 8 batches per epoch: the step budget ends in epoch 4, whose running
      * sums the checkpoint keeps; the resume finishes that epoch and two more */
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --steps 29 --checkpoint-every 4", cfg, every);
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --epochs 6 --checkpoint-every 4 --resume '%s/checkpoint.safetensors'",
               cfg, every, every);
-    static char a[1 << 16], b[1 << 16];
     char pa[320], pb[320];
     snprintf(pa, sizeof pa, "%s/model.safetensors", plain);
     snprintf(pb, sizeof pb, "%s/model.safetensors", every);
-    long na = slurp(pa, a, sizeof a), nb = slurp(pb, b, sizeof b);
-    CHECK_MSG(na > 0 && na == nb && !memcmp(a, b, (size_t)na), "model files differ (%ld / %ld bytes)", na, nb);
+    size_t na, nb;
+    char *a = t_slurp(pa, &na), *b = t_slurp(pb, &nb);
+    CHECK_MSG(a && b && na > 0 && na == nb && !memcmp(a, b, na), "model files differ (%zu / %zu bytes)", na, nb);
+    free(a);
+    free(b);
     /* the metrics logs too, but for the seconds column */
     snprintf(pa, sizeof pa, "%s/metrics.csv", plain);
     snprintf(pb, sizeof pb, "%s/metrics.csv", every);
@@ -244,16 +225,17 @@ static void test_checkpoint_every(void)
     CHECK_MSG(rows == 7, "%d rows in %s", rows, pb);
     /* stage-wise strategies checkpoint at stage boundaries only */
     CHECK_RUN(2, "train '%s' --out '%s' --quiet --strategy layerwise_supervised --checkpoint-every 4", cfg,
-              tpath("ck_lw"));
+              t_tpath("ck_lw"));
     CHECK_HAS(err_buf, "--checkpoint-every needs end_to_end");
 
     /* a resume with other run settings would continue another run: refused,
      * naming the setting, and the checkpoint is left as it was */
-    const char *ov = tpath("ck_override");
+    const char *ov = t_tpath("ck_override");
     char ck[320];
     snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", ov);
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --steps 10 --lr 0.05 --batch 8 --seed 3", cfg, ov);
-    long nck = slurp(ck, a, sizeof a);
+    size_t nck;
+    a = t_slurp(ck, &nck);
     CHECK_RUN(1, "train '%s' --out '%s' --quiet --epochs 6 --resume '%s'", cfg, ov, ck);
     CHECK_HAS(err_buf, "the checkpoint was trained with seed 3, this run has seed 1:"); /* the model file's */
     CHECK_HAS(err_buf, "(lamina train ... --seed 3)");
@@ -265,8 +247,10 @@ static void test_checkpoint_every(void)
     CHECK_RUN(1, "train '%s' --out '%s' --quiet --epochs 6 --seed 3 --lr 0.05 --batch 8 --data '%s' --resume '%s'",
               cfg, ov, write_classes("ck_other.csv", 150, 1, -1, 5), ck);
     CHECK_HAS(err_buf, "the checkpoint was trained with data");
-    nb = slurp(ck, b, sizeof b);
-    CHECK(nck > 0 && nck == nb && !memcmp(a, b, (size_t)nb));
+    b = t_slurp(ck, &nb);
+    CHECK(a && b && nck > 0 && nck == nb && !memcmp(a, b, nb));
+    free(a);
+    free(b);
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --epochs 6 --seed 3 --lr 0.05 --batch 8 --resume '%s'", cfg, ov, ck);
 }
 
@@ -314,12 +298,12 @@ static void test_help_and_usage(void)
     CHECK_RUN(2, "train m.cfg --checkpoint-every 0");
     CHECK_RUN(2, "train m.cfg --checkpoint-every x");
     /* a missing model file: exit 1, the path in the message */
-    const char *missing = tpath("no_such_model.cfg");
+    const char *missing = t_tpath("no_such_model.cfg");
     CHECK_RUN(1, "train '%s'", missing);
     CHECK_HAS(err_buf, missing);
     CHECK_RUN(1, "inspect '%s'", missing);
     CHECK_HAS(err_buf, missing);
-    CHECK_RUN(1, "eval '%s' --data '%s'", tpath("no_such.safetensors"), missing);
+    CHECK_RUN(1, "eval '%s' --data '%s'", t_tpath("no_such.safetensors"), missing);
     CHECK_HAS(err_buf, "no_such.safetensors");
 }
 
@@ -361,9 +345,9 @@ static void test_model_file_errors(void)
     expect_model_error("bad_choice.cfg", HEAD LAYERS OUT "[train]\nloss = hinge\n", 9, "expected one of");
     expect_model_error("bad_header.cfg", HEAD "[dense\n" OUT TRAIN, 3, "section");
     /* train reports the same errors */
-    CHECK_RUN(1, "train '%s' --quiet --out '%s'", tpath("unknown_key.cfg"), tpath("never"));
+    CHECK_RUN(1, "train '%s' --quiet --out '%s'", t_tpath("unknown_key.cfg"), t_tpath("never"));
     CHECK_HAS(err_buf, ":3:");
-    CHECK_MSG(access(tpath("never"), F_OK) != 0, "the run folder was created for a broken model file");
+    CHECK_MSG(access(t_tpath("never"), F_OK) != 0, "the run folder was created for a broken model file");
 #undef HEAD
 #undef LAYERS
 #undef OUT
@@ -376,7 +360,7 @@ static void test_end_to_end(void)
     const char *feats = write_classes("three_features.csv", 200, 0, -1, 7);
     const char *only_cat = write_classes("only_cat.csv", 30, 1, 2, 99);
     const char *cfg = write_model("three.cfg", data);
-    const char *dir = tpath("run");
+    const char *dir = t_tpath("run");
     char p_model[300], p_ckpt[300], p_metrics[300], p_report[300];
     snprintf(p_model, sizeof p_model, "%s/model.safetensors", dir);
     snprintf(p_ckpt, sizeof p_ckpt, "%s/checkpoint.safetensors", dir);
@@ -399,7 +383,7 @@ static void test_end_to_end(void)
     CHECK_HAS(text, "accuracy");
 
     /* progress without --quiet (stderr is not a terminal: one line per epoch) */
-    CHECK_RUN(0, "train '%s' --out '%s' --epochs 2", cfg, tpath("run_progress"));
+    CHECK_RUN(0, "train '%s' --out '%s' --epochs 2", cfg, t_tpath("run_progress"));
     CHECK_HAS(err_buf, "epoch 2/2");
 
     CHECK_RUN(0, "eval '%s' --data '%s'", p_model, data);
@@ -420,13 +404,13 @@ static void test_end_to_end(void)
     CHECK_HAS(err_buf, "lamina predict");
 
     /* predict on the training layout (labels ignored) and on features only */
-    const char *preds = tpath("preds.csv");
+    const char *preds = t_tpath("preds.csv");
     CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", p_model, data, preds);
     CHECK(count_lines(preds) == 201);
     read_into(preds, text, sizeof text);
     CHECK(strncmp(text, "predicted,p0,p1,p2\n", 19) == 0);
     CHECK(strncmp(text + 19, "ant,", 4) == 0); /* row 0 is class 0, by class name */
-    const char *preds2 = tpath("preds2.csv");
+    const char *preds2 = t_tpath("preds2.csv");
     CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", p_model, feats, preds2);
     CHECK(count_lines(preds2) == 201);
     char text2[1 << 14];
@@ -437,7 +421,7 @@ static void test_end_to_end(void)
     const char *two = write_file("two.csv", "1,2\n3,4\n");
     CHECK_RUN(1, "predict '%s' --data '%s'", p_model, two);
     CHECK_HAS(err_buf, "has 2 columns; the model expects 4 features (or 5 with the label column)");
-    CHECK_RUN(1, "predict '%s' --data '%s' --out '%s'", p_model, feats, tpath("no_dir/p.csv"));
+    CHECK_RUN(1, "predict '%s' --data '%s' --out '%s'", p_model, feats, t_tpath("no_dir/p.csv"));
     CHECK_HAS(err_buf, "no_dir/p.csv");
 
     CHECK_RUN(0, "inspect '%s'", cfg);
@@ -457,7 +441,7 @@ static void test_end_to_end(void)
     CHECK_HAS(out_buf, "training state: 25 epochs");
     /* resuming from another model's checkpoint fails */
     const char *other = write_file("other.cfg", "[net]\ninput = 4\n[dense]\nunits = 3\n");
-    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --resume '%s' --quiet", other, data, tpath("run_other"), p_ckpt);
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --resume '%s' --quiet", other, data, t_tpath("run_other"), p_ckpt);
 }
 
 static void test_regression(void)
@@ -479,7 +463,7 @@ static void test_regression(void)
              "[dense]\nunits = 1\n[train]\nloss = mse\noptimizer = adam\nlr = 0.02\nbatch = 16\nepochs = 40\n",
              data);
     const char *cfg = write_file("reg.cfg", cfg_text);
-    const char *dir = tpath("run_reg");
+    const char *dir = t_tpath("run_reg");
     CHECK_RUN(0, "train '%s' --out '%s' --quiet", cfg, dir);
     double r2 = number_after(out_buf, "test results:", "R2 ");
     CHECK_MSG(r2 >= 0.9, "test R2 %g\n%s", r2, out_buf);
@@ -488,7 +472,7 @@ static void test_regression(void)
     CHECK_RUN(0, "eval '%s' --data '%s'", model, data);
     r2 = number_after(out_buf, NULL, "R2 ");
     CHECK_MSG(r2 >= 0.9, "eval R2 %g\n%s", r2, out_buf);
-    const char *preds = tpath("reg_preds.csv");
+    const char *preds = t_tpath("reg_preds.csv");
     CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, data, preds);
     CHECK(count_lines(preds) == 201);
     char head[64];
@@ -533,7 +517,7 @@ static void test_layerwise_commands(void)
              "[train]\noptimizer = adam\nlr = 0.02\nbatch = 16\nepochs = 6\nstage_epochs = 3\n",
              data);
     const char *cfg = write_file("lw.cfg", text);
-    const char *dir = tpath("cmp");
+    const char *dir = t_tpath("cmp");
     CHECK_RUN(0, "compare '%s' --out '%s' --quiet", cfg, dir);
     CHECK_HAS(out_buf, "end_to_end");
     CHECK_HAS(out_buf, "layerwise_supervised");
@@ -546,7 +530,7 @@ static void test_layerwise_commands(void)
     CHECK(file_exists(p));
     CHECK_RUN(2, "compare '%s' --strategies end_to_end,nonsense", cfg);
     /* greedy training from the command line, then the codes of the last hidden layer */
-    const char *rundir = tpath("lwrun");
+    const char *rundir = t_tpath("lwrun");
     CHECK_RUN(0, "train '%s' --strategy layerwise_autoencoder --out '%s' --quiet", cfg, rundir);
     CHECK_HAS(out_buf, "h1: denoising autoencoder");
     CHECK_HAS(out_buf, "fine-tune end to end");
@@ -560,7 +544,7 @@ static void test_layerwise_commands(void)
     CHECK_HAS(err_buf, "trained with lr 0.02, this run has lr 0.1");
     CHECK_RUN(0, "train '%s' --strategy layerwise_autoencoder --out '%s' --quiet --resume '%s'", cfg, rundir, p);
     snprintf(p, sizeof p, "%s/model.safetensors", rundir);
-    const char *codes = tpath("codes.csv");
+    const char *codes = t_tpath("codes.csv");
     CHECK_RUN(0, "encode '%s' --data '%s' --out '%s'", p, data, codes);
     CHECK(count_lines(codes) == 201);
     char buf[4096];
@@ -575,10 +559,10 @@ static void test_layerwise_commands(void)
 
 static void test_malformed_inputs(void)
 {
-    char data[300], cfg[300], model[300]; /* own copies: tpath's ring is reused below */
-    snprintf(data, sizeof data, "%s", tpath("three.csv")); /* from test_end_to_end */
-    snprintf(cfg, sizeof cfg, "%s", tpath("three.cfg"));
-    snprintf(model, sizeof model, "%s/model.safetensors", tpath("run"));
+    char data[300], cfg[300], model[300]; /* own copies: t_tpath's ring is reused below */
+    snprintf(data, sizeof data, "%s", t_tpath("three.csv")); /* from test_end_to_end */
+    snprintf(cfg, sizeof cfg, "%s", t_tpath("three.cfg"));
+    snprintf(model, sizeof model, "%s/model.safetensors", t_tpath("run"));
     if (!file_exists(model)) {
         CHECK_MSG(false, "no model from test_end_to_end");
         return;
@@ -586,25 +570,25 @@ static void test_malformed_inputs(void)
     /* truncated checkpoints: cut in the data, in the header, after 8 bytes */
     static const long cuts[] = {-10, 200, 8, 3, 0};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        const char *cut = tpath("cut.safetensors");
+        const char *cut = t_tpath("cut.safetensors");
         copy_prefix(model, cut, cuts[i]);
         CHECK_RUN(1, "inspect '%s'", cut);
         CHECK_HAS(err_buf, "cut.safetensors");
         CHECK_RUN(1, "eval '%s' --data '%s'", cut, data);
         CHECK_RUN(1, "predict '%s' --data '%s'", cut, data);
-        CHECK_RUN(1, "train '%s' --out '%s' --quiet --resume '%s'", cfg, tpath("run_cut"), cut);
+        CHECK_RUN(1, "train '%s' --out '%s' --quiet --resume '%s'", cfg, t_tpath("run_cut"), cut);
     }
     const char *garbage = write_file("x.safetensors", "this is not a safetensors file at all\n\x01\x02\x03");
     CHECK_RUN(1, "inspect '%s'", garbage);
     CHECK_HAS(err_buf, "x.safetensors");
     CHECK_RUN(1, "eval '%s' --data '%s'", garbage, data);
     char huge[16] = {(char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, 0x7f, '{', '}'};
-    FILE *f = fopen(tpath("huge.safetensors"), "wb");
+    FILE *f = fopen(t_tpath("huge.safetensors"), "wb");
     if (f) {
         fwrite(huge, 1, 10, f);
         fclose(f);
     }
-    CHECK_RUN(1, "inspect '%s'", tpath("huge.safetensors"));
+    CHECK_RUN(1, "inspect '%s'", t_tpath("huge.safetensors"));
     /* a model file given where a checkpoint is expected, and the reverse */
     CHECK_RUN(1, "eval '%s' --data '%s'", cfg, data);
     CHECK_RUN(1, "inspect '%s'", data);
@@ -612,7 +596,7 @@ static void test_malformed_inputs(void)
     /* data files: a non-numeric value (line and column named), empty, ragged,
      * binary, missing */
     const char *bad = write_file("bad.csv", "f0,f1,f2,f3,label\n1,2,3,4,ant\n1,oops,3,4,bee\n");
-    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, bad, tpath("run_bad"));
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, bad, t_tpath("run_bad"));
     CHECK_HAS(err_buf, "bad.csv:3:3");
     CHECK_HAS(err_buf, "oops");
     CHECK_RUN(1, "eval '%s' --data '%s'", model, bad);
@@ -620,26 +604,26 @@ static void test_malformed_inputs(void)
     CHECK_RUN(1, "predict '%s' --data '%s'", model, bad);
     CHECK_HAS(err_buf, "bad.csv:3:3");
     const char *empty = write_file("empty.csv", "");
-    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, empty, tpath("run_empty"));
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, empty, t_tpath("run_empty"));
     CHECK_HAS(err_buf, "empty");
     CHECK_RUN(1, "eval '%s' --data '%s'", model, empty);
     CHECK_RUN(1, "predict '%s' --data '%s'", model, empty);
     const char *header_only = write_file("header_only.csv", "f0,f1,f2,f3,label\n");
     CHECK_RUN(1, "predict '%s' --data '%s'", model, header_only);
-    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, header_only, tpath("run_empty"));
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, header_only, t_tpath("run_empty"));
     const char *ragged = write_file("ragged.csv", "f0,f1,f2,f3,label\n1,2,3,4,ant\n1,2,3,bee\n");
     CHECK_RUN(1, "eval '%s' --data '%s'", model, ragged);
     CHECK_HAS(err_buf, "ragged.csv:3");
     CHECK_RUN(1, "predict '%s' --data '%s'", model, model); /* binary data */
-    CHECK_RUN(1, "predict '%s' --data '%s'", model, tpath("no_such.csv"));
+    CHECK_RUN(1, "predict '%s' --data '%s'", model, t_tpath("no_such.csv"));
     CHECK_HAS(err_buf, "no_such.csv");
     /* a model file whose data has the wrong width */
     const char *wide = write_file("wide.csv", "1,2,3,4,5,0\n2,3,4,5,6,1\n");
-    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, wide, tpath("run_wide"));
+    CHECK_RUN(1, "train '%s' --data '%s' --out '%s' --quiet", cfg, wide, t_tpath("run_wide"));
     CHECK_HAS(err_buf, "5 features");
     /* the run folder cannot be created: a file is in the way */
     write_file("blocker", "x");
-    CHECK_RUN(1, "train '%s' --out '%s/sub' --quiet", cfg, tpath("blocker"));
+    CHECK_RUN(1, "train '%s' --out '%s/sub' --quiet", cfg, t_tpath("blocker"));
     CHECK_HAS(err_buf, "blocker");
 }
 
@@ -657,7 +641,7 @@ static void test_sequence_commands(void)
              "[net]\ninput = 12\nseed = 1\n[data]\nformat = corpus\npath = %s\n[embedding]\nunits = 8\n[gru]\nunits = 16\n"
              "[dense]\nunits = vocab\n[train]\noptimizer = adam\nlr = 0.02\nbatch = 16\nsteps = 100\n",
              corpus);
-    const char *cfg = write_file("lm.cfg", cfgtext), *dir = tpath("run_lm");
+    const char *cfg = write_file("lm.cfg", cfgtext), *dir = t_tpath("run_lm");
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --steps 120", cfg, dir);
     CHECK_HAS(out_buf, "steps 120: training tokens/s");
     CHECK_HAS(out_buf, "final loss");
@@ -686,7 +670,7 @@ static void test_sequence_commands(void)
     CHECK_HAS(err_buf, "lamina generate");
 
     /* labelled text with attention */
-    FILE *f = fopen(tpath("texts.csv"), "w");
+    FILE *f = fopen(t_tpath("texts.csv"), "w");
     CHECK(f != NULL);
     if (!f) return;
     fputs("label,text\n", f);
@@ -698,22 +682,22 @@ static void test_sequence_commands(void)
              "[net]\ninput = 6\n[data]\nformat = text_csv\npath = %s\ntokenizer = word\n[embedding]\nunits = 8\n"
              "[lstm]\nunits = 8\n[attention]\nunits = 8\n[dense]\nunits = 2\n[train]\noptimizer = adam\nlr = 0.03\n"
              "epochs = 8\n",
-             tpath("texts.csv"));
+             t_tpath("texts.csv"));
     cfg = write_file("cls.cfg", cfgtext);
-    dir = tpath("run_cls");
+    dir = t_tpath("run_cls");
     CHECK_RUN(0, "train '%s' --out '%s' --quiet", cfg, dir);
     CHECK_HAS(out_buf, "baseline on the test part: always");
     snprintf(model, sizeof model, "%s/model.safetensors", dir);
     CHECK_RUN(0, "eval '%s'", model);
     CHECK_HAS(out_buf, "macro F1");
-    const char *preds = tpath("att.csv");
+    const char *preds = t_tpath("att.csv");
     CHECK_RUN(0, "predict '%s' --attention --out '%s'", model, preds);
     static char csv[1 << 16];
     read_into(preds, csv, sizeof csv);
     CHECK_HAS(csv, "true,predicted,p0,p1,text,a0,a1,a2,a3,a4,a5");
     CHECK(count_lines(preds) == 1 + 24);
     CHECK_RUN(2, "predict '%s' --attention=yes", model);
-    CHECK_RUN(1, "predict '%s' --attention", tpath("run_lm/model.safetensors"));
+    CHECK_RUN(1, "predict '%s' --attention", t_tpath("run_lm/model.safetensors"));
 }
 
 /* Run `lamina ARGS` on a pseudo-terminal (script(1), util-linux), with
@@ -722,7 +706,7 @@ static void test_sequence_commands(void)
 static int run_tty(const char *env, const char *args)
 {
     char cmd[8192], out_path[128];
-    snprintf(out_path, sizeof out_path, "%s/tty.txt", tmpdir);
+    snprintf(out_path, sizeof out_path, "%s/tty.txt", t_tmpdir);
     snprintf(cmd, sizeof cmd, "env TERM=xterm %s script -qec \"'%s' %s\" /dev/null >'%s' 2>&1 </dev/null", env, lamina,
              args, out_path);
     int st = system(cmd);
@@ -740,7 +724,7 @@ static void test_terminal_manners(void)
     const char *data = write_classes("tty.csv", 150, 1, -1, 4);
     const char *cfg = write_model("tty.cfg", data);
     char args[1024];
-    snprintf(args, sizeof args, "eval '%s' --data '%s'", tpath("no_such_model.safetensors"), data);
+    snprintf(args, sizeof args, "eval '%s' --data '%s'", t_tpath("no_such_model.safetensors"), data);
     CHECK(run_tty("", args) == 1);
     CHECK_HAS(out_buf, "lamina: \033[1;31merror:\033[0m ");
     CHECK(run_tty("NO_COLOR=1", args) == 1);
@@ -751,7 +735,7 @@ static void test_terminal_manners(void)
     CHECK_RUN(1, "%s", args);
     CHECK_MSG(!strchr(err_buf, '\033'), "colour through a pipe: %s", err_buf);
 
-    snprintf(args, sizeof args, "train '%s' --out '%s' --epochs 3", cfg, tpath("run_tty"));
+    snprintf(args, sizeof args, "train '%s' --out '%s' --epochs 3", cfg, t_tpath("run_tty"));
     CHECK(run_tty("", args) == 0);
     CHECK_HAS(out_buf, " ETA ");
     CHECK_HAS(out_buf, "\repoch 3/3"); /* the progress line is rewritten in place */
@@ -805,7 +789,7 @@ static void test_json_output(void)
 {
     lam_arena *a = lam_arena_new(0);
     const char *data = write_classes("json.csv", 150, 1, -1, 3);
-    const char *cfg = write_model("json.cfg", data), *dir = tpath("run_json");
+    const char *cfg = write_model("json.cfg", data), *dir = t_tpath("run_json");
     CHECK_RUN(0, "train '%s' --out '%s' --epochs 4", cfg, dir);
     double acc = number_after(out_buf, "test results:", "accuracy ");
     CHECK_RUN(0, "train '%s' --out '%s' --epochs 4 --json", cfg, dir);
@@ -849,21 +833,21 @@ static void test_json_output(void)
 
     CHECK_RUN(2, "predict '%s' --data '%s' --json", p, data); /* the predictions need a file */
     CHECK_HAS(err_buf, "--json needs --out");
-    CHECK_RUN(0, "predict '%s' --data '%s' --json --out '%s'", p, data, tpath("json_preds.csv"));
+    CHECK_RUN(0, "predict '%s' --data '%s' --json --out '%s'", p, data, t_tpath("json_preds.csv"));
     CHECK(json_num(a, out_buf, "rows") == 150 && json_num(a, out_buf, "outputs") == 3);
-    CHECK(count_lines(tpath("json_preds.csv")) == 151);
+    CHECK(count_lines(t_tpath("json_preds.csv")) == 151);
 
-    CHECK_RUN(0, "encode '%s' --data '%s' --out '%s' --json", p, data, tpath("json_codes.csv"));
+    CHECK_RUN(0, "encode '%s' --data '%s' --out '%s' --json", p, data, t_tpath("json_codes.csv"));
     CHECK(json_num(a, out_buf, "code_size") == 16 && !strcmp(json_str(a, out_buf, "layer"), "fc1"));
 
     CHECK_RUN(0, "compare '%s' --strategies end_to_end,layerwise_supervised --epochs 2 --out '%s' --json --quiet",
-              cfg, tpath("json_cmp"));
+              cfg, t_tpath("json_cmp"));
     CHECK(!strcmp(json_str(a, out_buf, "rows.1.strategy"), "layerwise_supervised"));
     CHECK(json_num(a, out_buf, "rows.0.results.accuracy") >= 0 && json_num(a, out_buf, "rows.1.epochs") > 0);
 
     /* a language model: the generated text, even when a byte-level model
      * cuts a character (U+FFFD then) */
-    snprintf(p, sizeof p, "%s/model.safetensors", tpath("run_lm"));
+    snprintf(p, sizeof p, "%s/model.safetensors", t_tpath("run_lm"));
     CHECK_RUN(0, "generate '%s' --prompt ab --tokens 30 --temperature 0 --json", p);
     CHECK_MSG(!strncmp(json_str(a, out_buf, "text"), "aabaab", 6), "%s", out_buf);
     CHECK(json_num(a, out_buf, "tokens") == 30 && !strcmp(json_str(a, out_buf, "prompt"), "ab"));
@@ -889,12 +873,12 @@ static void test_numpy_files(void)
         }
         y[i] = i % 3;
     }
-    const char *csv = write_classes("np.csv", N, 1, -1, 21), *cfg = write_model("np.cfg", csv), *dir = tpath("run_np");
+    const char *csv = write_classes("np.csv", N, 1, -1, 21), *cfg = write_model("np.cfg", csv), *dir = t_tpath("run_np");
     CHECK_RUN(0, "train '%s' --out '%s' --quiet --epochs 8", cfg, dir);
     char model[300];
     snprintf(model, sizeof model, "%s/model.safetensors", dir);
     int64_t xd[2] = {N, 4}, yd[1] = {N};
-    const char *xnpy = tpath("np_x.npy"), *xynpz = tpath("np_xy.npz");
+    const char *xnpy = t_tpath("np_x.npy"), *xynpz = t_tpath("np_xy.npz");
     CHECK_OK(lam_npy_write(xnpy, LAM_NPY_F4, 2, xd, x));
     lam_npz_entry ent[2] = {{"x", LAM_NPY_F4, 2, xd, x}, {"y", LAM_NPY_I8, 1, yd, y}};
     CHECK_OK(lam_npz_write(xynpz, ent, 2, true));
@@ -912,7 +896,7 @@ static void test_numpy_files(void)
     CHECK_HAS(err_buf, "eval needs labels");
 
     /* predictions: .npy (probabilities), .npz (with the classes), the CSV's figures */
-    const char *pcsv = tpath("np_p.csv"), *pnpy = tpath("np_p.npy"), *pnpz = tpath("np_p.npz");
+    const char *pcsv = t_tpath("np_p.csv"), *pnpy = t_tpath("np_p.npy"), *pnpz = t_tpath("np_p.npz");
     CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, csv, pcsv);
     CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, xnpy, pnpy);
     CHECK_RUN(0, "predict '%s' --data '%s' --out '%s'", model, xynpz, pnpz);
@@ -947,15 +931,15 @@ static void test_numpy_files(void)
     CHECK_HAS(err_buf, "np_bad.npy");
 
     /* codes of the hidden layer, [N, 16] */
-    const char *codes = tpath("np_codes.npy");
+    const char *codes = t_tpath("np_codes.npy");
     CHECK_RUN(0, "encode '%s' --data '%s' --out '%s'", model, xnpy, codes);
     CHECK_OK(lam_npy_read(codes, &p));
     CHECK(p && p->ndim == 2 && p->dims[0] == N && p->dims[1] == 16);
     lam_npy_free(p);
 
     /* the weights: every tensor of the checkpoint, same name, shape and bits */
-    const char *w = tpath("np_w.npz");
-    CHECK_RUN(2, "export '%s' --out '%s'", model, tpath("np_w.zip"));
+    const char *w = t_tpath("np_w.npz");
+    CHECK_RUN(2, "export '%s' --out '%s'", model, t_tpath("np_w.zip"));
     CHECK_RUN(0, "export '%s' --out '%s' --compress", model, w);
     CHECK_HAS(out_buf, "wrote 6 arrays (131 parameters, and the scaler)");
     lam_safetensors *st = NULL;
@@ -979,18 +963,8 @@ static void test_numpy_files(void)
 
 int main(void)
 {
-    lamina = getenv("LAMINA");
-    if (!lamina || !*lamina) lamina = "build/lamina";
-    if (access(lamina, X_OK) != 0) {
-        fprintf(stderr, "test_cli: %s is not an executable (build it with make, or set LAMINA)\n", lamina);
-        printf("FAIL test_cli_binary\n");
-        return 1;
-    }
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_cli_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!(lamina = t_lamina_binary("test_cli"))) return 1;
+    if (!t_mkdtemp("/tmp/lamina_test_cli_XXXXXX")) return 1;
     RUN(test_help_and_usage);
     RUN(test_model_file_errors);
     RUN(test_end_to_end);
@@ -1002,9 +976,7 @@ int main(void)
     RUN(test_json_output); /* after test_sequence_commands: uses its language model */
     RUN(test_terminal_manners);
     RUN(test_numpy_files);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (t_failed_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-    if (t_failed_) fprintf(stderr, "fixtures kept in %s\n", tmpdir);
+    if (t_failed_ == 0) t_rm_tree(t_tmpdir);
+    if (t_failed_) fprintf(stderr, "fixtures kept in %s\n", t_tmpdir);
     TEST_MAIN_END;
 }

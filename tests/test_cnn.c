@@ -10,7 +10,6 @@
 #include "lamina/lamina.h"
 #include "test.h"
 
-static char tmpdir[256];
 
 static void put_be32(FILE *f, uint32_t v)
 {
@@ -24,9 +23,9 @@ static void write_set(const char *prefix, int n, uint64_t seed)
     char p[400];
     lam_rng r;
     lam_rng_seed(&r, seed);
-    snprintf(p, sizeof p, "%s/%s-images", tmpdir, prefix);
+    snprintf(p, sizeof p, "%s/%s-images", t_tmpdir, prefix);
     FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels", tmpdir, prefix);
+    snprintf(p, sizeof p, "%s/%s-labels", t_tmpdir, prefix);
     FILE *fl = fopen(p, "wb");
     put_be32(fi, 0x00000803);
     put_be32(fi, (uint32_t)n);
@@ -67,7 +66,7 @@ static lam_status make_model(int epochs, lam_model **m)
              "[global_avgpool]\n"
              "[dense]\nunits = 3\n"
              "[train]\noptimizer = adam\nlr = 0.01\nbatch = 16\nepochs = %d\nvalidation_split = 0.1\n",
-             tmpdir, tmpdir, tmpdir, tmpdir, epochs);
+             t_tmpdir, t_tmpdir, t_tmpdir, t_tmpdir, epochs);
     lam_cfg *c;
     lam_status s = lam_cfg_parse(text, strlen(text), "cnn.cfg", &c);
     if (s != LAM_OK) return s;
@@ -97,7 +96,7 @@ static void test_cnn_learns_and_round_trips(void)
     CHECK(rm && rm->buffer && !rm->trainable);
     if (rm) CHECK(lam_graph_params(m->g)[rm->offset] != 0.0f);
     char path[300];
-    snprintf(path, sizeof path, "%s/cnn.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/cnn.safetensors", t_tmpdir);
     CHECK_OK(lam_checkpoint_save(m, NULL, NULL, path));
     lam_model *m2 = NULL;
     CHECK_OK(lam_checkpoint_load(path, &m2, NULL));
@@ -127,7 +126,7 @@ static bool stop_at_2(const lam_epoch_log *e, void *user)
 static void test_cnn_resume_exact(void)
 {
     char ck[300];
-    snprintf(ck, sizeof ck, "%s/resume.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/resume.safetensors", t_tmpdir);
     float *full = NULL;
     for (int run = 0; run < 3; run++) {
         lam_model *m = NULL;
@@ -193,15 +192,12 @@ static void test_conv_algorithm_key(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_cnn_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (!t_mkdtemp("/tmp/lamina_test_cnn_XXXXXX")) return 1;
     write_set("train", 600, 1);
     write_set("test", 150, 2);
     RUN(test_cnn_learns_and_round_trips);
     RUN(test_cnn_resume_exact);
     RUN(test_conv_algorithm_key);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -6,59 +6,13 @@
 #include "test.h"
 
 #include <unistd.h>
-#include <zlib.h>
-
-static char tmpdir[64];
-
-/* Path of fixture `name` in the temporary directory (static buffer ring). */
-static const char *tpath(const char *name)
-{
-    static char bufs[4][256]; /* test-only scratch */
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
-}
-
-static const char *write_bytes(const char *name, const void *data, size_t n)
-{
-    const char *p = tpath(name);
-    FILE *f = fopen(p, "wb");
-    if (!f) return p;
-    fwrite(data, 1, n, f);
-    fclose(f);
-    return p;
-}
-static const char *write_file(const char *name, const char *text)
-{
-    return write_bytes(name, text, strlen(text));
-}
-static const char *write_gz(const char *name, const char *text)
-{
-    const char *p = tpath(name);
-    gzFile g = gzopen(p, "wb");
-    if (g) {
-        gzwrite(g, text, (unsigned)strlen(text));
-        gzclose(g);
-    }
-    return p;
-}
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static bool err_has(const char *needle) { return strstr(lam_last_error(), needle) != NULL; }
 
 /* Read text with opts; NULL on failure (reported). */
 static lam_dataset *read_text(const char *name, const char *text, const lam_csv_opts *o,
                               lam_csv_report *rep)
 {
     lam_dataset *ds = NULL;
-    const char *p = write_file(name, text);
+    const char *p = t_write_file(name, text);
     lam_status st = lam_csv_read(p, o, &ds, rep);
     CHECK_MSG(st == LAM_OK, "%s: %s %s", name, lam_status_str(st), lam_last_error());
     return ds;
@@ -70,7 +24,7 @@ static void expect_fail(const char *name, const char *text, const lam_csv_opts *
                         lam_status want, const char *where)
 {
     lam_dataset *ds = (lam_dataset *)1;
-    const char *p = write_file(name, text);
+    const char *p = t_write_file(name, text);
     char loc[300];
     snprintf(loc, sizeof loc, "%s%s", p, where);
     lam_csv_report rep;
@@ -80,7 +34,7 @@ static void expect_fail(const char *name, const char *text, const lam_csv_opts *
     CHECK(ds == NULL);
     CHECK(rep.missing_per_col == NULL);
     if (want != LAM_ERR_ARG || where[0])
-        CHECK_MSG(err_has(loc), "%s: message lacks \"%s\": %s", name, loc, lam_last_error());
+        CHECK_MSG(t_err_has(loc), "%s: message lacks \"%s\": %s", name, loc, lam_last_error());
     if (st == LAM_OK) lam_dataset_free(ds);
 }
 
@@ -88,7 +42,7 @@ static void expect_fail(const char *name, const char *text, const lam_csv_opts *
 
 static void test_csv_basic(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_csv_report rep;
     lam_dataset *ds = read_text("basic.csv", "1,2,0\n3,4.5,1\n-5,6e1,2\n", NULL, &rep);
     if (ds) {
@@ -115,12 +69,12 @@ static void test_csv_basic(void)
     ds = read_text("blank.csv", "1,2,0\n\n3,4,1\n\n\r\n  \n", NULL, NULL);
     CHECK(ds && ds->n == 2);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_header_and_quotes(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_csv_report rep;
     /* BOM, CRLF, quoted names and values, escaped quotes, spaces, string labels */
     const char *text = "\xEF\xBB\xBF\"x,1\", y ,class\r\n"
@@ -164,7 +118,7 @@ static void test_csv_header_and_quotes(void)
     lam_dataset_free(ds);
     o.header = LAM_CSV_HEADER_NO;
     expect_fail("hno.csv", "a,b,c\n4,5,0\n", &o, LAM_ERR_FORMAT, ":1:1");
-    CHECK(err_has("header = yes"));
+    CHECK(t_err_has("header = yes"));
     /* other delimiters */
     o = lam_csv_opts_defaults();
     o.delimiter = ';';
@@ -175,14 +129,14 @@ static void test_csv_header_and_quotes(void)
     ds = read_text("tab.tsv", "1\t 2\t0\n3\t4\t1\n", &o, NULL);
     CHECK(ds && ds->n == 2 && ds->x[1] == 2);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* Numbers read from CSV equal (float)strtod of their text, bit for bit, for
  * every spelling (the reader has a fast path for plain decimals). */
 static void test_csv_numbers(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     enum { N = 3000 };
     static char text[N * 40];
     static char vals[N][32];
@@ -210,14 +164,15 @@ static void test_csv_numbers(void)
     }
     CHECK(ds && bad == 0);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_gzip(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_csv_report rep;
-    const char *p = write_gz("small.csv.gz", "f1,f2,label\n1,2,b\n3,4,a\n");
+    const char *small = "f1,f2,label\n1,2,b\n3,4,a\n";
+    const char *p = t_write_gz("small.csv.gz", small, strlen(small));
     lam_dataset *ds = NULL;
     CHECK_OK(lam_csv_read(p, NULL, &ds, &rep));
     if (ds) {
@@ -231,22 +186,22 @@ static void test_csv_gzip(void)
     size_t k = 0;
     for (int i = 0; k + 40 < sizeof big; i++)
         k += (size_t)snprintf(big + k, sizeof big - k, "%d,%d,%d\n", i * 7919 % 1000, i, i % 3);
-    p = write_gz("trunc.csv.gz", big);
+    p = t_write_gz("trunc.csv.gz", big, strlen(big));
     FILE *f = fopen(p, "rb");
     unsigned char buf[20000];
     size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
     if (f) fclose(f);
-    write_bytes("trunc.csv.gz", buf, n / 2);
+    t_write_bytes("trunc.csv.gz", buf, n / 2);
     ds = NULL;
     lam_status st = lam_csv_read(p, NULL, &ds, NULL);
     CHECK_MSG(st == LAM_ERR_FORMAT, "%s %s", lam_status_str(st), lam_last_error());
-    CHECK(ds == NULL && err_has("gzip"));
-    CHECK(live_bytes() == live0);
+    CHECK(ds == NULL && t_err_has("gzip"));
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_columns(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *text = "id,label,a,b,note\n"
                        "x1,1,0.5,1.5,hello\n"
                        "x2,0,2.5,3.5,world\n";
@@ -269,11 +224,11 @@ static void test_csv_columns(void)
     /* errors: a name not in the header, an index out of range, label ignored */
     o.label = (lam_csv_col){0, "species"};
     expect_fail("cols3.csv", text, &o, LAM_ERR_ARG, ":1:");
-    CHECK(err_has("species") && err_has("'label'"));
+    CHECK(t_err_has("species") && t_err_has("'label'"));
     o.label = (lam_csv_col){7, NULL};
     o.nignore = 0;
     expect_fail("cols4.csv", "1,2,3\n", &o, LAM_ERR_ARG, "");
-    CHECK(err_has("out of range") && err_has("3 columns"));
+    CHECK(t_err_has("out of range") && t_err_has("3 columns"));
     o.label = (lam_csv_col){0, NULL};
     ign[0] = (lam_csv_col){0, NULL};
     o.nignore = 1;
@@ -289,12 +244,12 @@ static void test_csv_columns(void)
     CHECK(c.name && strcmp(c.name, "species") == 0);
     c = lam_csv_col_parse("3x");
     CHECK(c.name != NULL);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_regression(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_csv_opts o = lam_csv_opts_defaults();
     o.task = LAM_TASK_REGRESSION;
     lam_dataset *ds = read_text("reg1.csv", "x1,x2,y\n1,2,0.5\n3,4,-1.25\n", &o, NULL);
@@ -319,16 +274,16 @@ static void test_csv_regression(void)
     expect_fail("reg3.csv", "x,t1,t2,z\n1,2,3,4\n", &o, LAM_ERR_ARG, "");
     o.ntargets = 0;
     expect_fail("reg4.csv", "1,2\n3,abc\n", &o, LAM_ERR_FORMAT, ":2:3");
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_missing(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *text = "1,NA,0\n2,3,1\n?,5,0\n4,,1\n";
     lam_csv_opts o = lam_csv_opts_defaults();
     expect_fail("miss1.csv", text, &o, LAM_ERR_FORMAT, ":1:3");
-    CHECK(err_has("missing value") && err_has("NA"));
+    CHECK(t_err_has("missing value") && t_err_has("NA"));
     o.missing = LAM_MISSING_DROP;
     lam_csv_report rep;
     lam_dataset *ds = read_text("miss2.csv", text, &o, &rep);
@@ -353,7 +308,7 @@ static void test_csv_missing(void)
     lam_dataset_free(ds);
     /* missing labels: an error under ERROR and MEAN, dropped under DROP */
     expect_fail("miss4.csv", "1,2,0\n3,4,NaN\n", &o, LAM_ERR_FORMAT, ":2:5");
-    CHECK(err_has("missing label"));
+    CHECK(t_err_has("missing label"));
     o.missing = LAM_MISSING_ERROR;
     expect_fail("miss5.csv", "1,2,0\n3,4,\n", &o, LAM_ERR_FORMAT, ":2:5");
     o.missing = LAM_MISSING_DROP;
@@ -361,16 +316,16 @@ static void test_csv_missing(void)
     CHECK(ds && ds->n == 2 && ds->labels[1] == 1);
     lam_dataset_free(ds);
     expect_fail("miss7.csv", "1,NA,0\n3,,1\n", &o, LAM_ERR_FORMAT, "");
-    CHECK(err_has("dropped"));
+    CHECK(t_err_has("dropped"));
     o.missing = LAM_MISSING_MEAN;
     expect_fail("miss8.csv", "1,NA,0\n3,,1\n", &o, LAM_ERR_FORMAT, "");
-    CHECK(err_has("field 2") && err_has("no values"));
-    CHECK(live_bytes() == live0);
+    CHECK(t_err_has("field 2") && t_err_has("no values"));
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_labels(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     /* integers that are not 0..K-1: mapped in numeric order */
     lam_dataset *ds = read_text("lab1.csv", "1,2\n2,10\n3,1\n4,2\n5,1.0\n", NULL, NULL);
     if (ds) {
@@ -398,41 +353,41 @@ static void test_csv_labels(void)
     }
     lam_dataset_free(ds);
     expect_fail("lab5.csv", "1,cat\n2,cow\n", &o, LAM_ERR_FORMAT, ":2:3");
-    CHECK(err_has("cow") && err_has("'dog'"));
+    CHECK(t_err_has("cow") && t_err_has("'dog'"));
     /* too many distinct labels */
     o = lam_csv_opts_defaults();
     o.max_classes = 2;
     expect_fail("lab6.csv", "1,a\n2,b\n3,c\n", &o, LAM_ERR_FORMAT, ":3:3");
-    CHECK(err_has("regression"));
-    CHECK(live_bytes() == live0);
+    CHECK(t_err_has("regression"));
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_csv_malformed(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     expect_fail("empty.csv", "", NULL, LAM_ERR_FORMAT, ": the file is empty");
     expect_fail("blanks.csv", "\n\r\n\n", NULL, LAM_ERR_FORMAT, ": the file is empty");
     lam_csv_opts o = lam_csv_opts_defaults();
     o.header = LAM_CSV_HEADER_YES;
     expect_fail("hdronly.csv", "a,b,c\n", &o, LAM_ERR_FORMAT, ": no data rows");
     expect_fail("few.csv", "1,2,0\n3,4,1\n5,6\n", NULL, LAM_ERR_FORMAT, ":3:4");
-    CHECK(err_has("expected 3 fields") && err_has("found 2"));
+    CHECK(t_err_has("expected 3 fields") && t_err_has("found 2"));
     expect_fail("many.csv", "1,2,0\n3,4,1,7\n", NULL, LAM_ERR_FORMAT, ":2:7");
-    CHECK(err_has("found more"));
+    CHECK(t_err_has("found more"));
     expect_fail("nonnum.csv", "1,2,0\n3,x7,1\n", NULL, LAM_ERR_FORMAT, ":2:3");
-    CHECK(err_has("expected a number") && err_has("\"x7\""));
+    CHECK(t_err_has("expected a number") && t_err_has("\"x7\""));
     expect_fail("nonnum_hdr.csv", "a,b,c\n1,2,0\n3,4y,1\n", NULL, LAM_ERR_FORMAT, ":3:3");
-    CHECK(err_has("column 'b'"));
+    CHECK(t_err_has("column 'b'"));
     expect_fail("unterm.csv", "1,2,0\n\"3,4,1\n5,6,0\n", NULL, LAM_ERR_FORMAT, ":2:1");
-    CHECK(err_has("never closed"));
+    CHECK(t_err_has("never closed"));
     expect_fail("afterq.csv", "\"1\"x,2,0\n", NULL, LAM_ERR_FORMAT, ":1:4");
     expect_fail("inf.csv", "1,2,0\n3,inf,1\n", NULL, LAM_ERR_FORMAT, ":2:3");
-    CHECK(err_has("finite"));
+    CHECK(t_err_has("finite"));
     expect_fail("range.csv", "1,2,0\n3,1e39,1\n", NULL, LAM_ERR_FORMAT, ":2:3");
     o = lam_csv_opts_defaults();
     o.delimiter = ';';
     expect_fail("comma.csv", "1;2;0\n1;2,5;0\n", &o, LAM_ERR_FORMAT, ":2:3");
-    CHECK(err_has("decimal commas"));
+    CHECK(t_err_has("decimal commas"));
     /* huge lines: with a small limit and with the default one */
     o = lam_csv_opts_defaults();
     o.max_line = 100;
@@ -441,7 +396,7 @@ static void test_csv_malformed(void)
     memcpy(line, "1,2,0\n", 6);
     line[sizeof line - 1] = 0;
     expect_fail("long.csv", line, &o, LAM_ERR_FORMAT, ":2:");
-    CHECK(err_has("longer than 100 bytes"));
+    CHECK(t_err_has("longer than 100 bytes"));
     size_t big = ((size_t)1 << 20) + 100;
     char *huge = malloc(big + 1);
     if (huge) {
@@ -452,16 +407,16 @@ static void test_csv_malformed(void)
     }
     /* I/O and arguments */
     lam_dataset *ds = (lam_dataset *)1;
-    CHECK(lam_csv_read(tpath("does_not_exist.csv"), NULL, &ds, NULL) == LAM_ERR_IO && !ds);
-    CHECK(err_has("does_not_exist.csv") && err_has("cannot open"));
-    lam_status st = lam_csv_read(tmpdir, NULL, &ds, NULL);
+    CHECK(lam_csv_read(t_tpath("does_not_exist.csv"), NULL, &ds, NULL) == LAM_ERR_IO && !ds);
+    CHECK(t_err_has("does_not_exist.csv") && t_err_has("cannot open"));
+    lam_status st = lam_csv_read(t_tmpdir, NULL, &ds, NULL);
     CHECK_MSG(st == LAM_ERR_IO, "%s %s", lam_status_str(st), lam_last_error());
     o = lam_csv_opts_defaults();
     o.delimiter = '"';
-    CHECK(lam_csv_read(tpath("basic.csv"), &o, &ds, NULL) == LAM_ERR_ARG);
+    CHECK(lam_csv_read(t_tpath("basic.csv"), &o, &ds, NULL) == LAM_ERR_ARG);
     CHECK(lam_csv_read(NULL, NULL, &ds, NULL) == LAM_ERR_ARG);
-    CHECK(lam_csv_read(tpath("basic.csv"), NULL, NULL, NULL) == LAM_ERR_ARG);
-    CHECK(live_bytes() == live0);
+    CHECK(lam_csv_read(t_tpath("basic.csv"), NULL, NULL, NULL) == LAM_ERR_ARG);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* Every allocation failure inside the reader gives LAM_ERR_NOMEM, no leak. */
@@ -469,8 +424,9 @@ static void test_csv_fault_injection(void)
 {
     lam_csv_opts o = lam_csv_opts_defaults();
     o.missing = LAM_MISSING_MEAN;
-    const char *p = write_gz("fault.csv.gz", "a,\"b c\",label\n1,2,cat\n3,NA,dog\n5,6,cat\n"
-                                             "7,8,eel\n9,10,fox\n");
+    const char *text = "a,\"b c\",label\n1,2,cat\n3,NA,dog\n5,6,cat\n"
+                       "7,8,eel\n9,10,fox\n";
+    const char *p = t_write_gz("fault.csv.gz", text, strlen(text));
     const char *names[3] = {"cat", "dog", "zzz"};
     int okays = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -478,11 +434,11 @@ static void test_csv_fault_injection(void)
         if (pass == 1) {
             oo.class_names = names; /* fixed mapping path */
             oo.nclasses = 3;
-            p = write_file("fault2.csv", "a,b,label\n1,2,cat\n3,NA,dog\n5,6,zzz\n");
+            p = t_write_file("fault2.csv", "a,b,label\n1,2,cat\n3,NA,dog\n5,6,zzz\n");
         }
         bool done = false;
         for (uint64_t n = 1; n < 400 && !done; n++) {
-            uint64_t live0 = live_bytes();
+            uint64_t live0 = t_live_bytes();
             lam_dataset *ds = NULL;
             lam_csv_report rep;
             lam_alloc_fail_after(n);
@@ -499,8 +455,8 @@ static void test_csv_fault_injection(void)
                           lam_last_error());
                 CHECK(ds == NULL);
             }
-            CHECK_MSG(live_bytes() == live0, "n=%d leaked %lld bytes", (int)n,
-                      (long long)(live_bytes() - live0));
+            CHECK_MSG(t_live_bytes() == live0, "n=%d leaked %lld bytes", (int)n,
+                      (long long)(t_live_bytes() - live0));
         }
     }
     CHECK(okays == 2);
@@ -510,7 +466,7 @@ static void test_csv_fault_injection(void)
  * crashes, never leaks. */
 static void test_csv_garbage(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_rng r;
     lam_rng_seed(&r, 12345);
     static unsigned char buf[8192];
@@ -526,7 +482,7 @@ static void test_csv_garbage(void)
             buf[0] = 0x1f;
             buf[1] = 0x8b;
         }
-        const char *p = write_bytes("garbage.bin", buf, n);
+        const char *p = t_write_bytes("garbage.bin", buf, n);
         lam_csv_opts o = lam_csv_opts_defaults();
         o.missing = (lam_missing)(it % 3);
         o.task = it % 2 ? LAM_TASK_REGRESSION : LAM_TASK_CLASSIFICATION;
@@ -546,12 +502,12 @@ static void test_csv_garbage(void)
         }
     }
     (void)n_ok;
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_digits(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = NULL;
     lam_csv_report rep;
     CHECK_OK(lam_csv_read("data/digits.csv.gz", NULL, &ds, &rep));
@@ -577,7 +533,7 @@ static void test_digits(void)
     CHECK(lam_dataset_set_sample_shape(ds, lam_shape2(8, 7)) == LAM_ERR_SHAPE);
     lam_csv_report_clear(&rep);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- data sets, transforms ------------------------------------------------ */
@@ -597,7 +553,7 @@ static lam_dataset *make_ds(int64_t n, int64_t nfeat, int32_t k)
 
 static void test_dataset(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = make_ds(10, 2, 3), *s = NULL;
     const char *fn[2] = {"u", "v"}, *cn[3] = {"a", "b", "c"};
     CHECK_OK(lam_dataset_set_feature_names(ds, fn));
@@ -620,14 +576,14 @@ static void test_dataset(void)
     lam_dataset_free(s);
     CHECK_OK(lam_dataset_check(ds));
     ds->labels[3] = 3;
-    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && err_has("row 3"));
+    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && t_err_has("row 3"));
     CHECK(lam_dataset_class_counts(ds, counts) == LAM_ERR_FORMAT);
     lam_dataset_free(ds);
     CHECK(lam_dataset_new(LAM_TASK_REGRESSION, 5, 0, 1, &s) == LAM_ERR_ARG && !s);
     CHECK(lam_dataset_new(LAM_TASK_REGRESSION, -1, 2, 1, &s) == LAM_ERR_ARG);
     /* fault injection through new + names + subset */
     for (uint64_t n = 1; n < 60; n++) {
-        uint64_t l0 = live_bytes();
+        uint64_t l0 = t_live_bytes();
         lam_dataset *a = make_ds(5, 2, 2), *b = NULL;
         if (!a) break;
         lam_alloc_fail_after(n);
@@ -637,15 +593,15 @@ static void test_dataset(void)
         CHECK(st == LAM_OK || st == LAM_ERR_NOMEM);
         lam_dataset_free(a);
         lam_dataset_free(b);
-        CHECK(live_bytes() == l0);
+        CHECK(t_live_bytes() == l0);
         if (st == LAM_OK) break;
     }
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_scaler(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = NULL;
     CHECK_OK(lam_dataset_new(LAM_TASK_CLASSIFICATION, 4, 3, 2, &ds));
     if (!ds) return;
@@ -706,26 +662,26 @@ static void test_scaler(void)
     CHECK_OK(lam_onehot(lab, 3, 3, oh));
     CHECK(oh[2] == 1 && oh[0] == 0 && oh[3] == 1 && oh[7] == 1 && oh[8] == 0);
     lab[1] = 3;
-    CHECK(lam_onehot(lab, 3, 3, oh) == LAM_ERR_ARG && err_has("labels[1]"));
+    CHECK(lam_onehot(lab, 3, 3, oh) == LAM_ERR_ARG && t_err_has("labels[1]"));
     for (uint64_t n = 1; n < 10; n++) {
-        uint64_t l0 = live_bytes();
+        uint64_t l0 = t_live_bytes();
         lam_alloc_fail_after(n);
         lam_status st = lam_scaler_fit(LAM_SCALER_MINMAX, ds, &s);
         lam_alloc_fail_after(0);
         CHECK(st == LAM_OK || st == LAM_ERR_NOMEM);
         if (st == LAM_OK) lam_scaler_free(s);
-        CHECK(live_bytes() == l0);
+        CHECK(t_live_bytes() == l0);
     }
     lam_dataset_free(copy);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- splits --------------------------------------------------------------- */
 
 static void test_split(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = make_ds(100, 2, 3), *tr = NULL, *te = NULL, *tr2 = NULL, *te2 = NULL;
     if (!ds) return;
     CHECK_OK(lam_dataset_split(ds, 0.2, 42, &tr, &te));
@@ -764,7 +720,7 @@ static void test_split(void)
     CHECK(lam_dataset_split(small, 0.0, 1, &tr, &te) == LAM_ERR_ARG && !tr && !te);
     CHECK(lam_dataset_split(small, 1.0, 1, &tr, &te) == LAM_ERR_ARG);
     CHECK(lam_dataset_split(small, NAN, 1, &tr, &te) == LAM_ERR_ARG);
-    CHECK(lam_dataset_split(small, 0.95, 1, &tr, &te) == LAM_ERR_ARG && err_has("training"));
+    CHECK(lam_dataset_split(small, 0.95, 1, &tr, &te) == LAM_ERR_ARG && t_err_has("training"));
     lam_dataset_free(small);
     /* stratified: 60 / 30 / 10 -> 12 / 6 / 2 test rows */
     for (int i = 0; i < 100; i++) ds->labels[i] = i < 60 ? 0 : i < 90 ? 1 : 2;
@@ -796,7 +752,7 @@ static void test_split(void)
     lam_dataset_free(te);
     lam_dataset_free(s10);
     for (uint64_t n = 1; n < 40; n++) {
-        uint64_t l0 = live_bytes();
+        uint64_t l0 = t_live_bytes();
         lam_alloc_fail_after(n);
         so.test_fraction = 0.3;
         lam_status st = lam_dataset_split_ex(ds, &so, &tr, &te);
@@ -804,7 +760,7 @@ static void test_split(void)
         CHECK(st == LAM_OK || (st == LAM_ERR_NOMEM && !tr && !te));
         lam_dataset_free(tr);
         lam_dataset_free(te);
-        CHECK(live_bytes() == l0);
+        CHECK(t_live_bytes() == l0);
         if (st == LAM_OK) break;
     }
     lam_dataset *reg = NULL;
@@ -812,14 +768,14 @@ static void test_split(void)
     CHECK(lam_dataset_split_ex(reg, &so, &tr, &te) == LAM_ERR_ARG);
     lam_dataset_free(reg);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- loader --------------------------------------------------------------- */
 
 static void test_loader_epochs(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = make_ds(10, 2, 3);
     if (!ds) return;
     lam_loader_opts o = lam_loader_opts_defaults();
@@ -874,7 +830,7 @@ static void test_loader_epochs(void)
     o.batch_size = 0;
     CHECK(lam_loader_new(ds, &o, &l) == LAM_ERR_ARG && l == NULL);
     for (uint64_t n = 1; n < 5; n++) {
-        uint64_t l0 = live_bytes();
+        uint64_t l0 = t_live_bytes();
         o.batch_size = 3;
         lam_alloc_fail_after(n);
         lam_status st = lam_loader_new(ds, &o, &l);
@@ -882,7 +838,7 @@ static void test_loader_epochs(void)
         CHECK(st == LAM_OK || (st == LAM_ERR_NOMEM && !l));
         lam_loader_free(l);
         l = NULL;
-        CHECK(live_bytes() == l0);
+        CHECK(t_live_bytes() == l0);
     }
     /* regression targets */
     lam_dataset *reg = NULL;
@@ -902,7 +858,7 @@ static void test_loader_epochs(void)
     lam_loader_free(l);
     lam_dataset_free(reg);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* Batches of one epoch as indices; returns the count. */
@@ -917,7 +873,7 @@ static int run_batches(lam_loader *l, uint32_t *out, int max)
 
 static void test_loader_resume(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = make_ds(23, 1, 2);
     if (!ds) return;
     lam_loader_opts o = lam_loader_opts_defaults();
@@ -962,7 +918,7 @@ static void test_loader_resume(void)
     CHECK(n1 == 23 && n2 == 23 && memcmp(s1, s2, sizeof(uint32_t) * 23) == 0);
     /* a state for another data set size is refused */
     st.n = 24;
-    CHECK(lam_loader_set_state(b, &st) == LAM_ERR_ARG && err_has("24"));
+    CHECK(lam_loader_set_state(b, &st) == LAM_ERR_ARG && t_err_has("24"));
     st.n = 23;
     st.pos = 30;
     CHECK(lam_loader_set_state(b, &st) == LAM_ERR_ARG);
@@ -970,14 +926,14 @@ static void test_loader_resume(void)
     lam_loader_free(b);
     lam_loader_free(c);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* features_only (files to predict on), lam_csv_count_columns and
  * lam_csv_read_classes (the training file's class mapping). */
 static void test_csv_features_only(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_csv_opts o = lam_csv_opts_defaults();
     o.features_only = true;
     /* every column is a feature; no labels, no targets */
@@ -1033,23 +989,24 @@ static void test_csv_features_only(void)
 
     /* column counts: the first record, header or not; blank lines skipped */
     int nc = -1;
-    CHECK_OK(lam_csv_count_columns(write_file("cc.csv", "\n\na,b,c\n1,2,3\n"), NULL, &nc));
+    CHECK_OK(lam_csv_count_columns(t_write_file("cc.csv", "\n\na,b,c\n1,2,3\n"), NULL, &nc));
     CHECK(nc == 3);
     o.delimiter = ';';
-    CHECK_OK(lam_csv_count_columns(write_gz("cc.csv.gz", "1;2;3;4\n5;6;7;8\n"), &o, &nc));
+    const char *semi = "1;2;3;4\n5;6;7;8\n";
+    CHECK_OK(lam_csv_count_columns(t_write_gz("cc.csv.gz", semi, strlen(semi)), &o, &nc));
     CHECK(nc == 4);
     o.delimiter = ',';
-    CHECK_OK(lam_csv_count_columns(write_file("cc_q.csv", "\"x,y\",z\n"), NULL, &nc));
+    CHECK_OK(lam_csv_count_columns(t_write_file("cc_q.csv", "\"x,y\",z\n"), NULL, &nc));
     CHECK(nc == 2);
-    CHECK(lam_csv_count_columns(write_file("cc_e.csv", "\n\n"), NULL, &nc) == LAM_ERR_FORMAT &&
-          nc == 0 && err_has("empty"));
-    CHECK(lam_csv_count_columns(tpath("no_such.csv"), NULL, &nc) == LAM_ERR_IO);
+    CHECK(lam_csv_count_columns(t_write_file("cc_e.csv", "\n\n"), NULL, &nc) == LAM_ERR_FORMAT &&
+          nc == 0 && t_err_has("empty"));
+    CHECK(lam_csv_count_columns(t_tpath("no_such.csv"), NULL, &nc) == LAM_ERR_IO);
     CHECK(lam_csv_count_columns(NULL, NULL, &nc) == LAM_ERR_ARG);
 
     /* class mappings, as lam_csv_read infers them */
     char **names = (char **)1;
     int32_t k = -1;
-    const char *p = write_file("cls.csv", "f,label\n1,dog\n2,cat\n3,dog\n4,bird\n");
+    const char *p = t_write_file("cls.csv", "f,label\n1,dog\n2,cat\n3,dog\n4,bird\n");
     CHECK_OK(lam_csv_read_classes(p, NULL, &names, &k));
     CHECK(k == 3 && names && !strcmp(names[0], "bird") && !strcmp(names[1], "cat") &&
           !strcmp(names[2], "dog"));
@@ -1064,15 +1021,15 @@ static void test_csv_features_only(void)
     lam_csv_names_free(names, k);
     o = lam_csv_opts_defaults();
     /* integer labels 0..K-1: no names */
-    CHECK_OK(lam_csv_read_classes(write_file("cls_int.csv", "1,2\n3,0\n4,1\n"), NULL, &names, &k));
+    CHECK_OK(lam_csv_read_classes(t_write_file("cls_int.csv", "1,2\n3,0\n4,1\n"), NULL, &names, &k));
     CHECK(k == 3 && names == NULL);
     /* numeric, not 0..K-1: sorted numerically */
-    CHECK_OK(lam_csv_read_classes(write_file("cls_num.csv", "1,10\n3,2\n4,10\n"), NULL, &names, &k));
+    CHECK_OK(lam_csv_read_classes(t_write_file("cls_num.csv", "1,10\n3,2\n4,10\n"), NULL, &names, &k));
     CHECK(k == 2 && names && !strcmp(names[0], "2") && !strcmp(names[1], "10"));
     lam_csv_names_free(names, k);
     /* features are not parsed, but rows are dropped for missing values as
      * lam_csv_read drops them */
-    p = write_file("cls_drop.csv", "1,1,a\n2,?,b\n3,4,c\n");
+    p = t_write_file("cls_drop.csv", "1,1,a\n2,?,b\n3,4,c\n");
     CHECK_OK(lam_csv_read_classes(p, NULL, &names, &k));
     CHECK(k == 3 && names);
     lam_csv_names_free(names, k);
@@ -1083,26 +1040,22 @@ static void test_csv_features_only(void)
     /* the label column by name; a missing label is an error with its place */
     o = lam_csv_opts_defaults();
     o.label = (lam_csv_col){0, "y"};
-    CHECK_OK(lam_csv_read_classes(write_file("cls_name.csv", "y,f\nb,1\na,2\n"), &o, &names, &k));
+    CHECK_OK(lam_csv_read_classes(t_write_file("cls_name.csv", "y,f\nb,1\na,2\n"), &o, &names, &k));
     CHECK(k == 2 && names && !strcmp(names[0], "a"));
     lam_csv_names_free(names, k);
-    p = write_file("cls_miss.csv", "y,f\nb,1\n,2\n");
+    p = t_write_file("cls_miss.csv", "y,f\nb,1\n,2\n");
     CHECK(lam_csv_read_classes(p, &o, &names, &k) == LAM_ERR_FORMAT && names == NULL && k == 0);
-    CHECK_MSG(err_has(":3:1"), "%s", lam_last_error());
+    CHECK_MSG(t_err_has(":3:1"), "%s", lam_last_error());
     o.task = LAM_TASK_REGRESSION;
     CHECK(lam_csv_read_classes(p, &o, &names, &k) == LAM_ERR_ARG);
-    CHECK(lam_csv_read_classes(tpath("no_such.csv"), NULL, &names, &k) == LAM_ERR_IO);
+    CHECK(lam_csv_read_classes(t_tpath("no_such.csv"), NULL, &names, &k) == LAM_ERR_IO);
     lam_csv_names_free(NULL, 3);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_data_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_test_data_XXXXXX")) return 1;
     RUN(test_csv_basic);
     RUN(test_csv_header_and_quotes);
     RUN(test_csv_numbers);
@@ -1122,8 +1075,6 @@ int main(void)
     RUN(test_loader_epochs);
     RUN(test_loader_resume);
     /* remove the fixtures */
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

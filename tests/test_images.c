@@ -11,42 +11,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static char tmpdir[64];
-
-/* Path of fixture `name` in the temporary directory (static buffer ring). */
-static const char *tpath(const char *name)
-{
-    static char bufs[8][256]; /* test-only scratch */
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
-}
-
-static const char *write_bytes(const char *name, const void *data, size_t n)
-{
-    const char *p = tpath(name);
-    FILE *f = fopen(p, "wb");
-    if (!f) return p;
-    if (n) fwrite(data, 1, n, f);
-    fclose(f);
-    return p;
-}
-
-static const char *write_gz(const char *name, const void *data, size_t n)
-{
-    const char *p = tpath(name);
-    gzFile g = gzopen(p, "wb");
-    if (g) {
-        if (n) gzwrite(g, data, (unsigned)n);
-        gzclose(g);
-    }
-    return p;
-}
 
 static lam_alloc_stats stats(void)
 {
@@ -54,7 +20,6 @@ static lam_alloc_stats stats(void)
     lam_alloc_get_stats(&s);
     return s;
 }
-static uint64_t live_bytes(void) { return stats().bytes_live; }
 
 /* Open file descriptors of this process (Linux), to catch leaks; -1 if unknown. */
 static int count_fds(void)
@@ -65,15 +30,6 @@ static int count_fds(void)
     while (readdir(d)) n++;
     closedir(d);
     return n;
-}
-
-static bool err_has(const char *needle) { return strstr(lam_last_error(), needle) != NULL; }
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- IDX fixtures ------------------------------------------------------------ */
@@ -123,16 +79,16 @@ static size_t make_idx(unsigned char *buf, int type, int ndim, const uint32_t *d
  * and `where` (e.g. "byte offset 3"). */
 static void expect_idx_fail(const char *path, lam_status want, const char *where)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_idx *m = (lam_idx *)1;
     lam_status st = lam_idx_read(path, &m);
     CHECK_MSG(st == want, "%s: got %s (%s), want %s", path, lam_status_str(st),
               lam_last_error(), lam_status_str(want));
     CHECK(m == NULL);
-    CHECK_MSG(err_has(path), "message lacks the path: %s", lam_last_error());
-    if (where) CHECK_MSG(err_has(where), "message lacks \"%s\": %s", where, lam_last_error());
+    CHECK_MSG(t_err_has(path), "message lacks the path: %s", lam_last_error());
+    if (where) CHECK_MSG(t_err_has(where), "message lacks \"%s\": %s", where, lam_last_error());
     if (st == LAM_OK) lam_idx_free(m);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* A header that declares far more data than the file holds must fail before
@@ -155,30 +111,30 @@ static void test_idx_lying_size(void)
         for (int gz = 0; gz < 2; gz++) {
             char name[32];
             snprintf(name, sizeof name, "lying%zu%s", c, gz ? ".gz" : "");
-            const char *p = gz ? write_gz(name, buf, n) : write_bytes(name, buf, n);
+            const char *p = gz ? t_write_gz(name, buf, n) : t_write_bytes(name, buf, n);
             lam_alloc_stats s0 = stats();
-            double t0 = now();
+            double t0 = t_now();
             expect_idx_fail(p, LAM_ERR_FORMAT, "truncated");
             lam_alloc_stats s1 = stats();
             uint64_t limit = s0.bytes_live + (4u << 20);
             CHECK_MSG(s1.bytes_peak <= (s0.bytes_peak > limit ? s0.bytes_peak : limit),
                       "case %zu gz %d: peak %llu bytes", c, gz,
                       (unsigned long long)s1.bytes_peak);
-            CHECK(now() - t0 < 1.0);
+            CHECK(t_now() - t0 < 1.0);
         }
     }
     /* the same through the data-set path */
     uint32_t d3[3] = {60000, 28, 28}, d1[1] = {60000};
     size_t n = make_idx(buf, 0x08, 3, d3, v, 10);
-    const char *ip = write_gz("lying_img.gz", buf, n);
+    const char *ip = t_write_gz("lying_img.gz", buf, n);
     unsigned char lb[64 + 60000];
     double *labs = calloc(60000, sizeof *labs);
-    const char *lp = write_bytes("lying_lab", lb, make_idx(lb, 0x08, 1, d1, labs, 60000));
+    const char *lp = t_write_bytes("lying_lab", lb, make_idx(lb, 0x08, 1, d1, labs, 60000));
     free(labs);
     lam_alloc_stats s0 = stats();
     lam_dataset *ds = (lam_dataset *)1;
     CHECK(lam_dataset_from_idx(ip, lp, NULL, &ds) == LAM_ERR_FORMAT && ds == NULL);
-    CHECK(err_has(ip) && err_has("truncated"));
+    CHECK(t_err_has(ip) && t_err_has("truncated"));
     lam_alloc_stats s1 = stats();
     uint64_t limit = s0.bytes_live + (4u << 20);
     CHECK(s1.bytes_peak <= (s0.bytes_peak > limit ? s0.bytes_peak : limit));
@@ -187,7 +143,7 @@ static void test_idx_lying_size(void)
 
 static void test_idx_dtypes(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     static const int types[] = {0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E};
     const double vals[6][6] = {
         {0, 1, 127, 128, 254, 255},
@@ -204,7 +160,7 @@ static void test_idx_dtypes(void)
         for (int gz = 0; gz < 2; gz++) {
             char name[32];
             snprintf(name, sizeof name, "dtype%d%s", t, gz ? ".gz" : "");
-            const char *p = gz ? write_gz(name, buf, n) : write_bytes(name, buf, n);
+            const char *p = gz ? t_write_gz(name, buf, n) : t_write_bytes(name, buf, n);
             lam_idx *m = NULL;
             lam_status st = lam_idx_read(p, &m);
             CHECK_MSG(st == LAM_OK, "%s: %s", p, lam_last_error());
@@ -234,7 +190,7 @@ static void test_idx_dtypes(void)
     lam_idx *m = (lam_idx *)1;
     CHECK(lam_idx_read(NULL, &m) == LAM_ERR_ARG && m == NULL);
     lam_idx_free(NULL);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_idx_malformed(void)
@@ -247,34 +203,34 @@ static void test_idx_malformed(void)
 
     memcpy(bad, buf, n);
     bad[1] = 8;
-    expect_idx_fail(write_bytes("magic", bad, n), LAM_ERR_FORMAT, "byte offset 0");
-    expect_idx_fail(write_gz("magic.gz", bad, n), LAM_ERR_FORMAT, "byte offset 0");
+    expect_idx_fail(t_write_bytes("magic", bad, n), LAM_ERR_FORMAT, "byte offset 0");
+    expect_idx_fail(t_write_gz("magic.gz", bad, n), LAM_ERR_FORMAT, "byte offset 0");
     memcpy(bad, buf, n);
     bad[2] = 0x0A;
-    expect_idx_fail(write_bytes("type", bad, n), LAM_ERR_FORMAT, "byte offset 2");
+    expect_idx_fail(t_write_bytes("type", bad, n), LAM_ERR_FORMAT, "byte offset 2");
     bad[2] = 0x07;
-    expect_idx_fail(write_bytes("type2", bad, n), LAM_ERR_FORMAT, "unknown IDX element type");
+    expect_idx_fail(t_write_bytes("type2", bad, n), LAM_ERR_FORMAT, "unknown IDX element type");
     memcpy(bad, buf, n);
     bad[3] = 0;
-    expect_idx_fail(write_bytes("ndim0", bad, n), LAM_ERR_FORMAT, "byte offset 3");
+    expect_idx_fail(t_write_bytes("ndim0", bad, n), LAM_ERR_FORMAT, "byte offset 3");
     bad[3] = 5;
-    expect_idx_fail(write_bytes("ndim5", bad, n), LAM_ERR_FORMAT, "byte offset 3");
+    expect_idx_fail(t_write_bytes("ndim5", bad, n), LAM_ERR_FORMAT, "byte offset 3");
     bad[3] = 255;
-    expect_idx_fail(write_gz("ndim255.gz", bad, n), LAM_ERR_FORMAT, "byte offset 3");
+    expect_idx_fail(t_write_gz("ndim255.gz", bad, n), LAM_ERR_FORMAT, "byte offset 3");
     /* a zero dimension */
     uint32_t dz[3] = {2, 0, 4};
     size_t nz = make_idx(bad, 0x08, 3, dz, v, 0);
-    expect_idx_fail(write_bytes("dim0", bad, nz), LAM_ERR_FORMAT, "byte offset 8");
+    expect_idx_fail(t_write_bytes("dim0", bad, nz), LAM_ERR_FORMAT, "byte offset 8");
     /* dimensions whose product overflows / exceeds 2^31 elements */
     uint32_t dov[2] = {1u << 31, 1u << 31};
     size_t nov = make_idx(bad, 0x08, 2, dov, v, 4);
-    expect_idx_fail(write_bytes("overflow", bad, nov), LAM_ERR_FORMAT, "byte offset 8");
+    expect_idx_fail(t_write_bytes("overflow", bad, nov), LAM_ERR_FORMAT, "byte offset 8");
     uint32_t dmax[4] = {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
     size_t nmax = make_idx(bad, 0x0E, 4, dmax, v, 1);
-    expect_idx_fail(write_bytes("overflow4", bad, nmax), LAM_ERR_FORMAT, "byte offset 4");
+    expect_idx_fail(t_write_bytes("overflow4", bad, nmax), LAM_ERR_FORMAT, "byte offset 4");
     uint32_t dbig[2] = {1u << 16, (1u << 15) + 1};
     size_t nbig = make_idx(bad, 0x08, 2, dbig, v, 4);
-    expect_idx_fail(write_gz("toobig.gz", bad, nbig), LAM_ERR_FORMAT, "byte offset 8");
+    expect_idx_fail(t_write_gz("toobig.gz", bad, nbig), LAM_ERR_FORMAT, "byte offset 8");
 
     /* truncated at several points, plain and gzip: the message names the
      * offset where the data ends */
@@ -283,15 +239,15 @@ static void test_idx_malformed(void)
         char name[32], where[48];
         snprintf(where, sizeof where, "byte offset %zu", cuts[c]);
         snprintf(name, sizeof name, "cut%zu", cuts[c]);
-        expect_idx_fail(write_bytes(name, buf, cuts[c]), LAM_ERR_FORMAT, where);
+        expect_idx_fail(t_write_bytes(name, buf, cuts[c]), LAM_ERR_FORMAT, where);
         snprintf(name, sizeof name, "cut%zu.gz", cuts[c]);
-        expect_idx_fail(write_gz(name, buf, cuts[c]), LAM_ERR_FORMAT, where);
+        expect_idx_fail(t_write_gz(name, buf, cuts[c]), LAM_ERR_FORMAT, where);
     }
     /* a multi-byte element cut in the middle */
     uint32_t d1[1] = {3};
     size_t n16 = make_idx(bad, 0x0B, 1, d1, v, 3);
-    expect_idx_fail(write_bytes("cut16", bad, n16 - 1), LAM_ERR_FORMAT, "byte offset 13");
-    expect_idx_fail(write_gz("cut16.gz", bad, n16 - 1), LAM_ERR_FORMAT, "byte offset 13");
+    expect_idx_fail(t_write_bytes("cut16", bad, n16 - 1), LAM_ERR_FORMAT, "byte offset 13");
+    expect_idx_fail(t_write_gz("cut16.gz", bad, n16 - 1), LAM_ERR_FORMAT, "byte offset 13");
 
     /* trailing bytes */
     memcpy(bad, buf, n);
@@ -299,31 +255,31 @@ static void test_idx_malformed(void)
     bad[n + 1] = 9;
     char where[48];
     snprintf(where, sizeof where, "byte offset %zu", n);
-    expect_idx_fail(write_bytes("trail", bad, n + 2), LAM_ERR_FORMAT, where);
-    CHECK(err_has("2 unexpected bytes"));
-    expect_idx_fail(write_gz("trail.gz", bad, n + 1), LAM_ERR_FORMAT, where);
+    expect_idx_fail(t_write_bytes("trail", bad, n + 2), LAM_ERR_FORMAT, where);
+    CHECK(t_err_has("2 unexpected bytes"));
+    expect_idx_fail(t_write_gz("trail.gz", bad, n + 1), LAM_ERR_FORMAT, where);
 
     /* corrupt gzip: the compressed stream cut short, and a flipped byte */
-    const char *gp = write_gz("ok.gz", buf, n);
+    const char *gp = t_write_gz("ok.gz", buf, n);
     FILE *f = fopen(gp, "rb");
     unsigned char gzb[512];
     size_t gn = f ? fread(gzb, 1, sizeof gzb, f) : 0;
     if (f) fclose(f);
     CHECK(gn > 20);
-    expect_idx_fail(write_bytes("gzcut.gz", gzb, gn - 6), LAM_ERR_FORMAT, "gzip");
+    expect_idx_fail(t_write_bytes("gzcut.gz", gzb, gn - 6), LAM_ERR_FORMAT, "gzip");
     gzb[gn - 6] ^= 0xFF; /* CRC byte of the trailer */
-    expect_idx_fail(write_bytes("gzcrc.gz", gzb, gn), LAM_ERR_FORMAT, "gzip");
+    expect_idx_fail(t_write_bytes("gzcrc.gz", gzb, gn), LAM_ERR_FORMAT, "gzip");
 
     /* missing file, a directory */
-    expect_idx_fail(tpath("no_such_file"), LAM_ERR_IO, "cannot open");
-    expect_idx_fail(tmpdir, LAM_ERR_IO, "directory");
+    expect_idx_fail(t_tpath("no_such_file"), LAM_ERR_IO, "cannot open");
+    expect_idx_fail(t_tmpdir, LAM_ERR_IO, "directory");
 }
 
 /* Through a pipe the size is unknown: the buffer grows as data arrives. */
 static void test_idx_pipe(void)
 {
-    uint64_t live0 = live_bytes();
-    const char *p = tpath("fifo");
+    uint64_t live0 = t_live_bytes();
+    const char *p = t_tpath("fifo");
     if (mkfifo(p, 0600) != 0) {
         perror("mkfifo");
         CHECK(0);
@@ -361,10 +317,10 @@ static void test_idx_pipe(void)
         int ws;
         waitpid(pid, &ws, 0);
         if (cut) {
-            CHECK_MSG(st == LAM_ERR_FORMAT && err_has("truncated"), "%s", lam_last_error());
+            CHECK_MSG(st == LAM_ERR_FORMAT && t_err_has("truncated"), "%s", lam_last_error());
             char where[48];
             snprintf(where, sizeof where, "byte offset %zu", len - 1);
-            CHECK_MSG(err_has(where), "%s", lam_last_error());
+            CHECK_MSG(t_err_has(where), "%s", lam_last_error());
         } else {
             CHECK_MSG(st == LAM_OK, "pipe%s: %s", gz ? " gz" : "", lam_last_error());
             if (m) {
@@ -375,7 +331,7 @@ static void test_idx_pipe(void)
         lam_idx_free(m);
     }
     free(buf);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- IDX -> data set ------------------------------------------------------------- */
@@ -390,13 +346,13 @@ static lam_dataset *idx_ds(const char *ip, const char *lp, const lam_idx_opts *o
 
 static void test_idx_dataset(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     unsigned char ib[256], lb[64];
     double pix[30], lab[5] = {3, 0, 1, 3, 2};
     for (int i = 0; i < 30; i++) pix[i] = i * 8;
     uint32_t d3[3] = {5, 2, 3}, d1[1] = {5};
-    const char *ip = write_gz("ds_img.gz", ib, make_idx(ib, 0x08, 3, d3, pix, 30));
-    const char *lp = write_bytes("ds_lab", lb, make_idx(lb, 0x08, 1, d1, lab, 5));
+    const char *ip = t_write_gz("ds_img.gz", ib, make_idx(ib, 0x08, 3, d3, pix, 30));
+    const char *lp = t_write_bytes("ds_lab", lb, make_idx(lb, 0x08, 1, d1, lab, 5));
     lam_dataset *ds = idx_ds(ip, lp, NULL);
     if (ds) {
         CHECK(ds->n == 5 && ds->nfeat == 6 && ds->nclasses == 4);
@@ -422,8 +378,8 @@ static void test_idx_dataset(void)
     lam_dataset_free(ds);
     /* 4-D images [N, C, H, W] with i16 labels; 2-D [N, F] f32; i32 images */
     uint32_t d4[4] = {5, 3, 1, 2};
-    ip = write_bytes("ds4_img", ib, make_idx(ib, 0x08, 4, d4, pix, 30));
-    lp = write_gz("ds4_lab.gz", lb, make_idx(lb, 0x0B, 1, d1, lab, 5));
+    ip = t_write_bytes("ds4_img", ib, make_idx(ib, 0x08, 4, d4, pix, 30));
+    lp = t_write_gz("ds4_lab.gz", lb, make_idx(lb, 0x0B, 1, d1, lab, 5));
     ds = idx_ds(ip, lp, NULL);
     if (ds) {
         CHECK(ds->sample_shape.ndim == 3 && ds->sample_shape.d[0] == 3 &&
@@ -434,8 +390,8 @@ static void test_idx_dataset(void)
     uint32_t d2[2] = {5, 6};
     double fv[30];
     for (int i = 0; i < 30; i++) fv[i] = -1.5 + 0.25 * i;
-    ip = write_bytes("ds2_img", ib, make_idx(ib, 0x0D, 2, d2, fv, 30));
-    lp = write_bytes("ds2_lab", lb, make_idx(lb, 0x0C, 1, d1, lab, 5));
+    ip = t_write_bytes("ds2_img", ib, make_idx(ib, 0x0D, 2, d2, fv, 30));
+    lp = t_write_bytes("ds2_lab", lb, make_idx(lb, 0x0C, 1, d1, lab, 5));
     ds = idx_ds(ip, lp, NULL);
     if (ds) {
         CHECK(ds->sample_shape.ndim == 1 && ds->sample_shape.d[0] == 6);
@@ -444,11 +400,11 @@ static void test_idx_dataset(void)
     lam_dataset_free(ds);
     double iv[30];
     for (int i = 0; i < 30; i++) iv[i] = i * 1000 - 7000;
-    ip = write_bytes("ds_i32_img", ib, make_idx(ib, 0x0C, 3, d3, iv, 30));
+    ip = t_write_bytes("ds_i32_img", ib, make_idx(ib, 0x0C, 3, d3, iv, 30));
     ds = idx_ds(ip, lp, NULL);
     if (ds) CHECK(ds->x[0] == -7000.0f && ds->x[29] == 22000.0f);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* Expect lam_dataset_from_idx to fail with a message holding `who` (a path)
@@ -456,16 +412,16 @@ static void test_idx_dataset(void)
 static void expect_ds_fail(const char *ip, const char *lp, const lam_idx_opts *o,
                            lam_status want, const char *who, const char *where)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = (lam_dataset *)1;
     lam_status st = lam_dataset_from_idx(ip, lp, o, &ds);
     CHECK_MSG(st == want, "%s + %s: got %s (%s)", ip ? ip : "NULL", lp ? lp : "NULL",
               lam_status_str(st), lam_last_error());
     CHECK(ds == NULL);
-    if (who) CHECK_MSG(err_has(who), "message lacks %s: %s", who, lam_last_error());
-    if (where) CHECK_MSG(err_has(where), "message lacks \"%s\": %s", where, lam_last_error());
+    if (who) CHECK_MSG(t_err_has(who), "message lacks %s: %s", who, lam_last_error());
+    if (where) CHECK_MSG(t_err_has(where), "message lacks \"%s\": %s", where, lam_last_error());
     if (st == LAM_OK) lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_idx_dataset_errors(void)
@@ -473,43 +429,43 @@ static void test_idx_dataset_errors(void)
     unsigned char ib[256], lb[64];
     double pix[30] = {0}, lab[6] = {3, 0, 1, 3, 2, 1};
     uint32_t d3[3] = {5, 2, 3}, d1[1] = {5}, d6[1] = {6}, d2[2] = {5, 1};
-    const char *ip = write_bytes("e_img", ib, make_idx(ib, 0x08, 3, d3, pix, 30));
-    const char *lp = write_bytes("e_lab", lb, make_idx(lb, 0x08, 1, d1, lab, 5));
+    const char *ip = t_write_bytes("e_img", ib, make_idx(ib, 0x08, 3, d3, pix, 30));
+    const char *lp = t_write_bytes("e_lab", lb, make_idx(lb, 0x08, 1, d1, lab, 5));
     /* count mismatch */
-    const char *l6 = write_bytes("e_lab6", lb, make_idx(lb, 0x08, 1, d6, lab, 6));
+    const char *l6 = t_write_bytes("e_lab6", lb, make_idx(lb, 0x08, 1, d6, lab, 6));
     expect_ds_fail(ip, l6, NULL, LAM_ERR_FORMAT, l6, "byte offset 4");
-    CHECK(err_has("6 labels") && err_has("5 images"));
+    CHECK(t_err_has("6 labels") && t_err_has("5 images"));
     /* labels out of range when nclasses is given: label 3 of item 0 at byte 8 */
     lam_idx_opts o = lam_idx_opts_defaults();
     o.nclasses = 3;
     expect_ds_fail(ip, lp, &o, LAM_ERR_FORMAT, lp, "byte offset 8");
-    CHECK(err_has("label 3 of item 0"));
+    CHECK(t_err_has("label 3 of item 0"));
     /* negative i8 label at item 2 -> byte 8 + 2; i32 label at item 4 -> 8 + 16 */
     double neg[5] = {1, 0, -1, 0, 0};
-    const char *ln = write_gz("e_neg.gz", lb, make_idx(lb, 0x09, 1, d1, neg, 5));
+    const char *ln = t_write_gz("e_neg.gz", lb, make_idx(lb, 0x09, 1, d1, neg, 5));
     expect_ds_fail(ip, ln, NULL, LAM_ERR_FORMAT, ln, "byte offset 10");
     double huge[5] = {1, 0, 1, 0, 2000000};
-    const char *lh = write_bytes("e_huge", lb, make_idx(lb, 0x0C, 1, d1, huge, 5));
+    const char *lh = t_write_bytes("e_huge", lb, make_idx(lb, 0x0C, 1, d1, huge, 5));
     expect_ds_fail(ip, lh, NULL, LAM_ERR_FORMAT, lh, "byte offset 24");
-    CHECK(err_has("max_classes"));
+    CHECK(t_err_has("max_classes"));
     /* labels with 2 dimensions, float labels, 1-D images (swapped files) */
-    const char *l2 = write_bytes("e_lab2", lb, make_idx(lb, 0x08, 2, d2, lab, 5));
+    const char *l2 = t_write_bytes("e_lab2", lb, make_idx(lb, 0x08, 2, d2, lab, 5));
     expect_ds_fail(ip, l2, NULL, LAM_ERR_FORMAT, l2, "byte offset 3");
-    const char *lf = write_bytes("e_labf", lb, make_idx(lb, 0x0D, 1, d1, lab, 5));
+    const char *lf = t_write_bytes("e_labf", lb, make_idx(lb, 0x0D, 1, d1, lab, 5));
     expect_ds_fail(ip, lf, NULL, LAM_ERR_FORMAT, lf, "byte offset 2");
     expect_ds_fail(lp, ip, NULL, LAM_ERR_FORMAT, lp, "swapped");
     /* non-finite float pixel: element 4 of sample 1 -> byte 16 + 4 * 10 */
     double fv[30] = {0};
     fv[10] = NAN;
-    const char *fp = write_bytes("e_nan", ib, make_idx(ib, 0x0D, 3, d3, fv, 30));
+    const char *fp = t_write_bytes("e_nan", ib, make_idx(ib, 0x0D, 3, d3, fv, 30));
     expect_ds_fail(fp, lp, NULL, LAM_ERR_FORMAT, fp, "byte offset 56");
     fv[10] = 1e300;
-    fp = write_bytes("e_f64", ib, make_idx(ib, 0x0E, 3, d3, fv, 30));
+    fp = t_write_bytes("e_f64", ib, make_idx(ib, 0x0E, 3, d3, fv, 30));
     expect_ds_fail(fp, lp, NULL, LAM_ERR_FORMAT, fp, "byte offset 96");
     /* errors of either file come through */
-    const char *tr = write_bytes("e_trunc", ib, make_idx(ib, 0x08, 3, d3, pix, 30) - 1);
+    const char *tr = t_write_bytes("e_trunc", ib, make_idx(ib, 0x08, 3, d3, pix, 30) - 1);
     expect_ds_fail(tr, lp, NULL, LAM_ERR_FORMAT, tr, "truncated");
-    expect_ds_fail(ip, tpath("e_missing"), NULL, LAM_ERR_IO, "e_missing", NULL);
+    expect_ds_fail(ip, t_tpath("e_missing"), NULL, LAM_ERR_IO, "e_missing", NULL);
     /* bad arguments */
     expect_ds_fail(NULL, lp, NULL, LAM_ERR_ARG, NULL, NULL);
     o = lam_idx_opts_defaults();
@@ -543,25 +499,25 @@ static size_t make_cifar(unsigned char *buf, int nrec, bool c100, const int *coa
 static void expect_cifar_fail(const char *const *paths, int np, lam_cifar_variant v,
                               lam_status want, const char *who, const char *where)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = (lam_dataset *)1;
     lam_status st = lam_cifar_read(paths, np, v, &ds);
     CHECK_MSG(st == want, "got %s (%s), want %s", lam_status_str(st), lam_last_error(),
               lam_status_str(want));
     CHECK(ds == NULL);
-    if (who) CHECK_MSG(err_has(who), "message lacks %s: %s", who, lam_last_error());
-    if (where) CHECK_MSG(err_has(where), "message lacks \"%s\": %s", where, lam_last_error());
+    if (who) CHECK_MSG(t_err_has(who), "message lacks %s: %s", who, lam_last_error());
+    if (where) CHECK_MSG(t_err_has(where), "message lacks \"%s\": %s", where, lam_last_error());
     if (st == LAM_OK) lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_cifar(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     static unsigned char buf[8 * 3074];
     int lab[5] = {9, 0, 3, 7, 1}, fine[3] = {99, 0, 42}, coarse[3] = {19, 0, 7};
-    const char *a = write_bytes("c10_a.bin", buf, make_cifar(buf, 3, false, NULL, lab, 0));
-    const char *b = write_gz("c10_b.bin.gz", buf, make_cifar(buf, 2, false, NULL, lab + 3, 3));
+    const char *a = t_write_bytes("c10_a.bin", buf, make_cifar(buf, 3, false, NULL, lab, 0));
+    const char *b = t_write_gz("c10_b.bin.gz", buf, make_cifar(buf, 2, false, NULL, lab + 3, 3));
     const char *paths[2] = {a, b};
     lam_dataset *ds = NULL;
     CHECK_OK(lam_cifar_read(paths, 2, LAM_CIFAR_10, &ds));
@@ -581,7 +537,7 @@ static void test_cifar(void)
     }
     lam_dataset_free(ds);
     /* CIFAR-100, fine and coarse */
-    const char *c = write_gz("c100.bin.gz", buf, make_cifar(buf, 3, true, coarse, fine, 0));
+    const char *c = t_write_gz("c100.bin.gz", buf, make_cifar(buf, 3, true, coarse, fine, 0));
     ds = NULL;
     CHECK_OK(lam_cifar_read(&c, 1, LAM_CIFAR_100_FINE, &ds));
     if (ds) {
@@ -597,31 +553,31 @@ static void test_cifar(void)
         CHECK(strcmp(ds->class_names[19], "vehicles_2") == 0);
     }
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 
     /* a partial record: 2 records and 100 bytes; the offset of the partial one */
     size_t n = make_cifar(buf, 3, false, NULL, lab, 0);
-    const char *p = write_bytes("c_part.bin", buf, 2 * 3073 + 100);
+    const char *p = t_write_bytes("c_part.bin", buf, 2 * 3073 + 100);
     expect_cifar_fail(&p, 1, LAM_CIFAR_10, LAM_ERR_FORMAT, p, "byte offset 6146");
-    p = write_gz("c_part.bin.gz", buf, n - 1);
+    p = t_write_gz("c_part.bin.gz", buf, n - 1);
     expect_cifar_fail(&p, 1, LAM_CIFAR_10, LAM_ERR_FORMAT, p, "byte offset 6146");
     /* the CIFAR-10 file read as CIFAR-100: not whole records */
     expect_cifar_fail(&a, 1, LAM_CIFAR_100_FINE, LAM_ERR_FORMAT, a, "partial record");
     /* bad labels: CIFAR-10 label 10 in record 1; CIFAR-100 fine 100, coarse 20 */
     int badl[3] = {1, 10, 2};
-    p = write_bytes("c_badlab.bin", buf, make_cifar(buf, 3, false, NULL, badl, 0));
+    p = t_write_bytes("c_badlab.bin", buf, make_cifar(buf, 3, false, NULL, badl, 0));
     expect_cifar_fail(&p, 1, LAM_CIFAR_10, LAM_ERR_FORMAT, p, "byte offset 3073");
     const char *pp[2] = {a, p};
     expect_cifar_fail(pp, 2, LAM_CIFAR_10, LAM_ERR_FORMAT, p, "label 10 of record 1");
     int f100[3] = {5, 100, 0}, c20[3] = {1, 2, 20};
-    p = write_bytes("c_badfine.bin", buf, make_cifar(buf, 3, true, coarse, f100, 0));
+    p = t_write_bytes("c_badfine.bin", buf, make_cifar(buf, 3, true, coarse, f100, 0));
     expect_cifar_fail(&p, 1, LAM_CIFAR_100_FINE, LAM_ERR_FORMAT, p, "byte offset 3075");
-    p = write_gz("c_badcoarse.bin.gz", buf, make_cifar(buf, 3, true, c20, fine, 0));
+    p = t_write_gz("c_badcoarse.bin.gz", buf, make_cifar(buf, 3, true, c20, fine, 0));
     expect_cifar_fail(&p, 1, LAM_CIFAR_100_FINE, LAM_ERR_FORMAT, p, "byte offset 6148");
     /* empty file, missing file, bad arguments */
-    p = write_bytes("c_empty.bin", buf, 0);
+    p = t_write_bytes("c_empty.bin", buf, 0);
     expect_cifar_fail(&p, 1, LAM_CIFAR_10, LAM_ERR_FORMAT, p, "empty");
-    p = tpath("c_missing.bin");
+    p = t_tpath("c_missing.bin");
     expect_cifar_fail(&p, 1, LAM_CIFAR_10, LAM_ERR_IO, p, "cannot open");
     expect_cifar_fail(&a, 0, LAM_CIFAR_10, LAM_ERR_ARG, NULL, NULL);
     expect_cifar_fail(&a, 1, (lam_cifar_variant)7, LAM_ERR_ARG, NULL, NULL);
@@ -754,7 +710,7 @@ static void test_noise_and_scale(void)
 
 static void test_standardize(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     enum { B = 50, C = 3, H = 4, W = 6, HW = H * W };
     lam_dataset *ds = NULL;
     CHECK_OK(lam_dataset_new(LAM_TASK_CLASSIFICATION, B, C * HW, 2, &ds));
@@ -792,7 +748,7 @@ static void test_standardize(void)
     CHECK(lam_image_channel_stats(ds->x, 0, C, HW, mean, sd) == LAM_ERR_ARG);
     CHECK(lam_dataset_channel_stats(NULL, mean, sd) == LAM_ERR_ARG);
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_augment(void)
@@ -877,16 +833,16 @@ static void test_fault_injection(void)
     double pix[30], lab[5] = {3, 0, 1, 3, 2};
     for (int i = 0; i < 30; i++) pix[i] = i;
     uint32_t d3[3] = {5, 2, 3}, d1[1] = {5};
-    const char *ip = write_gz("fi_img.gz", ib, make_idx(ib, 0x0B, 3, d3, pix, 30));
-    const char *lp = write_bytes("fi_lab", lb, make_idx(lb, 0x08, 1, d1, lab, 5));
+    const char *ip = t_write_gz("fi_img.gz", ib, make_idx(ib, 0x0B, 3, d3, pix, 30));
+    const char *lp = t_write_bytes("fi_lab", lb, make_idx(lb, 0x08, 1, d1, lab, 5));
     int cl[3] = {1, 2, 3}, cc[3] = {0, 1, 2};
-    const char *c1 = write_bytes("fi_c.bin", cb, make_cifar(cb, 2, true, cc, cl, 0));
-    const char *c2 = write_gz("fi_c.bin.gz", cb, make_cifar(cb, 3, true, cc, cl, 0));
+    const char *c1 = t_write_bytes("fi_c.bin", cb, make_cifar(cb, 2, true, cc, cl, 0));
+    const char *c2 = t_write_gz("fi_c.bin.gz", cb, make_cifar(cb, 3, true, cc, cl, 0));
     const char *cp[2] = {c1, c2};
     const char *names[4] = {"w", "x", "y", "z"};
     int fds0 = count_fds();
     for (int which = 0; which < 3; which++) {
-        uint64_t live0 = live_bytes();
+        uint64_t live0 = t_live_bytes();
         int failures = 0;
         for (uint64_t n = 1; n < 200; n++) {
             lam_alloc_fail_after(n);
@@ -910,7 +866,7 @@ static void test_fault_injection(void)
             lam_alloc_fail_after(0);
             CHECK_MSG(st == LAM_OK || st == LAM_ERR_NOMEM, "reader %d, fault %llu: %s %s",
                       which, (unsigned long long)n, lam_status_str(st), lam_last_error());
-            CHECK(live_bytes() == live0);
+            CHECK(t_live_bytes() == live0);
             if (st == LAM_OK) break;
             failures++;
         }
@@ -923,29 +879,29 @@ static void test_fault_injection(void)
 
 static void test_fashion_finder(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     /* missing: IO with the install hint */
     lam_dataset *tr = (lam_dataset *)1, *te = (lam_dataset *)1;
-    CHECK(lam_fashion_mnist_load(tpath("no_fashion"), &tr, &te) == LAM_ERR_IO);
+    CHECK(lam_fashion_mnist_load(t_tpath("no_fashion"), &tr, &te) == LAM_ERR_IO);
     CHECK(tr == NULL && te == NULL);
-    CHECK(err_has("apt-get install dataset-fashion-mnist") && err_has("--data DIR"));
-    CHECK(err_has("train-images-idx3-ubyte"));
+    CHECK(t_err_has("apt-get install dataset-fashion-mnist") && t_err_has("--data DIR"));
+    CHECK(t_err_has("train-images-idx3-ubyte"));
     CHECK(lam_fashion_mnist_load(NULL, NULL, NULL) == LAM_ERR_ARG);
     /* a small stand-in: plain and .gz files mixed */
     char dir[300];
-    snprintf(dir, sizeof dir, "%s/fm", tmpdir);
+    snprintf(dir, sizeof dir, "%s/fm", t_tmpdir);
     mkdir(dir, 0700);
     unsigned char ib[256], lb[64];
     double pix[8], lab[2] = {9, 0};
     for (int i = 0; i < 8; i++) pix[i] = 255 - i;
     uint32_t d3[3] = {2, 2, 2}, d1[1] = {2};
     size_t ni = make_idx(ib, 0x08, 3, d3, pix, 8), nl = make_idx(lb, 0x08, 1, d1, lab, 2);
-    write_gz("fm/train-images-idx3-ubyte.gz", ib, ni);
-    write_bytes("fm/train-labels-idx1-ubyte", lb, nl);
-    write_bytes("fm/t10k-images-idx3-ubyte", ib, ni);
+    t_write_gz("fm/train-images-idx3-ubyte.gz", ib, ni);
+    t_write_bytes("fm/train-labels-idx1-ubyte", lb, nl);
+    t_write_bytes("fm/t10k-images-idx3-ubyte", ib, ni);
     CHECK(lam_fashion_mnist_load(dir, &tr, &te) == LAM_ERR_IO); /* no t10k labels */
-    CHECK(tr == NULL && te == NULL && err_has("t10k-labels-idx1-ubyte"));
-    write_gz("fm/t10k-labels-idx1-ubyte.gz", lb, nl);
+    CHECK(tr == NULL && te == NULL && t_err_has("t10k-labels-idx1-ubyte"));
+    t_write_gz("fm/t10k-labels-idx1-ubyte.gz", lb, nl);
     CHECK_OK(lam_fashion_mnist_load(dir, &tr, &te));
     if (tr && te) {
         CHECK(tr->n == 2 && te->n == 2 && tr->nclasses == 10 && tr->labels[0] == 9);
@@ -963,11 +919,11 @@ static void test_fashion_finder(void)
     CHECK_OK(lam_fashion_mnist_peek(dir, &ntr, &nte));
     CHECK(ntr == 2 && nte == 2);
     lam_idx h;
-    snprintf(dir, sizeof dir, "%s/fm/train-images-idx3-ubyte.gz", tmpdir);
+    snprintf(dir, sizeof dir, "%s/fm/train-images-idx3-ubyte.gz", t_tmpdir);
     CHECK_OK(lam_idx_peek(dir, &h));
     CHECK(h.ndim == 3 && h.dims[0] == 2 && h.numel == 8 && h.gzip && h.data == NULL);
-    CHECK(lam_fashion_mnist_peek(tpath("no_fashion"), &ntr, NULL) == LAM_ERR_IO);
-    CHECK(live_bytes() == live0);
+    CHECK(lam_fashion_mnist_peek(t_tpath("no_fashion"), &ntr, NULL) == LAM_ERR_IO);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void check_fashion_part(const lam_dataset *ds, int64_t n)
@@ -995,28 +951,24 @@ static void test_fashion_mnist(void)
                "dataset-fashion-mnist)\n", LAM_FASHION_MNIST_DIR);
         return;
     }
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *tr = NULL, *te = NULL;
-    double t0 = now();
+    double t0 = t_now();
     /* both parts: about 0.4 s, most of it zlib; 0.5 s under ASan */
     lam_status st = lam_fashion_mnist_load(NULL, &tr, &te);
-    double dt = now() - t0;
+    double dt = t_now() - t0;
     CHECK_MSG(st == LAM_OK, "%s", lam_last_error());
     printf("# Fashion-MNIST train + test loaded in %.3f s\n", dt);
     if (tr) check_fashion_part(tr, 60000);
     if (te) check_fashion_part(te, 10000);
     lam_dataset_free(tr);
     lam_dataset_free(te);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_images_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_test_images_XXXXXX")) return 1;
     RUN(test_idx_lying_size); /* first: it checks the allocation peak */
     RUN(test_idx_dtypes);
     RUN(test_idx_malformed);
@@ -1032,8 +984,6 @@ int main(void)
     RUN(test_fault_injection);
     RUN(test_fashion_finder);
     RUN(test_fashion_mnist);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -46,7 +46,6 @@
 
 #include "lamina/lamina.h"
 
-static char tmpdir[64];
 static const char *lamina;
 static uint64_t rng_state;
 
@@ -58,13 +57,6 @@ static uint64_t rnd(void) /* splitmix64 */
     return z ^ (z >> 31);
 }
 static double urand(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void sleep_us(long us)
 {
@@ -82,7 +74,7 @@ static const char *tpath(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
+    snprintf(bufs[k], sizeof bufs[k], "%s/%s", t_tmpdir, name);
     return bufs[k];
 }
 
@@ -159,12 +151,12 @@ static pid_t spawn(const cmdline *c, const char *log, int *pipe_out)
  * still runs. */
 static int wait_for(pid_t pid, double timeout_s, int *st)
 {
-    double end = now_s() + timeout_s;
+    double end = t_now() + timeout_s;
     for (;;) {
         pid_t r = waitpid(pid, st, WNOHANG);
         if (r == pid) return 1;
         if (r < 0 && errno != EINTR) return 1;
-        if (now_s() >= end) return 0;
+        if (t_now() >= end) return 0;
         sleep_us(100);
     }
 }
@@ -179,7 +171,7 @@ static void kill_and_reap(pid_t pid)
 /* Run to the end (at most 120 s); the exit code, or 128 + N for signal N. */
 static int run_to_end(const cmdline *c, const char *log, double *seconds)
 {
-    double t0 = now_s();
+    double t0 = t_now();
     pid_t pid = spawn(c, log, NULL);
     if (pid < 0) return -1;
     int st = 0;
@@ -187,7 +179,7 @@ static int run_to_end(const cmdline *c, const char *log, double *seconds)
         kill_and_reap(pid);
         return -1;
     }
-    if (seconds) *seconds = now_s() - t0;
+    if (seconds) *seconds = t_now() - t0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -348,7 +340,7 @@ static int segment(const cmdline *c, const char *dir, const char *log, int mode,
         ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (ino < 0 || inotify_add_watch(ino, dir, IN_CREATE) < 0) mode = 0; /* no inotify: a random time */
     }
-    double t0 = now_s();
+    double t0 = t_now();
     pid_t pid = spawn(c, log, NULL);
     int st = 0, created = 0;
     *rc = -1;
@@ -358,7 +350,7 @@ static int segment(const cmdline *c, const char *dir, const char *log, int mode,
             if (ino >= 0) close(ino);
             return 0;
         }
-        if (mode == 0 && now_s() - t0 >= at) break;
+        if (mode == 0 && t_now() - t0 >= at) break;
         if (mode == 1) {
             struct pollfd pf = {ino, POLLIN, 0};
             if (poll(&pf, 1, 1) > 0) {
@@ -375,7 +367,7 @@ static int segment(const cmdline *c, const char *dir, const char *log, int mode,
                     break;
                 }
             }
-            if (now_s() - t0 > 120) break; /* a hang: kill, the checks below fail */
+            if (t_now() - t0 > 120) break; /* a hang: kill, the checks below fail */
         } else {
             sleep_us(100);
         }
@@ -388,7 +380,7 @@ static int segment(const cmdline *c, const char *dir, const char *log, int mode,
 static void kill_trials(const workload *w, int trials, figures *fg)
 {
     memset(fg, 0, sizeof *fg);
-    double t_start = now_s();
+    double t_start = t_now();
     char ref[320], ref_model[400], ref_log[400], why[512];
     snprintf(ref, sizeof ref, "%s", tpath("%s_ref", w->name));
     snprintf(ref_model, sizeof ref_model, "%s/model.safetensors", ref);
@@ -495,7 +487,7 @@ static void kill_trials(const workload *w, int trials, figures *fg)
         if (!(done && ok)) show_log(log);
         free(seen);
     }
-    fg->seconds = now_s() - t_start;
+    fg->seconds = t_now() - t_start;
     printf("# kill/resume %s: %d trials, %d SIGKILLs (%d during a checkpoint write, %d before the first "
            "checkpoint; up to %d in one trial), %d checkpoints read back after kills, all readable; "
            "%d/%d bit-exact weights (%d/%d byte-identical model files), %d/%d identical metrics logs; %.1f s\n",
@@ -754,27 +746,15 @@ static void test_should_stop(void)
 
 int main(void)
 {
-    lamina = getenv("LAMINA");
-    if (!lamina || !*lamina) lamina = "build/lamina";
-    if (access(lamina, X_OK) != 0) {
-        fprintf(stderr, "test_kill_resume: %s is not an executable (build it with make, or set LAMINA)\n", lamina);
-        printf("FAIL test_kill_resume_binary\n");
-        return 1;
-    }
+    if (!(lamina = t_lamina_binary("test_kill_resume"))) return 1;
     const char *seed = getenv("LAMINA_KILL_SEED");
     rng_state = seed ? strtoull(seed, NULL, 10) : 1;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_kill_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_test_kill_XXXXXX")) return 1;
     RUN(test_should_stop);
     RUN(test_signals);
     RUN(test_kill_resume_digits);
     RUN(test_kill_resume_char);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (t_failed_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-    if (t_failed_) fprintf(stderr, "fixtures kept in %s\n", tmpdir);
+    if (t_failed_ == 0) t_rm_tree(t_tmpdir);
+    if (t_failed_) fprintf(stderr, "fixtures kept in %s\n", t_tmpdir);
     TEST_MAIN_END;
 }

@@ -12,7 +12,6 @@
 #include "test.h"
 #include "train/train_internal.h"
 
-static char tmpdir[256];
 
 static lam_model *model_text(const char *text)
 {
@@ -143,7 +142,7 @@ static void test_stage_boundary_resume(void)
                                          "[train]\noptimizer = adam\nlr = 0.005\nstrategy = layerwise_supervised\n"
                                          "stage_epochs = 3\nfine_tune_epochs = 3\nepochs = 3\n";
     char ck[300];
-    snprintf(ck, sizeof ck, "%s/stages.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/stages.safetensors", t_tmpdir);
     float *full = NULL;
     size_t total = 0;
     for (int run = 0; run < 3; run++) {
@@ -264,8 +263,7 @@ static void test_pseudo_labelling(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_lw_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (!t_mkdtemp("/tmp/lamina_test_lw_XXXXXX")) return 1;
     lam_set_threads(1); /* small models: one thread is fastest (thread invariance is tested in test_graph) */
     RUN(test_frozen_stage_bitwise);
     RUN(test_per_layer_groups);
@@ -273,8 +271,6 @@ int main(void)
     RUN(test_strategies_on_digits);
     RUN(test_encode);
     RUN(test_pseudo_labelling);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

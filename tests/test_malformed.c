@@ -36,39 +36,9 @@
 
 #include "test.h"
 
-#include <time.h>
-
 #define DIR "tests/malformed/"
 
 static bool print_mode;
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    size_t cap = 4096, len = 0;
-    char *b = malloc(cap);
-    size_t got;
-    while (b && (got = fread(b + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) free(b);
-            b = nb;
-        }
-    }
-    fclose(f);
-    *n = len;
-    return b;
-}
 
 /* Read `path` with reader `reader`; *known is false for an unknown reader. */
 static lam_status read_with(const char *reader, const char *path, bool *known)
@@ -133,7 +103,7 @@ static lam_status read_with(const char *reader, const char *path, bool *known)
         else CHECK(text == NULL && len == 0);
     } else if (!strcmp(reader, "vocab_json")) {
         size_t n;
-        char *b = slurp(path, &n);
+        char *b = t_slurp(path, &n);
         CHECK(b != NULL);
         lam_vocab *v = (lam_vocab *)&v;
         s = b ? lam_vocab_from_json(b, n, &v) : lam_fail(LAM_ERR_IO, "%s: cannot read", path);
@@ -214,7 +184,7 @@ static void run_entry(const char *file, const char *reader, const char *want, in
     FILE *f = fopen(path, "rb");
     CHECK_MSG(f != NULL, "catalogue line %d: %s is missing (run tests/malformed/make_catalogue.py)", lineno, path);
     if (f) fclose(f);
-    uint64_t live = live_bytes();
+    uint64_t live = t_live_bytes();
     lam_clear_error();
     bool known;
     lam_status s = f ? read_with(reader, path, &known) : LAM_ERR_IO;
@@ -233,8 +203,8 @@ static void run_entry(const char *file, const char *reader, const char *want, in
             CHECK_MSG(strstr(msg, want) != NULL, "%s (%s): %s: \"%s\" does not hold \"%s\"", file, reader,
                       lam_status_str(s), msg, want);
     }
-    CHECK_MSG(live_bytes() == live, "%s (%s): %llu bytes leaked", file, reader,
-              (unsigned long long)(live_bytes() - live));
+    CHECK_MSG(t_live_bytes() == live, "%s (%s): %llu bytes leaked", file, reader,
+              (unsigned long long)(t_live_bytes() - live));
     if (t_failed_checks_ == before) {
         t_passed_++;
         printf("ok %s\n", file);
@@ -243,13 +213,6 @@ static void run_entry(const char *file, const char *reader, const char *want, in
         printf("FAIL %s\n", file);
     }
     fflush(stdout);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* Regression: a model file near the 1 MiB cap with ~96,000 distinct keys took
@@ -265,9 +228,9 @@ static void test_big_model_file(void)
     while (n + 40 < cap) n += (size_t)snprintf(t + n, cap - n, "key%d = %d\n", k, k), k++;
     n += (size_t)snprintf(t + n, cap - n, "key5 = 0\n");
     lam_cfg *c = (lam_cfg *)&c;
-    double t0 = now_s();
+    double t0 = t_now();
     lam_status s = lam_cfg_parse(t, n, "big.cfg", &c);
-    double dt = now_s() - t0;
+    double dt = t_now() - t0;
     char want[96];
     snprintf(want, sizeof want, "big.cfg:%d: key 'key5' repeated in [net] (first on line 7)", k + 2);
     CHECK_MSG(s == LAM_ERR_FORMAT && c == NULL && strstr(lam_last_error(), want), "%s: %s", lam_status_str(s),
@@ -292,7 +255,7 @@ static void test_many_layers(void)
     n += (size_t)snprintf(t + n, cap - n, "[train]\n");
     lam_cfg *c = NULL;
     lam_model *m = NULL;
-    double t0 = now_s();
+    double t0 = t_now();
     CHECK_OK(lam_cfg_parse(t, n, "layers.cfg", &c));
     if (c) CHECK_OK(lam_model_from_cfg(c, NULL, &m));
     if (m) {
@@ -301,7 +264,7 @@ static void test_many_layers(void)
         CHECK(strstr(buf, "  fc3000         dense       [1, 2]                      6\n") != NULL);
         CHECK(strstr(buf, "parameters: 18000 (18000 trainable)") != NULL);
     }
-    double dt = now_s() - t0;
+    double dt = t_now() - t0;
     CHECK_MSG(dt < 30, "building and describing 3000 layers took %.1f s", dt);
     lam_model_free(m);
     free(t);
@@ -311,16 +274,11 @@ int main(int argc, char **argv)
 {
     print_mode = argc > 1 && !strcmp(argv[1], "--print");
     lam_set_threads(1);
-    size_t n;
-    char *text = slurp(DIR "catalogue.txt", &n);
-    if (!text) {
+    char *copy = t_slurp(DIR "catalogue.txt", NULL);
+    if (!copy) {
         printf("FAIL catalogue: cannot read " DIR "catalogue.txt (run from the repository root)\n");
         return 1;
     }
-    char *copy = malloc(n + 1);
-    memcpy(copy, text, n);
-    copy[n] = 0;
-    free(text);
     int lineno = 0, entries = 0;
     for (char *line = copy, *next; line && *line; line = next) {
         lineno++;

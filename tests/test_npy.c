@@ -10,69 +10,12 @@
 
 #include "test.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define GOLD "tests/golden/npy/"
 
-static char tdir[64];
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tdir, name); }
-
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-    *size = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
-static void spit(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-static int count_files(const char *needle)
-{
-    DIR *d = opendir(tdir);
-    int c = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strstr(e->d_name, needle)) c++;
-    if (d) closedir(d);
-    return c;
-}
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0) rm_tree(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
+static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", t_tmpdir, name); }
 
 static char *to_hex(const void *p, size_t n)
 {
@@ -93,12 +36,9 @@ typedef struct golden {
 
 static int load_manifest(golden **out)
 {
-    size_t n;
-    char *t = (char *)slurp(GOLD "manifest.txt", &n);
+    char *text = t_slurp(GOLD "manifest.txt", NULL);
     *out = NULL;
-    if (!t) return 0;
-    char *text = realloc(t, n + 1);
-    text[n] = 0;
+    if (!text) return 0;
     golden *g = calloc(256, sizeof *g);
     int k = 0;
     for (char *line = strtok(text, "\n"); line && k < 256; line = strtok(NULL, "\n")) {
@@ -152,7 +92,7 @@ static void test_golden_read(void)
         char path[256];
         snprintf(path, sizeof path, GOLD "%s", g[i].file);
         size_t size;
-        unsigned char *bytes = slurp(path, &size);
+        unsigned char *bytes = t_slurp_exact(path, &size);
         CHECK_MSG(bytes != NULL, "%s missing", path);
         if (!bytes) continue;
         for (int mode = 0; mode < 2; mode++) {
@@ -190,7 +130,7 @@ static void test_golden_write_identical(void)
         if (!a) continue;
         CHECK_OK(lam_npy_write(out, a->dtype, a->ndim, a->dims, a->data));
         size_t n1, n2;
-        unsigned char *x = slurp(path, &n1), *y = slurp(out, &n2);
+        unsigned char *x = t_slurp_exact(path, &n1), *y = t_slurp_exact(out, &n2);
         CHECK_MSG(x && y && n1 == n2 && !memcmp(x, y, n1), "%s: our bytes differ from np.save's", g[i].file);
         free(x);
         free(y);
@@ -222,7 +162,7 @@ static void test_golden_npz_identical(void)
         tpath(out, sizeof out, "same.npz");
         CHECK_OK(lam_npz_write(out, e, n, c == 1));
         size_t n1, n2;
-        unsigned char *x = slurp(files[c], &n1), *y = slurp(out, &n2);
+        unsigned char *x = t_slurp_exact(files[c], &n1), *y = t_slurp_exact(out, &n2);
         bool same = x && y && n1 == n2 && !memcmp(x, y, n1);
         if (c == 0) CHECK_MSG(same, "our archive differs from np.savez's");
         else if (!same) printf("note: our deflated archive differs from np.savez_compressed's (another zlib?)\n");
@@ -300,7 +240,7 @@ static void test_roundtrip(void)
             CHECK_MSG(same_array(a, (lam_npy_dtype)t, &shapes[k], data, nb), "%s shape %d", lam_npy_dtype_name(t), k);
             lam_npy_free(a);
             size_t fs;
-            unsigned char *f = slurp(p, &fs);
+            unsigned char *f = t_slurp_exact(p, &fs);
             CHECK((fs - nb) % 64 == 0); /* header padded to 64 bytes, as np.save */
             a = NULL;
             CHECK_OK(lam_npy_read_mem(f, fs, "mem", &a));
@@ -337,7 +277,7 @@ static void test_roundtrip(void)
     CHECK(z && lam_npz_count(z) == 0);
     lam_npz_close(z);
     for (int i = 0; i < ne; i++) free(keep[i]);
-    CHECK(count_files(".tmp.") == 0);
+    CHECK(t_count_files(t_tmpdir, ".tmp.") == 0);
 }
 
 static void test_write_args(void)
@@ -374,7 +314,7 @@ static void test_write_args(void)
     lam_npy_free(a);
     lam_npz_close(z);
     unlink(p);
-    CHECK(access(p, F_OK) != 0 && count_files(".tmp.") == 0);
+    CHECK(access(p, F_OK) != 0 && t_count_files(t_tmpdir, ".tmp.") == 0);
     /* an existing file keeps its mode when replaced */
     CHECK_OK(lam_npy_write(p, LAM_NPY_F4, 2, ok, f));
     chmod(p, 0640);
@@ -535,7 +475,7 @@ static void test_header_rejects(void)
     }
     CHECK(lam_npy_read_mem(NULL, 3, "h", &(lam_npy *){NULL}) == LAM_ERR_ARG);
     CHECK(lam_npy_read(NULL, &(lam_npy *){NULL}) == LAM_ERR_ARG);
-    CHECK(lam_npy_read(tdir, &(lam_npy *){NULL}) == LAM_ERR_IO);
+    CHECK(lam_npy_read(t_tmpdir, &(lam_npy *){NULL}) == LAM_ERR_IO);
     CHECK(lam_npy_read("/nonexistent/x.npy", &(lam_npy *){NULL}) == LAM_ERR_IO);
 }
 
@@ -546,11 +486,11 @@ static void test_prefixes_and_flips(void)
     static const char *const files[] = {GOLD "np_save_f4.npy", GOLD "fortran_be_i4.npy", GOLD "savez.npz",
                                         GOLD "savez_compressed.npz", GOLD "descriptors_zip64.npz",
                                         GOLD "zip64_records.npz", GOLD "unicode_names.npz"};
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     uint64_t rng = 12345;
     for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
         size_t n;
-        unsigned char *b = slurp(files[f], &n);
+        unsigned char *b = t_slurp_exact(files[f], &n);
         CHECK(b != NULL);
         if (!b) continue;
         bool npz = strstr(files[f], ".npz") != NULL;
@@ -604,7 +544,7 @@ static void test_prefixes_and_flips(void)
         }
         free(b);
     }
-    CHECK(live_bytes() == base);
+    CHECK(t_live_bytes() == base);
 }
 
 /* ---- conversion to float --------------------------------------------------------------- */
@@ -654,7 +594,7 @@ typedef lam_status (*op_fn)(const void *ctx);
  * every failure is LAM_ERR_NOMEM, nothing leaks, no temporary file stays. */
 static void sweep(const char *what, op_fn op, const void *ctx)
 {
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     bool done = false;
     int k;
     for (k = 1; k < 400 && !done; k++) {
@@ -663,9 +603,9 @@ static void sweep(const char *what, op_fn op, const void *ctx)
         lam_alloc_fail_after(0);
         CHECK_MSG(s == LAM_OK || s == LAM_ERR_NOMEM, "%s, allocation %d failing: %s: %s", what, k, lam_status_str(s),
                   lam_last_error());
-        CHECK_MSG(live_bytes() == base, "%s, allocation %d failing: %llu bytes leaked", what, k,
-                  (unsigned long long)(live_bytes() - base));
-        CHECK_MSG(count_files(".tmp.") == 0, "%s: a temporary file stays", what);
+        CHECK_MSG(t_live_bytes() == base, "%s, allocation %d failing: %llu bytes leaked", what, k,
+                  (unsigned long long)(t_live_bytes() - base));
+        CHECK_MSG(t_count_files(t_tmpdir, ".tmp.") == 0, "%s: a temporary file stays", what);
         done = s == LAM_OK;
     }
     CHECK_MSG(done, "%s never succeeded", what);
@@ -683,7 +623,7 @@ static lam_status op_npy_read(const void *ctx)
 static lam_status op_npy_read_mem(const void *ctx)
 {
     size_t n;
-    unsigned char *b = slurp(ctx, &n);
+    unsigned char *b = t_slurp_exact(ctx, &n);
     lam_npy *a = NULL;
     lam_status s = lam_npy_read_mem(b, n, "m", &a);
     lam_npy_free(a);
@@ -712,7 +652,7 @@ static lam_status op_npz(const void *ctx)
 static lam_status op_npz_mem(const void *ctx)
 {
     size_t n;
-    unsigned char *b = slurp(ctx, &n);
+    unsigned char *b = t_slurp_exact(ctx, &n);
     lam_npz *z = NULL;
     lam_status s = lam_npz_open_mem(b, n, "m", &z);
     s = read_all(s, z);
@@ -769,20 +709,20 @@ static void test_alloc_faults(void)
     float f[6] = {1, 2, 3, 4, 5, 6};
     int64_t d[2] = {2, 3};
     lam_npz_entry e[3] = {{"a", LAM_NPY_F4, 2, d, f}, {"b\xc3\xa9", LAM_NPY_U1, 1, d, f}, {"c", LAM_NPY_F8, 0, NULL, f}};
-    spit(p, "old", 3);
+    t_spit(p, "old", 3);
     for (int c = 0; c < 2; c++) {
         write_ctx w = {p, e, 3, c == 1};
-        uint64_t base = live_bytes();
+        uint64_t base = t_live_bytes();
         for (int k = 1; k < 60; k++) {
-            spit(p, "old", 3);
+            t_spit(p, "old", 3);
             lam_alloc_fail_after((uint64_t)k);
             lam_status s = op_npz_write(&w);
             lam_alloc_fail_after(0);
             size_t n;
-            unsigned char *now = slurp(p, &n);
+            unsigned char *now = t_slurp_exact(p, &n);
             if (s != LAM_OK) CHECK(now && n == 3 && !memcmp(now, "old", 3));
             free(now);
-            CHECK(live_bytes() == base);
+            CHECK(t_live_bytes() == base);
             if (s == LAM_OK) break;
         }
         sweep("npz write", op_npz_write, &w);
@@ -859,7 +799,7 @@ static void test_numpy_reads_ours(void)
           "print('numpy read', n, 'arrays')\n",
           sf);
     fclose(sf);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s", script, tdir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s", script, t_tmpdir);
     FILE *pp = popen(cmd, "r");
     char out[256] = "";
     if (pp && !fgets(out, sizeof out, pp)) out[0] = 0;
@@ -871,11 +811,7 @@ static void test_numpy_reads_ours(void)
 
 int main(void)
 {
-    snprintf(tdir, sizeof tdir, "/tmp/lamina_npy_XXXXXX");
-    if (!mkdtemp(tdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_npy_XXXXXX")) return 1;
     lam_set_threads(1);
     RUN(test_golden_read);
     RUN(test_golden_write_identical);
@@ -888,6 +824,6 @@ int main(void)
     RUN(test_to_f32);
     RUN(test_alloc_faults);
     RUN(test_numpy_reads_ours);
-    rm_tree(tdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -8,28 +8,11 @@
 
 #include "test.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #define GOLD "tests/golden/npy/"
 
-static char tdir[64];
-
-static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tdir, name); }
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0) rm_tree(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
+static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", t_tmpdir, name); }
 
 /* ---- data sets --------------------------------------------------------------------------- */
 
@@ -280,14 +263,10 @@ static void test_model_file(void)
 
 int main(void)
 {
-    snprintf(tdir, sizeof tdir, "/tmp/lamina_npyd_XXXXXX");
-    if (!mkdtemp(tdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_npyd_XXXXXX")) return 1;
     lam_set_threads(1);
     RUN(test_dataset);
     RUN(test_model_file);
-    rm_tree(tdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

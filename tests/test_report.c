@@ -13,7 +13,6 @@
  * allocation failing in turn.  Fixtures live in a mkdtemp folder. */
 #include "test.h"
 
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,19 +22,9 @@
 
 #include "lamina/lamina.h"
 
-static char tmpdir[64];
 static const char *lamina;
 
 /* ---- helpers --------------------------------------------------------------------- */
-
-static const char *tpath(const char *name)
-{
-    static char bufs[16][512];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -46,25 +35,9 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-/* The whole file, NUL-terminated (malloc); NULL if absent.  *len: its size. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t k = fread(b, 1, (size_t)n, f);
-    b[k] = 0;
-    fclose(f);
-    if (len) *len = k;
-    return b;
-}
-
 static const char *mkdir_run(const char *name)
 {
-    const char *p = tpath(name);
+    const char *p = t_tpath(name);
     mkdir(p, 0777);
     return p;
 }
@@ -77,25 +50,7 @@ static int count(const char *s, const char *needle)
     return n;
 }
 
-/* files of dir whose name contains part */
-static int count_files(const char *dir, const char *part)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d) return 0;
-    for (struct dirent *e; (e = readdir(d));) n += strstr(e->d_name, part) != NULL;
-    closedir(d);
-    return n;
-}
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats st;
-    lam_alloc_get_stats(&st);
-    return st.bytes_live;
-}
-
-/* `lamina ARGS` with output to files in tmpdir; its exit code (128 + N: signal N). */
+/* `lamina ARGS` with output to files in t_tmpdir; its exit code (128 + N: signal N). */
 static int run(const char *fmt, ...)
 {
     char args[2048], cmd[4096];
@@ -103,11 +58,11 @@ static int run(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out.txt' 2>&1 </dev/null", lamina, args, tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out.txt' 2>&1 </dev/null", lamina, args, t_tmpdir);
     int st = system(cmd);
     int rc = st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     if (rc != 0) {
-        char *out = slurp(tpath("out.txt"), NULL);
+        char *out = t_slurp(t_tpath("out.txt"), NULL);
         fprintf(stderr, "  lamina %s: exit code %d\n%s\n", args, rc, out ? out : "");
         free(out);
     }
@@ -184,7 +139,7 @@ static int log_rows(const char *dir)
 {
     char p[600];
     snprintf(p, sizeof p, "%s/metrics.csv", dir);
-    char *t = slurp(p, NULL);
+    char *t = t_slurp(p, NULL);
     int n = t ? count(t, "\n") - 1 : -1;
     free(t);
     return n;
@@ -203,7 +158,7 @@ static char *report_of(const char *dir)
     char p[600], why[160];
     snprintf(p, sizeof p, "%s/report.html", dir);
     size_t len = 0;
-    char *h = slurp(p, &len);
+    char *h = t_slurp(p, &len);
     CHECK(h != NULL && strlen(h) == len); /* no NUL in it */
     if (!h) return NULL;
     CHECK(!strncmp(h, "<!DOCTYPE html>\n<html lang=\"en\">", 31));
@@ -212,11 +167,11 @@ static char *report_of(const char *dir)
     /* self-contained: no script, nothing fetched */
     CHECK(!strstr(h, "<script") && !strstr(h, "src=") && !strstr(h, "http:") && !strstr(h, "https:") &&
           !strstr(h, "url(http") && !strstr(h, "@import"));
-    CHECK(count_files(dir, ".tmp.") == 0);
+    CHECK(t_count_files(dir, ".tmp.") == 0);
     /* the same bytes again */
     CHECK_OK(lam_run_report_html(dir));
     size_t len2 = 0;
-    char *h2 = slurp(p, &len2);
+    char *h2 = t_slurp(p, &len2);
     CHECK(h2 && len2 == len && !memcmp(h, h2, len));
     free(h2);
     return h;
@@ -236,7 +191,7 @@ static void write_class_data(void)
 {
     static const char *const name[3] = {"\"<b>ant</b>\"", "\"bee & co\"", "\"cat \"\"c\"\"\""};
     static const double centre[3][4] = {{0, 0, 0, 0}, {3, 3, 0, 0}, {0, 3, 3, 3}};
-    FILE *f = fopen(tpath("cls.csv"), "wb");
+    FILE *f = fopen(t_tpath("cls.csv"), "wb");
     if (!f) return;
     fputs("f0,f1,f2,f3,label\n", f);
     lcg = 7;
@@ -246,7 +201,7 @@ static void write_class_data(void)
         fprintf(f, "%s\n", name[c]);
     }
     fclose(f);
-    f = fopen(tpath("reg.csv"), "wb");
+    f = fopen(t_tpath("reg.csv"), "wb");
     if (!f) return;
     fputs("a,b,c,y\n", f);
     for (int i = 0; i < 200; i++) {
@@ -254,7 +209,7 @@ static void write_class_data(void)
         fprintf(f, "%.4f,%.4f,%.4f,%.4f\n", x[0], x[1], x[2], 2 * x[0] - x[1] + 0.5 * x[2]);
     }
     fclose(f);
-    f = fopen(tpath("corpus.txt"), "wb");
+    f = fopen(t_tpath("corpus.txt"), "wb");
     if (!f) return;
     for (int i = 0; i < 40; i++) fputs("the quick brown fox jumps over the lazy dog. ", f);
     fclose(f);
@@ -263,11 +218,11 @@ static void write_class_data(void)
 static const char *train_run(const char *name, const char *model_text, const char *extra)
 {
     char cfg[4096], cfg_name[64];
-    snprintf(cfg, sizeof cfg, model_text, tmpdir);
+    snprintf(cfg, sizeof cfg, model_text, t_tmpdir);
     snprintf(cfg_name, sizeof cfg_name, "%s.cfg", name);
-    write_text(tpath(cfg_name), cfg);
-    const char *dir = tpath(name);
-    int rc = run("train '%s' --out '%s' --quiet %s", tpath(cfg_name), dir, extra);
+    write_text(t_tpath(cfg_name), cfg);
+    const char *dir = t_tpath(name);
+    int rc = run("train '%s' --out '%s' --quiet %s", t_tpath(cfg_name), dir, extra);
     CHECK_MSG(rc == 0, "lamina train %s: exit code %d", name, rc);
     return rc == 0 ? dir : NULL;
 }
@@ -487,10 +442,10 @@ static void check_fails(const char *dir, lam_status want, const char *needle)
     lam_status s = lam_run_report_html(dir);
     CHECK_MSG(s == want, "%s: %s, want %s (%s)", dir, lam_status_str(s), lam_status_str(want), lam_last_error());
     CHECK_MSG(strstr(lam_last_error(), needle), "message \"%s\" has no \"%s\"", lam_last_error(), needle);
-    char *h = slurp(p, NULL);
+    char *h = t_slurp(p, NULL);
     CHECK(h && !strcmp(h, "old"));
     free(h);
-    CHECK(count_files(dir, ".tmp.") == 0);
+    CHECK(t_count_files(dir, ".tmp.") == 0);
 }
 
 static void test_failures(void)
@@ -500,9 +455,9 @@ static void test_failures(void)
     const char *empty = mkdir_run("empty");
     CHECK(lam_run_report_html(empty) == LAM_ERR_IO);
     CHECK(strstr(lam_last_error(), "results.json") && strstr(lam_last_error(), "No such file"));
-    CHECK(count_files(empty, "report") == 0);
-    CHECK(lam_run_report_html(tpath("no/such/folder")) == LAM_ERR_IO);
-    mkdir(tpath("empty/results.json"), 0777); /* a folder by that name */
+    CHECK(t_count_files(empty, "report") == 0);
+    CHECK(lam_run_report_html(t_tpath("no/such/folder")) == LAM_ERR_IO);
+    mkdir(t_tpath("empty/results.json"), 0777); /* a folder by that name */
     CHECK(lam_run_report_html(empty) == LAM_ERR_IO && strstr(lam_last_error(), "not a regular file"));
 
     static const struct {
@@ -562,13 +517,13 @@ static void test_failures(void)
     }
     /* present but unreadable metrics.csv; a report.html that cannot be replaced */
     const char *dir = fixture("unwritable", "{\"format\":\"lamina-run\",\"version\":1}", NULL);
-    mkdir(tpath("unwritable/metrics.csv"), 0777);
+    mkdir(t_tpath("unwritable/metrics.csv"), 0777);
     check_fails(dir, LAM_ERR_IO, "metrics.csv");
-    rmdir(tpath("unwritable/metrics.csv"));
-    remove(tpath("unwritable/report.html"));
-    mkdir(tpath("unwritable/report.html"), 0777);
+    rmdir(t_tpath("unwritable/metrics.csv"));
+    remove(t_tpath("unwritable/report.html"));
+    mkdir(t_tpath("unwritable/report.html"), 0777);
     CHECK(lam_run_report_html(dir) == LAM_ERR_IO && strstr(lam_last_error(), "report.html"));
-    CHECK(count_files(dir, ".tmp.") == 0);
+    CHECK(t_count_files(dir, ".tmp.") == 0);
 }
 
 /* metrics.csv missing, empty, of another kind, with junk rows, one row, CRLF */
@@ -577,7 +532,7 @@ static void test_metrics_log_variants(void)
     if (!cls_dir[0]) return;
     char p[700];
     snprintf(p, sizeof p, "%s/results.json", cls_dir);
-    char *json = slurp(p, NULL);
+    char *json = t_slurp(p, NULL);
     if (!json) return;
     static const char *const head = "stage,epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n";
     char csv[1024];
@@ -637,9 +592,9 @@ static void sweep(const char *dir)
     snprintf(p, sizeof p, "%s/report.html", dir);
     CHECK_OK(lam_run_report_html(dir));
     size_t n0 = 0;
-    char *good = slurp(p, &n0);
+    char *good = t_slurp(p, &n0);
     write_text(p, "before");
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     bool done = false;
     int k;
     for (k = 1; k < 2000 && !done; k++) {
@@ -647,10 +602,10 @@ static void sweep(const char *dir)
         lam_status s = lam_run_report_html(dir);
         lam_alloc_fail_after(0);
         CHECK_MSG(s == LAM_OK || s == LAM_ERR_NOMEM, "%s k=%d: %s %s", dir, k, lam_status_str(s), lam_last_error());
-        CHECK_MSG(live_bytes() == base, "%s k=%d: %lld bytes leaked", dir, k, (long long)(live_bytes() - base));
-        CHECK(count_files(dir, ".tmp.") == 0);
+        CHECK_MSG(t_live_bytes() == base, "%s k=%d: %lld bytes leaked", dir, k, (long long)(t_live_bytes() - base));
+        CHECK(t_count_files(dir, ".tmp.") == 0);
         size_t n = 0;
-        char *now = slurp(p, &n);
+        char *now = t_slurp(p, &n);
         if (s == LAM_OK) {
             done = true;
             CHECK(now && good && n == n0 && !memcmp(now, good, n));
@@ -672,11 +627,7 @@ static void test_allocation_failures(void)
 int main(void)
 {
     lamina = getenv("LAMINA") ? getenv("LAMINA") : "build/lamina";
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_report_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_test_report_XXXXXX")) return 1;
     RUN(test_classification_with_validation);
     RUN(test_regression);
     RUN(test_two_stages);
@@ -687,8 +638,6 @@ int main(void)
     RUN(test_failures);
     RUN(test_metrics_log_variants);
     RUN(test_allocation_failures);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

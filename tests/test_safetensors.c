@@ -7,57 +7,13 @@
 #include "io/json.h"
 #include "test.h"
 
-#include <dirent.h>
 #include <locale.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tdir[64]; /* scratch directory for this run */
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tdir, name); }
-
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-    *size = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
-static void spit(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-/* Files in tdir whose name contains `needle`. */
-static int count_files(const char *needle)
-{
-    DIR *d = opendir(tdir);
-    int c = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strstr(e->d_name, needle)) c++;
-    if (d) closedir(d);
-    return c;
-}
+static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", t_tmpdir, name); }
 
 static lam_json *parse(lam_arena *a, const char *s, lam_status *st)
 {
@@ -218,7 +174,7 @@ static void test_json_faults(void)
 {
     const char *doc = "{\"a\":[1,2,{\"b\":\"ccc\",\"d\":[[],{}]}],\"e\":\"a long string to copy\","
                       "\"f\":1.5e10, \"g\": 0.00000000000000000000000000000000000000000000000000000000000000000001}";
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     int ok = 0;
     for (uint64_t k = 1; k < 200 && !ok; k++) {
         lam_alloc_fail_after(k);
@@ -232,7 +188,7 @@ static void test_json_faults(void)
             CHECK(v && v->n == 4);
         }
         lam_arena_free(a);
-        CHECK(live_bytes() == base);
+        CHECK(t_live_bytes() == base);
     }
     CHECK(ok);
 }
@@ -308,14 +264,14 @@ static unsigned char *fixture_bytes(size_t *size)
     char p[128];
     tpath(p, sizeof p, "fixture.safetensors");
     if (lam_safetensors_write(p, f.e, 8, f.m, 4) != LAM_OK) return NULL;
-    return slurp(p, size);
+    return t_slurp_exact(p, size);
 }
 
 /* ---- safetensors tests -------------------------------------------------- */
 
 static void test_roundtrip(void)
 {
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     fixture f;
     make_fixture(&f);
     char p[128];
@@ -335,7 +291,7 @@ static void test_roundtrip(void)
     lam_safetensors_close(st);
     /* the same bytes in memory, and the writer is deterministic whatever the order given */
     size_t n1;
-    unsigned char *b1 = slurp(p, &n1);
+    unsigned char *b1 = t_slurp_exact(p, &n1);
     lam_st_entry rev[8];
     lam_st_meta mrev[4];
     for (int i = 0; i < 8; i++) rev[i] = f.e[7 - i];
@@ -343,7 +299,7 @@ static void test_roundtrip(void)
     tpath(p, sizeof p, "rt2.safetensors");
     CHECK_OK(lam_safetensors_write(p, rev, 8, mrev, 4));
     size_t n2;
-    unsigned char *b2 = slurp(p, &n2);
+    unsigned char *b2 = t_slurp_exact(p, &n2);
     CHECK(b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0);
     st = NULL;
     CHECK_OK(lam_safetensors_open_mem(b1, n1, "mem", &st));
@@ -364,7 +320,7 @@ static void test_roundtrip(void)
     CHECK_OK(lam_safetensors_open(p, &st));
     CHECK(st && lam_safetensors_count(st) == 0 && lam_safetensors_meta_count(st) == 0);
     lam_safetensors_close(st);
-    CHECK(live_bytes() == base);
+    CHECK(t_live_bytes() == base);
 }
 
 /* The exact bytes of a small file. */
@@ -378,7 +334,7 @@ static void test_exact_format(void)
     tpath(p, sizeof p, "exact.safetensors");
     CHECK_OK(lam_safetensors_write(p, e, 2, &m, 1));
     size_t n;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = t_slurp_exact(p, &n);
     const char *json = "{\"__metadata__\":{\"k\":\"v\\n\"},"
                        "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                        "\"b\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[8,11]}}";
@@ -408,7 +364,7 @@ static void test_atomic_replace(void)
     CHECK_OK(lam_safetensors_open(p, &st));
     if (st) check_fixture(st, &f);
     lam_safetensors_close(st);
-    CHECK(count_files(".tmp.") == 0);
+    CHECK(t_count_files(t_tmpdir, ".tmp.") == 0);
 }
 
 static void test_write_failures(void)
@@ -417,21 +373,21 @@ static void test_write_failures(void)
     make_fixture(&f);
     char p[192];
     /* a directory that does not exist */
-    snprintf(p, sizeof p, "%s/no/such/dir/x.safetensors", tdir);
+    snprintf(p, sizeof p, "%s/no/such/dir/x.safetensors", t_tmpdir);
     CHECK(lam_safetensors_write(p, f.e, 8, f.m, 4) == LAM_ERR_IO);
     CHECK(strstr(lam_last_error(), p) && strstr(lam_last_error(), "No such file"));
-    CHECK(count_files(".tmp.") == 0 && count_files("no") == 0);
+    CHECK(t_count_files(t_tmpdir, ".tmp.") == 0 && t_count_files(t_tmpdir, "no") == 0);
     /* the target is a directory: the rename fails, the temporary file goes */
     tpath(p, sizeof p, "adir");
     CHECK(mkdir(p, 0755) == 0);
     CHECK(lam_safetensors_write(p, f.e, 8, f.m, 4) == LAM_ERR_IO);
-    CHECK(count_files(".tmp.") == 0);
+    CHECK(t_count_files(t_tmpdir, ".tmp.") == 0);
     rmdir(p);
     /* a write that fails half way (file size limit) leaves the old file intact */
     tpath(p, sizeof p, "keep.safetensors");
     CHECK_OK(lam_safetensors_write(p, f.e, 1, NULL, 0));
     size_t n0, n1;
-    unsigned char *before = slurp(p, &n0);
+    unsigned char *before = t_slurp_exact(p, &n0);
     struct rlimit old, lim;
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     if (getrlimit(RLIMIT_FSIZE, &old) == 0) {
@@ -446,9 +402,9 @@ static void test_write_failures(void)
         }
     }
     signal(SIGXFSZ, prev);
-    unsigned char *after = slurp(p, &n1);
+    unsigned char *after = t_slurp_exact(p, &n1);
     CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0);
-    CHECK(count_files(".tmp.") == 0);
+    CHECK(t_count_files(t_tmpdir, ".tmp.") == 0);
     free(before);
     free(after);
 }
@@ -482,7 +438,7 @@ static void test_write_bad_args(void)
         lam_status s = lam_safetensors_write(p, cases[i].e, cases[i].n, cases[i].m, cases[i].nm);
         CHECK_MSG(s == LAM_ERR_ARG, "case %zu: %s", i, lam_status_str(s));
     }
-    CHECK(access(p, F_OK) != 0 && count_files(".tmp.") == 0);
+    CHECK(access(p, F_OK) != 0 && t_count_files(t_tmpdir, ".tmp.") == 0);
     CHECK(lam_safetensors_write(NULL, NULL, 0, NULL, 0) == LAM_ERR_ARG);
     CHECK(lam_safetensors_write(p, NULL, 1, NULL, 0) == LAM_ERR_ARG);
 }
@@ -514,7 +470,7 @@ static lam_status open_json(const char *json, size_t data_len)
 
 static void test_malformed_headers(void)
 {
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     static const struct {
         const char *json;
         size_t data_len;
@@ -602,7 +558,7 @@ static void test_malformed_headers(void)
     for (int i = 0; i < 100; i++) strcat(deep, "]");
     strcat(deep, "}}");
     CHECK(open_json(deep, 0) == LAM_ERR_FORMAT && strstr(lam_last_error(), "nesting"));
-    CHECK(live_bytes() == base);
+    CHECK(t_live_bytes() == base);
 }
 
 static void test_bad_lengths(void)
@@ -642,7 +598,7 @@ static void test_bad_lengths(void)
     CHECK(strstr(lam_last_error(), "shorter than the 8-byte"));
     tpath(p, sizeof p, "does-not-exist");
     CHECK(lam_safetensors_open(p, &st) == LAM_ERR_IO && strstr(lam_last_error(), "No such file"));
-    CHECK(lam_safetensors_open(tdir, &st) == LAM_ERR_IO && strstr(lam_last_error(), "regular"));
+    CHECK(lam_safetensors_open(t_tmpdir, &st) == LAM_ERR_IO && strstr(lam_last_error(), "regular"));
     CHECK(lam_safetensors_open(NULL, &st) == LAM_ERR_ARG);
 }
 
@@ -664,7 +620,7 @@ static void test_truncated_prefixes(void)
     unsigned char *b = fixture_bytes(&n);
     CHECK(b != NULL);
     if (!b) return;
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     lam_safetensors *st;
     for (size_t len = 0; len < n; len++) {
         lam_status s = lam_safetensors_open_mem(b, len, "trunc", &st);
@@ -676,10 +632,10 @@ static void test_truncated_prefixes(void)
     char p[128];
     tpath(p, sizeof p, "trunc.safetensors");
     for (size_t len = 0; len < n; len += 37) {
-        spit(p, b, len);
+        t_spit(p, b, len);
         CHECK(lam_safetensors_open(p, &st) == LAM_ERR_FORMAT);
     }
-    CHECK(live_bytes() == base);
+    CHECK(t_live_bytes() == base);
     free(b);
 }
 
@@ -690,7 +646,7 @@ static void test_byte_flips(void)
     CHECK(b != NULL);
     if (!b) return;
     unsigned char *c = malloc(n);
-    uint64_t base = live_bytes();
+    uint64_t base = t_live_bytes();
     lam_rng rng;
     lam_rng_seed(&rng, 12345);
     int n_ok = 0, n_fmt = 0;
@@ -722,7 +678,7 @@ static void test_byte_flips(void)
         lam_safetensors_close(st);
     }
     CHECK(n_ok > 0 && n_fmt > 0);
-    CHECK(live_bytes() == base);
+    CHECK(t_live_bytes() == base);
     free(c);
     free(b);
 }
@@ -735,19 +691,19 @@ static void test_fault_injection(void)
     tpath(p, sizeof p, "faults.safetensors");
     CHECK_OK(lam_safetensors_write(p, f.e, 2, NULL, 0)); /* the "old" file */
     size_t n0;
-    unsigned char *old = slurp(p, &n0);
-    uint64_t base = live_bytes();
+    unsigned char *old = t_slurp_exact(p, &n0);
+    uint64_t base = t_live_bytes();
     bool done = false;
     for (uint64_t k = 1; k < 100 && !done; k++) {
         lam_alloc_fail_after(k);
         lam_status s = lam_safetensors_write(p, f.e, 8, f.m, 4);
         lam_alloc_fail_after(0);
         CHECK_MSG(s == LAM_OK || s == LAM_ERR_NOMEM, "write k=%d: %s", (int)k, lam_status_str(s));
-        CHECK(live_bytes() == base && count_files(".tmp.") == 0);
+        CHECK(t_live_bytes() == base && t_count_files(t_tmpdir, ".tmp.") == 0);
         if (s == LAM_OK) done = true;
         else {
             size_t n1;
-            unsigned char *now = slurp(p, &n1);
+            unsigned char *now = t_slurp_exact(p, &n1);
             CHECK(now && n1 == n0 && memcmp(now, old, n0) == 0);
             free(now);
         }
@@ -756,7 +712,7 @@ static void test_fault_injection(void)
     free(old);
     for (int mode = 0; mode < 2; mode++) {
         size_t n = 0;
-        unsigned char *b = slurp(p, &n);
+        unsigned char *b = t_slurp_exact(p, &n);
         done = false;
         for (uint64_t k = 1; k < 100 && !done; k++) {
             lam_safetensors *st = NULL;
@@ -770,34 +726,16 @@ static void test_fault_injection(void)
             } else
                 CHECK(st == NULL);
             lam_safetensors_close(st);
-            CHECK(live_bytes() == base);
+            CHECK(t_live_bytes() == base);
         }
         CHECK(done);
         free(b);
     }
 }
 
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0) rm_tree(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    snprintf(tdir, sizeof tdir, "/tmp/lamina_st_XXXXXX");
-    if (!mkdtemp(tdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_st_XXXXXX")) return 1;
     RUN(test_json_valid);
     RUN(test_json_invalid);
     RUN(test_json_write);
@@ -814,6 +752,6 @@ int main(void)
     RUN(test_truncated_prefixes);
     RUN(test_byte_flips);
     RUN(test_fault_injection);
-    rm_tree(tdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -14,7 +14,6 @@
 #include "test.h"
 #include "train/train_internal.h"
 
-static char tmpdir[256];
 
 static void write_file(const char *path, const char *text)
 {
@@ -38,7 +37,7 @@ static char corpus_path[300], lm_cfg[2048];
 
 static void make_lm(void)
 {
-    snprintf(corpus_path, sizeof corpus_path, "%s/aab.txt", tmpdir);
+    snprintf(corpus_path, sizeof corpus_path, "%s/aab.txt", t_tmpdir);
     char text[3001];
     for (int i = 0; i < 3000; i++) text[i] = "aab"[i % 3];
     text[3000] = 0;
@@ -110,7 +109,7 @@ static void test_language_model(void)
     gen_text(m, 7, 1.5, &b);
     CHECK(!strcmp(a.s, b.s));
     char ck[320];
-    snprintf(ck, sizeof ck, "%s/lm.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/lm.safetensors", t_tmpdir);
     CHECK_OK(lam_checkpoint_save(m, NULL, NULL, ck));
     lam_model *m2 = NULL;
     CHECK_OK(lam_checkpoint_load(ck, &m2, NULL));
@@ -249,7 +248,7 @@ static void test_gpt_generation(void)
     memset(&a, 0, sizeof a);
     CHECK_OK(lam_generate(m, &g, collect, &a, &st));
     char ck[320];
-    snprintf(ck, sizeof ck, "%s/gpt.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/gpt.safetensors", t_tmpdir);
     CHECK_OK(lam_checkpoint_save(m, NULL, NULL, ck));
     lam_model *m2 = NULL;
     CHECK_OK(lam_checkpoint_load(ck, &m2, NULL));
@@ -280,7 +279,7 @@ static void test_steps_and_resume(void)
     CHECK_OK(lam_fit(a, tr, NULL, NULL, &fr));
     /* b: 25 steps with a checkpoint each epoch (one partial epoch), then resume to 40 */
     char ck[320];
-    snprintf(ck, sizeof ck, "%s/steps.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/steps.safetensors", t_tmpdir);
     b->train.steps = 25;
     lam_fit_hooks hk = {.checkpoint_path = ck};
     CHECK_OK(lam_fit(b, tr2, NULL, &hk, &fr));
@@ -305,7 +304,7 @@ out:
 static void test_text_classifier(void)
 {
     char csv[300];
-    snprintf(csv, sizeof csv, "%s/texts.csv", tmpdir);
+    snprintf(csv, sizeof csv, "%s/texts.csv", t_tmpdir);
     FILE *f = fopen(csv, "w");
     CHECK(f != NULL);
     if (!f) return;
@@ -360,7 +359,7 @@ static void test_text_classifier(void)
 static void test_forecaster(void)
 {
     char csv[300];
-    snprintf(csv, sizeof csv, "%s/series.csv", tmpdir);
+    snprintf(csv, sizeof csv, "%s/series.csv", t_tmpdir);
     FILE *f = fopen(csv, "w");
     CHECK(f != NULL);
     if (!f) return;
@@ -418,7 +417,7 @@ static void test_model_file_errors(void)
     expect_error("[net]\ninput = 4\n[dense]\nunits = vocab\n", "units = vocab needs text data");
     expect_error("[net]\ninput = 4\n[embedding]\nunits = 3\n[dense]\nunits = 2\n", "takes its vocabulary from text data");
     snprintf(t, sizeof t, "[net]\ninput = 12\n[data]\nformat = corpus\npath = %s/missing.txt\n[embedding]\nunits = 4\n",
-             tmpdir);
+             t_tmpdir);
     expect_error(t, "missing.txt");
     expect_error("[net]\ninput = 3, 2\n[data]\nformat = timeseries\npath = x.csv\nfeatures = a\ntarget = a\n[dense]\nunits = 1\n"
                  "[train]\nloss = mse\n",
@@ -427,8 +426,7 @@ static void test_model_file_errors(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_seq_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (!t_mkdtemp("/tmp/lamina_seq_XXXXXX")) return 1;
     lam_set_threads(2);
     RUN(test_language_model);
     RUN(test_generation_matches_window);
@@ -437,8 +435,6 @@ int main(void)
     RUN(test_text_classifier);
     RUN(test_forecaster);
     RUN(test_model_file_errors);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -11,15 +11,6 @@
 
 #include <sys/stat.h>
 
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static bool err_has(const char *needle) { return strstr(lam_last_error(), needle) != NULL; }
-
 /* A reference UTF-8 sanitizer written independently of tokenize.c: decode by
  * bit patterns, then reject overlongs, surrogates and values above U+10FFFF;
  * each rejected byte becomes EF BF BD.  out needs 3 * n bytes.  Returns the
@@ -114,7 +105,7 @@ static void test_tokenizer_names(void)
 
 static void test_byte_vocab(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char text[] = "hello, world\0!";
     size_t len = sizeof text - 1; /* the NUL inside is a byte like any other */
     lam_vocab *v = build1(LAM_TOKENIZER_BYTE, text, len, false, false, false);
@@ -151,9 +142,9 @@ static void test_byte_vocab(void)
     /* a byte missing from the vocabulary, without <unk>: an error naming it and its offset */
     int64_t k;
     CHECK(lam_vocab_encode(v, "hi x", 4, NULL, 0, &k, NULL, "probe.txt") == LAM_ERR_FORMAT);
-    CHECK_MSG(err_has("probe.txt") && err_has("byte 1") && err_has("0x69"), "%s", lam_last_error());
+    CHECK_MSG(t_err_has("probe.txt") && t_err_has("byte 1") && t_err_has("0x69"), "%s", lam_last_error());
     lam_vocab_free(v);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* The peer workload: LC_ALL=C cat /usr/share/common-licenses/STAR (every entry) */
@@ -164,7 +155,7 @@ static void test_common_licenses_corpus(void)
         printf("# note: /usr/share/common-licenses is missing; corpus facts not checked\n");
         return;
     }
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     char *text = NULL;
     size_t len = 0;
     CHECK_OK(lam_text_read_corpus("/usr/share/common-licenses", true, &text, &len));
@@ -212,12 +203,12 @@ static void test_common_licenses_corpus(void)
     lam_free(t2);
     lam_vocab_free(v);
     lam_free(text);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_char_tokenizer(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     /* 1-, 2-, 3- and 4-byte code points, a NUL and a control character */
     const char text[] =
         "h\xC3\xA9llo w\xC3\xB6rld \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80\x01\0z";
@@ -251,12 +242,12 @@ static void test_char_tokenizer(void)
         CHECK(lam_vocab_find(v, "\xC3\x89", 2) >= 0); /* U+00C9 is kept as it is */
     }
     lam_vocab_free(v);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_malformed_utf8(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     static const struct {
         const char *what, *in;
         size_t len;
@@ -323,7 +314,7 @@ static void test_malformed_utf8(void)
     if (b) CHECK_OK(lam_vocab_encode(b, "\xC0\x80\xFF", 3, NULL, 0, &n, &st, NULL));
     CHECK(st.invalid_utf8 == 0 && st.tokens == 3);
     lam_vocab_free(b);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* The tokens of text with v as strings "a|b|c" (test helper). */
@@ -343,7 +334,7 @@ static void word_tokens(const lam_vocab *v, const char *text, char *out, size_t 
 
 static void test_word_tokenizer(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     char got[512];
     const char *text = "Hello, world!  Don't\tstop_me now...\n";
     lam_vocab *v = build1(LAM_TOKENIZER_WORD, text, strlen(text), false, false, false);
@@ -439,14 +430,14 @@ static void test_word_tokenizer(void)
     size_t wl[1] = {strlen(ws[0])};
     lam_vocab *none = (lam_vocab *)1;
     CHECK(lam_vocab_build(&o, ws, wl, 1, &none) == LAM_ERR_FORMAT && none == NULL);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- vocabulary rules ------------------------------------------------------------ */
 
 static void test_vocab_rules(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *texts[2] = {"aaaa bbb cc d", "bbb e"};
     size_t lens[2] = {strlen(texts[0]), strlen(texts[1])};
     lam_vocab_opts o = lam_vocab_opts_defaults();
@@ -501,7 +492,7 @@ static void test_vocab_rules(void)
               strcmp(lam_vocab_token(v, 2, &tl), "cc") == 0);
         int64_t n;
         CHECK(lam_vocab_encode(v, "cc e", 4, NULL, 0, &n, NULL, "row 7") == LAM_ERR_FORMAT);
-        CHECK_MSG(err_has("row 7: byte 3: word \"e\""), "%s", lam_last_error());
+        CHECK_MSG(t_err_has("row 7: byte 3: word \"e\""), "%s", lam_last_error());
     }
     lam_vocab_free(v);
     /* bad options and inputs */
@@ -523,13 +514,13 @@ static void test_vocab_rules(void)
     CHECK(lam_vocab_build(NULL, texts, lens, 0, &bad) == LAM_ERR_FORMAT); /* no token at all */
     o.tokenizer = LAM_TOKENIZER_BYTE;
     o.min_freq = 100;
-    CHECK(lam_vocab_build(&o, texts, lens, 2, &bad) == LAM_ERR_FORMAT && err_has("min_freq"));
-    CHECK(live_bytes() == live0);
+    CHECK(lam_vocab_build(&o, texts, lens, 2, &bad) == LAM_ERR_FORMAT && t_err_has("min_freq"));
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_encode_decode_buffers(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *text = "abcdefghij";
     lam_vocab *v = build1(LAM_TOKENIZER_BYTE, text, 10, false, false, false);
     if (!v) return;
@@ -557,14 +548,14 @@ static void test_encode_decode_buffers(void)
     CHECK_OK(lam_vocab_decode(v, ids, 0, out, 5, &dl));
     CHECK(dl == 0 && out[0] == 0);
     int32_t badid[2] = {1, 10};
-    CHECK(lam_vocab_decode(v, badid, 2, out, 5, &dl) == LAM_ERR_ARG && err_has("position 1"));
+    CHECK(lam_vocab_decode(v, badid, 2, out, 5, &dl) == LAM_ERR_ARG && t_err_has("position 1"));
     CHECK(lam_vocab_encode(v, text, 10, NULL, 3, &n, NULL, NULL) == LAM_ERR_ARG);
     CHECK(lam_vocab_encode(v, NULL, 3, NULL, 0, &n, NULL, NULL) == LAM_ERR_ARG);
     CHECK(lam_vocab_encode(NULL, text, 3, NULL, 0, &n, NULL, NULL) == LAM_ERR_ARG);
     CHECK_OK(lam_vocab_encode(v, NULL, 0, NULL, 0, &n, NULL, NULL));
     CHECK(n == 0);
     lam_vocab_free(v);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- JSON ------------------------------------------------------------------------ */
@@ -601,7 +592,7 @@ static void json_roundtrip(const lam_vocab *v, const char *what)
 
 static void test_vocab_json_roundtrip(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     /* a byte vocabulary with all 256 values */
     char all[256];
     for (int i = 0; i < 256; i++) all[i] = (char)(255 - i);
@@ -642,7 +633,7 @@ static void test_vocab_json_roundtrip(void)
     v = build1(LAM_TOKENIZER_WORD, longw, sizeof longw, false, false, false);
     if (v) json_roundtrip(v, "long words");
     lam_vocab_free(v);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void expect_json_fail(const char *json, size_t len, const char *needle)
@@ -653,13 +644,13 @@ static void expect_json_fail(const char *json, size_t len, const char *needle)
     CHECK(v == NULL);
     if (st == LAM_OK) lam_vocab_free(v);
     if (needle)
-        CHECK_MSG(err_has(needle), "%.80s: message lacks \"%s\": %s", json, needle,
+        CHECK_MSG(t_err_has(needle), "%.80s: message lacks \"%s\": %s", json, needle,
                   lam_last_error());
 }
 
 static void test_vocab_json_malformed(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *good =
         "{\"tokenizer\": \"char\", \"lowercase\": false, \"pad\": true, \"unk\": false, "
         "\"tokens\": [\"a\", \"b\", \"\\u00e9\"]}";
@@ -806,7 +797,7 @@ static void test_vocab_json_malformed(void)
     CHECK(lam_vocab_from_json(NULL, 5, &v) == LAM_ERR_ARG);
     char *j = (char *)1;
     CHECK(lam_vocab_to_json(NULL, &j, NULL) == LAM_ERR_ARG && j == NULL);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- random input -------------------------------------------------------------------------- */
@@ -815,7 +806,7 @@ static void test_vocab_json_malformed(void)
  * agreeing with the reference sanitizer, encode(decode(x)) = x for words. */
 static void test_fuzz_tokenizers(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_rng r;
     lam_rng_seed(&r, 2024);
     static unsigned char buf[3000], ref[9000];
@@ -846,7 +837,7 @@ static void test_fuzz_tokenizers(void)
         int64_t k;
         lam_text_stats s = {0};
         st = lam_vocab_encode(v, (const char *)buf, n, ids, (int64_t)n, &k, &s, "fuzz");
-        CHECK(st == LAM_OK || (st == LAM_ERR_FORMAT && !o.unk && err_has("fuzz: byte ")));
+        CHECK(st == LAM_OK || (st == LAM_ERR_FORMAT && !o.unk && t_err_has("fuzz: byte ")));
         if (st == LAM_OK) {
             CHECK(s.bytes == (int64_t)n && s.tokens == k && k <= (int64_t)n && s.truncated == 0);
             CHECK(s.unknown <= k && (o.unk || s.unknown == 0));
@@ -875,14 +866,14 @@ static void test_fuzz_tokenizers(void)
         }
         lam_vocab_free(v);
     }
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* The cut of lam_text_split_parts falls between units: the units of the two
  * parts are the units of the whole, and the tail holds ceil(f * n) of them. */
 static void test_split_parts_boundaries(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_rng r;
     lam_rng_seed(&r, 99);
     static const char alphabet[] = "ab  \n.\xC3\xA9\xE2\x82\xAC\x80";
@@ -922,7 +913,7 @@ static void test_split_parts_boundaries(void)
         lam_text_split_parts(&s, tok, 0, &part, &plen);
         CHECK(plen == n);
     }
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- allocation failures -------------------------------------------------------------------- */
@@ -938,7 +929,7 @@ static void test_vocab_alloc_failures(void)
         o.lowercase = true;
         int okays = 0;
         for (uint64_t n = 1; n < 200 && !okays; n++) {
-            uint64_t live0 = live_bytes();
+            uint64_t live0 = t_live_bytes();
             lam_vocab *v = (lam_vocab *)1;
             char *j = NULL;
             size_t jl;
@@ -956,7 +947,7 @@ static void test_vocab_alloc_failures(void)
             if (v != (lam_vocab *)1) lam_vocab_free(v);
             lam_vocab_free(w);
             lam_free(j);
-            CHECK_MSG(live_bytes() == live0, "n=%d leaked", (int)n);
+            CHECK_MSG(t_live_bytes() == live0, "n=%d leaked", (int)n);
         }
         CHECK(okays == 1);
     }

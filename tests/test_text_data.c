@@ -14,40 +14,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char tmpdir[64];
-
-static const char *tpath(const char *name)
-{
-    static char bufs[4][256]; /* test-only scratch */
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
-}
-
-static const char *write_bytes(const char *name, const void *data, size_t n)
-{
-    const char *p = tpath(name);
-    FILE *f = fopen(p, "wb");
-    if (!f) return p;
-    fwrite(data, 1, n, f);
-    fclose(f);
-    return p;
-}
-static const char *write_file(const char *name, const char *text)
-{
-    return write_bytes(name, text, strlen(text));
-}
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static bool err_has(const char *needle) { return strstr(lam_last_error(), needle) != NULL; }
-
 static lam_vocab *build_vocab(lam_tokenizer tok, const char *const *texts, const size_t *lens,
                               int64_t n, bool pad, bool unk)
 {
@@ -72,7 +38,7 @@ static lam_vocab *vocab1(lam_tokenizer tok, const char *text, bool pad, bool unk
 /* docs/: a-1, a-2, b (regular), .hidden, c -> a-1 (link), d-x/ (directory) */
 static const char *make_docs(void)
 {
-    const char *d = tpath("docs");
+    const char *d = t_tpath("docs");
     char p[300];
     mkdir(d, 0700);
     snprintf(p, sizeof p, "%s/a-2", d);
@@ -93,7 +59,7 @@ static const char *make_docs(void)
 
 static void test_read_corpus(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *d = make_docs();
     char *t = NULL;
     size_t n = 0;
@@ -106,35 +72,35 @@ static void test_read_corpus(void)
     CHECK(t && n == strlen(want) - 13 && memcmp(t, want, n) == 0);
     lam_free(t);
     /* one file */
-    CHECK_OK(lam_text_read_corpus(tpath("docs/b"), false, &t, &n));
+    CHECK_OK(lam_text_read_corpus(t_tpath("docs/b"), false, &t, &n));
     CHECK(t && n == 3 && strcmp(t, "bee") == 0);
     lam_free(t);
     /* errors */
-    CHECK(lam_text_read_corpus(tpath("nope"), true, &t, &n) == LAM_ERR_IO && t == NULL && n == 0);
-    CHECK(err_has("nope"));
-    mkdir(tpath("empty"), 0700);
-    CHECK(lam_text_read_corpus(tpath("empty"), true, &t, &n) == LAM_ERR_FORMAT && err_has("empty"));
-    write_file("empty/zero", "");
-    CHECK(lam_text_read_corpus(tpath("empty"), true, &t, &n) == LAM_ERR_FORMAT);
-    CHECK(lam_text_read_corpus(tpath("empty/zero"), true, &t, &n) == LAM_ERR_FORMAT);
+    CHECK(lam_text_read_corpus(t_tpath("nope"), true, &t, &n) == LAM_ERR_IO && t == NULL && n == 0);
+    CHECK(t_err_has("nope"));
+    mkdir(t_tpath("empty"), 0700);
+    CHECK(lam_text_read_corpus(t_tpath("empty"), true, &t, &n) == LAM_ERR_FORMAT && t_err_has("empty"));
+    t_write_file("empty/zero", "");
+    CHECK(lam_text_read_corpus(t_tpath("empty"), true, &t, &n) == LAM_ERR_FORMAT);
+    CHECK(lam_text_read_corpus(t_tpath("empty/zero"), true, &t, &n) == LAM_ERR_FORMAT);
     /* a dangling link that is to be followed is an error; not followed, it is skipped */
-    mkdir(tpath("dangle"), 0700);
-    write_file("dangle/ok", "fine");
-    if (symlink("missing-target", tpath("dangle/zz")) == 0) {
-        CHECK(lam_text_read_corpus(tpath("dangle"), true, &t, &n) == LAM_ERR_IO && err_has("zz"));
-        CHECK_OK(lam_text_read_corpus(tpath("dangle"), false, &t, &n));
+    mkdir(t_tpath("dangle"), 0700);
+    t_write_file("dangle/ok", "fine");
+    if (symlink("missing-target", t_tpath("dangle/zz")) == 0) {
+        CHECK(lam_text_read_corpus(t_tpath("dangle"), true, &t, &n) == LAM_ERR_IO && t_err_has("zz"));
+        CHECK_OK(lam_text_read_corpus(t_tpath("dangle"), false, &t, &n));
         CHECK(t && n == 4);
         lam_free(t);
     }
     CHECK(lam_text_read_corpus(NULL, true, &t, &n) == LAM_ERR_ARG);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* A file claiming more than LAM_TEXT_MAX_FILE bytes (sparse: no disk used)
  * fails before anything is allocated for it. */
 static void test_huge_file(void)
 {
-    const char *p = tpath("huge.txt");
+    const char *p = t_tpath("huge.txt");
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || ftruncate(fd, LAM_TEXT_MAX_FILE + 1) != 0) {
         printf("# note: cannot make a sparse file; huge-file check skipped\n");
@@ -149,17 +115,17 @@ static void test_huge_file(void)
     CHECK(lam_text_read_corpus(p, true, &t, &n) == LAM_ERR_FORMAT && t == NULL);
     lam_alloc_get_stats(&s1);
     CHECK(s1.n_alloc == s0.n_alloc);
-    mkdir(tpath("hugedir"), 0700);
-    rename(p, tpath("hugedir/doc-1"));
+    mkdir(t_tpath("hugedir"), 0700);
+    rename(p, t_tpath("hugedir/doc-1"));
     lam_text_set *s = NULL;
-    CHECK(lam_text_files_read(tpath("hugedir"), '-', &s) == LAM_ERR_FORMAT && s == NULL);
-    CHECK(err_has("doc-1"));
-    unlink(tpath("hugedir/doc-1"));
+    CHECK(lam_text_files_read(t_tpath("hugedir"), '-', &s) == LAM_ERR_FORMAT && s == NULL);
+    CHECK(t_err_has("doc-1"));
+    unlink(t_tpath("hugedir/doc-1"));
 }
 
 static void test_text_files(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *d = make_docs();
     lam_text_set *s = NULL;
     CHECK_OK(lam_text_files_read(d, '-', &s));
@@ -177,11 +143,11 @@ static void test_text_files(void)
     CHECK_OK(lam_text_files_read(d, 0, &s));
     if (s) CHECK(s->nclasses == 3 && strcmp(s->class_names[1], "a-2") == 0);
     lam_text_set_free(s);
-    mkdir(tpath("nofiles"), 0700);
-    CHECK(lam_text_files_read(tpath("nofiles"), '-', &s) == LAM_ERR_FORMAT && s == NULL);
-    CHECK(lam_text_files_read(tpath("missing"), '-', &s) == LAM_ERR_IO);
+    mkdir(t_tpath("nofiles"), 0700);
+    CHECK(lam_text_files_read(t_tpath("nofiles"), '-', &s) == LAM_ERR_FORMAT && s == NULL);
+    CHECK(lam_text_files_read(t_tpath("missing"), '-', &s) == LAM_ERR_IO);
     lam_text_set_free(NULL);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* The licence task: classes by file name, split by position inside each file. */
@@ -192,7 +158,7 @@ static void test_licences(void)
         printf("# note: /usr/share/common-licenses is missing; licence task not checked\n");
         return;
     }
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_text_set *s = NULL;
     CHECK_OK(lam_text_files_read("/usr/share/common-licenses", '-', &s));
     if (!s) return;
@@ -241,12 +207,12 @@ static void test_licences(void)
     free(parts);
     free(plen);
     lam_text_set_free(s);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_text_csv(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_text_set *s = NULL;
     /* label first, text last (the defaults); quotes, commas, line breaks, an empty text */
     const char *csv = "spam,\"Buy now, cheap!\"\n"
@@ -254,7 +220,7 @@ static void test_text_csv(void)
                       "ham,\"\"\n"
                       "eggs,plain text with \"\"quotes\"\"\n"
                       "spam,\"say \"\"hi\"\"\"\r\n";
-    CHECK_OK(lam_text_csv_read(write_file("t1.csv", csv), NULL, (lam_csv_col){-1, NULL}, &s));
+    CHECK_OK(lam_text_csv_read(t_write_file("t1.csv", csv), NULL, (lam_csv_col){-1, NULL}, &s));
     if (s) {
         CHECK(s->n == 5 && s->nclasses == 3);
         CHECK(!strcmp(s->class_names[0], "eggs") && !strcmp(s->class_names[1], "ham") &&
@@ -268,7 +234,7 @@ static void test_text_csv(void)
     }
     lam_text_set_free(s);
     /* header, columns by name, other columns ignored, gzip */
-    const char *p = tpath("t2.csv.gz");
+    const char *p = t_tpath("t2.csv.gz");
     gzFile g = gzopen(p, "wb");
     if (g) {
         gzputs(g, "id,text,class\n1,\"a, b\",x\n2,c,y\n");
@@ -289,9 +255,9 @@ static void test_text_csv(void)
     if (s) CHECK(s->labels[0] == 1 && s->labels[1] == 0 && !strcmp(s->class_names[0], "y"));
     lam_text_set_free(s);
     o.nclasses = 1;
-    CHECK(lam_text_csv_read(p, &o, (lam_csv_col){1, NULL}, &s) == LAM_ERR_FORMAT && err_has(":2:"));
+    CHECK(lam_text_csv_read(p, &o, (lam_csv_col){1, NULL}, &s) == LAM_ERR_FORMAT && t_err_has(":2:"));
     /* invalid UTF-8 is kept as bytes; a char vocabulary replaces and counts it */
-    CHECK_OK(lam_text_csv_read(write_file("t3.csv", "a,caf\xC3\xA9\nb,bad \xFF\xC0 bytes\n"), NULL,
+    CHECK_OK(lam_text_csv_read(t_write_file("t3.csv", "a,caf\xC3\xA9\nb,bad \xFF\xC0 bytes\n"), NULL,
                                (lam_csv_col){-1, NULL}, &s));
     if (s) {
         CHECK(s->len[1] == 12 && (unsigned char)s->text[1][4] == 0xFF);
@@ -316,9 +282,9 @@ static void test_text_csv(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s = (lam_text_set *)1;
-        lam_status st = lam_text_csv_read(write_file(bad[i].name, bad[i].text), NULL,
+        lam_status st = lam_text_csv_read(t_write_file(bad[i].name, bad[i].text), NULL,
                                           (lam_csv_col){ -1, NULL }, &s);
-        CHECK_MSG(st == bad[i].want && s == NULL && err_has(bad[i].needle), "%s: %s %s",
+        CHECK_MSG(st == bad[i].want && s == NULL && t_err_has(bad[i].needle), "%s: %s %s",
                   bad[i].name, lam_status_str(st), lam_last_error());
     }
     /* an over-long record: an error with its line number, never a crash */
@@ -329,9 +295,9 @@ static void test_text_csv(void)
     strcpy(longrec + k + big, "\"\n");
     o = lam_csv_opts_defaults();
     o.max_line = 1000;
-    CHECK(lam_text_csv_read(write_file("long.csv", longrec), &o, (lam_csv_col){ -1, NULL }, &s) ==
+    CHECK(lam_text_csv_read(t_write_file("long.csv", longrec), &o, (lam_csv_col){ -1, NULL }, &s) ==
           LAM_ERR_FORMAT);
-    CHECK_MSG(err_has("long.csv:2: record longer than 1000 bytes"), "%s", lam_last_error());
+    CHECK_MSG(t_err_has("long.csv:2: record longer than 1000 bytes"), "%s", lam_last_error());
     free(longrec);
     o = lam_csv_opts_defaults();
     o.header = LAM_CSV_HEADER_NO;
@@ -339,16 +305,16 @@ static void test_text_csv(void)
     CHECK(lam_text_csv_read(p, &o, (lam_csv_col){1, NULL}, &s) == LAM_ERR_ARG);
     o = lam_csv_opts_defaults();
     o.label = (lam_csv_col){0, "nope"};
-    CHECK(lam_text_csv_read(p, &o, (lam_csv_col){1, NULL}, &s) == LAM_ERR_ARG && err_has("nope"));
+    CHECK(lam_text_csv_read(p, &o, (lam_csv_col){1, NULL}, &s) == LAM_ERR_ARG && t_err_has("nope"));
     CHECK(lam_text_csv_read(p, NULL, (lam_csv_col){7, NULL}, &s) == LAM_ERR_ARG);
-    CHECK(lam_text_csv_read(tpath("absent.csv"), NULL, (lam_csv_col){-1, NULL}, &s) == LAM_ERR_IO);
-    CHECK(live_bytes() == live0);
+    CHECK(lam_text_csv_read(t_tpath("absent.csv"), NULL, (lam_csv_col){-1, NULL}, &s) == LAM_ERR_IO);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* Random bytes as a CSV file: a status, never a crash or a leak. */
 static void test_text_csv_garbage(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_rng r;
     lam_rng_seed(&r, 777);
     static unsigned char buf[4096];
@@ -361,7 +327,7 @@ static void test_text_csv_garbage(void)
         lam_csv_opts o = lam_csv_opts_defaults();
         o.max_line = 500;
         lam_text_set *s = NULL;
-        lam_status st = lam_text_csv_read(write_bytes("garbage.csv", buf, n), &o,
+        lam_status st = lam_text_csv_read(t_write_bytes("garbage.csv", buf, n), &o,
                                           (lam_csv_col){ -1, NULL }, &s);
         CHECK_MSG(st == LAM_OK || st == LAM_ERR_FORMAT || st == LAM_ERR_ARG, "it %d: %s", it,
                   lam_last_error());
@@ -374,14 +340,14 @@ static void test_text_csv_garbage(void)
         }
         lam_text_set_free(s);
     }
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- token data sets ---------------------------------------------------------------- */
 
 static void test_lm_windows(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *text = "abcdefghijklmnopqrstuvwxyz"; /* ids 0..25 */
     lam_vocab *v = vocab1(LAM_TOKENIZER_BYTE, text, false, false);
     if (!v) return;
@@ -437,11 +403,11 @@ static void test_lm_windows(void)
     lam_dataset *ds = (lam_dataset *)1;
     CHECK(lam_dataset_lm_windows(v, text, 26, 26, 1, NULL, "abc", &ds) == LAM_ERR_FORMAT &&
           ds == NULL);
-    CHECK_MSG(err_has("abc: 26 tokens"), "%s", lam_last_error());
+    CHECK_MSG(t_err_has("abc: 26 tokens"), "%s", lam_last_error());
     CHECK(lam_dataset_lm_windows(v, text, 26, 0, 1, NULL, NULL, &ds) == LAM_ERR_ARG);
     CHECK(lam_dataset_lm_windows(v, text, 26, 4, 0, NULL, NULL, &ds) == LAM_ERR_ARG);
     CHECK(lam_dataset_lm_windows(v, "ab!", 3, 1, 1, NULL, "x.txt", &ds) == LAM_ERR_FORMAT &&
-          err_has("x.txt: byte 2"));
+          t_err_has("x.txt: byte 2"));
     /* lm_split needs a next-token set and a fraction inside (0, 1) */
     lam_dataset *h, *t, *lab = NULL;
     CHECK_OK(lam_dataset_lm_windows(v, text, 26, 4, 1, NULL, NULL, &ds));
@@ -465,7 +431,7 @@ static void test_lm_windows(void)
     lam_dataset_free(lab);
     lam_dataset_free(ds);
     lam_vocab_free(v);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static lam_text_set *small_set(void)
@@ -496,7 +462,7 @@ static void free_small_set(lam_text_set *s)
 
 static void test_from_texts(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_text_set *s = small_set();
     lam_vocab *v =
         build_vocab(LAM_TOKENIZER_WORD, (const char *const *)s->text, s->len, 1, true, true);
@@ -529,18 +495,18 @@ static void test_from_texts(void)
     /* without a pad id an empty text is an error naming it; padding is then 0 */
     v = build_vocab(LAM_TOKENIZER_WORD, (const char *const *)s->text, s->len, 4, false, false);
     CHECK(lam_dataset_from_texts(s, NULL, 0, v, 5, NULL, &ds) == LAM_ERR_FORMAT && ds == NULL);
-    CHECK_MSG(err_has("text 1: the text holds no token"), "%s", lam_last_error());
+    CHECK_MSG(t_err_has("text 1: the text holds no token"), "%s", lam_last_error());
     if (v) CHECK_OK(lam_dataset_from_texts(s, (uint32_t[]){0}, 1, v, 4, NULL, &ds));
     if (ds) CHECK(ds->ids[2] == 0 && ds->ids[3] == 0 && ds->lengths[0] == 2);
     lam_dataset_free(ds);
     lam_vocab_free(v);
     free_small_set(s);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_doc_windows(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     /* three documents; bytes are units, so the cut is at n - ceil(f n) */
     static const char *texts[] = {"0123456789abcdefghij", "ABCDEFGHIJ", "xyz"};
     int32_t labels[3] = {1, 0, 1};
@@ -581,23 +547,23 @@ static void test_doc_windows(void)
     if (tr) CHECK(tr->n == 6 + 3 + 1);
     lam_dataset_free(tr);
     CHECK(lam_dataset_doc_windows(&s, v, 30, 3, 0.25, NULL, &tr, &te) == LAM_ERR_FORMAT &&
-          err_has("no training"));
+          t_err_has("no training"));
     CHECK(lam_dataset_doc_windows(&s, v, 6, 3, 0.25, NULL, &tr, &te) == LAM_ERR_FORMAT &&
-          err_has("no test"));
+          t_err_has("no test"));
     CHECK(lam_dataset_doc_windows(&s, v, 3, 3, 1.0, NULL, &tr, &te) == LAM_ERR_ARG);
     CHECK(lam_dataset_doc_windows(&s, v, 3, 3, 0.25, NULL, &tr, NULL) == LAM_ERR_ARG);
     lam_vocab_free(v);
     /* no <unk>: a unit missing from the training text is an error naming the document */
     v = build_vocab(LAM_TOKENIZER_BYTE, parts, plen, 3, false, false);
     CHECK(lam_dataset_doc_windows(&s, v, 3, 2, 0.25, NULL, &tr, &te) == LAM_ERR_FORMAT &&
-          err_has("text 0"));
+          t_err_has("text 0"));
     lam_vocab_free(v);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_token_datasets(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_dataset *ds = NULL, *sub = NULL, *tr = NULL, *te = NULL;
     CHECK_OK(lam_dataset_new_ids(6, 3, 10, 2, false, true, &ds));
     if (!ds) return;
@@ -607,10 +573,10 @@ static void test_token_datasets(void)
     for (int i = 0; i < 6; i++) ds->labels[i] = i % 2, ds->lengths[i] = 1 + i % 3;
     CHECK_OK(lam_dataset_check(ds));
     ds->ids[7] = 10;
-    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && err_has("row 2, position 1"));
+    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && t_err_has("row 2, position 1"));
     ds->ids[7] = 7;
     ds->lengths[4] = 0;
-    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && err_has("row 4: length 0"));
+    CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && t_err_has("row 4: length 0"));
     ds->lengths[4] = 4;
     CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT);
     ds->lengths[4] = 2;
@@ -654,9 +620,9 @@ static void test_token_datasets(void)
               ds->next_token);
         CHECK_OK(lam_dataset_check(ds));
         ds->ids[7] = 5; /* the next token of row 1 */
-        CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && err_has("row 1, next token"));
+        CHECK(lam_dataset_check(ds) == LAM_ERR_FORMAT && t_err_has("row 1, next token"));
         CHECK(lam_dataset_class_counts(ds, counts) == LAM_ERR_ARG);
-        CHECK(lam_dataset_split_ex(ds, &so, &tr, &te) == LAM_ERR_ARG && err_has("next-token"));
+        CHECK(lam_dataset_split_ex(ds, &so, &tr, &te) == LAM_ERR_ARG && t_err_has("next-token"));
         ds->ids[7] = 1;
         CHECK_OK(lam_dataset_split(ds, 0.5, 1, &tr, &te));
         if (tr && te) CHECK(tr->next_token && te->ids_stride == 4 && tr->labels == NULL);
@@ -681,7 +647,7 @@ static void test_token_datasets(void)
     CHECK_OK(lam_dataset_new_ids(0, 3, 5, 2, false, true, &ds));
     if (ds) CHECK(ds->n == 0 && ds->ids_len == 0 && !lam_dataset_check(ds));
     lam_dataset_free(ds);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* ---- allocation failures ------------------------------------------------------------------- */
@@ -726,7 +692,7 @@ static lam_status sweep_op(sweep_ctx *c)
 static void test_alloc_failures(void)
 {
     const char *d = make_docs();
-    const char *csv = write_file(
+    const char *csv = t_write_file(
         "sweep.csv", "x,y,t\n1,pos,\"good, fine\"\n2,neg,bad\n3,pos,\"\"\n4,neg,\"a\nb\"\n");
     lam_text_set *set = NULL;
     CHECK_OK(lam_text_files_read(d, '-', &set));
@@ -739,7 +705,7 @@ static void test_alloc_failures(void)
             sweep_ctx c = {
                 .path = which == 2 ? csv : d, .set = which >= 5 ? set : NULL, .v = v, .which = which
             };
-            uint64_t live0 = live_bytes();
+            uint64_t live0 = t_live_bytes();
             lam_alloc_fail_after(n);
             lam_status st = sweep_op(&c);
             lam_alloc_fail_after(0);
@@ -757,8 +723,8 @@ static void test_alloc_failures(void)
             lam_dataset_free(c.a);
             lam_dataset_free(c.b);
             lam_dataset_free(c.w);
-            CHECK_MSG(live_bytes() == live0, "op %d, n=%d leaked %lld bytes", which, (int)n,
-                      (long long)(live_bytes() - live0));
+            CHECK_MSG(t_live_bytes() == live0, "op %d, n=%d leaked %lld bytes", which, (int)n,
+                      (long long)(t_live_bytes() - live0));
         }
         CHECK_MSG(okays == 1, "op %d never succeeded", which);
     }
@@ -768,11 +734,7 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_text_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_test_text_XXXXXX")) return 1;
     RUN(test_read_corpus);
     RUN(test_huge_file);
     RUN(test_text_files);
@@ -784,8 +746,6 @@ int main(void)
     RUN(test_doc_windows);
     RUN(test_token_datasets);
     RUN(test_alloc_failures);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

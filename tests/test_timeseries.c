@@ -11,36 +11,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char tmpdir[64];
-
-static const char *tpath(const char *name)
-{
-    static char bufs[4][256]; /* test-only scratch */
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
-}
-
-static const char *write_file(const char *name, const char *text)
-{
-    const char *p = tpath(name);
-    FILE *f = fopen(p, "wb");
-    if (!f) return p;
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
-static uint64_t live_bytes(void)
-{
-    lam_alloc_stats s;
-    lam_alloc_get_stats(&s);
-    return s.bytes_live;
-}
-
-static bool err_has(const char *needle) { return strstr(lam_last_error(), needle) != NULL; }
-
 /* t,a,b,y,cls with 10 rows: a = i, b = 10 i, y = 100 + i, cls cycles z/x/y */
 static const char *make_basic(const char *name)
 {
@@ -50,7 +20,7 @@ static const char *make_basic(const char *name)
     for (int i = 0; i < 10; i++)
         k += (size_t)snprintf(text + k, sizeof text - k, "2020-01-%02d,%d,%d,%d,%s\n", i + 1, i,
                               10 * i, 100 + i, cls[i % 3]);
-    return write_file(name, text);
+    return t_write_file(name, text);
 }
 
 static const char *const feats_ab[2] = {"a", "b"};
@@ -69,7 +39,7 @@ static lam_timeseries_opts basic_opts(void)
 
 static void test_windows(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *p = make_basic("basic.csv");
     lam_timeseries_opts o = basic_opts();
     o.test_fraction = 0.3;
@@ -112,12 +82,12 @@ static void test_windows(void)
                               &tr, NULL,
                               NULL) == LAM_ERR_ARG); /* a test part but nowhere to put it */
     CHECK(tr == NULL);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_split_by_time(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *p = make_basic("basic2.csv");
     lam_timeseries_opts o = basic_opts();
     o.test_from = "2020-01-08";
@@ -130,7 +100,7 @@ static void test_split_by_time(void)
     lam_dataset_free(te);
     /* slashes against dashes: 2020/01/07 comes before 2020-01-08 */
     const char *sl =
-        write_file("slash.csv", "d,v\n2020/01/06,1\n2020/01/07,2\n2020/01/08,3\n2020/01/09,4\n"
+        t_write_file("slash.csv", "d,v\n2020/01/06,1\n2020/01/07,2\n2020/01/08,3\n2020/01/09,4\n"
                                 "2020/01/10,5\n");
     lam_timeseries_opts s = lam_timeseries_opts_defaults();
     s.features = (const char *const[]){"v"};
@@ -144,7 +114,7 @@ static void test_split_by_time(void)
     lam_dataset_free(tr);
     lam_dataset_free(te);
     /* numbers compare as numbers: 9 < 10 */
-    const char *num = write_file("num.csv", "step,v\n8,1\n9,2\n10,3\n11,4\n12,5\n");
+    const char *num = t_write_file("num.csv", "step,v\n8,1\n9,2\n10,3\n11,4\n12,5\n");
     s.time_column = "step";
     s.test_from = "10";
     CHECK_OK(lam_timeseries_read(num, &s, &tr, &te, NULL));
@@ -156,13 +126,13 @@ static void test_split_by_time(void)
     CHECK(lam_timeseries_read(num, &s, &tr, &te, NULL) == LAM_ERR_FORMAT && tr == NULL &&
           te == NULL);
     s.test_from = "99";
-    CHECK(lam_timeseries_read(num, &s, &tr, &te, NULL) == LAM_ERR_FORMAT && err_has("test_from"));
-    CHECK(live_bytes() == live0);
+    CHECK(lam_timeseries_read(num, &s, &tr, &te, NULL) == LAM_ERR_FORMAT && t_err_has("test_from"));
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_label_mode(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     const char *p = make_basic("basic3.csv");
     lam_timeseries_opts o = basic_opts();
     o.target = NULL;
@@ -180,7 +150,7 @@ static void test_label_mode(void)
     }
     lam_dataset_free(tr);
     lam_dataset_free(te);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void expect_fail(const char *name, const char *text, const lam_timeseries_opts *o,
@@ -188,16 +158,16 @@ static void expect_fail(const char *name, const char *text, const lam_timeseries
 {
     lam_dataset *tr = (lam_dataset *)1, *te = (lam_dataset *)1;
     lam_timeseries_info info = {.rows = 77};
-    lam_status st = lam_timeseries_read(write_file(name, text), o, &tr, &te, &info);
+    lam_status st = lam_timeseries_read(t_write_file(name, text), o, &tr, &te, &info);
     CHECK_MSG(st == want, "%s: got %s (%s)", name, lam_status_str(st), lam_last_error());
     CHECK(tr == NULL && te == NULL && info.rows == 0);
     if (needle)
-        CHECK_MSG(err_has(needle), "%s: message lacks \"%s\": %s", name, needle, lam_last_error());
+        CHECK_MSG(t_err_has(needle), "%s: message lacks \"%s\": %s", name, needle, lam_last_error());
 }
 
 static void test_malformed(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     lam_timeseries_opts o = basic_opts();
     o.window = 1;
     o.horizon = 1;
@@ -262,7 +232,7 @@ static void test_malformed(void)
     expect_fail("nolabel.csv", "t,a,b,y\n2020,1,2,up\n2021,1,2,\n", &b, LAM_ERR_FORMAT,
                 "nolabel.csv:3:10");
 #undef CASE
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 /* Column means and population standard deviations of rows [0, end) of the
@@ -281,7 +251,7 @@ static void ref_stats(const double *v, int64_t end, int F, double *mean, double 
 
 static void test_scaler(void)
 {
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     /* two files equal up to the test period, wildly different after it */
     char a[4096], b[4096];
     size_t ka = 0, kb = 0;
@@ -305,8 +275,8 @@ static void test_scaler(void)
     o.test_from = "0030";
     lam_dataset *tr1 = NULL, *te1 = NULL, *tr2 = NULL, *te2 = NULL;
     lam_timeseries_info i1, i2;
-    CHECK_OK(lam_timeseries_read(write_file("sa.csv", a), &o, &tr1, &te1, &i1));
-    CHECK_OK(lam_timeseries_read(write_file("sb.csv", b), &o, &tr2, &te2, &i2));
+    CHECK_OK(lam_timeseries_read(t_write_file("sa.csv", a), &o, &tr1, &te1, &i1));
+    CHECK_OK(lam_timeseries_read(t_write_file("sb.csv", b), &o, &tr2, &te2, &i2));
     lam_scaler *s1 = NULL, *s2 = NULL;
     if (tr1 && tr2) {
         /* the training targets end before row 30: the training windows' rows end at 29 */
@@ -341,7 +311,7 @@ static void test_scaler(void)
     lam_scaler *bad = (lam_scaler *)1;
     if (sh)
         CHECK(lam_timeseries_fit_scaler(sh, 5, 2, &bad) == LAM_ERR_ARG && bad == NULL &&
-              err_has("one row apart"));
+              t_err_has("one row apart"));
     CHECK(lam_timeseries_fit_scaler(tr1, 4, 2, &bad) == LAM_ERR_ARG);
     CHECK(lam_timeseries_fit_scaler(NULL, 5, 2, &bad) == LAM_ERR_ARG);
     lam_dataset_free(sh);
@@ -351,13 +321,13 @@ static void test_scaler(void)
     lam_dataset_free(te1);
     lam_dataset_free(tr2);
     lam_dataset_free(te2);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_gzip_and_garbage(void)
 {
-    uint64_t live0 = live_bytes();
-    const char *p = tpath("g.csv.gz");
+    uint64_t live0 = t_live_bytes();
+    const char *p = t_tpath("g.csv.gz");
     gzFile g = gzopen(p, "wb");
     if (g) {
         gzputs(g, "t,a,b,y\n1,1,2,3\n2,4,5,6\n3,7,8,9\n");
@@ -384,14 +354,14 @@ static void test_gzip_and_garbage(void)
                                 : alphabet[lam_rng_below(&r, sizeof alphabet - 1)];
         buf[k + n] = 0;
         tr = te = NULL;
-        lam_status st = lam_timeseries_read(write_file("garbage.csv", buf), &o, &tr, &te, NULL);
+        lam_status st = lam_timeseries_read(t_write_file("garbage.csv", buf), &o, &tr, &te, NULL);
         CHECK_MSG(st == LAM_OK || st == LAM_ERR_FORMAT, "it %d: %s", it, lam_last_error());
         if (st == LAM_OK) CHECK(lam_dataset_check(tr) == LAM_OK);
         else CHECK(tr == NULL && te == NULL);
         lam_dataset_free(tr);
         lam_dataset_free(te);
     }
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 static void test_alloc_failures(void)
@@ -406,7 +376,7 @@ static void test_alloc_failures(void)
         o.test_from = "2020-01-08";
         int okays = 0;
         for (uint64_t n = 1; n < 300 && !okays; n++) {
-            uint64_t live0 = live_bytes();
+            uint64_t live0 = t_live_bytes();
             lam_dataset *tr = NULL, *te = NULL;
             lam_scaler *s = NULL;
             lam_alloc_fail_after(n);
@@ -421,7 +391,7 @@ static void test_alloc_failures(void)
             lam_scaler_free(s);
             lam_dataset_free(tr);
             lam_dataset_free(te);
-            CHECK_MSG(live_bytes() == live0, "n=%d leaked", (int)n);
+            CHECK_MSG(t_live_bytes() == live0, "n=%d leaked", (int)n);
         }
         CHECK(okays == 1);
     }
@@ -455,7 +425,7 @@ static void test_seattle(void)
                path);
         return;
     }
-    uint64_t live0 = live_bytes();
+    uint64_t live0 = t_live_bytes();
     static char dates[4000][32], tmax[4000][32];
     int rows = read_column(path, 0, dates, 4000);
     CHECK(read_column(path, 2, tmax, 4000) == rows);
@@ -509,16 +479,12 @@ static void test_seattle(void)
     }
     lam_dataset_free(tr);
     lam_dataset_free(te);
-    CHECK(live_bytes() == live0);
+    CHECK(t_live_bytes() == live0);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_ts_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!t_mkdtemp("/tmp/lamina_test_ts_XXXXXX")) return 1;
     RUN(test_windows);
     RUN(test_split_by_time);
     RUN(test_label_mode);
@@ -527,8 +493,6 @@ int main(void)
     RUN(test_gzip_and_garbage);
     RUN(test_alloc_failures);
     RUN(test_seattle);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -8,7 +8,6 @@
 #include "lamina/lamina.h"
 #include "test.h"
 
-static char tmpdir[256];
 
 static lam_status model_from_text(const char *text, lam_model **m)
 {
@@ -101,7 +100,7 @@ static void test_checkpoint_round_trip(void)
     lam_fit_result fr;
     CHECK_OK(lam_fit(m, tr, NULL, NULL, &fr));
     char path[300];
-    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/m.safetensors", t_tmpdir);
     CHECK_OK(lam_checkpoint_save(m, NULL, NULL, path));
     lam_model *m2 = NULL;
     lam_train_state ts;
@@ -144,7 +143,7 @@ static void test_resume_equals_uninterrupted(void)
                              "[train]\noptimizer = adam\nlr = 0.002\nepochs = 4\nbatch = 50\nschedule = cosine\n"
                              "validation_split = 0.1\n";
     char ck[300];
-    snprintf(ck, sizeof ck, "%s/resume.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/resume.safetensors", t_tmpdir);
     float *full = NULL;
     size_t n = 0;
     for (int run = 0; run < 3; run++) {
@@ -195,7 +194,7 @@ static void test_nan_stops_with_the_op(void)
                              "[dense]\nname = hidden\nunits = 16\nactivation = relu\n[dense]\nunits = 10\n"
                              "[train]\noptimizer = sgd\nlr = 0.05\nepochs = 3\nbatch = 64\n";
     char ck[300];
-    snprintf(ck, sizeof ck, "%s/nan.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/nan.safetensors", t_tmpdir);
     lam_model *m = NULL;
     CHECK_OK(model_from_text(cfg, &m));
     if (!m) return;
@@ -222,18 +221,11 @@ static void test_nan_stops_with_the_op(void)
     lam_model_free(m);
 }
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
 static void test_malformed_checkpoints(void)
 {
     char good[300], bad[300];
-    snprintf(good, sizeof good, "%s/good.safetensors", tmpdir);
-    snprintf(bad, sizeof bad, "%s/bad.safetensors", tmpdir);
+    snprintf(good, sizeof good, "%s/good.safetensors", t_tmpdir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", t_tmpdir);
     lam_model_overrides ov = lam_model_overrides_none();
     ov.epochs = 1;
     lam_model *m = load_digits(&ov);
@@ -247,12 +239,12 @@ static void test_malformed_checkpoints(void)
     lam_model *m2 = NULL;
     /* every 97th truncation point, and a few garbage variants */
     for (size_t cut = 0; cut < len; cut += 97) {
-        write_file(bad, buf, cut);
+        t_spit(bad, buf, cut);
         lam_status s = lam_checkpoint_load(bad, &m2, NULL);
         CHECK_MSG(s == LAM_ERR_FORMAT || s == LAM_ERR_IO, "truncated at %zu: %s", cut, lam_status_str(s));
         CHECK(m2 == NULL);
     }
-    write_file(bad, "garbage garbage garbage", 23);
+    t_spit(bad, "garbage garbage garbage", 23);
     CHECK(lam_checkpoint_load(bad, &m2, NULL) == LAM_ERR_FORMAT && m2 == NULL);
     /* a valid safetensors file that is not a Lamina checkpoint */
     float v = 1;
@@ -311,7 +303,7 @@ static void test_early_stopping_restores_best(void)
     memcpy(straight, lam_graph_params(m->g), np * sizeof(float));
     int64_t per_epoch = (tr->n + 15) / 16;
     char ck[300];
-    snprintf(ck, sizeof ck, "%s/early.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/early.safetensors", t_tmpdir);
     for (int cut_epoch = fr.best_epoch; cut_epoch <= fr.best_epoch + 2; cut_epoch += 2) {
         lam_model *m2 = NULL;
         lam_fit_result f2;
@@ -345,7 +337,7 @@ static void test_early_stopping_restores_best(void)
 static void test_regression_and_binary(void)
 {
     char path[300], cfg[1024];
-    snprintf(path, sizeof path, "%s/reg.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/reg.csv", t_tmpdir);
     FILE *f = fopen(path, "w");
     lam_rng r;
     lam_rng_seed(&r, 5);
@@ -377,7 +369,7 @@ static void test_regression_and_binary(void)
         lam_model_free(m);
     }
     /* binary: label = [a + b > 0] */
-    snprintf(path, sizeof path, "%s/bin.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/bin.csv", t_tmpdir);
     f = fopen(path, "w");
     for (int i = 0; i < 400; i++) {
         float a = lam_rng_normal(&r), b = lam_rng_normal(&r);
@@ -409,7 +401,7 @@ static void test_regression_and_binary(void)
 static void test_class_names_in_checkpoint(void)
 {
     char path[300], cfg[1024], ck[300];
-    snprintf(path, sizeof path, "%s/names.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/names.csv", t_tmpdir);
     FILE *f = fopen(path, "w");
     fprintf(f, "a,b,kind\n");
     for (int i = 0; i < 60; i++) fprintf(f, "%d,%d,%s\n", i % 7, i % 5, i % 3 == 0 ? "cat" : i % 3 == 1 ? "\"dog, big\"" : "\"emu\"\"x\"");
@@ -423,7 +415,7 @@ static void test_class_names_in_checkpoint(void)
     CHECK(m->n_class_names == 3 && m->class_names && !strcmp(m->class_names[1], "dog, big") &&
           !strcmp(m->class_names[2], "emu\"x"));
     CHECK_OK(lam_model_compile(m, 32));
-    snprintf(ck, sizeof ck, "%s/names.safetensors", tmpdir);
+    snprintf(ck, sizeof ck, "%s/names.safetensors", t_tmpdir);
     CHECK_OK(lam_checkpoint_save(m, NULL, NULL, ck));
     CHECK_OK(lam_checkpoint_load(ck, &m2, NULL));
     if (m2) {
@@ -579,8 +571,7 @@ static void test_arrays_api(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_train_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (!t_mkdtemp("/tmp/lamina_test_train_XXXXXX")) return 1;
     RUN(test_model_file_errors);
     RUN(test_metrics_by_hand);
     RUN(test_reports_are_sized);
@@ -593,8 +584,6 @@ int main(void)
     RUN(test_malformed_checkpoints);
     RUN(test_early_stopping_restores_best);
     RUN(test_regression_and_binary);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }

@@ -16,7 +16,7 @@
 #include "test.h"
 #include "train/train_internal.h"
 
-static char tmpdir[256], corpus[300];
+static char corpus[300];
 
 static lam_status model_from_text(const char *text, lam_model **m)
 {
@@ -339,9 +339,8 @@ static void test_errors(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_xf_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
-    snprintf(corpus, sizeof corpus, "%s/aab.txt", tmpdir);
+    if (!t_mkdtemp("/tmp/lamina_xf_XXXXXX")) return 1;
+    snprintf(corpus, sizeof corpus, "%s/aab.txt", t_tmpdir);
     FILE *f = fopen(corpus, "w");
     if (!f) return 1;
     for (int i = 0; i < 3000; i++) fputc("aab"[i % 3], f);
@@ -354,8 +353,6 @@ int main(void)
     RUN(test_tying_and_sinusoidal);
     RUN(test_llama);
     RUN(test_errors);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    t_rm_tree(t_tmpdir);
     TEST_MAIN_END;
 }
