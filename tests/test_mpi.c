@@ -31,20 +31,16 @@
 #include "lamina/train.h"
 
 static const char *lamina;
-static char tmpdir[64];
 
+/* t_tpath of a formatted name */
 static const char *tpath(const char *fmt, ...)
 {
-    static char bufs[16][512];
-    static int k;
-    k = (k + 1) % 16;
     char name[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    snprintf(bufs[k], sizeof bufs[k], "%s/%s", tmpdir, name);
-    return bufs[k];
+    return t_tpath(name);
 }
 
 /* Run a shell command line; its exit code (128 + N for signal N). */
@@ -116,11 +112,16 @@ static const char *model_path(const char *dir)
 
 static void show_log(const char *dir)
 {
-    char p[600], line[512];
+    char p[600];
     snprintf(p, sizeof p, "%s.log", dir);
-    FILE *f = fopen(p, "r");
-    while (f && fgets(line, sizeof line, f)) printf("    | %s", line);
-    if (f) fclose(f);
+    size_t n;
+    char *text = t_slurp(p, &n);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        printf("    | %s\n", line);
+    }
+    free(text);
 }
 
 /* 1 rank against 2 and 3 for one model; two 2-rank runs bit for bit. */
@@ -145,20 +146,9 @@ static void equivalence(const char *name, const char *cfg, int steps)
     CHECK_MSG(same, "%s: two runs on 2 ranks differ", name);
 }
 
-static const char *write_text(const char *name, const char *text)
-{
-    const char *p = tpath("%s", name);
-    FILE *f = fopen(p, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-    return p;
-}
-
 static const char *cnn_cfg(void)
 {
-    return write_text("cnn.cfg", "[net]\ninput = 1, 8, 8\nseed = 4\n[data]\npath = data/digits.csv.gz\nscale = none\n"
+    return t_write_file("cnn.cfg", "[net]\ninput = 1, 8, 8\nseed = 4\n[data]\npath = data/digits.csv.gz\nscale = none\n"
                                  "[conv2d]\nfilters = 8\nkernel = 3\npadding = same\nactivation = relu\n"
                                  "[maxpool]\nsize = 2\n[conv2d]\nfilters = 12\nkernel = 3\nactivation = relu\n"
                                  "[flatten]\n[dense]\nunits = 10\n"
@@ -172,7 +162,7 @@ static const char *gpt_cfg(void)
     for (int i = 0; k + 64 < sizeof text / 2; i++)
         k += (size_t)snprintf(text + k, sizeof text / 2 - k, "the %s %s %d. ", i % 3 ? "cat" : "dog",
                               i % 5 ? "sat on the mat" : "ran", i % 7);
-    const char *corpus = write_text("corpus.txt", text);
+    const char *corpus = t_write_file("corpus.txt", text);
     char cfg[1024];
     snprintf(cfg, sizeof cfg,
              "[net]\ninput = 32\nseed = 2\n[data]\nformat = corpus\npath = %s\ntokenizer = byte\nstride = 3\n"
@@ -181,7 +171,7 @@ static const char *gpt_cfg(void)
              "[dense]\nunits = vocab\ninit = normal\ninit_std = 0.02\n"
              "[train]\nloss = cross_entropy\noptimizer = adamw\nlr = 0.003\nweight_decay = 0.1\nbatch = 12\n",
              corpus);
-    return write_text("gpt.cfg", cfg);
+    return t_write_file("gpt.cfg", cfg);
 }
 
 static void test_equivalence(void)
@@ -202,8 +192,8 @@ static void test_batchnorm(void)
                      "[train]\noptimizer = sgd\nmomentum = 0.9\nlr = 0.02\nbatch = 24\n";
     char text[1024];
     snprintf(text, sizeof text, "%ssync_batchnorm = true\n", bn);
-    equivalence("bn_sync", write_text("bn_sync.cfg", text), 8);
-    const char *plain = write_text("bn.cfg", bn), *one = tpath("bn_1"), *two = tpath("bn_2");
+    equivalence("bn_sync", t_write_file("bn_sync.cfg", text), 8);
+    const char *plain = t_write_file("bn.cfg", bn), *one = tpath("bn_1"), *two = tpath("bn_2");
     CHECK(train(0, plain, one, 8, NULL) == 0 && train(2, plain, two, 8, NULL) == 0);
     bool same;
     double r = rel_diff(model_path(one), model_path(two), &same);
@@ -211,14 +201,14 @@ static void test_batchnorm(void)
     printf("# batchnorm with per-rank statistics: 2 ranks and 1 are %.3g apart (relative), as expected\n", r);
     /* synchronised statistics need a row of every batch on every rank */
     const char *small = tpath("bn_small");
-    CHECK(train(3, write_text("bn_small.cfg", text), small, 8, "--batch 2") != 0);
-    char log[600], buf[4096] = "";
+    CHECK(train(3, t_write_file("bn_small.cfg", text), small, 8, "--batch 2") != 0);
+    char log[600];
     snprintf(log, sizeof log, "%s.log", small);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = 0;
-    CHECK_MSG(strstr(buf, "sync_batchnorm on 3 ranks needs every batch to give each rank a row"), "%s", buf);
+    size_t n;
+    char *buf = t_slurp(log, &n);
+    CHECK_MSG(buf && strstr(buf, "sync_batchnorm on 3 ranks needs every batch to give each rank a row"), "%s",
+              buf ? buf : "(no log)");
+    free(buf);
 }
 
 /* The pid of rank `rank` among the children of mpirun `parent` (its
@@ -270,7 +260,7 @@ static void fault(int sig, const char *what)
 {
     /* no schedule: the run killed with a large --epochs and its resume with
      * a small one follow the same learning rates */
-    const char *cfg = write_text("fault.cfg", "[net]\ninput = 64\nseed = 5\n[data]\npath = data/digits.csv.gz\n"
+    const char *cfg = t_write_file("fault.cfg", "[net]\ninput = 64\nseed = 5\n[data]\npath = data/digits.csv.gz\n"
                                               "[dense]\nunits = 64\nactivation = relu\n[dense]\nunits = 10\n"
                                               "[train]\noptimizer = adam\nlr = 0.002\nbatch = 16\n");
     const char *dir = tpath("fault_%s", what);
@@ -333,6 +323,14 @@ static void fault(int sig, const char *what)
               (unsigned long long)ts.step, d);
     printf("# %s rank 1 after step %llu: resumed on 2 ranks to epoch %d, weights %s the uninterrupted run's\n", what,
            (unsigned long long)ts.step, epochs, same ? "bitwise equal to" : "different from");
+    /* the checkpoint holds no per-rank state: 3 ranks resume it too */
+    const char *three = tpath("fault3_%s", what);
+    CHECK(sh("cp -r '%s' '%s'", dir, three) == 0);
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", three);
+    rc = sh(MPIRUN " 3 '%s' train '%s' --out '%s' --quiet --threads 1 --epochs %d --checkpoint-every 20 "
+            "--timeout %g --resume '%s' >'%s.log' 2>&1",
+            lamina, cfg, three, epochs + 1, timeout, ck, three);
+    CHECK_MSG(rc == 0, "%s: the resume on 3 ranks exited %d", what, rc);
 }
 
 static void test_faults(void)
@@ -343,8 +341,7 @@ static void test_faults(void)
 
 int main(void)
 {
-    lamina = getenv("LAMINA");
-    if (!lamina || !*lamina) lamina = "build/lamina";
+    if (!(lamina = t_lamina_binary("test_mpi"))) return 1;
     char cmd[600];
     snprintf(cmd, sizeof cmd, "'%s' --version 2>/dev/null | grep -q '(MPI: '", lamina);
     if (system(cmd) != 0) {
@@ -366,10 +363,11 @@ int main(void)
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lamina_test_mpi_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (!t_mkdtemp("/tmp/lamina_test_mpi_XXXXXX")) return 1;
     RUN(test_equivalence);
     RUN(test_batchnorm);
     RUN(test_faults);
+    if (t_failed_ == 0) t_rm_tree(t_tmpdir);
+    else fprintf(stderr, "fixtures kept in %s\n", t_tmpdir);
     TEST_MAIN_END;
 }
