@@ -60,13 +60,7 @@ void lam_npy_free(lam_npy *a)
 
 /* ---- messages --------------------------------------------------------------- */
 
-/* "<label>: byte offset N: <message>" with status s. */
-static lam_status nerr(lam_status s, const char *label, uint64_t off, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static lam_status nerr(lam_status s, const char *label, uint64_t off, const char *fmt, ...)
+lam_status lam_npy_err_(lam_status s, const char *label, uint64_t off, const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
@@ -148,7 +142,7 @@ static void skip_ws(hparse *p)
 static lam_status expected(const hparse *p, const char *what)
 {
     char b[16];
-    return nerr(LAM_ERR_FORMAT, p->label, at(p),
+    return lam_npy_err_(LAM_ERR_FORMAT, p->label, at(p),
                 "expected %s in the header dict, found %s; hint: a .npy header is a dict such as "
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
                 what, here(p, b, sizeof b));
@@ -162,14 +156,14 @@ static lam_status parse_string(hparse *p, const char **s, size_t *len)
     size_t start = p->i++;
     while (p->i < p->n && p->s[p->i] != q) {
         if (p->s[p->i] == '\\')
-            return nerr(LAM_ERR_FORMAT, p->label, at(p),
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, at(p),
                         "escape sequence in a header string; hint: the keys and type strings of a "
                         ".npy header need none");
         if (p->s[p->i] == '\n') break;
         p->i++;
     }
     if (p->i >= p->n || p->s[p->i] != q)
-        return nerr(LAM_ERR_FORMAT, p->label, p->base + start,
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, p->base + start,
                     "string opened here is not closed on its line");
     *s = p->s + start + 1;
     *len = p->i - start - 1;
@@ -181,7 +175,7 @@ static lam_status parse_descr(hparse *p, npy_info *inf)
 {
     uint64_t off = at(p);
     if (p->i < p->n && p->s[p->i] == '[')
-        return nerr(LAM_ERR_UNSUPPORTED, p->label, off,
+        return lam_npy_err_(LAM_ERR_UNSUPPORTED, p->label, off,
                     "structured dtype (descr is a list of fields); hint: Lamina reads arrays of "
                     "one numeric type: b1, i1..i8, u1..u8, f2, f4, f8");
     const char *s;
@@ -218,12 +212,12 @@ static lam_status parse_descr(hparse *p, npy_info *inf)
     if (n > k && sized && j == n)
         for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
             if (s[k] == kinds[i].kind)
-                return nerr(LAM_ERR_UNSUPPORTED, p->label, off,
+                return lam_npy_err_(LAM_ERR_UNSUPPORTED, p->label, off,
                             "dtype '%s' (%s) is not supported; hint: Lamina reads b1, i1, u1, i2, "
                             "u2, i4, u4, i8, u8, f2, f4 and f8 arrays (convert with "
                             "a.astype(np.float32))",
                             show(s, n, b, sizeof b), kinds[i].what);
-    return nerr(LAM_ERR_FORMAT, p->label, off,
+    return lam_npy_err_(LAM_ERR_FORMAT, p->label, off,
                 "unknown dtype '%s'; hint: descr is a NumPy type string such as '<f4' or '|u1'",
                 show(s, n, b, sizeof b));
 }
@@ -244,17 +238,17 @@ static lam_status parse_dim(hparse *p, int64_t *out)
 {
     uint64_t off = at(p);
     if (p->i < p->n && p->s[p->i] == '-')
-        return nerr(LAM_ERR_FORMAT, p->label, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, off,
                     "negative dimension in 'shape'; hint: dimensions are integers >= 0");
     if (p->i >= p->n || !isdigit((unsigned char)p->s[p->i]))
         return expected(p, "a dimension (an integer >= 0) or ')' in 'shape'");
     if (p->s[p->i] == '0' && p->i + 1 < p->n && isdigit((unsigned char)p->s[p->i + 1]))
-        return nerr(LAM_ERR_FORMAT, p->label, off, "dimension with a leading zero in 'shape'");
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, off, "dimension with a leading zero in 'shape'");
     uint64_t v = 0;
     while (p->i < p->n && isdigit((unsigned char)p->s[p->i])) {
         unsigned d = (unsigned)(p->s[p->i] - '0');
         if (v > ((uint64_t)INT64_MAX - d) / 10)
-            return nerr(LAM_ERR_FORMAT, p->label, off,
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, off,
                         "dimension in 'shape' exceeds 2^63 - 1; hint: the header is corrupt");
         v = v * 10 + d;
         p->i++;
@@ -270,7 +264,7 @@ static lam_status parse_shape(hparse *p, npy_info *inf)
 {
     uint64_t off = at(p);
     if (p->i < p->n && p->s[p->i] == '[')
-        return nerr(LAM_ERR_FORMAT, p->label, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, off,
                     "'shape' is a list; hint: it must be a tuple such as (2, 3)");
     if (p->i >= p->n || p->s[p->i] != '(') return expected(p, "a tuple such as (2, 3) for 'shape'");
     p->i++;
@@ -281,14 +275,14 @@ static lam_status parse_shape(hparse *p, npy_info *inf)
         if (p->i < p->n && p->s[p->i] == ')') break;
         if (n && !comma) return expected(p, "',' or ')' in 'shape'");
         if (p->i < p->n && (p->s[p->i] == '(' || p->s[p->i] == '[' || p->s[p->i] == '{'))
-            return nerr(LAM_ERR_FORMAT, p->label, at(p),
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, at(p),
                         "nested brackets in 'shape'; hint: the shape is a flat tuple of integers "
                         "such as (2, 3)");
         int64_t d = 0;
         lam_status st = parse_dim(p, &d);
         if (st) return st;
         if (n == LAM_NPY_MAX_DIMS)
-            return nerr(LAM_ERR_UNSUPPORTED, p->label, off,
+            return lam_npy_err_(LAM_ERR_UNSUPPORTED, p->label, off,
                         "'shape' has more than %d dimensions; hint: LAM_NPY_MAX_DIMS = %d",
                         LAM_NPY_MAX_DIMS, LAM_NPY_MAX_DIMS);
         inf->dims[n++] = d;
@@ -298,7 +292,7 @@ static lam_status parse_shape(hparse *p, npy_info *inf)
     }
     p->i++;
     if (n == 1 && !comma)
-        return nerr(LAM_ERR_FORMAT, p->label, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, off,
                     "'shape' (%" PRId64 ") is an integer in parentheses, not a tuple; hint: a "
                     "one-dimensional shape is written (%" PRId64 ",)",
                     inf->dims[0], inf->dims[0]);
@@ -316,7 +310,7 @@ static lam_status parse_dict(hparse *p, npy_info *inf)
     bool have[K_COUNT] = {false};
     uint64_t shape_off = 0;
     if (p->n == 0 || p->s[0] != '{')
-        return nerr(LAM_ERR_FORMAT, p->label, p->base,
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, p->base,
                     "the header does not start with '{'; hint: a .npy header is a dict such as "
                     "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }");
     p->i = 1;
@@ -326,7 +320,7 @@ static lam_status parse_dict(hparse *p, npy_info *inf)
         if (p->i < p->n && p->s[p->i] == '}') break;
         if (!comma) return expected(p, "',' or '}'");
         if (p->i < p->n && (p->s[p->i] == '{' || p->s[p->i] == '[' || p->s[p->i] == '('))
-            return nerr(LAM_ERR_FORMAT, p->label, at(p),
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, at(p),
                         "nested brackets where a key belongs; hint: the keys are 'descr', "
                         "'fortran_order' and 'shape'");
         uint64_t koff = at(p);
@@ -339,12 +333,12 @@ static lam_status parse_dict(hparse *p, npy_info *inf)
             if (kn == strlen(keys[i]) && !memcmp(k, keys[i], kn)) key = i;
         char b[200];
         if (key < 0)
-            return nerr(LAM_ERR_FORMAT, p->label, koff,
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, koff,
                         "unknown key '%s'; hint: a .npy header has exactly the keys 'descr', "
                         "'fortran_order' and 'shape'",
                         show(k, kn, b, sizeof b));
         if (have[key])
-            return nerr(LAM_ERR_FORMAT, p->label, koff,
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, koff,
                         "duplicate key '%s' (first at byte offset %" PRIu64 "); hint: each key "
                         "appears once",
                         keys[key], seen[key]);
@@ -366,14 +360,14 @@ static lam_status parse_dict(hparse *p, npy_info *inf)
     while (p->i < p->n && p->s[p->i] == ' ') p->i++;
     if (p->i < p->n) {
         char b[16];
-        return nerr(LAM_ERR_FORMAT, p->label, at(p),
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, at(p),
                     "%s after the header dict; hint: the dict is followed only by spaces and "
                     "'\\n'",
                     here(p, b, sizeof b));
     }
     for (int i = 0; i < K_COUNT; i++)
         if (!have[i])
-            return nerr(LAM_ERR_FORMAT, p->label, p->base,
+            return lam_npy_err_(LAM_ERR_FORMAT, p->label, p->base,
                         "the header has no key '%s'; hint: a .npy header has exactly the keys "
                         "'descr', 'fortran_order' and 'shape'",
                         keys[i]);
@@ -389,7 +383,7 @@ static lam_status parse_dict(hparse *p, npy_info *inf)
     if (zero) numel = 0, over = false;
     if (over || numel > UINT64_MAX / esize) {
         char b[256];
-        return nerr(LAM_ERR_FORMAT, p->label, shape_off,
+        return lam_npy_err_(LAM_ERR_FORMAT, p->label, shape_off,
                     "shape %s of '%s' overflows (more than 2^63 elements or 2^64 bytes); hint: "
                     "the header is corrupt",
                     shape_str(inf->ndim, inf->dims, b, sizeof b), inf->descr);
@@ -420,13 +414,13 @@ static lam_status parse_preamble(const unsigned char *p, uint64_t size, const ch
 {
     static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
     if (size == 0)
-        return nerr(LAM_ERR_FORMAT, label, 0,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, 0,
                     "the file is empty; hint: a .npy file starts with \\x93NUMPY");
     size_t m = size < 6 ? (size_t)size : 6;
     if (memcmp(p, magic, m) != 0) {
         char b[64];
         bool zip = size >= 4 && !memcmp(p, "PK\x03\x04", 4);
-        return nerr(LAM_ERR_FORMAT, label, 0,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, 0,
                     "not a .npy file: it starts with '%s', not \\x93NUMPY; hint: %s",
                     show((const char *)p, m, b, sizeof b),
                     zip ? "this is a ZIP archive: an .npz is read with lam_npz_open "
@@ -434,17 +428,17 @@ static lam_status parse_preamble(const unsigned char *p, uint64_t size, const ch
                         : "pass a file written by numpy.save");
     }
     if (size < 10)
-        return nerr(LAM_ERR_FORMAT, label, size,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, size,
                     "truncated: the file ends inside the 10-byte preamble (magic, version, header "
                     "length); hint: the file is incomplete");
     if ((p[6] != 1 && p[6] != 2 && p[6] != 3) || p[7] != 0)
-        return nerr(LAM_ERR_FORMAT, label, 6,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, 6,
                     "unknown .npy format version %u.%u; hint: NumPy writes 1.0, 2.0 and 3.0",
                     p[6], p[7]);
     *version = p[6];
     uint64_t pre = *version == 1 ? 10 : 12;
     if (size < pre)
-        return nerr(LAM_ERR_FORMAT, label, size,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, size,
                     "truncated: the file ends inside the %" PRIu64 "-byte preamble of version "
                     "%d.0; hint: the file is incomplete",
                     pre, *version);
@@ -452,17 +446,17 @@ static lam_status parse_preamble(const unsigned char *p, uint64_t size, const ch
                                : (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 |
                                      (uint32_t)p[11] << 24;
     if (h > LAM_NPY_MAX_HEADER)
-        return nerr(LAM_ERR_FORMAT, label, 8,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, 8,
                     "header length %" PRIu32 " exceeds the cap of %" PRIu32 " bytes; hint: the "
                     "file is corrupt (NumPy's headers take a few hundred bytes)",
                     h, LAM_NPY_MAX_HEADER);
     if (h > size - pre)
-        return nerr(LAM_ERR_FORMAT, label, 8,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, 8,
                     "truncated: header length %" PRIu32 " runs past the end of the %" PRIu64
                     "-byte file; hint: the file is incomplete",
                     h, size);
     if (h == 0)
-        return nerr(LAM_ERR_FORMAT, label, pre, "the header is empty (length 0)");
+        return lam_npy_err_(LAM_ERR_FORMAT, label, pre, "the header is empty (length 0)");
     *hlen = h;
     inf->data_off = pre + h;
     return LAM_OK;
@@ -475,13 +469,13 @@ static lam_status parse_header(const char *hdr, uint32_t hlen, uint64_t base, in
     if (version == 3) {
         size_t bad = utf8_bad(hdr, hlen);
         if (bad < hlen)
-            return nerr(LAM_ERR_FORMAT, label, base + bad,
+            return lam_npy_err_(LAM_ERR_FORMAT, label, base + bad,
                         "invalid UTF-8 in the version 3.0 header; hint: the file is corrupt");
     }
     if (hdr[hlen - 1] != '\n') {
         char b[16];
         hparse q = {hdr, hlen, hlen - 1, base, label};
-        return nerr(LAM_ERR_FORMAT, label, base + hlen - 1,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, base + hlen - 1,
                     "the header ends with %s, not '\\n'; hint: the header is padded with spaces "
                     "and ends with a newline",
                     here(&q, b, sizeof b));
@@ -496,14 +490,14 @@ static lam_status check_length(const npy_info *inf, uint64_t size, const char *l
     uint64_t have = size - inf->data_off;
     char b[256];
     if (have < inf->nbytes)
-        return nerr(LAM_ERR_FORMAT, label, size,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, size,
                     "truncated: the header declares shape %s of '%s', %" PRIu64 " bytes of data "
                     "from byte offset %" PRIu64 ", but the file ends after %" PRIu64 "; hint: the "
                     "file is incomplete (interrupted download?)",
                     shape_str(inf->ndim, inf->dims, b, sizeof b), inf->descr, inf->nbytes,
                     inf->data_off, have);
     if (have > inf->nbytes)
-        return nerr(LAM_ERR_FORMAT, label, inf->data_off + inf->nbytes,
+        return lam_npy_err_(LAM_ERR_FORMAT, label, inf->data_off + inf->nbytes,
                     "%" PRIu64 " unexpected bytes after the data (the header declares shape %s of "
                     "'%s', %" PRIu64 " bytes); hint: the header and the data do not agree: the "
                     "file is corrupt",

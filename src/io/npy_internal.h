@@ -10,6 +10,14 @@
  * success it becomes the array's data (the data moved to its start), on
  * error it is freed.  `label` names the source in messages.  Errors: as
  * lam_npy_read_mem. */
+/* A format error: "<label>: byte offset N: <message>" with status s
+ * (the .npy and .npz readers' messages). */
+lam_status lam_npy_err_(lam_status s, const char *label, uint64_t off, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 lam_status lam_npy_from_buffer_(unsigned char *buf, size_t size, const char *label, lam_npy **out);
 
 /* Check an array to write (`who` prefixes messages, e.g. "npy write") and

@@ -80,20 +80,6 @@ static lam_status zread(const lam_npz *z, uint64_t off, void *buf, size_t n)
     return lam_pread_full_(z->fd, off, buf, n, z->label);
 }
 
-static lam_status zerr(lam_status s, const lam_npz *z, uint64_t off, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static lam_status zerr(lam_status s, const lam_npz *z, uint64_t off, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return lam_fail(s, "%s: byte offset %" PRIu64 ": %s", z->label, off, msg);
-}
 
 /* Member names in messages: cut, and bytes outside printable ASCII escaped
  * (a name is checked for UTF-8 only after it is first shown). */
@@ -129,10 +115,10 @@ typedef struct end_info {
 static lam_status find_end(const lam_npz *z, end_info *e)
 {
     if (z->size == 0)
-        return zerr(LAM_ERR_FORMAT, z, 0, "the file is empty; hint: an .npz is a ZIP archive "
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, 0, "the file is empty; hint: an .npz is a ZIP archive "
                                           "written by np.savez");
     if (z->size < 22)
-        return zerr(LAM_ERR_FORMAT, z, 0,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, 0,
                     "not a ZIP archive: %" PRIu64 " bytes, shorter than the 22-byte "
                     "end-of-central-directory record; hint: the file is truncated or not an .npz",
                     z->size);
@@ -161,18 +147,18 @@ static lam_status find_end(const lam_npz *z, end_info *e)
             uint64_t pos = tail_off + any, end = pos + 22 + clen;
             lam_free(t);
             if (end > z->size)
-                return zerr(LAM_ERR_FORMAT, z, pos,
+                return lam_npy_err_(LAM_ERR_FORMAT, z->label, pos,
                             "truncated: the end-of-central-directory record's %u-byte comment runs "
                             "past the end of the file; hint: the file is incomplete",
                             clen);
-            return zerr(LAM_ERR_FORMAT, z, end,
+            return lam_npy_err_(LAM_ERR_FORMAT, z->label, end,
                         "%" PRIu64 " unexpected bytes after the end-of-central-directory record "
                         "(byte offset %" PRIu64 "); hint: something was appended to the archive",
                         z->size - end, pos);
         }
         bool npy = tail_off == 0 && tail >= 6 && !memcmp(t, "\x93NUMPY", 6);
         lam_free(t);
-        return zerr(LAM_ERR_FORMAT, z, z->size,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, z->size,
                     "no end-of-central-directory record (a ZIP archive ends with one); hint: %s",
                     npy ? "this is a .npy file, not an .npz: read it with lam_npy_read (model "
                           "files: x = FILE.npy, y = FILE.npy)"
@@ -191,7 +177,7 @@ static lam_status find_end(const lam_npz *z, end_info *e)
     }
     if (!locator) {
         if (disk || cd_disk || n_disk != n_all)
-            return zerr(LAM_ERR_UNSUPPORTED, z, pos,
+            return lam_npy_err_(LAM_ERR_UNSUPPORTED, z->label, pos,
                         "a multi-disk (spanned) ZIP archive (disk %u, central directory on disk "
                         "%u, %u of %u entries here); hint: join the parts into one archive",
                         disk, cd_disk, n_disk, n_all);
@@ -201,31 +187,31 @@ static lam_status find_end(const lam_npz *z, end_info *e)
     /* Zip64: locator, then the Zip64 end record it points to */
     uint64_t loc_pos = pos - 20, rec = u64(loc + 8);
     if (u32(loc + 4) != 0 || u32(loc + 16) != 1)
-        return zerr(LAM_ERR_UNSUPPORTED, z, loc_pos,
+        return lam_npy_err_(LAM_ERR_UNSUPPORTED, z->label, loc_pos,
                     "a multi-disk (spanned) ZIP archive (Zip64 locator: disk %" PRIu32 " of %" PRIu32
                     "); hint: join the parts into one archive",
                     u32(loc + 4), u32(loc + 16));
     if (rec > loc_pos || loc_pos - rec < 56)
-        return zerr(LAM_ERR_FORMAT, z, loc_pos + 8,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, loc_pos + 8,
                     "the Zip64 end record's offset %" PRIu64 " leaves no room for it before the "
                     "locator at byte offset %" PRIu64 "; hint: the archive is corrupt",
                     rec, loc_pos);
     unsigned char z64[56];
     if ((st = zread(z, rec, z64, 56))) return st;
     if (u32(z64) != SIG_END64)
-        return zerr(LAM_ERR_FORMAT, z, rec,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, rec,
                     "no Zip64 end-of-central-directory record where the locator points; hint: the "
                     "archive is corrupt");
     uint64_t rsize = u64(z64 + 4);
     if (rsize < 44 || rsize != loc_pos - rec - 12)
-        return zerr(LAM_ERR_FORMAT, z, rec + 4,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, rec + 4,
                     "the Zip64 end record's size %" PRIu64 " does not reach the locator at byte "
                     "offset %" PRIu64 " (expected %" PRIu64 "); hint: the archive is corrupt",
                     rsize, loc_pos, loc_pos - rec - 12);
     uint32_t d64 = u32(z64 + 16), cd64 = u32(z64 + 20);
     uint64_t nd64 = u64(z64 + 24), na64 = u64(z64 + 32), size64 = u64(z64 + 40), off64 = u64(z64 + 48);
     if (d64 || cd64 || nd64 != na64)
-        return zerr(LAM_ERR_UNSUPPORTED, z, rec,
+        return lam_npy_err_(LAM_ERR_UNSUPPORTED, z->label, rec,
                     "a multi-disk (spanned) ZIP archive (Zip64 end record: disk %" PRIu32 ", "
                     "central directory on disk %" PRIu32 "); hint: join the parts into one archive",
                     d64, cd64);
@@ -233,7 +219,7 @@ static lam_status find_end(const lam_npz *z, end_info *e)
     if ((disk && disk != 0xFFFF) || (cd_disk && cd_disk != 0xFFFF) ||
         (n_disk != 0xFFFF && n_disk != na64) || (n_all != 0xFFFF && n_all != na64) ||
         (cd_size != 0xFFFFFFFFu && cd_size != size64) || (cd_off != 0xFFFFFFFFu && cd_off != off64))
-        return zerr(LAM_ERR_FORMAT, z, pos,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, pos,
                     "the end-of-central-directory record (%u entries, %" PRIu32 " bytes at byte "
                     "offset %" PRIu32 ") disagrees with the Zip64 end record (%" PRIu64 " entries, %"
                     PRIu64 " bytes at byte offset %" PRIu64 "); hint: the archive is corrupt",
@@ -260,25 +246,25 @@ static lam_status walk_extra(const lam_npz *z, const unsigned char *x, size_t n,
     size_t i = 0;
     while (i < n) {
         if (n - i < 4)
-            return zerr(LAM_ERR_FORMAT, z, off + i,
+            return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + i,
                         "%s: %zu stray bytes at the end of the extra fields (each is a 4-byte "
                         "header and its data); hint: the archive is corrupt",
                         who, n - i);
         uint16_t id = u16(x + i), sz = u16(x + i + 2);
         if (sz > n - i - 4)
-            return zerr(LAM_ERR_FORMAT, z, off + i,
+            return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + i,
                         "%s: extra field 0x%04x of %u bytes runs past the %zu bytes of extra fields; "
                         "hint: the archive is corrupt",
                         who, id, sz, n);
         if (id == 1) {
             if (f->found)
-                return zerr(LAM_ERR_FORMAT, z, off + i, "%s: two Zip64 extra fields", who);
+                return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + i, "%s: two Zip64 extra fields", who);
             f->found = true;
             const unsigned char *d = x + i + 4;
             size_t need = 8 * (f->local ? 2 : (size_t)f->usize + f->csize + f->offset) + 4 * f->disk, k = 0;
             if (f->local && sz < 16) need = 16;
             if (sz < need)
-                return zerr(LAM_ERR_FORMAT, z, off + i,
+                return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + i,
                             "%s: Zip64 extra field of %u bytes, fewer than the %zu its header "
                             "needs; hint: the archive is corrupt",
                             who, sz, need);
@@ -315,13 +301,13 @@ static lam_status parse_entry(const lam_npz *z, const unsigned char *cd, size_t 
     size_t p = *pos;
     uint64_t off = base + p;
     if (cd_size - p < 46)
-        return zerr(LAM_ERR_FORMAT, z, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off,
                     "truncated central directory: entry %zu of %" PRIu64 " does not fit in the %zu "
                     "bytes left; hint: the archive is corrupt",
                     idx, e->count, cd_size - p);
     const unsigned char *r = cd + p;
     if (u32(r) != SIG_CENTRAL)
-        return zerr(LAM_ERR_FORMAT, z, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off,
                     "central directory entry %zu has no signature PK\\1\\2 (found 0x%08" PRIx32
                     "); hint: the archive is corrupt",
                     idx, u32(r));
@@ -331,7 +317,7 @@ static lam_status parse_entry(const lam_npz *z, const unsigned char *cd, size_t 
     uint32_t cs = u32(r + 20), us = u32(r + 24), lo = u32(r + 42);
     uint16_t nlen = u16(r + 28), elen = u16(r + 30), clen = u16(r + 32), disk = u16(r + 34);
     if ((size_t)nlen + elen + clen > cd_size - p - 46)
-        return zerr(LAM_ERR_FORMAT, z, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off,
                     "central directory entry %zu: its name, extra fields and comment (%u + %u + %u "
                     "bytes) run past the end of the central directory; hint: the archive is corrupt",
                     idx, nlen, elen, clen);
@@ -345,7 +331,7 @@ static lam_status parse_entry(const lam_npz *z, const unsigned char *cd, size_t 
     lam_status st = walk_extra(z, r + 46 + nlen, elen, off + 46 + nlen, who, &f);
     if (st) return st;
     if ((f.usize || f.csize || f.offset || f.disk) && !f.found)
-        return zerr(LAM_ERR_FORMAT, z, off,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off,
                     "%s: a size or offset of 0xFFFFFFFF says \"see the Zip64 extra field\", which is "
                     "missing; hint: the archive is corrupt",
                     who);
@@ -354,49 +340,49 @@ static lam_status parse_entry(const lam_npz *z, const unsigned char *cd, size_t 
     m->offset = f.offset ? f.v_offset : lo;
     *pos = p + 46 + nlen + elen + clen;
     if (disk)
-        return zerr(LAM_ERR_UNSUPPORTED, z, off + 34,
+        return lam_npy_err_(LAM_ERR_UNSUPPORTED, z->label, off + 34,
                     "%s is on another disk (a multi-disk archive); hint: join the parts into one "
                     "archive",
                     who);
     if (m->flags & 0x2041)
-        return zerr(LAM_ERR_UNSUPPORTED, z, off + 8,
+        return lam_npy_err_(LAM_ERR_UNSUPPORTED, z->label, off + 8,
                     "%s is encrypted (flags 0x%04x); hint: np.load cannot read it either: decrypt "
                     "the archive",
                     who, m->flags);
     if (m->method != 0 && m->method != 8)
-        return zerr(LAM_ERR_UNSUPPORTED, z, off + 10,
+        return lam_npy_err_(LAM_ERR_UNSUPPORTED, z->label, off + 10,
                     "%s is compressed with method %u (%s); hint: Lamina reads stored and deflated "
                     "members, as np.savez and np.savez_compressed write them",
                     who, m->method, method_name(m->method));
-    if (nlen == 0) return zerr(LAM_ERR_FORMAT, z, off + 28, "central directory entry %zu has an empty name", idx);
+    if (nlen == 0) return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 28, "central directory entry %zu has an empty name", idx);
     if (memchr(name, 0, nlen))
-        return zerr(LAM_ERR_FORMAT, z, off + 46, "%s: the name holds a NUL byte", who);
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 46, "%s: the name holds a NUL byte", who);
     if (!lam_json_utf8_valid(name, nlen))
-        return zerr(LAM_ERR_FORMAT, z, off + 46,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 46,
                     "%s: the name is not valid UTF-8; hint: the archive is corrupt", who);
     if (!ends_npy(name, nlen))
-        return zerr(LAM_ERR_FORMAT, z, off + 46,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 46,
                     "%s is not a .npy file (its name does not end in .npy); hint: an .npz holds "
                     "arrays NAME.npy, as np.savez writes them",
                     who);
     if (m->method == 0 && m->csize != m->usize)
-        return zerr(LAM_ERR_FORMAT, z, off + 20,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 20,
                     "%s is stored (not compressed) but its compressed size %" PRIu64 " differs from "
                     "its size %" PRIu64 "; hint: the archive is corrupt",
                     who, m->csize, m->usize);
     if (m->method == 8 && m->csize < (UINT64_MAX - DEFLATE_RATIO) / DEFLATE_RATIO &&
         m->usize > m->csize * DEFLATE_RATIO + DEFLATE_RATIO)
-        return zerr(LAM_ERR_FORMAT, z, off + 24,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 24,
                     "%s declares %" PRIu64 " bytes from %" PRIu64 " compressed ones, more than "
                     "deflate can produce (at most %d:1); hint: the archive is corrupt or a zip bomb",
                     who, m->usize, m->csize, DEFLATE_RATIO);
     if (m->offset > e->cd_off || e->cd_off - m->offset < 30)
-        return zerr(LAM_ERR_FORMAT, z, off + 42,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 42,
                     "%s: its local header at byte offset %" PRIu64 " is not before the central "
                     "directory at byte offset %" PRIu64 "; hint: the archive is corrupt",
                     who, m->offset, e->cd_off);
     if (m->csize > e->cd_off - m->offset)
-        return zerr(LAM_ERR_FORMAT, z, off + 20,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, off + 20,
                     "%s: %" PRIu64 " compressed bytes from byte offset %" PRIu64 " run past the "
                     "central directory at byte offset %" PRIu64 "; hint: the archive is corrupt",
                     who, m->csize, m->offset, e->cd_off);
@@ -444,25 +430,25 @@ static lam_status check_local(const lam_npz *z, member *m, uint64_t limit, unsig
     lam_status st = zread(z, m->offset, h, 30);
     if (st) return st;
     if (u32(h) != SIG_LOCAL)
-        return zerr(LAM_ERR_FORMAT, z, m->offset,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, m->offset,
                     "%s: no local header (signature PK\\3\\4) where the central directory puts it; "
                     "hint: the archive is corrupt",
                     who);
     uint16_t flags = u16(h + 6), method = u16(h + 8), nlen = u16(h + 26), elen = u16(h + 28);
     uint32_t crc = u32(h + 14), cs = u32(h + 18), us = u32(h + 22);
     if (flags != m->flags || method != m->method)
-        return zerr(LAM_ERR_FORMAT, z, m->offset + 6,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, m->offset + 6,
                     "%s: the local header says flags 0x%04x, method %u; the central directory "
                     "0x%04x, %u; hint: the archive is corrupt",
                     who, flags, method, m->flags, m->method);
     if ((uint64_t)nlen + elen > limit - m->offset - 30)
-        return zerr(LAM_ERR_FORMAT, z, m->offset + 26,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, m->offset + 26,
                     "%s: the local header's name and extra fields (%u + %u bytes) run past the "
                     "central directory; hint: the archive is corrupt",
                     who, nlen, elen);
     if ((st = zread(z, m->offset + 30, scratch, (size_t)nlen + elen))) return st;
     if (nlen != m->name_len || memcmp(scratch, m->name, nlen))
-        return zerr(LAM_ERR_FORMAT, z, m->offset + 30,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, m->offset + 30,
                     "%s: the local header names it " NAMEFMT "; hint: the archive is corrupt",
                     who, shown((const char *)scratch, nlen, sb));
     z64_fields f = {.local = true};
@@ -481,13 +467,13 @@ static lam_status check_local(const lam_npz *z, member *m, uint64_t limit, unsig
     else if (f.found && !(desc && f.v_csize == 0 && f.v_usize == 0) && f.v_usize != m->usize)
         bad = "Zip64 uncompressed size", have = f.v_usize, want = m->usize;
     if (bad)
-        return zerr(LAM_ERR_FORMAT, z, m->offset + 14,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, m->offset + 14,
                     "%s: the local header's %s is %" PRIu64 ", the central directory's %" PRIu64 "; "
                     "hint: the archive is corrupt",
                     who, bad, have, want);
     m->data_off = m->offset + 30 + nlen + elen;
     if (m->csize > limit - m->data_off)
-        return zerr(LAM_ERR_FORMAT, z, m->data_off,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off,
                     "%s: %" PRIu64 " bytes of data from here run past the central directory at "
                     "byte offset %" PRIu64 "; hint: the archive is truncated or corrupt",
                     who, m->csize, limit);
@@ -502,7 +488,7 @@ static lam_status check_local(const lam_npz *z, member *m, uint64_t limit, unsig
         if (u32(d) == SIG_DESCRIPTOR) dl += 4;
     }
     if (limit - at < dl)
-        return zerr(LAM_ERR_FORMAT, z, at,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, at,
                     "%s: its %zu-byte data descriptor runs past the central directory; hint: the "
                     "archive is truncated or corrupt",
                     who, dl);
@@ -510,7 +496,7 @@ static lam_status check_local(const lam_npz *z, member *m, uint64_t limit, unsig
     const unsigned char *q = d + (dl == 16 || dl == 24 ? 4 : 0);
     uint64_t dcs = f.found ? u64(q + 4) : u32(q + 4), dus = f.found ? u64(q + 12) : u32(q + 8);
     if (u32(q) != m->crc || dcs != m->csize || dus != m->usize)
-        return zerr(LAM_ERR_FORMAT, z, at,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, at,
                     "%s: the data descriptor (CRC 0x%08" PRIx32 ", %" PRIu64 " -> %" PRIu64 " bytes) "
                     "disagrees with the central directory (CRC 0x%08" PRIx32 ", %" PRIu64 " -> %"
                     PRIu64 "); hint: the archive is corrupt",
@@ -534,13 +520,13 @@ static lam_status check_layout(lam_npz *z, const end_info *e, member **order)
     for (size_t k = 0; k < z->n && !st; k++) {
         member *m = order[k];
         if (m->offset < next)
-            st = zerr(LAM_ERR_FORMAT, z, m->offset,
+            st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->offset,
                       "member " NAMEFMT " (local header here) overlaps member " NAMEFMT ", which "
                       "ends at byte offset %" PRIu64 "; hint: each member's bytes belong to it "
                       "alone (overlapping members are a zip-bomb trick)",
                       shown(m->name, m->name_len, sa), shown(prev->name, prev->name_len, sb), next);
         else if (m->offset > next)
-            st = zerr(LAM_ERR_FORMAT, z, next,
+            st = lam_npy_err_(LAM_ERR_FORMAT, z->label, next,
                       "%" PRIu64 " bytes belong to no member (before member " NAMEFMT " at byte "
                       "offset %" PRIu64 "); hint: the archive has bytes before or between its "
                       "members: it is corrupt",
@@ -550,7 +536,7 @@ static lam_status check_layout(lam_npz *z, const end_info *e, member **order)
         prev = m;
     }
     if (!st && next != e->cd_off)
-        st = zerr(LAM_ERR_FORMAT, z, next,
+        st = lam_npy_err_(LAM_ERR_FORMAT, z->label, next,
                   "%" PRIu64 " bytes between the last member and the central directory at byte "
                   "offset %" PRIu64 " belong to no member; hint: the archive is corrupt",
                   e->cd_off - next, e->cd_off);
@@ -564,13 +550,13 @@ static lam_status open_archive(lam_npz *z)
     lam_status st = find_end(z, &e);
     if (st) return st;
     if (e.cd_off > e.end_start || e.cd_size != e.end_start - e.cd_off)
-        return zerr(LAM_ERR_FORMAT, z, e.end_start,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, e.end_start,
                     "the central directory (%" PRIu64 " bytes at byte offset %" PRIu64 ") does not "
                     "end where the end records begin (byte offset %" PRIu64 "); hint: the archive is truncated, or has bytes "
                     "before or inside it",
                     e.cd_size, e.cd_off, e.end_start);
     if (e.count > e.cd_size / 46)
-        return zerr(LAM_ERR_FORMAT, z, e.end_start,
+        return lam_npy_err_(LAM_ERR_FORMAT, z->label, e.end_start,
                     "%" PRIu64 " entries cannot fit in the %" PRIu64 "-byte central directory "
                     "(46 bytes or more each); hint: the archive is corrupt",
                     e.count, e.cd_size);
@@ -593,7 +579,7 @@ static lam_status open_archive(lam_npz *z)
     if (st) goto done;
     z->n = n;
     if (pos != cds) {
-        st = zerr(LAM_ERR_FORMAT, z, e.cd_off + pos,
+        st = lam_npy_err_(LAM_ERR_FORMAT, z->label, e.cd_off + pos,
                   "%zu bytes of the central directory follow its %zu entries; hint: the "
                   "end-of-central-directory record's entry count is wrong: the archive is corrupt",
                   cds - pos, n);
@@ -605,7 +591,7 @@ static lam_status open_archive(lam_npz *z)
         const member *a = z->by_key[i - 1], *b = z->by_key[i];
         if (!strcmp(a->key, b->key)) {
             char sb[SHOWN_CAP];
-            st = zerr(LAM_ERR_FORMAT, z, e.cd_off,
+            st = lam_npy_err_(LAM_ERR_FORMAT, z->label, e.cd_off,
                       "duplicate member name " NAMEFMT " (central directory entries %zu and %zu); "
                       "hint: each array of an archive has its own name",
                       shown(b->name, b->name_len, sb), a->index, b->index);
@@ -757,7 +743,7 @@ static lam_status inflate_member(const lam_npz *z, const member *m, const unsign
         }
         zr = inflate(&zs, Z_NO_FLUSH);
         if (spill && zs.avail_out < sizeof spare) {
-            st = zerr(LAM_ERR_FORMAT, z, m->data_off,
+            st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off,
                       "%s: the deflate data inflates to more than the %" PRIu64 " bytes the archive "
                       "declares; hint: the archive is corrupt",
                       who, m->usize);
@@ -770,25 +756,25 @@ static lam_status inflate_member(const lam_npz *z, const member *m, const unsign
             break;
         }
         if (zr == Z_BUF_ERROR && zs.avail_in == 0 && in_left == 0) {
-            st = zerr(LAM_ERR_FORMAT, z, m->data_off + m->csize,
+            st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off + m->csize,
                       "%s: truncated deflate data: the %" PRIu64 " compressed bytes end before the "
                       "stream does; hint: the archive is corrupt",
                       who, m->csize);
             break;
         }
-        st = zerr(LAM_ERR_FORMAT, z, m->data_off + (m->csize - in_left - zs.avail_in),
+        st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off + (m->csize - in_left - zs.avail_in),
                   "%s: corrupt deflate data (zlib: %s); hint: the archive is corrupt", who,
                   zs.msg ? zs.msg : "no progress");
         break;
     }
     if (!st && !spill) produced -= zs.avail_out;
     if (!st && !spill && produced != m->usize)
-        st = zerr(LAM_ERR_FORMAT, z, m->data_off,
+        st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off,
                   "%s: the deflate data inflates to %" PRIu64 " bytes, the archive declares %" PRIu64
                   "; hint: the archive is corrupt",
                   who, produced, m->usize);
     if (!st && (in_left || zs.avail_in))
-        st = zerr(LAM_ERR_FORMAT, z, m->data_off + m->csize - (in_left + zs.avail_in),
+        st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off + m->csize - (in_left + zs.avail_in),
                   "%s: the deflate stream ends %" PRIu64 " bytes before the member's %" PRIu64
                   " compressed bytes do; hint: the archive is corrupt",
                   who, in_left + zs.avail_in, m->csize);
@@ -854,7 +840,7 @@ lam_status lam_npz_read(const lam_npz *z, const char *name, lam_npy **out)
             left -= c;
         }
         if ((uint32_t)crc != m->crc)
-            st = zerr(LAM_ERR_FORMAT, z, m->data_off,
+            st = lam_npy_err_(LAM_ERR_FORMAT, z->label, m->data_off,
                       "%s: CRC-32 mismatch: its bytes give 0x%08" PRIx32 ", the archive says 0x%08"
                       PRIx32 "; hint: the archive is corrupt",
                       who, (uint32_t)crc, m->crc);
