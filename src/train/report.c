@@ -18,17 +18,6 @@
 #include "lamina/lamina.h"
 #include "train/report_internal.h"
 
-#define jget lam_report_get_
-#define jnum lam_report_get_num_
-#define jcount lam_report_get_count_
-#define jbool lam_report_get_bool_
-#define jstr_is lam_report_get_is_
-#define bad lam_report_bad_
-#define kv lam_report_kv_
-#define kv_str lam_report_kv_str_
-#define kv_count lam_report_kv_count_
-
-typedef lam_report_doc doc;
 
 /* Largest results.json read (its JSON tree takes up to 40 times as much). */
 #define MAX_SUMMARY ((size_t)64 << 20)

@@ -197,4 +197,16 @@ void lam_report_model_(lam_report_doc *d);      /* id "model" */
 void lam_report_data_(lam_report_doc *d);       /* id "data" */
 void lam_report_training_(lam_report_doc *d);   /* id "training" */
 
+/* Short names inside report.c and report_sections.c */
+#define jget lam_report_get_
+#define jnum lam_report_get_num_
+#define jcount lam_report_get_count_
+#define jbool lam_report_get_bool_
+#define jstr_is lam_report_get_is_
+#define bad lam_report_bad_
+#define kv lam_report_kv_
+#define kv_str lam_report_kv_str_
+#define kv_count lam_report_kv_count_
+typedef lam_report_doc doc;
+
 #endif

@@ -12,17 +12,6 @@
 
 #define P(...) lam_report_printf_(d->b, __VA_ARGS__)
 #define S(s) lam_report_puts_(d->b, (s))
-#define jget lam_report_get_
-#define jnum lam_report_get_num_
-#define jcount lam_report_get_count_
-#define jbool lam_report_get_bool_
-#define jstr_is lam_report_get_is_
-#define bad lam_report_bad_
-#define kv lam_report_kv_
-#define kv_str lam_report_kv_str_
-#define kv_count lam_report_kv_count_
-
-typedef lam_report_doc doc;
 
 static void esc_json(doc *d, const lam_json *v) { lam_report_esc_(d->b, v->str, v->len); }
 
