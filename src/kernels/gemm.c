@@ -231,7 +231,7 @@ void lam_sgemm_pack_a(const lam_sgemm_kset *ks, bool ta, int mc, int kc, const f
 
 #ifdef LAM_USE_OPENBLAS
 
-size_t lam_sgemm_ws_floats(int M, int N, int K, int nthreads)
+size_t lam_sgemm_ws_floats(int64_t M, int64_t N, int64_t K, int nthreads)
 {
     (void)M, (void)N, (void)K, (void)nthreads;
     return 0;
