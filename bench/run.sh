@@ -44,8 +44,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 RUNS=${LAMINA_BENCH_RUNS:-5}
-PEERS=${LAMINA_PEERS:-$ROOT/../shared/peers}
-PYT=${PYTHON_TORCH:-/usr/bin/python3}
+. "$ROOT/bench/torch.sh"
 DIGITS=$BUILD/bench/bench_digits
 GEMM=$BUILD/bench/bench_gemm
 
@@ -68,15 +67,7 @@ echo "== Lamina benchmarks  $(date '+%Y-%m-%d %H:%M')  $(nproc 2>/dev/null || ec
 echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)   results: $OUT"
 
 # ---- PyTorch available? -------------------------------------------------------
-TORCH=1
-if [ ! -f "$PEERS/digits_mlp.py" ]; then
-    echo "bench: PyTorch side skipped: $PEERS/digits_mlp.py not found (set LAMINA_PEERS=DIR)"
-    TORCH=0
-elif ! "$PYT" -c "import torch, sklearn, threadpoolctl" >/dev/null 2>&1; then
-    echo "bench: PyTorch side skipped: $PYT cannot import torch, sklearn and threadpoolctl" \
-         "(apt-get install python3-torch python3-sklearn python3-threadpoolctl)"
-    TORCH=0
-fi
+torch_peers bench digits_mlp.py "torch, sklearn, threadpoolctl"
 
 # ---- digits_mlp -------------------------------------------------------------------
 # One fresh process per measurement; the last stdout line is the JSON record.
