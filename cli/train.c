@@ -302,10 +302,11 @@ int cmd_train(int argc, char **argv)
             say("  %-44s %12zu %7d %5d %9.2f\n", tres.stage[i].name, tres.stage[i].params_updated,
                    tres.stage[i].epochs_run, tres.stage[i].best_epoch, tres.stage[i].seconds);
     }
-    if (lam_comm_size(comm) > 1)
-        say("data parallel on %d ranks x %d threads: %.2f s waiting for the other ranks (%.1f%% of training)\n",
+    if (lam_comm_size(comm) > 1 && tres.n_stages > 0)
+        say("data parallel on %d ranks x %d threads: %.2f s waiting for the other ranks in all (%.1f%% of each "
+            "training step after the first 5)\n",
             lam_comm_size(comm), lam_get_threads(), lam_comm_wait_seconds(comm),
-            tres.seconds > 0 ? 100.0 * lam_comm_wait_seconds(comm) / tres.seconds : 0.0);
+            100.0 * tres.stage[tres.n_stages - 1].fit.step_wait_share);
     say("trained %d epochs in %.2f s (%.4f s/epoch); best epoch %d%s\n", epochs_run, tres.seconds,
            tres.seconds / (epochs_run ? epochs_run : 1), tres.best_epoch, tres.n_stages > 1 ? " (of the last stage)" : "");
     if (tres.n_stages > 0 && (m->tokens || m->sample.ndim == 2)) {

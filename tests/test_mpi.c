@@ -124,6 +124,19 @@ static void show_log(const char *dir)
     free(text);
 }
 
+/* The number after "key": in run folder dir's results.json (NAN: not there). */
+static double json_number(const char *dir, const char *key)
+{
+    char p[600], k[64];
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    snprintf(k, sizeof k, "\"%s\":", key);
+    size_t n;
+    char *text = t_slurp(p, &n), *at = text ? strstr(text, k) : NULL;
+    double v = at ? strtod(at + strlen(k), NULL) : NAN;
+    free(text);
+    return v;
+}
+
 /* 1 rank against 2 and 3 for one model; two 2-rank runs bit for bit. */
 static void equivalence(const char *name, const char *cfg, int steps)
 {
@@ -138,6 +151,12 @@ static void equivalence(const char *name, const char *cfg, int steps)
         double r = rel_diff(model_path(one), model_path(d), &same);
         CHECK_MSG(r <= 1e-6, "%s: %d ranks against 1: relative difference %.3g", name, np, r);
         printf("# %s: %d steps, %d ranks against 1: weights %.3g apart (relative)\n", name, steps, np, r);
+        /* rank 0's summary: the number of ranks and the waiting, a share of the timed steps */
+        double ranks = json_number(d, "ranks"), wait = json_number(d, "comm_wait_seconds"),
+               share = json_number(d, "comm_wait_share");
+        CHECK_MSG(ranks == np, "%s: results.json says %g ranks, not %d", name, ranks, np);
+        CHECK_MSG(wait >= 0 && share >= 0 && share < 1, "%s: %d ranks: comm_wait_seconds %g, comm_wait_share %g", name,
+                  np, wait, share);
     }
     const char *again = tpath("%s_2b", name);
     CHECK(train(2, cfg, again, steps, NULL) == 0);

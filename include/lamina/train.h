@@ -336,6 +336,8 @@ typedef struct lam_fit_result {
     uint64_t total_steps;     /* optimiser steps since training began, a resumed checkpoint's included */
     int64_t samples;          /* samples trained on (tokens = samples * sequence length) */
     double step_median_s;     /* median step time after 5 warm-up steps (0 when fewer) */
+    double step_wait_share;   /* data parallel: the share of those steps' time spent waiting
+                               * on the other ranks (gradient sums, the step's sums); 0 else */
     double last_loss;         /* the last step's training loss */
     double last10_loss;       /* the mean of the last 10 steps' losses */
     int epochs_run;
@@ -563,8 +565,10 @@ typedef struct lam_run_info {
  * "targets", "vocabulary", "rows", "rows_dropped", "values_imputed"},
  * "training": {"strategy", "optimizer", "lr", "batch", "accumulate",
  * "epochs", "steps_budget", "seed", "threads", "ranks", "interrupted",
- * "comm_wait_seconds" and "comm_wait_share" (data parallel: rank 0's time
- * blocked on the other ranks, and its share of training), "epochs_run",
+ * "comm_wait_seconds" (data parallel: rank 0's time blocked on the other
+ * ranks over the whole run, start-up broadcast and evaluation included),
+ * "comm_wait_share" (the share of its timed steps, after 5 warm-up steps,
+ * spent waiting), "epochs_run",
  * "best_epoch", "steps", "seconds", "seconds_per_epoch", "stopped_early",
  * "median_step_seconds", "samples_per_second" or "tokens_per_second",
  * "final_loss", "final_loss_last10", "stages": [{"name", "params_updated",

@@ -74,7 +74,7 @@ static void training_part(lam_json_buf *b, const lam_model *m, const lam_run_inf
         lam_json_put_bool(b, "stopped_early", last->stopped_early);
         if (lam_comm_size(m->comm) > 1) { /* rank 0's time blocked on the others (gradient sums, agreements) */
             lam_json_put_double(b, "comm_wait_seconds", lam_comm_wait_seconds(m->comm));
-            lam_json_put_double(b, "comm_wait_share", r->seconds > 0 ? lam_comm_wait_seconds(m->comm) / r->seconds : 0);
+            lam_json_put_double(b, "comm_wait_share", last->step_wait_share);
         }
         if (last->step_median_s > 0) {
             double per = m->tokens ? (double)m->sample.d[0] : 1.0,
