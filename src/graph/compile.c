@@ -22,7 +22,11 @@
 int lam_ops_plan_threads(void)
 {
 #ifdef _OPENMP
-    int a = omp_get_num_procs(), b = omp_get_max_threads();
+    /* the number of cores does not change: asked once, not on every op
+     * inference (a system call each time in libgomp) */
+    static _Atomic int procs;
+    int a = procs, b = omp_get_max_threads();
+    if (a == 0) procs = a = omp_get_num_procs();
     return a > b ? a : b;
 #else
     return 1;

@@ -34,7 +34,6 @@
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 /* Threads the plan sizes GEMM workspace for; kernels never use more. */
-int lam_ops_plan_threads(void);
 
 static const char *const score_names[LAM_ATTN_SCORE_COUNT_] = {"dot", "general", "additive"};
 const char *lam_attn_score_name(lam_attn_score s) { return (unsigned)s < LAM_ATTN_SCORE_COUNT_ ? score_names[s] : "?"; }

@@ -31,8 +31,6 @@
 
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
-int lam_ops_plan_threads(void);
-
 static lam_conv_geom geom_of(const lam_node *nd)
 {
     const lam_shape *x = &nd->in[0]->shape, *w = &nd->in[1]->shape;
@@ -62,7 +60,6 @@ static conv_sizes sizes_of(const lam_node *nd, const lam_conv_geom *g)
     return z;
 }
 
-
 /* the first-layer case of the weight gradient (see conv_bwd) */
 static bool small_ckk(const conv_sizes *z) { return z->CKK < 16 && z->OC >= 16; }
 
@@ -82,7 +79,6 @@ static size_t ws_floats_of(const conv_sizes *z)
 }
 
 /* ---- which algorithm ------------------------------------------------------- */
-
 
 static bool wino_fits(const lam_conv_geom *g)
 {
@@ -249,7 +245,6 @@ static void sum8(const float *r, long n, float acc[8])
         for (int k = 0; k < 8; k++) acc[k] += r[i + k];
     for (; i < n; i++) acc[i % 8] += r[i];
 }
-
 
 /* dpre of every output plane (b, oc) into dst + b*sb + oc*so, and with a
  * bias, db[oc] += the sum of its planes: sum8 of each plane (in the same

@@ -10,7 +10,6 @@
 #define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 /* Threads the plan sizes GEMM workspace for; kernels never use more. */
-int lam_ops_plan_threads(void);
 
 static size_t ws_bytes(int64_t M, int64_t N, int64_t K)
 {

@@ -48,8 +48,6 @@ static int omp_get_thread_num(void) { return 0; }
 
 #define ALIGN16(n) (((n) + 15) & ~(int64_t)15) /* floats, to 64-byte multiples */
 
-int lam_ops_plan_threads(void);
-
 typedef struct mha_dims {
     int64_t B, T, W, C; /* W: qkv row width; C: output row width NH*HS */
     int nh, nkv, hs, grp;

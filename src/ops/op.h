@@ -222,5 +222,8 @@ const char *lam_op_name(lam_op op);
 /* Helpers for op files. */
 char *lam_shape_fmt(const lam_shape *s, char *buf, size_t n); /* = lam_shape_str */
 int64_t lam_node_numel(const lam_node *n);
+/* The most threads an op may run with: what scratch is sized for in infer
+ * (the larger of the cores and OpenMP's current thread limit). */
+int lam_ops_plan_threads(void);
 
 #endif

@@ -39,8 +39,6 @@ static int omp_get_num_threads(void) { return 1; }
 
 #define ALIGN16(n) (((n) + 15) & ~(int64_t)15) /* floats, to 64-byte multiples */
 
-int lam_ops_plan_threads(void);
-
 static int nw(const lam_rnn_params *p) { return p->bias ? 4 : 2; }
 static int in_wih(const lam_rnn_params *p, int d) { return 1 + d * nw(p); }
 static int in_h0(const lam_rnn_params *p) { return 1 + (p->bidir ? 2 : 1) * nw(p); }
