@@ -586,10 +586,8 @@ void lam_json_write_int(lam_json_buf *b, int64_t x)
 
 /* printf's "%g" uses the locale's decimal point: rewrite any non-number
  * character run as '.' so the output is JSON in every locale. */
-static size_t fmt_double(char *out, size_t cap, int prec, double x)
+size_t lam_c_decimal(char *out, size_t cap, const char *t)
 {
-    char t[64];
-    snprintf(t, sizeof t, "%.*g", prec, x);
     size_t k = 0;
     bool in_other = false;
     for (size_t i = 0; t[i] && k + 1 < cap; i++) {
@@ -604,6 +602,13 @@ static size_t fmt_double(char *out, size_t cap, int prec, double x)
     }
     out[k] = 0;
     return k;
+}
+
+static size_t fmt_double(char *out, size_t cap, int prec, double x)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%.*g", prec, x);
+    return lam_c_decimal(out, cap, t);
 }
 
 void lam_json_write_double(lam_json_buf *b, double x)

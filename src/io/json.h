@@ -129,4 +129,10 @@ void lam_json_put_double(lam_json_buf *b, const char *k, double v);
 void lam_json_put_bool(lam_json_buf *b, const char *k, bool v);
 void lam_json_put_raw(lam_json_buf *b, const char *k, const char *json);
 
+/* A number printf wrote (t) into out (cap bytes, NUL-terminated) with '.'
+ * as its decimal point whatever the locale: every run of characters that
+ * are not digits, signs or exponent marks becomes one '.'.  Returns the
+ * length written. */
+size_t lam_c_decimal(char *out, size_t cap, const char *t);
+
 #endif

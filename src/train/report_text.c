@@ -99,20 +99,7 @@ const char *lam_report_num_(char *out, size_t cap, const char *fmt, double x)
     }
     char t[128];
     snprintf(t, sizeof t, fmt, x);
-    /* whatever the locale's decimal point, write '.' (as lam_json_write_double) */
-    size_t k = 0;
-    bool in_other = false;
-    for (size_t i = 0; t[i] && k + 1 < cap; i++) {
-        char c = t[i];
-        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e' || c == 'E') {
-            out[k++] = c;
-            in_other = false;
-        } else if (!in_other) {
-            out[k++] = '.';
-            in_other = true;
-        }
-    }
-    out[k] = 0;
+    lam_c_decimal(out, cap, t); /* whatever the locale's decimal point, write '.' */
     return out;
 }
 
