@@ -343,15 +343,21 @@ static void put_shape(doc *d, const lam_json *sh, const char *where)
     }
 }
 
+/* Open section `id` headed `title`, for the run summary's part of that name:
+ * false, with a note and the section closed, when that part is missing. */
+static bool open_part(doc *d, const char *id, const char *title, const lam_json *part)
+{
+    P("<section id=\"%s\">\n<h2>%s</h2>\n", id, title);
+    if (part) return true;
+    P("<p class=\"note\">The %s was not recorded.</p>\n</section>\n", id);
+    return false;
+}
+
 void lam_report_model_(lam_report_doc *d)
 {
     const lam_json *m = d->model;
     char t[64], u[160], where[48];
-    S("<section id=\"model\">\n<h2>Model</h2>\n");
-    if (!m) {
-        S("<p class=\"note\">The model was not recorded.</p>\n</section>\n");
-        return;
-    }
+    if (!open_part(d, "model", "Model", m)) return;
     const lam_json *layers = jget(d, m, "model", "layers", LAM_JSON_ARRAY);
     S("<div class=\"pair\">\n");
     if (layers) {
@@ -444,11 +450,7 @@ void lam_report_data_(lam_report_doc *d)
 {
     const lam_json *dt = d->data;
     char t[48], u[128], p[48];
-    S("<section id=\"data\">\n<h2>Data</h2>\n");
-    if (!dt) {
-        S("<p class=\"note\">The data was not recorded.</p>\n</section>\n");
-        return;
-    }
+    if (!open_part(d, "data", "Data", dt)) return;
     S("<table class=\"kv\" id=\"data-table\"><tbody>\n");
     kv_str(d, "path", jget(d, dt, "data", "path", LAM_JSON_STRING), true);
     kv_str(d, "format", jget(d, dt, "data", "format", LAM_JSON_STRING), false);
@@ -479,11 +481,7 @@ void lam_report_training_(lam_report_doc *d)
 {
     const lam_json *tr = d->training;
     char t[64], u[160], a[48];
-    S("<section id=\"training\">\n<h2>Training</h2>\n");
-    if (!tr) {
-        S("<p class=\"note\">The training was not recorded.</p>\n</section>\n");
-        return;
-    }
+    if (!open_part(d, "training", "Training", tr)) return;
     S("<div class=\"cols\">\n<div><h3>Settings</h3><table class=\"kv\" id=\"settings\"><tbody>\n");
     kv_str(d, "strategy", jget(d, tr, "training", "strategy", LAM_JSON_STRING), false);
     kv_str(d, "optimizer", jget(d, tr, "training", "optimizer", LAM_JSON_STRING), false);
