@@ -548,7 +548,8 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     const int P = lam_comm_size(m->comm), rank = lam_comm_rank(m->comm);
     const bool dist = P > 1;
     float *best = NULL, *aug_tmp = NULL;
-    double *step_s = NULL, *wait_s = NULL; /* each timed step's time, and its time waiting on the ranks */
+    double *step_s = NULL;
+    double timed_s = 0, timed_wait_s = 0; /* the timed steps after the warm-up: time, and waiting on the ranks */
     uint32_t *idx = NULL;
     lam_metrics vm = {0};
     lam_status s = lam_fit_make_optim_(m, &opt);
@@ -583,8 +584,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     size_t max_timed = (size_t)(m->train.steps > 0 ? m->train.steps : nb * epochs);
     if (max_timed > (1u << 20)) max_timed = 1u << 20;
     step_s = lam_malloc(sizeof *step_s * (max_timed ? max_timed : 1));
-    wait_s = lam_malloc(sizeof *wait_s * (max_timed ? max_timed : 1));
-    if (!step_s || !wait_s) {
+    if (!step_s) {
         s = LAM_ERR_NOMEM;
         goto done;
     }
@@ -731,8 +731,9 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
                 if (red[3] > 0) stop = true;
             }
             if (n_timed < max_timed) {
-                wait_s[n_timed] = lam_comm_wait_seconds(m->comm) - tw0;
-                step_s[n_timed++] = now_s() - ts0;
+                double t = now_s() - ts0;
+                if (n_timed >= 5) timed_s += t, timed_wait_s += lam_comm_wait_seconds(m->comm) - tw0;
+                step_s[n_timed++] = t;
             }
             last[n_last++ % 10] = l;
             ts.step++;
@@ -841,10 +842,9 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_dataset *va
     }
     /* as the peer benchmarks time it: the median step after 5 warm-up steps */
     if (n_timed > 5) {
-        double *t = step_s + 5, tsum = 0, wsum = 0;
+        double *t = step_s + 5;
         size_t n = n_timed - 5;
-        for (size_t i = 0; i < n; i++) tsum += t[i], wsum += wait_s[5 + i];
-        res->step_wait_share = tsum > 0 ? wsum / tsum : 0;
+        res->step_wait_share = timed_s > 0 ? timed_wait_s / timed_s : 0;
         qsort(t, n, sizeof *t, cmp_double);
         res->step_median_s = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
     }
@@ -858,6 +858,5 @@ done:
     lam_free(aug_tmp);
     lam_free(idx);
     lam_free(step_s);
-    lam_free(wait_s);
     return s;
 }
